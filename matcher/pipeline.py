@@ -1,0 +1,250 @@
+"""``plan(instance, params) -> Plan``: run the stages in order and assemble the plan.
+
+Stages: assignment (this issue); purchasing, routing and capacity sharing plug in
+after it as they land.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from matcher.models import Instance, ObjectiveWeights
+from matcher.params import ProgressCallback, SolveParams
+from matcher.result import (
+    Allocation,
+    CostBreakdown,
+    FactoryUtilisation,
+    Kpis,
+    PeriodQuantity,
+    Plan,
+    StageStats,
+    Unassigned,
+    Utilisation,
+)
+
+if TYPE_CHECKING:
+    from solvers.assignment.problem import AssignmentProblem
+
+
+def plan(
+    instance: Instance,
+    params: SolveParams | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Solve ``instance`` and return the plan.
+
+    Infeasible or timed-out solves come back as a plan with that status; this
+    function raises only for an unknown solver name or a back-end that cannot
+    handle the problem (``ValueError``).
+    """
+    from solvers.assignment.base import get_backend
+    from solvers.assignment.diagnose import explain_unserved
+    from solvers.assignment.problem import build_problem
+
+    params = params or SolveParams()
+    weights = params.weights or instance.weights
+    backend = get_backend(params.assignment_solver)
+    problem = build_problem(instance, weights, params.max_candidates)
+    if not backend.supports(problem, params):
+        raise ValueError(f"solver '{backend.name}' does not support this problem with these params")
+    result = backend.solve(problem, params, progress)
+    reasons = explain_unserved(problem, result.parts, result.status)
+
+    allocations: list[Allocation] = []
+    served: set[int] = set()
+    credit_units = 0
+    for part in sorted(result.parts, key=lambda p: p.candidate):
+        cand = problem.candidates[part.candidate]
+        order = problem.orders[cand.order].order
+        factory = instance.factories[cand.factory]
+        caps = {c.process: c for c in factory.capabilities}
+        served.add(cand.order)
+        qty = part.quantity
+        periods = [PeriodQuantity(period=t, quantity=q) for t, q in sorted(part.quantities.items())]
+        late_units = sum(q for t, q in part.quantities.items() if t > order.due_period)
+        lateness = sum(
+            order.penalties.late_cents_per_unit_period * (t - order.due_period) * q
+            for t, q in part.quantities.items()
+            if t > order.due_period
+        )
+        credit_units += cand.credit * qty
+        last = len(order.operations) - 1
+        for j, op in enumerate(order.operations):
+            cap = caps[op.process]
+            allocations.append(
+                Allocation(
+                    order=order.id,
+                    operation=j,
+                    process=op.process,
+                    factory=factory.id,
+                    resource_group=cap.resource_group,
+                    quantity=qty,
+                    periods=periods,
+                    production_cents=cap.unit_cost_cents * qty,
+                    transport_cents=cand.transport * qty if j == last else 0,
+                    lateness_cents=lateness if j == last else 0,
+                    late_units=late_units if j == last else 0,
+                )
+            )
+    allocations.sort(key=lambda a: (a.order, a.factory, a.operation))
+
+    unassigned: list[Unassigned] = []
+    for info in problem.orders:
+        if info.index in served:
+            continue
+        if info.reason is not None:
+            code, detail = info.reason, info.detail
+        else:
+            code, detail = reasons[info.index]
+        o = info.order
+        unassigned.append(
+            Unassigned(
+                order=o.id,
+                reason=code,
+                detail=detail,
+                mandatory=o.mandatory,
+                penalty_cents=o.penalties.unserved_cents or 0,
+            )
+        )
+
+    costs = _costs(allocations, unassigned, credit_units, weights)
+    mandatory_offset = problem.mandatory_penalty * sum(
+        1 for i in problem.orders if i.order.mandatory and not i.candidates
+    )
+    stage = StageStats(
+        stage="assignment",
+        solver=result.solver,
+        status=result.status,
+        objective=None if result.objective is None else result.objective - mandatory_offset,
+        best_bound=None if result.best_bound is None else result.best_bound - mandatory_offset,
+        gap=result.gap,
+        wall_time_s=round(result.wall_time_s, 3),
+        time_to_first_feasible_s=(
+            None
+            if result.time_to_first_feasible_s is None
+            else round(result.time_to_first_feasible_s, 3)
+        ),
+        seed=result.seed,
+        workers=result.workers,
+        notes=result.notes,
+        extra={
+            "candidates": len(problem.candidates),
+            "production_variables": problem.size,
+            "max_candidates": params.max_candidates,
+        },
+    )
+    return Plan(
+        instance=instance.name,
+        status=result.status,
+        weights=weights,
+        allocations=allocations,
+        unassigned=unassigned,
+        costs=costs,
+        kpis=_kpis(instance, _free_seconds(problem), allocations, unassigned),
+        stages=[stage],
+    )
+
+
+def _free_seconds(problem: AssignmentProblem) -> dict[tuple[str, str], tuple[int, ...]]:
+    """Free seconds per (factory id, resource group) and period."""
+    return {
+        (problem.instance.factories[r.factory].id, r.group): r.free_seconds
+        for r in problem.resources
+    }
+
+
+def _costs(
+    allocations: list[Allocation],
+    unassigned: list[Unassigned],
+    credit_units: int,
+    w: ObjectiveWeights,
+) -> CostBreakdown:
+    production = sum(a.production_cents for a in allocations)
+    transport = sum(a.transport_cents for a in allocations)
+    lateness = sum(a.lateness_cents for a in allocations)
+    unserved = sum(u.penalty_cents for u in unassigned)
+    objective = (
+        w.production * production
+        + w.transport * transport
+        + w.lateness * lateness
+        + w.unserved * unserved
+        + w.credit * credit_units
+    )
+    return CostBreakdown(
+        production=production,
+        transport=transport,
+        lateness=lateness,
+        unserved=unserved,
+        credit=credit_units,
+        total=production + transport + lateness + unserved,
+        objective=objective,
+    )
+
+
+def _kpis(
+    instance: Instance,
+    free: dict[tuple[str, str], tuple[int, ...]],
+    allocations: list[Allocation],
+    unassigned: list[Unassigned],
+) -> Kpis:
+    factories = {f.id: f for f in instance.factories}
+    used: dict[tuple[str, str, int], int] = defaultdict(int)
+    late_orders: set[str] = set()
+    served_units: dict[str, int] = {}
+    orders_at: dict[str, set[str]] = defaultdict(set)
+    for a in allocations:
+        cap = next(c for c in factories[a.factory].capabilities if c.process == a.process)
+        for pq in a.periods:
+            used[(a.factory, a.resource_group, pq.period)] += (
+                cap.seconds_per_unit * pq.quantity + 60 * cap.setup_minutes
+            )
+        if a.late_units:
+            late_orders.add(a.order)
+        if a.operation == 0:
+            served_units[a.order] = served_units.get(a.order, 0) + a.quantity
+        orders_at[a.factory].add(a.order)
+    n = len(instance.orders)
+    n_served = len(served_units)
+    total_units = sum(o.quantity for o in instance.orders)
+    rows: list[Utilisation] = []
+    per_factory: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (fid, group), seconds in free.items():
+        for t, f_sec in enumerate(seconds):
+            u = used.get((fid, group, t), 0)
+            per_factory[fid][0] += u
+            per_factory[fid][1] += f_sec
+            if u or f_sec:
+                rows.append(
+                    Utilisation(
+                        factory=fid,
+                        resource_group=group,
+                        period=t,
+                        used_minutes=u / 60,
+                        free_minutes=f_sec // 60,
+                    )
+                )
+    factory_rows = [
+        FactoryUtilisation(
+            factory=fid,
+            used_minutes=u / 60,
+            free_minutes=f // 60,
+            utilisation=u / f if f else 0.0,
+            orders=len(orders_at.get(fid, ())),
+        )
+        for fid, (u, f) in per_factory.items()
+    ]
+    factory_rows.sort(key=lambda r: (-r.utilisation, r.factory))
+    return Kpis(
+        orders=n,
+        orders_served=n_served,
+        orders_on_time=n_served - len(late_orders),
+        orders_late=len(late_orders),
+        orders_unassigned=len(unassigned),
+        fill_rate=n_served / n if n else 0.0,
+        unit_fill_rate=sum(served_units.values()) / total_units if total_units else 0.0,
+        on_time_rate=(n_served - len(late_orders)) / n_served if n_served else 0.0,
+        factories_used=len(orders_at),
+        factory_utilisation=factory_rows,
+        utilisation=rows,
+    )

@@ -1,0 +1,1 @@
+"""Solver back-ends: no gRPC, only matcher domain models."""

@@ -1,0 +1,99 @@
+"""What every assignment back-end implements and returns."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from matcher.params import ProgressCallback, SolveParams
+from matcher.result import SolveStatus
+from solvers.assignment.problem import AssignmentProblem
+
+
+@dataclass
+class Part:
+    """The share of one order made by one candidate factory."""
+
+    candidate: int
+    quantities: dict[int, int]  # period -> units (> 0)
+
+    @property
+    def quantity(self) -> int:
+        return sum(self.quantities.values())
+
+
+@dataclass
+class AssignmentResult:
+    """A back-end's answer. Failures are statuses, never exceptions."""
+
+    solver: str
+    status: SolveStatus
+    parts: list[Part] = field(default_factory=list)
+    objective: float | None = None  # internal objective (incl. mandatory penalty)
+    best_bound: float | None = None
+    wall_time_s: float = 0.0
+    time_to_first_feasible_s: float | None = None
+    seed: int = 0
+    workers: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.best_bound is None:
+            return None
+        return max(0.0, self.objective - self.best_bound) / max(1.0, abs(self.objective))
+
+
+class AssignmentBackend(Protocol):
+    name: str
+
+    def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
+        """Whether this back-end handles every feature ``problem`` uses."""
+        ...
+
+    def solve(
+        self,
+        problem: AssignmentProblem,
+        params: SolveParams,
+        progress: ProgressCallback | None = None,
+    ) -> AssignmentResult: ...
+
+
+_REGISTRY: dict[str, str] = {
+    "cpsat": "solvers.assignment.cpsat:CpSatBackend",
+    "greedy": "solvers.assignment.greedy:GreedyBackend",
+}
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_backend(name: str) -> AssignmentBackend:
+    """The back-end registered as ``name``, imported on first use."""
+    try:
+        target = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown assignment solver '{name}' (available: {', '.join(available())})"
+        ) from None
+    module, cls = target.split(":")
+    backend: AssignmentBackend = getattr(importlib.import_module(module), cls)()
+    return backend
+
+
+def objective_of(problem: AssignmentProblem, parts: list[Part]) -> int:
+    """Internal objective of a set of parts: production/transport/credit/lateness
+    weighted, plus the penalty of every order left unserved."""
+    total = 0
+    served: set[int] = set()
+    for part in parts:
+        cand = problem.candidates[part.candidate]
+        served.add(cand.order)
+        for t, q in part.quantities.items():
+            total += problem.unit_cost(cand, t) * q
+    for info in problem.orders:
+        if info.index not in served:
+            total += problem.unserved_cost(info.index)
+    return total

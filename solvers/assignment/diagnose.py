@@ -1,0 +1,105 @@
+"""Why an order with eligible factories was left unserved.
+
+Tried against the capacity the plan leaves free:
+- it fits and is worth its penalty -> the solver stopped before placing it (``SOLVER_LIMIT``);
+- it fits but costs more than its penalty -> ``NOT_WORTH_SERVING``;
+- it does not fit, but would on empty factories -> ``CAPACITY_EXHAUSTED`` (naming the
+  tightest resource of the cheapest candidate);
+- it would not fit even on empty factories -> ``DUE_DATE_INFEASIBLE`` (its window is
+  too short).
+"""
+
+from __future__ import annotations
+
+from matcher.result import ReasonCode, SolveStatus
+from solvers.assignment.base import Part
+from solvers.assignment.greedy import Capacity, cost, fill, place_order
+from solvers.assignment.problem import AssignmentProblem, Candidate
+
+
+def explain_unserved(
+    problem: AssignmentProblem, parts: list[Part], status: SolveStatus
+) -> dict[int, tuple[ReasonCode, str]]:
+    """Reason and detail for every order with candidates that ``parts`` leave out."""
+    served = {problem.candidates[p.candidate].order for p in parts}
+    left = Capacity(problem)
+    for p in parts:
+        left.take(problem.candidates[p.candidate], p.quantities)
+    empty = Capacity(problem)
+    out: dict[int, tuple[ReasonCode, str]] = {}
+    for info in problem.orders:
+        if info.index in served or not info.candidates:
+            continue
+        penalty = problem.unserved_cost(info.index)
+        trial = left.copy()
+        placed = place_order(problem, trial, info.index)
+        if placed is not None:
+            c = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in placed)
+            why = (
+                "the solver stopped before placing it"
+                if status != SolveStatus.OPTIMAL
+                else "placing it would displace more valuable orders"
+            )
+            out[info.index] = (
+                ReasonCode.SOLVER_LIMIT
+                if status != SolveStatus.OPTIMAL
+                else ReasonCode.NOT_WORTH_SERVING,
+                f"fits in the free capacity at {c} cents vs penalty {penalty}: {why}",
+            )
+            continue
+        unlimited = _cheapest_cost_ignoring_penalty(problem, left, info.index)
+        if unlimited is not None and unlimited > penalty:
+            out[info.index] = (
+                ReasonCode.NOT_WORTH_SERVING,
+                f"cheapest placement costs {unlimited} cents, more than its penalty {penalty}",
+            )
+            continue
+        if _cheapest_cost_ignoring_penalty(problem, empty.copy(), info.index) is None:
+            first = problem.candidates[info.candidates[0]]
+            out[info.index] = (
+                ReasonCode.DUE_DATE_INFEASIBLE,
+                f"no eligible factory can make {info.order.quantity} units in periods "
+                f"{first.first}..{first.last} even with all its free capacity",
+            )
+            continue
+        out[info.index] = (ReasonCode.CAPACITY_EXHAUSTED, _binding(problem, left, info.index))
+    return out
+
+
+def _cheapest_cost_ignoring_penalty(
+    problem: AssignmentProblem, cap: Capacity, order: int
+) -> int | None:
+    info = problem.orders[order]
+    best: int | None = None
+    for k in info.candidates:
+        cand = problem.candidates[k]
+        if cand.lo > info.order.quantity:
+            continue
+        q = fill(problem, cap, cand, info.order.quantity)
+        if q is not None:
+            c = cost(problem, cand, q)
+            best = c if best is None else min(best, c)
+    return best
+
+
+def _binding(problem: AssignmentProblem, left: Capacity, order: int) -> str:
+    """Name the tightest resource of the cheapest candidate."""
+    info = problem.orders[order]
+    cand: Candidate = problem.candidates[info.candidates[0]]
+    worst: tuple[float, str] | None = None
+    for u in cand.usage:
+        need = u.seconds_per_unit * info.order.quantity + u.setup_seconds
+        free = sum(max(0, left.free[u.resource][t]) for t in cand.periods)
+        ratio = free / need if need else float("inf")
+        res = problem.resources[u.resource]
+        factory = problem.instance.factories[res.factory].id
+        text = (
+            f"cheapest eligible factory {factory}: resource {res.group} has {free // 60} min "
+            f"free in periods {cand.first}..{cand.last}, the order needs {-(-need // 60)} min"
+        )
+        if worst is None or ratio < worst[0]:
+            worst = (ratio, text)
+    n = len(info.candidates)
+    return (worst[1] if worst else "no free capacity") + (
+        f"; the other {n - 1} eligible factories are full too" if n > 1 else ""
+    )

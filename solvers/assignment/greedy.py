@@ -1,0 +1,213 @@
+"""Greedy assignment: fast, always feasible, and CP-SAT's warm start.
+
+Orders are placed one at a time (mandatory first, then by due period) on the
+candidate that serves them cheapest in the capacity still free; on-time periods
+are filled just in time (backwards from the due period), late ones forwards.
+An order whose cheapest placement costs more than its unserved penalty is left
+out. A splittable order that no single factory can take is spread over the
+cheapest candidates, up to its factory limit.
+"""
+
+from __future__ import annotations
+
+import time
+
+from matcher.params import ProgressCallback, SolveParams
+from matcher.result import SolveStatus
+from solvers.assignment.base import AssignmentResult, Part, objective_of
+from solvers.assignment.problem import AssignmentProblem, Candidate
+
+_BIG = 1 << 62
+
+
+class Capacity:
+    """Free seconds per resource and period, and per (factory, buyer) cap."""
+
+    def __init__(self, problem: AssignmentProblem) -> None:
+        self.problem = problem
+        self.free = [list(r.free_seconds) for r in problem.resources]
+        self.buyer = dict(problem.buyer_caps)
+
+    def copy(self) -> Capacity:
+        other = Capacity.__new__(Capacity)
+        other.problem = self.problem
+        other.free = [row[:] for row in self.free]
+        other.buyer = dict(self.buyer)
+        return other
+
+    def units_fitting(self, cand: Candidate, t: int) -> int:
+        """Most units of ``cand`` that fit in period ``t`` (setup included)."""
+        best = _BIG
+        for u in cand.usage:
+            room = self.free[u.resource][t] - u.setup_seconds
+            if room < 0:
+                return 0
+            if u.seconds_per_unit:
+                best = min(best, room // u.seconds_per_unit)
+        return best
+
+    def seconds(self, cand: Candidate, quantities: dict[int, int]) -> int:
+        return sum(
+            u.seconds_per_unit * q + u.setup_seconds
+            for q in quantities.values()
+            for u in cand.usage
+        )
+
+    def fits_buyer(self, cand: Candidate, quantities: dict[int, int]) -> bool:
+        key = (cand.factory, self.problem.orders[cand.order].order.buyer)
+        cap = self.buyer.get(key)
+        return cap is None or self.seconds(cand, quantities) <= cap
+
+    def take(self, cand: Candidate, quantities: dict[int, int]) -> None:
+        for t, q in quantities.items():
+            for u in cand.usage:
+                self.free[u.resource][t] -= u.seconds_per_unit * q + u.setup_seconds
+        key = (cand.factory, self.problem.orders[cand.order].order.buyer)
+        if key in self.buyer:
+            self.buyer[key] -= self.seconds(cand, quantities)
+
+
+def period_preference(problem: AssignmentProblem, cand: Candidate) -> list[int]:
+    """On-time periods latest first (just in time), then late periods earliest first."""
+    due = problem.orders[cand.order].order.due_period
+    on_time = list(range(min(due, cand.last), cand.first - 1, -1))
+    late = list(range(max(due + 1, cand.first), cand.last + 1))
+    return on_time + late
+
+
+def fill(
+    problem: AssignmentProblem, cap: Capacity, cand: Candidate, need: int
+) -> dict[int, int] | None:
+    """Spread ``need`` units of ``cand`` over its periods, or None if it does not fit."""
+    out: dict[int, int] = {}
+    left = need
+    for t in period_preference(problem, cand):
+        q = min(left, cap.units_fitting(cand, t))
+        if q > 0:
+            out[t] = q
+            left -= q
+            if left == 0:
+                break
+    if left:
+        return None
+    return out if cap.fits_buyer(cand, out) else None
+
+
+def most_that_fits(problem: AssignmentProblem, cap: Capacity, cand: Candidate, limit: int) -> int:
+    total = 0
+    for t in range(cand.first, cand.last + 1):
+        total += cap.units_fitting(cand, t)
+        if total >= limit:
+            return limit
+    return total
+
+
+def cost(problem: AssignmentProblem, cand: Candidate, quantities: dict[int, int]) -> int:
+    return sum(problem.unit_cost(cand, t) * q for t, q in quantities.items())
+
+
+def place_order(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+    """The cheapest placement of ``order`` in ``cap``, or None (nothing taken)."""
+    info = problem.orders[order]
+    qty = info.order.quantity
+    best: tuple[int, Part] | None = None
+    for k in info.candidates:
+        cand = problem.candidates[k]
+        if best is not None and qty * cand.base >= best[0]:
+            break  # candidates are sorted by base cost; none further can win
+        if cand.lo > qty:
+            continue
+        quantities = fill(problem, cap, cand, qty)
+        if quantities is not None:
+            c = cost(problem, cand, quantities)
+            if best is None or c < best[0]:
+                best = (c, Part(k, quantities))
+    if best is not None:
+        if best[0] > problem.unserved_cost(order):
+            return None
+        cap.take(problem.candidates[best[1].candidate], best[1].quantities)
+        return [best[1]]
+    if info.max_parts > 1:
+        return _place_split(problem, cap, order)
+    return None
+
+
+def _place_split(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+    info = problem.orders[order]
+    left = info.order.quantity
+    chosen: list[tuple[int, int]] = []  # (candidate index, units)
+    for k in info.candidates:
+        if len(chosen) == info.max_parts or left == 0:
+            break
+        cand = problem.candidates[k]
+        q = min(cand.hi, most_that_fits(problem, cap, cand, left))
+        if 0 < left - q < cand.lo:  # keep room for a valid last part
+            q = left - cand.lo
+        if q >= cand.lo:
+            chosen.append((k, q))
+            left -= q
+    if left:
+        return None
+    trial = cap.copy()
+    parts: list[Part] = []
+    for k, q in chosen:
+        cand = problem.candidates[k]
+        quantities = fill(problem, trial, cand, q)
+        if quantities is None:
+            return None
+        trial.take(cand, quantities)
+        parts.append(Part(k, quantities))
+    total = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in parts)
+    if total > problem.unserved_cost(order):
+        return None
+    cap.free, cap.buyer = trial.free, trial.buyer
+    return parts
+
+
+def greedy_parts(problem: AssignmentProblem) -> list[Part]:
+    """Greedy placement of every order, in priority order."""
+    cap = Capacity(problem)
+    sequence = sorted(
+        (info for info in problem.orders if info.candidates),
+        key=lambda i: (
+            not i.order.mandatory,
+            i.order.due_period,
+            -problem.unserved_cost(i.index) / i.order.quantity,
+            i.index,
+        ),
+    )
+    parts: list[Part] = []
+    for info in sequence:
+        placed = place_order(problem, cap, info.index)
+        if placed:
+            parts.extend(placed)
+    return parts
+
+
+class GreedyBackend:
+    name = "greedy"
+
+    def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
+        return not params.hard_mandatory
+
+    def solve(
+        self,
+        problem: AssignmentProblem,
+        params: SolveParams,
+        progress: ProgressCallback | None = None,
+    ) -> AssignmentResult:
+        start = time.perf_counter()
+        parts = greedy_parts(problem)
+        wall = time.perf_counter() - start
+        return AssignmentResult(
+            solver=self.name,
+            status=SolveStatus.FEASIBLE,
+            parts=parts,
+            objective=objective_of(problem, parts),
+            best_bound=None,
+            wall_time_s=wall,
+            time_to_first_feasible_s=wall,
+            seed=params.seed,
+            workers=1,
+            notes=["greedy heuristic: no bound is proved"],
+        )

@@ -1,0 +1,301 @@
+"""The assignment problem compiled from an instance: integers and indices only.
+
+Every back-end solves this same object, so they agree on semantics by
+construction (docs/model.md). Building it applies the hard filters, records the
+reason an order has no candidate, and cuts periods that no optimal plan uses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from matcher.geo import haversine_km
+from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Order
+from matcher.result import ReasonCode
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Load a part puts on one resource group: per unit and per running period."""
+
+    resource: int  # index into AssignmentProblem.resources
+    seconds_per_unit: int
+    setup_seconds: int
+
+
+@dataclass(slots=True)
+class Candidate:
+    """An eligible (order, factory) pair: one possible part."""
+
+    order: int
+    factory: int
+    unit_cost: int  # production cents per unit, summed over operations
+    transport: int  # transport cents per unit
+    credit: int  # 100 - credit score
+    lo: int  # smallest part
+    hi: int  # largest part
+    usage: tuple[Usage, ...]
+    first: int  # first period it may produce in
+    last: int  # last period worth producing in
+    base: int = 0  # weighted per-unit objective coefficient, on time
+
+    @property
+    def periods(self) -> range:
+        return range(self.first, self.last + 1)
+
+
+@dataclass(slots=True)
+class OrderInfo:
+    index: int
+    order: Order
+    candidates: list[int] = field(default_factory=list)  # indices into problem.candidates
+    reason: ReasonCode | None = None  # set when there is no candidate
+    detail: str = ""
+
+    @property
+    def max_parts(self) -> int:
+        return self.order.split.max_factories if self.order.split.allowed else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    factory: int
+    group: str
+    free_seconds: tuple[int, ...]  # per period
+
+
+@dataclass
+class AssignmentProblem:
+    instance: Instance
+    weights: ObjectiveWeights
+    periods: int
+    orders: list[OrderInfo]
+    candidates: list[Candidate]
+    resources: list[Resource]
+    # (factory index, buyer) -> cap in seconds, for factories with max_buyer_share
+    buyer_caps: dict[tuple[int, str], int]
+    mandatory_penalty: int  # internal penalty for an unserved mandatory order
+
+    def late_cost(self, order: int, period: int) -> int:
+        """Weighted lateness cost of one unit of ``order`` produced in ``period``."""
+        o = self.orders[order].order
+        return (
+            self.weights.lateness
+            * o.penalties.late_cents_per_unit_period
+            * max(0, period - o.due_period)
+        )
+
+    def unit_cost(self, cand: Candidate, period: int) -> int:
+        return cand.base + self.late_cost(cand.order, period)
+
+    def unserved_cost(self, order: int) -> int:
+        o = self.orders[order].order
+        if o.penalties.unserved_cents is None:
+            return self.mandatory_penalty
+        return self.weights.unserved * o.penalties.unserved_cents
+
+    @property
+    def size(self) -> int:
+        """Number of (candidate, period) production variables."""
+        return sum(c.last - c.first + 1 for c in self.candidates)
+
+
+def transport_rate(instance: Instance, order: Order, factory: Factory) -> int:
+    """Per-unit transport cents from factory to the order's delivery point."""
+    km = haversine_km(factory.location, order.delivery)
+    t = instance.transport
+    return math.floor(km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5)
+
+
+_FILTER_ORDER = (
+    ReasonCode.NO_CAPABLE_FACTORY,
+    ReasonCode.CREDIT_BELOW_MIN,
+    ReasonCode.PRICE_ABOVE_MAX,
+    ReasonCode.LOT_SIZE_INFEASIBLE,
+)
+
+
+def build_problem(
+    instance: Instance,
+    weights: ObjectiveWeights | None = None,
+    max_candidates: int = 0,
+) -> AssignmentProblem:
+    """Compile ``instance`` into an :class:`AssignmentProblem`."""
+    w = weights or instance.weights
+    n_periods = instance.horizon.periods
+    resources: list[Resource] = []
+    res_index: dict[tuple[int, str], int] = {}
+    for fi, f in enumerate(instance.factories):
+        for r in f.resources:
+            res_index[(fi, r.id)] = len(resources)
+            resources.append(
+                Resource(fi, r.id, tuple(60 * r.free_minutes(t) for t in range(n_periods)))
+            )
+    caps_by_factory = [{c.process: c for c in f.capabilities} for f in instance.factories]
+    by_process: dict[str, list[int]] = {}
+    for fi, caps in enumerate(caps_by_factory):
+        for p in caps:
+            by_process.setdefault(p, []).append(fi)
+
+    orders = [OrderInfo(i, o) for i, o in enumerate(instance.orders)]
+    candidates: list[Candidate] = []
+    for info in orders:
+        o = info.order
+        capable = set(by_process.get(o.operations[0].process, ()))
+        for op in o.operations[1:]:
+            capable &= set(by_process.get(op.process, ()))
+        failed: dict[ReasonCode, str] = {}
+        found: list[Candidate] = []
+        for fi in sorted(capable):
+            cand, why = _candidate(instance, o, info.index, fi, caps_by_factory[fi], res_index, w)
+            if cand is None:
+                assert why is not None
+                failed.setdefault(why[0], why[1])
+            else:
+                found.append(cand)
+        if not found:
+            info.reason, info.detail = _no_candidate_reason(o, capable, failed)
+            continue
+        found.sort(key=lambda c: (c.base, c.factory))
+        if max_candidates:
+            found = found[:max_candidates]
+        _cut_late_periods(o, found, w, n_periods)
+        for cand in found:
+            info.candidates.append(len(candidates))
+            candidates.append(cand)
+
+    buyer_caps: dict[tuple[int, str], int] = {}
+    for fi, f in enumerate(instance.factories):
+        if f.max_buyer_share is None:
+            continue
+        total = sum(sum(resources[res_index[(fi, r.id)]].free_seconds) for r in f.resources)
+        for info in orders:
+            buyer_caps[(fi, info.order.buyer)] = math.floor(f.max_buyer_share * total + 1e-9)
+
+    # Larger than the objective of any plan, so that serving a mandatory order
+    # always beats any saving elsewhere.
+    worst = sum(
+        o.order.quantity
+        * max((_worst_unit(candidates[k], o.order, w) for k in o.candidates), default=0)
+        + w.unserved * (o.order.penalties.unserved_cents or 0)
+        for o in orders
+    )
+    return AssignmentProblem(
+        instance=instance,
+        weights=w,
+        periods=n_periods,
+        orders=orders,
+        candidates=candidates,
+        resources=resources,
+        buyer_caps=buyer_caps,
+        mandatory_penalty=worst + 1,
+    )
+
+
+def _worst_unit(c: Candidate, o: Order, w: ObjectiveWeights) -> int:
+    late = w.lateness * o.penalties.late_cents_per_unit_period
+    return c.base + late * max(0, c.last - o.due_period)
+
+
+def _candidate(
+    instance: Instance,
+    o: Order,
+    order_index: int,
+    fi: int,
+    caps: dict[str, Capability],
+    res_index: dict[tuple[int, str], int],
+    w: ObjectiveWeights,
+) -> tuple[Candidate | None, tuple[ReasonCode, str] | None]:
+    f = instance.factories[fi]
+    chosen: list[Capability] = []
+    for op in o.operations:
+        cap = caps[op.process]
+        if op.material is not None and cap.materials and op.material not in cap.materials:
+            return None, (
+                ReasonCode.NO_CAPABLE_FACTORY,
+                f"{f.id} does not work {op.material} for {op.process}",
+            )
+        if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
+            return None, (
+                ReasonCode.NO_CAPABLE_FACTORY,
+                f"{f.id} grade {cap.quality_grade} < required {op.min_quality_grade} "
+                f"for {op.process}",
+            )
+        chosen.append(cap)
+    if o.min_credit_score is not None and f.credit.score < o.min_credit_score:
+        return None, (
+            ReasonCode.CREDIT_BELOW_MIN,
+            f"best capable credit score below {o.min_credit_score}",
+        )
+    unit_cost = sum(c.unit_cost_cents for c in chosen)
+    if o.max_unit_price_cents is not None and unit_cost > o.max_unit_price_cents:
+        return None, (
+            ReasonCode.PRICE_ABOVE_MAX,
+            f"cheapest capable unit price above the ceiling {o.max_unit_price_cents}",
+        )
+    lo = max(c.min_lot for c in chosen)
+    hi = min([o.quantity] + [c.max_lot for c in chosen if c.max_lot is not None])
+    lo = max(lo, o.split.min_quantity if o.split.allowed else o.quantity)
+    if lo > hi:
+        return None, (
+            ReasonCode.LOT_SIZE_INFEASIBLE,
+            f"lot limits of capable factories do not admit a part of this order "
+            f"(quantity {o.quantity})",
+        )
+    merged: dict[int, list[int]] = {}
+    for cap in chosen:
+        acc = merged.setdefault(res_index[(fi, cap.resource_group)], [0, 0])
+        acc[0] += cap.seconds_per_unit
+        acc[1] += 60 * cap.setup_minutes
+    usage = tuple(Usage(r, s, st) for r, (s, st) in sorted(merged.items()))
+    transport = transport_rate(instance, o, f)
+    credit = 100 - f.credit.score
+    cand = Candidate(
+        order=order_index,
+        factory=fi,
+        unit_cost=unit_cost,
+        transport=transport,
+        credit=credit,
+        lo=lo,
+        hi=hi,
+        usage=usage,
+        first=o.release_period,
+        last=instance.horizon.periods - 1,
+        base=w.production * unit_cost + w.transport * transport + w.credit * credit,
+    )
+    return cand, None
+
+
+def _no_candidate_reason(
+    o: Order, capable: set[int], failed: dict[ReasonCode, str]
+) -> tuple[ReasonCode, str]:
+    if not capable:
+        procs = " -> ".join(op.process for op in o.operations)
+        what = "process" if len(o.operations) == 1 else "all of the processes"
+        return ReasonCode.NO_CAPABLE_FACTORY, f"no factory offers {what} {procs}"
+    # The last filter that removed candidates explains it best (the earlier ones
+    # left some factories standing).
+    for code in reversed(_FILTER_ORDER):
+        if code in failed:
+            return code, failed[code]
+    return ReasonCode.NO_CAPABLE_FACTORY, "no eligible factory"
+
+
+def _cut_late_periods(
+    o: Order, cands: list[Candidate], w: ObjectiveWeights, n_periods: int
+) -> None:
+    """Drop late periods no optimal plan uses (exact dominance).
+
+    A served order costs at least ``quantity * min base``; a unit ``k`` periods late
+    adds ``w.lateness * late * k``. If that already exceeds the unserved penalty,
+    leaving the order unserved is strictly better than producing that unit.
+    """
+    late = w.lateness * o.penalties.late_cents_per_unit_period
+    if o.penalties.unserved_cents is None or late == 0:
+        return
+    slack = w.unserved * o.penalties.unserved_cents - o.quantity * min(c.base for c in cands)
+    k_max = slack // late if slack >= 0 else -1
+    last = min(n_periods - 1, o.due_period + max(k_max, 0))
+    for c in cands:
+        c.last = last
