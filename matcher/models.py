@@ -242,7 +242,7 @@ class Transport(Frozen):
     """How the assignment stage estimates shipping cost before routes exist.
 
     Per unit shipped from factory f to order o:
-    ``round(haversine_km(f, o) * road_factor * unit_weight_kg * cents_per_tonne_km / 1000)``.
+    ``floor(haversine_km(f, o) * road_factor * unit_weight_kg * cents_per_tonne_km / 1000 + 0.5)``.
     """
 
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
