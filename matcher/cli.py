@@ -28,8 +28,9 @@ from matcher.validation import InvalidInstanceError, Issue, load_instance
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_CHECK_FAILED = 0, 1, 2, 3
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Wide enough for the summary tables when output is piped (rich defaults to 80).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
 
 
 def _money(cents: float) -> str:
@@ -157,6 +158,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_candidates=args.max_candidates,
         hard_mandatory=args.hard_mandatory,
+        strategy=args.strategy,
     )
     with _LiveProgress(not args.quiet) as live:
         result = run_plan(instance, params, live)
@@ -246,6 +248,12 @@ def _parser() -> argparse.ArgumentParser:
         "--max-candidates", type=int, default=0, help="cheapest N factories per order (0 = all)"
     )
     p.add_argument("--hard-mandatory", action="store_true", help="mandatory orders as hard rows")
+    p.add_argument(
+        "--strategy",
+        choices=["auto", "full", "lns"],
+        default="auto",
+        help="cpsat: whole model, large-neighbourhood search, or pick by size (default)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(func=_cmd_solve)
 

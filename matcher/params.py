@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,5 +58,11 @@ class SolveParams(BaseModel):
         ge=0,
         description="Keep only the N cheapest capable factories per order (0 = all). "
         "A restriction: the bound is then the restricted problem's.",
+    )
+    strategy: Literal["auto", "full", "lns"] = Field(
+        default="auto",
+        description="cpsat only: 'full' solves the whole model (proves optimality on small "
+        "problems), 'lns' runs large-neighbourhood search plus a Lagrangian bound (scales), "
+        "'auto' picks by model size.",
     )
     relative_gap: float = Field(default=1e-4, ge=0.0, description="Stop when this gap is proven.")

@@ -24,6 +24,7 @@ from matcher.result import (
 )
 
 if TYPE_CHECKING:
+    from solvers.assignment.base import AssignmentResult
     from solvers.assignment.problem import AssignmentProblem
 
 
@@ -109,16 +110,14 @@ def plan(
         )
 
     costs = _costs(allocations, unassigned, credit_units, weights)
-    mandatory_offset = problem.mandatory_penalty * sum(
-        1 for i in problem.orders if i.order.mandatory and not i.candidates
-    )
+    objective, bound, notes = _plan_terms(problem, result, served)
     stage = StageStats(
         stage="assignment",
         solver=result.solver,
         status=result.status,
-        objective=None if result.objective is None else result.objective - mandatory_offset,
-        best_bound=None if result.best_bound is None else result.best_bound - mandatory_offset,
-        gap=result.gap,
+        objective=objective,
+        best_bound=bound,
+        gap=_gap(objective, bound),
         wall_time_s=round(result.wall_time_s, 3),
         time_to_first_feasible_s=(
             None
@@ -127,7 +126,7 @@ def plan(
         ),
         seed=result.seed,
         workers=result.workers,
-        notes=result.notes,
+        notes=notes,
         extra={
             "candidates": len(problem.candidates),
             "production_variables": problem.size,
@@ -144,6 +143,36 @@ def plan(
         kpis=_kpis(instance, _free_seconds(problem), allocations, unassigned),
         stages=[stage],
     )
+
+
+def _plan_terms(
+    problem: AssignmentProblem, result: AssignmentResult, served: set[int]
+) -> tuple[float | None, float | None, list[str]]:
+    """Objective and bound in plan terms, without the internal mandatory penalty.
+
+    For a plan leaving ``k`` mandatory orders unserved, ``bound - k * penalty`` bounds
+    the cost of every plan that leaves ``k`` of them unserved; it does not prove that
+    fewer is impossible, which the notes say.
+    """
+    notes = list(result.notes)
+    k = sum(1 for i in problem.orders if i.order.mandatory and i.index not in served)
+    offset = k * problem.mandatory_penalty
+    objective = None if result.objective is None else result.objective - offset
+    bound = None if result.best_bound is None else result.best_bound - offset
+    if k and result.parts:
+        notes.append(
+            f"{k} mandatory order(s) unserved; the bound holds for plans leaving {k} unserved"
+        )
+        if bound is not None and bound < 0:
+            bound = None
+            notes.append("the bound does not yet prove those mandatory orders unservable")
+    return objective, bound, notes
+
+
+def _gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None:
+        return None
+    return max(0.0, objective - bound) / max(1.0, abs(objective))
 
 
 def _free_seconds(problem: AssignmentProblem) -> dict[tuple[str, str], tuple[int, ...]]:

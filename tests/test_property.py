@@ -156,3 +156,20 @@ def test_hard_and_soft_mandatory_agree_when_every_mandatory_order_is_served(
     hard = plan(instance, SolveParams(workers=1, time_limit_s=10, hard_mandatory=True))
     assert hard.status == SolveStatus.OPTIMAL
     assert hard.costs.objective == soft.costs.objective
+
+
+@settings(COMMON, max_examples=30)
+@given(instance=instances())
+def test_lns_plans_pass_the_checker_and_its_bound_never_exceeds_the_optimum(
+    instance: Instance,
+) -> None:
+    params = SolveParams(workers=1, time_limit_s=2)
+    exact = plan(instance, params)
+    lns = plan(instance, params.model_copy(update={"strategy": "lns"}))
+    report = check_plan(instance, lns)
+    assert report.ok, [str(v) for v in report.violations]
+    assert exact.status == SolveStatus.OPTIMAL and exact.stages[0].objective is not None
+    assert lns.stages[0].objective is not None
+    assert lns.stages[0].objective >= exact.stages[0].objective
+    if lns.stages[0].best_bound is not None:
+        assert lns.stages[0].best_bound <= exact.stages[0].objective

@@ -58,13 +58,16 @@ class Capacity:
         cap = self.buyer.get(key)
         return cap is None or self.seconds(cand, quantities) <= cap
 
-    def take(self, cand: Candidate, quantities: dict[int, int]) -> None:
+    def take(self, cand: Candidate, quantities: dict[int, int], sign: int = 1) -> None:
         for t, q in quantities.items():
             for u in cand.usage:
-                self.free[u.resource][t] -= u.seconds_per_unit * q + u.setup_seconds
+                self.free[u.resource][t] -= sign * (u.seconds_per_unit * q + u.setup_seconds)
         key = (cand.factory, self.problem.orders[cand.order].order.buyer)
         if key in self.buyer:
-            self.buyer[key] -= self.seconds(cand, quantities)
+            self.buyer[key] -= sign * self.seconds(cand, quantities)
+
+    def give_back(self, cand: Candidate, quantities: dict[int, int]) -> None:
+        self.take(cand, quantities, sign=-1)
 
 
 def period_preference(problem: AssignmentProblem, cand: Candidate) -> list[int]:
@@ -115,7 +118,7 @@ def place_order(problem: AssignmentProblem, cap: Capacity, order: int) -> list[P
         cand = problem.candidates[k]
         if best is not None and qty * cand.base >= best[0]:
             break  # candidates are sorted by base cost; none further can win
-        if cand.lo > qty:
+        if cand.lo > qty or cand.hi < qty:  # one part must make it all
             continue
         quantities = fill(problem, cap, cand, qty)
         if quantities is not None:

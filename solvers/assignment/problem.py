@@ -161,6 +161,7 @@ def build_problem(
         if max_candidates:
             found = found[:max_candidates]
         _cut_late_periods(o, found, w, n_periods)
+        found = _drop_unusable(o, found, resources, info)
         for cand in found:
             info.candidates.append(len(candidates))
             candidates.append(cand)
@@ -280,6 +281,38 @@ def _no_candidate_reason(
         if code in failed:
             return code, failed[code]
     return ReasonCode.NO_CAPABLE_FACTORY, "no eligible factory"
+
+
+def period_bound(resources: list[Resource], cand: Candidate, t: int) -> int:
+    """Most units ``cand`` could make in period ``t`` on an otherwise empty factory."""
+    best = cand.hi
+    for u in cand.usage:
+        room = resources[u.resource].free_seconds[t] - u.setup_seconds
+        if room < 0:
+            return 0
+        if u.seconds_per_unit:
+            best = min(best, room // u.seconds_per_unit)
+    return best
+
+
+def _drop_unusable(
+    o: Order, cands: list[Candidate], resources: list[Resource], info: OrderInfo
+) -> list[Candidate]:
+    """Remove parts that cannot reach their minimum size in their window even on an
+    empty factory; if the rest cannot make the order, it is due-date infeasible."""
+    reach = {id(c): min(c.hi, sum(period_bound(resources, c, t) for t in c.periods)) for c in cands}
+    usable = [c for c in cands if reach[id(c)] >= c.lo]
+    best = sorted((reach[id(c)] for c in usable), reverse=True)[: info.max_parts]
+    if best and sum(best) >= o.quantity and (info.max_parts > 1 or best[0] >= o.quantity):
+        return usable
+    info.reason = ReasonCode.DUE_DATE_INFEASIBLE
+    window = f"periods {cands[0].first}..{max(c.last for c in cands)}"
+    info.detail = (
+        f"even with all their free capacity in {window}, the {len(cands)} eligible "
+        f"factories can make at most {sum(best)} of {o.quantity} units"
+        + (" (no split allowed)" if info.max_parts == 1 else f" in {info.max_parts} parts")
+    )
+    return []
 
 
 def _cut_late_periods(
