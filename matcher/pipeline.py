@@ -6,6 +6,7 @@ after it as they land.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -46,10 +47,16 @@ def plan(
     params = params or SolveParams()
     weights = params.weights or instance.weights
     backend = get_backend(params.assignment_solver)
+    compile_start = time.perf_counter()
     problem = build_problem(instance, weights, params.max_candidates)
+    compile_s = time.perf_counter() - compile_start
     if not backend.supports(problem, params):
         raise ValueError(f"solver '{backend.name}' does not support this problem with these params")
-    result = backend.solve(problem, params, progress)
+    solve_params = params
+    if params.workers > 1:  # wall-clock limits: compiling the problem counts too
+        left = max(0.1, params.time_limit_s - compile_s)
+        solve_params = params.model_copy(update={"time_limit_s": left})
+    result = backend.solve(problem, solve_params, progress)
     reasons = explain_unserved(problem, result.parts, result.status)
 
     allocations: list[Allocation] = []
@@ -128,6 +135,7 @@ def plan(
         workers=result.workers,
         notes=notes,
         extra={
+            "compile_s": round(compile_s, 3),
             "candidates": len(problem.candidates),
             "production_variables": problem.size,
             "max_candidates": params.max_candidates,

@@ -173,3 +173,20 @@ def test_lns_plans_pass_the_checker_and_its_bound_never_exceeds_the_optimum(
     assert lns.stages[0].objective >= exact.stages[0].objective
     if lns.stages[0].best_bound is not None:
         assert lns.stages[0].best_bound <= exact.stages[0].objective
+
+
+@COMMON
+@given(instance=instances())
+def test_the_lagrangian_bound_never_exceeds_the_proven_optimum(instance: Instance) -> None:
+    from solvers.assignment.bound import lagrangian_bound
+    from solvers.assignment.problem import build_problem
+
+    exact = plan(instance, SolveParams(workers=1, time_limit_s=10))
+    assert exact.status == SolveStatus.OPTIMAL and exact.stages[0].objective is not None
+    problem = build_problem(instance)
+    served = {a.order for a in exact.allocations}
+    if any(o.order.mandatory and o.order.id not in served for o in problem.orders):
+        return  # the optimum pays the internal mandatory penalty: compare like with like
+    internal_optimum = exact.stages[0].objective
+    bound = lagrangian_bound(problem, internal_optimum + 1, iterations=200, time_limit_s=5)
+    assert bound <= internal_optimum

@@ -24,6 +24,116 @@ from solvers.assignment.problem import AssignmentProblem
 FloatArray = npt.NDArray[np.float64]
 
 
+class LagrangianBound:
+    """Arrays over (candidate, period) built once; :meth:`compute` runs the ascent."""
+
+    def __init__(self, problem: AssignmentProblem) -> None:
+        self.problem = problem
+        self.active = [i.index for i in problem.orders if i.candidates]
+        self.unplaceable = float(
+            sum(problem.unserved_cost(i.index) for i in problem.orders if not i.candidates)
+        )
+        if not self.active:
+            return
+        n_periods, n_res = problem.periods, len(problem.resources)
+        infos = [problem.orders[o] for o in self.active]
+        cands = [problem.candidates[k] for i in infos for k in i.candidates]
+        counts = [len(i.candidates) for i in infos]
+        self.group = np.repeat(np.arange(len(infos)), counts)
+        self.starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        self.qty = np.array([i.order.quantity for i in infos], dtype=np.float64)
+        self.penalty = np.array([problem.unserved_cost(o) for o in self.active], dtype=np.float64)
+        self.width = width = max(len(c.usage) for c in cands)
+        dummy = [(n_res, 0, 0)]
+        usage = np.array(
+            [
+                [(u.resource, u.seconds_per_unit, u.setup_seconds) for u in c.usage]
+                + dummy * (width - len(c.usage))
+                for c in cands
+            ],
+            dtype=np.int64,
+        )
+        self.res = usage[:, :, 0]
+        self.spu = usage[:, :, 1].astype(np.float64)
+        setup = usage[:, :, 2].astype(np.float64)
+        free = np.zeros((n_res + 1, n_periods), dtype=np.float64)
+        free[:n_res] = [r.free_seconds for r in problem.resources]
+        free[n_res] = np.inf
+        self.cap = free[:n_res]
+        t = np.arange(n_periods)[None, :]
+        first = np.fromiter((c.first for c in cands), np.int64, len(cands))[:, None]
+        last = np.fromiter((c.last for c in cands), np.int64, len(cands))[:, None]
+        orders = [problem.orders[c.order].order for c in cands]
+        due = np.fromiter((o.due_period for o in orders), np.int64, len(cands))[:, None]
+        late = np.fromiter(
+            (problem.weights.lateness * o.penalties.late_cents_per_unit_period for o in orders),
+            np.float64,
+            len(cands),
+        )[:, None]
+        base = np.fromiter((c.base for c in cands), np.float64, len(cands))[:, None]
+        usable = (t >= first) & (t <= last)
+        for k in range(width):  # one unit with its setup must fit on an empty factory
+            usable &= free[self.res[:, k]] - setup[:, k, None] >= self.spu[:, k, None]
+        self.cost = np.where(usable, base + late * np.maximum(0, t - due), np.inf)
+
+    def compute(
+        self,
+        incumbent: float,
+        fixed_unserved: Collection[int] = (),
+        iterations: int = 400,
+        time_limit_s: float = 5.0,
+    ) -> float:
+        """A lower bound on the internal objective of every plan that leaves the orders
+        in ``fixed_unserved`` unserved (none: an unconditional bound)."""
+        start = time.perf_counter()
+        if not self.active:
+            return math.floor(self.unplaceable)
+        problem = self.problem
+        fixed = np.array([o in set(fixed_unserved) for o in self.active])
+        penalty = np.where(fixed, 0.0, self.penalty)
+        constant = self.unplaceable + float(self.penalty[fixed].sum())
+        n_res = len(problem.resources)
+        lam = np.zeros((n_res + 1, problem.periods), dtype=np.float64)
+        rows = np.arange(len(self.cost))
+        best = -math.inf
+        theta, stall = 2.0, 0
+        for _ in range(max(1, iterations)):
+            reduced = self.cost.copy()
+            for k in range(self.width):
+                reduced += lam[self.res[:, k]] * self.spu[:, k, None]
+            t_best = reduced.argmin(axis=1)
+            c_min = reduced[rows, t_best]
+            o_min = np.minimum.reduceat(c_min, self.starts)
+            serve = self.qty * o_min
+            bound = constant + float(np.minimum(penalty, serve).sum())
+            bound -= float((lam[:n_res] * self.cap).sum())
+            if best == -math.inf or bound > best + 1e-9 * abs(best):
+                best, stall = bound, 0
+            else:
+                stall += 1
+                if stall >= 15:
+                    theta, stall = theta / 2, 0
+            if theta < 1e-4 or time.perf_counter() - start > time_limit_s:
+                break
+            # Subgradient: load of each served order's chosen (candidate, period) - capacity.
+            chosen = c_min == o_min[self.group]
+            groups, first_idx = np.unique(self.group[chosen], return_index=True)
+            pick = rows[chosen][first_idx]
+            serving = serve[groups] < penalty[groups]
+            pick, units = pick[serving], self.qty[groups][serving]
+            load = np.zeros_like(lam)
+            for k in range(self.width):
+                np.add.at(load, (self.res[pick, k], t_best[pick]), units * self.spu[pick, k])
+            g = load[:n_res] - self.cap
+            norm = float((g * g).sum())
+            if norm == 0.0:
+                break
+            step = theta * max(incumbent - bound, 1e-6 * max(1.0, abs(incumbent))) / norm
+            lam[:n_res] = np.maximum(0.0, lam[:n_res] + step * g)
+        # Guard against float round-off: the true objective is an integer.
+        return math.floor(best - 1e-9 * abs(best))
+
+
 def lagrangian_bound(
     problem: AssignmentProblem,
     incumbent: float,
@@ -31,92 +141,5 @@ def lagrangian_bound(
     iterations: int = 400,
     time_limit_s: float = 5.0,
 ) -> float:
-    """A lower bound on the internal objective of any plan that leaves the orders in
-    ``fixed_unserved`` unserved (pass none for an unconditional bound)."""
-    start = time.perf_counter()
-    fixed = set(fixed_unserved)
-    active = [i for i in problem.orders if i.candidates and i.index not in fixed]
-    constant = float(sum(problem.unserved_cost(i.index) for i in problem.orders if i not in active))
-    if not active:
-        return constant
-    n_periods = problem.periods
-    n_res = len(problem.resources)
-    cands = [problem.candidates[k] for i in active for k in i.candidates]
-    group = np.repeat(np.arange(len(active)), [len(i.candidates) for i in active])
-    starts = np.concatenate(([0], np.cumsum([len(i.candidates) for i in active])[:-1]))
-    qty = np.array([i.order.quantity for i in active], dtype=np.float64)
-    penalty = np.array([problem.unserved_cost(i.index) for i in active], dtype=np.float64)
-
-    width = max(len(c.usage) for c in cands)
-    res = np.full((len(cands), width), n_res, dtype=np.int64)  # n_res = dummy row
-    spu = np.zeros((len(cands), width), dtype=np.float64)
-    setup = np.zeros((len(cands), width), dtype=np.float64)
-    for row, c in enumerate(cands):
-        for k, u in enumerate(c.usage):
-            res[row, k], spu[row, k], setup[row, k] = (
-                u.resource,
-                u.seconds_per_unit,
-                u.setup_seconds,
-            )
-    free = np.zeros((n_res + 1, n_periods), dtype=np.float64)
-    free[:n_res] = [r.free_seconds for r in problem.resources]
-    free[n_res] = np.inf
-
-    t = np.arange(n_periods)[None, :]
-    first = np.array([c.first for c in cands])[:, None]
-    last = np.array([c.last for c in cands])[:, None]
-    due = np.array([problem.orders[c.order].order.due_period for c in cands])[:, None]
-    late = np.array(
-        [
-            problem.weights.lateness
-            * problem.orders[c.order].order.penalties.late_cents_per_unit_period
-            for c in cands
-        ],
-        dtype=np.float64,
-    )[:, None]
-    base = np.array([c.base for c in cands], dtype=np.float64)[:, None]
-    cost = base + late * np.maximum(0, t - due)
-    # A period is usable only if one unit (with its setup) fits on an empty factory.
-    room = free[res] - setup[:, :, None]  # (cands, width, periods)
-    fits = np.all(room >= spu[:, :, None], axis=1)
-    cost = np.where((t >= first) & (t <= last) & fits, cost, np.inf)
-
-    lam = np.zeros((n_res + 1, n_periods), dtype=np.float64)
-    cap = free[:n_res]
-    best = -math.inf
-    theta, stall = 2.0, 0
-    rows = np.arange(len(cands))
-    for _ in range(max(1, iterations)):
-        reduced = cost + np.einsum("ckt,ck->ct", lam[res], spu)
-        t_best = reduced.argmin(axis=1)
-        c_min = reduced[rows, t_best]
-        o_min = np.minimum.reduceat(c_min, starts)
-        serve = qty * o_min
-        value = np.minimum(penalty, serve)
-        bound = constant + float(value.sum()) - float((lam[:n_res] * cap).sum())
-        if best == -math.inf or bound > best + 1e-9 * abs(best):
-            best, stall = bound, 0
-        else:
-            stall += 1
-            if stall >= 15:
-                theta, stall = theta / 2, 0
-        if theta < 1e-4 or time.perf_counter() - start > time_limit_s:
-            break
-        # Subgradient: load of the chosen (candidate, period) per served order - capacity.
-        chosen_mask = c_min == o_min[group]
-        chosen_rows = rows[chosen_mask]
-        uniq_groups, first_idx = np.unique(group[chosen_mask], return_index=True)
-        pick = chosen_rows[first_idx]
-        serving = serve[uniq_groups] < penalty[uniq_groups]
-        pick, units = pick[serving], qty[uniq_groups][serving]
-        load = np.zeros_like(lam)
-        for k in range(width):
-            np.add.at(load, (res[pick, k], t_best[pick]), units * spu[pick, k])
-        g = load[:n_res] - cap
-        norm = float((g * g).sum())
-        if norm == 0.0:
-            break
-        step = theta * max(incumbent - bound, 1e-6 * max(1.0, abs(incumbent))) / norm
-        lam[:n_res] = np.maximum(0.0, lam[:n_res] + step * g)
-    # Guard against float round-off: the true objective is an integer.
-    return math.floor(best - 1e-9 * abs(best))
+    """One-shot :class:`LagrangianBound`."""
+    return LagrangianBound(problem).compute(incumbent, fixed_unserved, iterations, time_limit_s)

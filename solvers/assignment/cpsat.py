@@ -84,6 +84,8 @@ class _Builder:
     # Capacity the modelled orders may use: all of it, or what fixed orders leave.
     free: list[list[int]] = field(default_factory=list)
     buyer_caps: dict[tuple[int, str], int] = field(default_factory=dict)
+    # order -> the candidates offered to it (default: all of them)
+    offered: dict[int, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.free:
@@ -115,8 +117,9 @@ class _Builder:
             self.constant += penalty
             self.objective.append((-penalty, s))
         qty = info.order.quantity
-        used = [self.add_part(k) for k in info.candidates]
-        made = [x for k in info.candidates for x in self.v.make[k].values()]
+        offered = self.offered.get(index, info.candidates)
+        used = [self.add_part(k) for k in offered]
+        made = [x for k in offered for x in self.v.make[k].values()]
         if made:
             self.model.add(sum(made) == qty * served)
         else:
@@ -188,13 +191,14 @@ def build_model(
     orders: Iterable[int] | None = None,
     free: list[list[int]] | None = None,
     buyer_caps: dict[tuple[int, str], int] | None = None,
+    offered: dict[int, list[int]] | None = None,
 ) -> tuple[cp_model.CpModel, _Vars]:
     """The CP-SAT model of ``problem`` (variables -> constraints -> objective).
 
     With ``orders``, only those orders are modelled, within the ``free`` capacity
     (and ``buyer_caps``) the other, fixed orders leave: a neighbourhood for LNS.
     """
-    b = _Builder(problem, free=free or [], buyer_caps=buyer_caps or {})
+    b = _Builder(problem, free=free or [], buyer_caps=buyer_caps or {}, offered=offered or {})
     for index in range(len(problem.orders)) if orders is None else orders:
         b.add_order(index, hard_mandatory)
     b.add_capacity()
@@ -336,10 +340,12 @@ class CpSatBackend:
         warm: list[Part],
         warm_objective: float,
     ) -> AssignmentResult:
-        from solvers.assignment.bound import lagrangian_bound
+        from solvers.assignment.bound import LagrangianBound
         from solvers.assignment.lns import Lns
 
         warm_time = time.perf_counter() - start
+        relaxation = LagrangianBound(problem)  # arrays first: their cost is in the budget
+        prepared = time.perf_counter() - start
         deterministic = params.workers == 1
         bound_share = min(0.1 * params.time_limit_s, 5.0)
         lns = Lns(problem, warm, params)
@@ -349,7 +355,7 @@ class CpSatBackend:
                 elapsed = time.perf_counter() - start
                 progress(Progress("assignment", "cpsat-lns", elapsed, lns.objective, None))
 
-        budget = max(0.0, params.time_limit_s - warm_time - bound_share)
+        budget = max(0.0, params.time_limit_s - prepared - bound_share)
         if deterministic:
             lns.run(start + 3 * params.time_limit_s + 1, report, deterministic_budget=budget)
         else:
@@ -365,8 +371,7 @@ class CpSatBackend:
         bound = (
             lns.objective
             if lns.proven
-            else lagrangian_bound(
-                problem,
+            else relaxation.compute(
                 lns.objective,
                 fixed_unserved=stuck,
                 iterations=300 if deterministic else 5000,

@@ -23,6 +23,16 @@ from solvers.assignment.base import Part, objective_of
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
 
+OFFERED_CANDIDATES = 8
+"""Cheapest candidates offered to each order inside a neighbourhood (plus those it
+uses now): keeps sub-models small when orders have dozens of eligible factories."""
+
+
+STEP_LIMIT_S = 0.3
+"""Time (deterministic with one worker) given to one neighbourhood's CP-SAT solve.
+Measured on medium.json, 30 s: 0.25-0.5 s steps improve the plan 5-9x more than 2 s
+steps (many cheap neighbourhoods beat a few well-proved ones)."""
+
 
 @dataclass
 class LnsStats:
@@ -50,7 +60,8 @@ class Lns:
         self.could: dict[int, list[int]] = defaultdict(list)  # factory -> orders eligible
         for c in problem.candidates:
             self.could[c.factory].append(c.order)
-        self.size = 40  # target orders per neighbourhood, adapted as we go
+        self.size = 50  # target orders per neighbourhood, adapted as we go
+        self.step_limit_s = STEP_LIMIT_S
         self.movable = [i.index for i in problem.orders if i.candidates]
         # Set when a neighbourhood holding every movable order is solved to optimality:
         # then the whole plan is optimal.
@@ -82,8 +93,13 @@ class Lns:
     def neighbourhood(self) -> list[int]:
         problem, rng = self.problem, self.rng
         seeds = self.movable
+        stuck = [o for o in seeds if problem.orders[o].order.mandatory and o not in self.assigned]
         unhappy = [o for o in seeds if self._unhappy(o)]
-        seed = rng.choice(unhappy if unhappy and rng.random() < 0.8 else seeds)
+        draw = rng.random()
+        if stuck and draw < 0.3:  # a mandatory order left out outweighs any cost
+            seed = rng.choice(stuck)
+        else:
+            seed = rng.choice(unhappy if unhappy and draw < 0.8 else seeds)
         factories = [problem.candidates[k].factory for k in problem.orders[seed].candidates[:4]]
         chosen: set[int] = {seed}
         pool: list[int] = []
@@ -108,7 +124,12 @@ class Lns:
             for p in self.assigned.get(o, ()):
                 residual.give_back(problem.candidates[p.candidate], p.quantities)
         before = sum(self.order_cost(o) for o in orders)
-        model, v = build_model(problem, False, orders, residual.free, residual.buyer)
+        offered = {}
+        for o in orders:
+            current = {p.candidate for p in self.assigned.get(o, ())}
+            cands = problem.orders[o].candidates
+            offered[o] = sorted(set(cands[:OFFERED_CANDIDATES]) | current)
+        model, v = build_model(problem, False, orders, residual.free, residual.buyer, offered)
         hint(model, problem, v, [p for o in orders for p in self.assigned.get(o, ())])
         solver = cp_model.CpSolver()
         configure(solver, self.params, time_limit_s)
@@ -159,5 +180,5 @@ class Lns:
                 left = deterministic_budget - self.stats.deterministic_time
             if left <= 0.05:
                 return
-            if self.step(min(2.0, left)) and on_improve is not None:
+            if self.step(min(self.step_limit_s, left)) and on_improve is not None:
                 on_improve()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from matcher.geo import haversine_km
+import numpy as np
+
+from matcher.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Order
 from matcher.result import ReasonCode
 
@@ -108,6 +110,30 @@ def transport_rate(instance: Instance, order: Order, factory: Factory) -> int:
     return math.floor(km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5)
 
 
+class _TransportRates:
+    """:func:`transport_rate` for one order and many factories at once (numpy)."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.lat = np.radians([f.location.lat for f in instance.factories])
+        self.lon = np.radians([f.location.lon for f in instance.factories])
+
+    def for_order(self, order: Order, factories: list[int]) -> dict[int, int]:
+        if not factories:
+            return {}
+        idx = np.array(factories)
+        lat1, lon1 = math.radians(order.delivery.lat), math.radians(order.delivery.lon)
+        lat2, lon2 = self.lat[idx], self.lon[idx]
+        h = (
+            np.sin((lat2 - lat1) / 2) ** 2
+            + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+        )
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+        t = self.instance.transport
+        rate = km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5
+        return dict(zip(factories, np.floor(rate).astype(int).tolist(), strict=True))
+
+
 _FILTER_ORDER = (
     ReasonCode.NO_CAPABLE_FACTORY,
     ReasonCode.CREDIT_BELOW_MIN,
@@ -140,39 +166,32 @@ def build_problem(
 
     orders = [OrderInfo(i, o) for i, o in enumerate(instance.orders)]
     candidates: list[Candidate] = []
+    profiles: dict[tuple[int, tuple[object, ...]], _Profile | tuple[ReasonCode, str]] = {}
+    rates = _TransportRates(instance)
     for info in orders:
-        o = info.order
-        capable = set(by_process.get(o.operations[0].process, ()))
-        for op in o.operations[1:]:
-            capable &= set(by_process.get(op.process, ()))
-        failed: dict[ReasonCode, str] = {}
-        found: list[Candidate] = []
-        for fi in sorted(capable):
-            cand, why = _candidate(instance, o, info.index, fi, caps_by_factory[fi], res_index, w)
-            if cand is None:
-                assert why is not None
-                failed.setdefault(why[0], why[1])
-            else:
-                found.append(cand)
-        if not found:
-            info.reason, info.detail = _no_candidate_reason(o, capable, failed)
-            continue
-        found.sort(key=lambda c: (c.base, c.factory))
-        if max_candidates:
-            found = found[:max_candidates]
-        _cut_late_periods(o, found, w, n_periods)
-        found = _drop_unusable(o, found, resources, info)
-        for cand in found:
+        for cand in _order_candidates(
+            instance,
+            info,
+            by_process,
+            caps_by_factory,
+            res_index,
+            resources,
+            profiles,
+            rates,
+            w,
+            max_candidates,
+        ):
             info.candidates.append(len(candidates))
             candidates.append(cand)
 
     buyer_caps: dict[tuple[int, str], int] = {}
+    buyers = sorted({o.buyer for o in instance.orders})
     for fi, f in enumerate(instance.factories):
         if f.max_buyer_share is None:
             continue
         total = sum(sum(resources[res_index[(fi, r.id)]].free_seconds) for r in f.resources)
-        for info in orders:
-            buyer_caps[(fi, info.order.buyer)] = math.floor(f.max_buyer_share * total + 1e-9)
+        for buyer in buyers:
+            buyer_caps[(fi, buyer)] = math.floor(f.max_buyer_share * total + 1e-9)
 
     # Larger than the objective of any plan, so that serving a mandatory order
     # always beats any saving elsewhere.
@@ -199,71 +218,153 @@ def _worst_unit(c: Candidate, o: Order, w: ObjectiveWeights) -> int:
     return c.base + late * max(0, c.last - o.due_period)
 
 
-def _candidate(
+def _order_candidates(
+    instance: Instance,
+    info: OrderInfo,
+    by_process: dict[str, list[int]],
+    caps_by_factory: list[dict[str, Capability]],
+    res_index: dict[tuple[int, str], int],
+    resources: list[Resource],
+    profiles: dict[tuple[int, tuple[object, ...]], _Profile | tuple[ReasonCode, str]],
+    rates: _TransportRates,
+    w: ObjectiveWeights,
+    max_candidates: int,
+) -> list[Candidate]:
+    """The eligible parts of one order, cheapest first; sets ``info.reason`` if none."""
+    o = info.order
+    capable = set(by_process.get(o.operations[0].process, ()))
+    for op in o.operations[1:]:
+        capable &= set(by_process.get(op.process, ()))
+    failed: dict[ReasonCode, str] = {}
+    found: list[Candidate] = []
+    ops = tuple((op.process, op.material, op.min_quality_grade) for op in o.operations)
+    ordered = sorted(capable)
+    transport = rates.for_order(o, ordered)
+    for fi in ordered:
+        key = (fi, ops)
+        profile = profiles.get(key)
+        if profile is None:
+            profile = _profile(instance, o, fi, caps_by_factory[fi], res_index)
+            profiles[key] = profile
+        cand, why = _candidate(instance, o, info.index, fi, profile, transport[fi], w)
+        if cand is None:
+            assert why is not None
+            failed.setdefault(why[0], why[1])
+        else:
+            found.append(cand)
+    if not found:
+        info.reason, info.detail = _no_candidate_reason(o, capable, failed)
+        return []
+    found.sort(key=lambda c: (c.base, c.factory))
+    if max_candidates:
+        found = found[:max_candidates]
+    _cut_late_periods(o, found, w, instance.horizon.periods)
+    found = _drop_unusable(o, found, resources, info)  # physical limits first,
+    if not found:
+        return []
+    cheapest = found[0].base
+    found = _drop_dearer_than_penalty(o, found, w)  # then economic ones
+    if not found:
+        info.reason = ReasonCode.NOT_WORTH_SERVING
+        info.detail = (
+            f"making it costs at least {o.quantity * cheapest} cents (on time, cheapest "
+            f"factory), more than its penalty {w.unserved * (o.penalties.unserved_cents or 0)}"
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """What a factory's capabilities imply for one sequence of operations."""
+
+    unit_cost: int
+    min_lot: int
+    max_lot: int | None
+    usage: tuple[Usage, ...]
+
+
+def _profile(
     instance: Instance,
     o: Order,
-    order_index: int,
     fi: int,
     caps: dict[str, Capability],
     res_index: dict[tuple[int, str], int],
-    w: ObjectiveWeights,
-) -> tuple[Candidate | None, tuple[ReasonCode, str] | None]:
+) -> _Profile | tuple[ReasonCode, str]:
+    """Depends only on the factory and the operations, so it is shared by all orders
+    asking for the same operations."""
     f = instance.factories[fi]
     chosen: list[Capability] = []
     for op in o.operations:
         cap = caps[op.process]
         if op.material is not None and cap.materials and op.material not in cap.materials:
-            return None, (
+            return (
                 ReasonCode.NO_CAPABLE_FACTORY,
                 f"{f.id} does not work {op.material} for {op.process}",
             )
         if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
-            return None, (
+            return (
                 ReasonCode.NO_CAPABLE_FACTORY,
                 f"{f.id} grade {cap.quality_grade} < required {op.min_quality_grade} "
                 f"for {op.process}",
             )
         chosen.append(cap)
+    merged: dict[int, list[int]] = {}
+    for cap in chosen:
+        acc = merged.setdefault(res_index[(fi, cap.resource_group)], [0, 0])
+        acc[0] += cap.seconds_per_unit
+        acc[1] += 60 * cap.setup_minutes
+    max_lots = [c.max_lot for c in chosen if c.max_lot is not None]
+    return _Profile(
+        unit_cost=sum(c.unit_cost_cents for c in chosen),
+        min_lot=max(c.min_lot for c in chosen),
+        max_lot=min(max_lots) if max_lots else None,
+        usage=tuple(Usage(r, sec, st) for r, (sec, st) in sorted(merged.items())),
+    )
+
+
+def _candidate(
+    instance: Instance,
+    o: Order,
+    order_index: int,
+    fi: int,
+    profile: _Profile | tuple[ReasonCode, str],
+    transport: int,
+    w: ObjectiveWeights,
+) -> tuple[Candidate | None, tuple[ReasonCode, str] | None]:
+    if not isinstance(profile, _Profile):
+        return None, profile
+    f = instance.factories[fi]
     if o.min_credit_score is not None and f.credit.score < o.min_credit_score:
         return None, (
             ReasonCode.CREDIT_BELOW_MIN,
             f"best capable credit score below {o.min_credit_score}",
         )
-    unit_cost = sum(c.unit_cost_cents for c in chosen)
-    if o.max_unit_price_cents is not None and unit_cost > o.max_unit_price_cents:
+    if o.max_unit_price_cents is not None and profile.unit_cost > o.max_unit_price_cents:
         return None, (
             ReasonCode.PRICE_ABOVE_MAX,
             f"cheapest capable unit price above the ceiling {o.max_unit_price_cents}",
         )
-    lo = max(c.min_lot for c in chosen)
-    hi = min([o.quantity] + [c.max_lot for c in chosen if c.max_lot is not None])
-    lo = max(lo, o.split.min_quantity if o.split.allowed else o.quantity)
+    lo = max(profile.min_lot, o.split.min_quantity if o.split.allowed else o.quantity)
+    hi = o.quantity if profile.max_lot is None else min(o.quantity, profile.max_lot)
     if lo > hi:
         return None, (
             ReasonCode.LOT_SIZE_INFEASIBLE,
             f"lot limits of capable factories do not admit a part of this order "
             f"(quantity {o.quantity})",
         )
-    merged: dict[int, list[int]] = {}
-    for cap in chosen:
-        acc = merged.setdefault(res_index[(fi, cap.resource_group)], [0, 0])
-        acc[0] += cap.seconds_per_unit
-        acc[1] += 60 * cap.setup_minutes
-    usage = tuple(Usage(r, s, st) for r, (s, st) in sorted(merged.items()))
-    transport = transport_rate(instance, o, f)
     credit = 100 - f.credit.score
     cand = Candidate(
         order=order_index,
         factory=fi,
-        unit_cost=unit_cost,
+        unit_cost=profile.unit_cost,
         transport=transport,
         credit=credit,
         lo=lo,
         hi=hi,
-        usage=usage,
+        usage=profile.usage,
         first=o.release_period,
         last=instance.horizon.periods - 1,
-        base=w.production * unit_cost + w.transport * transport + w.credit * credit,
+        base=w.production * profile.unit_cost + w.transport * transport + w.credit * credit,
     )
     return cand, None
 
@@ -295,12 +396,38 @@ def period_bound(resources: list[Resource], cand: Candidate, t: int) -> int:
     return best
 
 
+def _drop_dearer_than_penalty(
+    o: Order, cands: list[Candidate], w: ObjectiveWeights
+) -> list[Candidate]:
+    """Drop parts that no plan better than leaving the order unserved can use (exact).
+
+    A part of at least ``lo`` units at ``c`` makes the order cost at least
+    ``lo * base_c + (quantity - lo) * min_base`` (lateness only adds), so if that is
+    not below the penalty, not serving the order is at least as good.
+    """
+    if o.penalties.unserved_cents is None:
+        return cands
+    penalty = w.unserved * o.penalties.unserved_cents
+    cheapest = cands[0].base
+    return [c for c in cands if c.lo * c.base + (o.quantity - c.lo) * cheapest < penalty]
+
+
+def _reach(resources: list[Resource], cand: Candidate, need: int) -> int:
+    """Units ``cand`` could make in its window on an empty factory, counted up to ``need``."""
+    total = 0
+    for t in cand.periods:
+        total += period_bound(resources, cand, t)
+        if total >= need:
+            return need
+    return total
+
+
 def _drop_unusable(
     o: Order, cands: list[Candidate], resources: list[Resource], info: OrderInfo
 ) -> list[Candidate]:
     """Remove parts that cannot reach their minimum size in their window even on an
     empty factory; if the rest cannot make the order, it is due-date infeasible."""
-    reach = {id(c): min(c.hi, sum(period_bound(resources, c, t) for t in c.periods)) for c in cands}
+    reach = {id(c): _reach(resources, c, min(c.hi, o.quantity)) for c in cands}
     usable = [c for c in cands if reach[id(c)] >= c.lo]
     best = sorted((reach[id(c)] for c in usable), reverse=True)[: info.max_parts]
     if best and sum(best) >= o.quantity and (info.max_parts > 1 or best[0] >= o.quantity):
