@@ -39,14 +39,24 @@ class _Vars:
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
-    """Forwards each incumbent to the caller; remembers when the first came."""
+    """Forwards each incumbent to the caller, in plan terms (without the internal
+    penalty of unserved mandatory orders); remembers when the first came."""
 
-    def __init__(self, start: float, callback: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        start: float,
+        callback: ProgressCallback | None,
+        problem: AssignmentProblem,
+        v: _Vars,
+    ) -> None:
         super().__init__()
         self.start = start
         self.callback = callback
         self.first: float | None = None
         self.lock = threading.Lock()
+        self.penalty = problem.mandatory_penalty
+        self.hopeless = sum(1 for i in problem.orders if i.order.mandatory and not i.candidates)
+        self.mandatory = [s for o, s in v.served.items() if problem.orders[o].order.mandatory]
 
     def on_solution_callback(self) -> None:
         elapsed = time.perf_counter() - self.start
@@ -54,13 +64,16 @@ class _Progress(cp_model.CpSolverSolutionCallback):
             if self.first is None:
                 self.first = elapsed
         if self.callback is not None:
+            left_out = self.hopeless + sum(1 for s in self.mandatory if not self.boolean_value(s))
+            offset = left_out * self.penalty
+            bound = self.best_objective_bound - offset
             self.callback(
                 Progress(
                     "assignment",
                     "cpsat",
                     elapsed,
-                    self.objective_value,
-                    self.best_objective_bound,
+                    self.objective_value - offset,
+                    bound if bound >= 0 else None,
                 )
             )
 
@@ -262,7 +275,8 @@ class CpSatBackend:
         warm_time = time.perf_counter() - start
         warm_objective = None if params.hard_mandatory else objective_of(problem, warm)
         if progress is not None and warm_objective is not None:
-            progress(Progress("assignment", "greedy", warm_time, warm_objective, None))
+            offset = problem.mandatory_penalty * _mandatory_left_out(problem, warm)
+            progress(Progress("assignment", "greedy", warm_time, warm_objective - offset, None))
         small = problem.size <= FULL_MODEL_MAX_VARIABLES
         if (
             params.hard_mandatory
@@ -295,7 +309,7 @@ class CpSatBackend:
         remaining = max(0.05, params.time_limit_s - build_time)
         notes += configure(solver, params, remaining)
         solver.parameters.relative_gap_limit = params.relative_gap
-        callback = _Progress(start, progress)
+        callback = _Progress(start, progress, problem, v)
         code = solver.solve(model, callback)
         status = _STATUS.get(code, SolveStatus.UNKNOWN)
         bound = solver.best_objective_bound if code != cp_model.MODEL_INVALID else None
@@ -353,7 +367,8 @@ class CpSatBackend:
         def report() -> None:
             if progress is not None:
                 elapsed = time.perf_counter() - start
-                progress(Progress("assignment", "cpsat-lns", elapsed, lns.objective, None))
+                offset = problem.mandatory_penalty * _mandatory_left_out(problem, lns.parts)
+                progress(Progress("assignment", "cpsat-lns", elapsed, lns.objective - offset, None))
 
         budget = max(0.0, params.time_limit_s - prepared - bound_share)
         if deterministic:
@@ -412,6 +427,11 @@ class CpSatBackend:
         )
 
 
+def _mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> int:
+    served = {problem.candidates[p.candidate].order for p in parts}
+    return sum(1 for i in problem.orders if i.order.mandatory and i.index not in served)
+
+
 def _versus_greedy(
     problem: AssignmentProblem,
     warm: list[Part],
@@ -421,11 +441,7 @@ def _versus_greedy(
 ) -> str:
     """The improvement over the greedy plan in cost terms, mandatory orders apart."""
 
-    def stuck(ps: list[Part]) -> int:
-        served = {problem.candidates[p.candidate].order for p in ps}
-        return sum(1 for i in problem.orders if i.order.mandatory and i.index not in served)
-
-    placed = stuck(warm) - stuck(parts)
+    placed = _mandatory_left_out(problem, warm) - _mandatory_left_out(problem, parts)
     saving = warm_objective - objective - placed * problem.mandatory_penalty
     text = f"{saving:.0f} cents cheaper than the greedy plan"
     return text + (f" and {placed} more mandatory order(s) served" if placed else "")

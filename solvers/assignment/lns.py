@@ -66,6 +66,8 @@ class Lns:
         # Set when a neighbourhood holding every movable order is solved to optimality:
         # then the whole plan is optimal.
         self.proven = not self.movable
+        # Unserved or not at their cheapest on-time placement; kept up to date per step.
+        self.unhappy = {o for o in self.movable if self._unhappy(o)}
         self.stats = LnsStats()
         self.objective = objective_of(problem, parts)
 
@@ -93,8 +95,8 @@ class Lns:
     def neighbourhood(self) -> list[int]:
         problem, rng = self.problem, self.rng
         seeds = self.movable
-        stuck = [o for o in seeds if problem.orders[o].order.mandatory and o not in self.assigned]
-        unhappy = [o for o in seeds if self._unhappy(o)]
+        unhappy = sorted(self.unhappy)
+        stuck = [o for o in unhappy if problem.orders[o].order.mandatory and o not in self.assigned]
         draw = rng.random()
         if stuck and draw < 0.3:  # a mandatory order left out outweighs any cost
             seed = rng.choice(stuck)
@@ -105,7 +107,7 @@ class Lns:
         pool: list[int] = []
         for f in factories:
             pool.extend(sorted(self.at_factory[f]))
-            pool.extend(o for o in self.could[f] if self._unhappy(o))
+            pool.extend(o for o in self.could[f] if o in self.unhappy)
         rng.shuffle(pool)
         for o in pool:
             if len(chosen) >= self.size:
@@ -158,6 +160,11 @@ class Lns:
             self.assigned[cand.order].append(p)
             self.at_factory[cand.factory].add(cand.order)
         self.cap = residual
+        for o in orders:
+            if self._unhappy(o):
+                self.unhappy.add(o)
+            else:
+                self.unhappy.discard(o)
         self.objective += round(solver.objective_value) - before
         self.stats.improvements += 1
         return True
