@@ -51,7 +51,11 @@ def plan(
     problem = build_problem(instance, weights, params.max_candidates)
     compile_s = time.perf_counter() - compile_start
     if not backend.supports(problem, params):
-        raise ValueError(f"solver '{backend.name}' does not support this problem with these params")
+        why = getattr(backend, "unsupported_reason", lambda *_: None)(problem, params)
+        raise ValueError(
+            f"solver '{backend.name}' does not support this problem with these parameters"
+            + (f": {why}" if why else "")
+        )
     solve_params = params
     if params.workers > 1:  # wall-clock limits: compiling the problem counts too
         left = max(0.1, params.time_limit_s - compile_s)

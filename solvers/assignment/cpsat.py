@@ -247,7 +247,20 @@ class CpSatBackend:
     name = "cpsat"
 
     def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
-        return True
+        return self.unsupported_reason(problem, params) is None
+
+    def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
+        if (
+            params.hard_mandatory
+            and params.strategy != "full"
+            and problem.size > FULL_MODEL_MAX_VARIABLES
+        ):
+            return (
+                f"hard mandatory orders need the whole model, and this one has {problem.size} "
+                f"production variables (auto limit {FULL_MODEL_MAX_VARIABLES}); pass strategy "
+                "'full' to force it, or drop hard_mandatory"
+            )
+        return None
 
     def solve(
         self,

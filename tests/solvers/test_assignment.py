@@ -200,3 +200,19 @@ def test_lateness_is_charged_per_unit_and_period(tiny_data: dict[str, Any]) -> N
 def test_unknown_solver_name_is_a_clear_error(tiny: Instance) -> None:
     with pytest.raises(ValueError, match="unknown assignment solver 'nope'"):
         plan(tiny, SolveParams(assignment_solver="nope"))
+
+
+def test_hard_mandatory_on_a_model_too_big_for_the_whole_model_is_refused_clearly(
+    tiny: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import solvers.assignment.cpsat as cpsat
+
+    monkeypatch.setattr(cpsat, "FULL_MODEL_MAX_VARIABLES", 10)
+    with pytest.raises(ValueError, match="hard mandatory orders need the whole model"):
+        _solve(tiny, hard_mandatory=True)
+    assert _solve(tiny, hard_mandatory=True, strategy="full").status == SolveStatus.OPTIMAL
+
+
+def test_greedy_refuses_hard_mandatory(tiny: Instance) -> None:
+    with pytest.raises(ValueError, match="does not support"):
+        _solve(tiny, "greedy", hard_mandatory=True)
