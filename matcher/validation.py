@@ -332,6 +332,17 @@ def _lenient_parts(data: dict[str, Any]) -> Parts:
     return parts
 
 
+def _raw_duplicates(data: dict[str, Any]) -> list[Issue]:
+    """Duplicate ids among all entities, including those that failed to parse."""
+    issues: list[Issue] = []
+    for section in _SECTIONS:
+        raw = data.get(section)
+        if isinstance(raw, list):
+            ids = [(i, x["id"]) for i, x in enumerate(raw) if isinstance(x, dict) and "id" in x]
+            issues += _duplicates(section, ((i, str(ident)) for i, ident in ids))
+    return issues
+
+
 def parse_instance(data: Any) -> Instance:
     """Validate raw JSON data into an :class:`Instance`.
 
@@ -345,7 +356,7 @@ def parse_instance(data: Any) -> Instance:
     except ValidationError as err:
         issues = _pydantic_issues(err)
     if isinstance(data, dict):
-        cross = consistency_issues(_lenient_parts(data))
+        cross = consistency_issues(_lenient_parts(data)) + _raw_duplicates(data)
         # Unknown-reference issues are trustworthy only if the referenced section
         # parsed completely; otherwise drop them to avoid false alarms.
         broken = {i.path.split("[")[0].split(".")[0] for i in issues}

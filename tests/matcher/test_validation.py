@@ -127,3 +127,14 @@ def test_instances_are_frozen(tiny: Instance) -> None:
         tiny.orders[0].quantity = 5  # type: ignore[misc]
     variant = tiny.model_copy(update={"name": "variant"})
     assert variant.name == "variant" and tiny.name == "tiny"
+
+
+def test_a_duplicate_id_is_reported_even_when_its_twin_has_field_errors(
+    tiny_data: dict[str, Any],
+) -> None:
+    tiny_data["orders"][1]["id"] = "O1"
+    tiny_data["orders"][1]["quantity"] = 0
+    msgs = _messages(tiny_data)
+    assert "orders[0].id: duplicate id 'O1'" in msgs
+    assert "orders[1].id: duplicate id 'O1'" in msgs
+    assert "orders[1].quantity: Input should be greater than 0 (got 0)" in msgs
