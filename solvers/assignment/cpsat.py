@@ -19,7 +19,7 @@ from matcher.params import Progress, ProgressCallback, SolveParams
 from matcher.result import SolveStatus
 from solvers.assignment.base import AssignmentResult, Part, objective_of
 from solvers.assignment.greedy import greedy_parts
-from solvers.assignment.problem import AssignmentProblem, Candidate
+from solvers.assignment.problem import AssignmentProblem, units_fitting
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -105,17 +105,6 @@ class _Builder:
             self.free = [list(r.free_seconds) for r in self.problem.resources]
             self.buyer_caps = dict(self.problem.buyer_caps)
 
-    def bound(self, cand: Candidate, t: int) -> int:
-        """Most units ``cand`` can make in ``t`` within the capacity modelled."""
-        best = cand.hi
-        for u in cand.usage:
-            room = self.free[u.resource][t] - u.setup_seconds
-            if room < 0:
-                return 0
-            if u.seconds_per_unit:
-                best = min(best, room // u.seconds_per_unit)
-        return best
-
     def add_order(self, index: int, hard_mandatory: bool) -> None:
         info = self.problem.orders[index]
         if not info.candidates:
@@ -157,7 +146,7 @@ class _Builder:
         runs_k: dict[int, cp_model.IntVar] = {}
         buyer_key = (cand.factory, info.order.buyer)
         for t in cand.periods:
-            ub = self.bound(cand, t)
+            ub = units_fitting(self.free, cand, t, cand.hi)
             if ub <= 0:
                 continue
             x = model.new_int_var(0, ub, f"x{k}_{t}")

@@ -15,7 +15,7 @@ import time
 from matcher.params import ProgressCallback, SolveParams
 from matcher.result import SolveStatus
 from solvers.assignment.base import AssignmentResult, Part, objective_of
-from solvers.assignment.problem import AssignmentProblem, Candidate
+from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 
 _BIG = 1 << 62
 
@@ -37,14 +37,7 @@ class Capacity:
 
     def units_fitting(self, cand: Candidate, t: int) -> int:
         """Most units of ``cand`` that fit in period ``t`` (setup included)."""
-        best = _BIG
-        for u in cand.usage:
-            room = self.free[u.resource][t] - u.setup_seconds
-            if room < 0:
-                return 0
-            if u.seconds_per_unit:
-                best = min(best, room // u.seconds_per_unit)
-        return best
+        return units_fitting(self.free, cand, t, _BIG)
 
     def seconds(self, cand: Candidate, quantities: dict[int, int]) -> int:
         return sum(

@@ -8,6 +8,7 @@ reason an order has no candidate, and cuts periods that no optimal plan uses.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,6 +169,7 @@ def build_problem(
     candidates: list[Candidate] = []
     profiles: dict[tuple[int, tuple[object, ...]], _Profile | tuple[ReasonCode, str]] = {}
     rates = _TransportRates(instance)
+    free = [r.free_seconds for r in resources]
     for info in orders:
         for cand in _order_candidates(
             instance,
@@ -175,7 +177,7 @@ def build_problem(
             by_process,
             caps_by_factory,
             res_index,
-            resources,
+            free,
             profiles,
             rates,
             w,
@@ -224,7 +226,7 @@ def _order_candidates(
     by_process: dict[str, list[int]],
     caps_by_factory: list[dict[str, Capability]],
     res_index: dict[tuple[int, str], int],
-    resources: list[Resource],
+    free: Sequence[Sequence[int]],
     profiles: dict[tuple[int, tuple[object, ...]], _Profile | tuple[ReasonCode, str]],
     rates: _TransportRates,
     w: ObjectiveWeights,
@@ -259,7 +261,7 @@ def _order_candidates(
     if max_candidates:
         found = found[:max_candidates]
     _cut_late_periods(o, found, w, instance.horizon.periods)
-    found = _drop_unusable(o, found, resources, info)  # physical limits first,
+    found = _drop_unusable(o, found, free, info)  # physical limits first,
     if not found:
         return []
     cheapest = found[0].base
@@ -384,11 +386,13 @@ def _no_candidate_reason(
     return ReasonCode.NO_CAPABLE_FACTORY, "no eligible factory"
 
 
-def period_bound(resources: list[Resource], cand: Candidate, t: int) -> int:
-    """Most units ``cand`` could make in period ``t`` on an otherwise empty factory."""
-    best = cand.hi
+def units_fitting(free: Sequence[Sequence[int]], cand: Candidate, t: int, limit: int) -> int:
+    """Most units of ``cand`` (at most ``limit``) that fit in period ``t``, setup
+    included, given ``free[resource][period]`` seconds. The one place this is computed:
+    problem compilation, greedy placement and CP-SAT variable bounds all use it."""
+    best = limit
     for u in cand.usage:
-        room = resources[u.resource].free_seconds[t] - u.setup_seconds
+        room = free[u.resource][t] - u.setup_seconds
         if room < 0:
             return 0
         if u.seconds_per_unit:
@@ -412,22 +416,22 @@ def _drop_dearer_than_penalty(
     return [c for c in cands if c.lo * c.base + (o.quantity - c.lo) * cheapest < penalty]
 
 
-def _reach(resources: list[Resource], cand: Candidate, need: int) -> int:
+def _reach(free: Sequence[Sequence[int]], cand: Candidate, need: int) -> int:
     """Units ``cand`` could make in its window on an empty factory, counted up to ``need``."""
     total = 0
     for t in cand.periods:
-        total += period_bound(resources, cand, t)
+        total += units_fitting(free, cand, t, cand.hi)
         if total >= need:
             return need
     return total
 
 
 def _drop_unusable(
-    o: Order, cands: list[Candidate], resources: list[Resource], info: OrderInfo
+    o: Order, cands: list[Candidate], free: Sequence[Sequence[int]], info: OrderInfo
 ) -> list[Candidate]:
     """Remove parts that cannot reach their minimum size in their window even on an
     empty factory; if the rest cannot make the order, it is due-date infeasible."""
-    reach = {id(c): _reach(resources, c, min(c.hi, o.quantity)) for c in cands}
+    reach = {id(c): _reach(free, c, min(c.hi, o.quantity)) for c in cands}
     usable = [c for c in cands if reach[id(c)] >= c.lo]
     best = sorted((reach[id(c)] for c in usable), reverse=True)[: info.max_parts]
     if best and sum(best) >= o.quantity and (info.max_parts > 1 or best[0] >= o.quantity):
