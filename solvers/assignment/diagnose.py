@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from matcher.result import ReasonCode, SolveStatus
 from solvers.assignment.base import Part
-from solvers.assignment.greedy import Capacity, cost, fill, place_order
+from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, place_order
 from solvers.assignment.problem import AssignmentProblem, Candidate
 
 
@@ -31,9 +31,10 @@ def explain_unserved(
         if info.index in served or not info.candidates:
             continue
         penalty = problem.unserved_cost(info.index)
-        trial = left.copy()
-        placed = place_order(problem, trial, info.index)
+        placed = place_order(problem, left, info.index)
         if placed is not None:
+            for p in placed:  # only a trial: give the capacity back
+                left.give_back(problem.candidates[p.candidate], p.quantities)
             c = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in placed)
             why = (
                 "the solver stopped before placing it"
@@ -47,14 +48,14 @@ def explain_unserved(
                 f"fits in the free capacity at {c} cents vs penalty {penalty}: {why}",
             )
             continue
-        unlimited = _cheapest_cost_ignoring_penalty(problem, left, info.index)
-        if unlimited is not None and unlimited > penalty:
+        single = cheapest_single_part(problem, left, info.index)
+        if single is not None and single[0] > penalty:
             out[info.index] = (
                 ReasonCode.NOT_WORTH_SERVING,
-                f"cheapest placement costs {unlimited} cents, more than its penalty {penalty}",
+                f"cheapest placement costs {single[0]} cents, more than its penalty {penalty}",
             )
             continue
-        if _cheapest_cost_ignoring_penalty(problem, empty.copy(), info.index) is None:
+        if cheapest_single_part(problem, empty, info.index) is None:
             first = problem.candidates[info.candidates[0]]
             out[info.index] = (
                 ReasonCode.DUE_DATE_INFEASIBLE,
@@ -64,22 +65,6 @@ def explain_unserved(
             continue
         out[info.index] = (ReasonCode.CAPACITY_EXHAUSTED, _binding(problem, left, info.index))
     return out
-
-
-def _cheapest_cost_ignoring_penalty(
-    problem: AssignmentProblem, cap: Capacity, order: int
-) -> int | None:
-    info = problem.orders[order]
-    best: int | None = None
-    for k in info.candidates:
-        cand = problem.candidates[k]
-        if cand.lo > info.order.quantity:
-            continue
-        q = fill(problem, cap, cand, info.order.quantity)
-        if q is not None:
-            c = cost(problem, cand, q)
-            best = c if best is None else min(best, c)
-    return best
 
 
 def _binding(problem: AssignmentProblem, left: Capacity, order: int) -> str:

@@ -102,8 +102,11 @@ def cost(problem: AssignmentProblem, cand: Candidate, quantities: dict[int, int]
     return sum(problem.unit_cost(cand, t) * q for t, q in quantities.items())
 
 
-def place_order(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
-    """The cheapest placement of ``order`` in ``cap``, or None (nothing taken)."""
+def cheapest_single_part(
+    problem: AssignmentProblem, cap: Capacity, order: int
+) -> tuple[int, Part] | None:
+    """Cost and part of the cheapest way to make all of ``order`` at one factory in
+    ``cap`` (nothing is taken), or None if no single factory can."""
     info = problem.orders[order]
     qty = info.order.quantity
     best: tuple[int, Part] | None = None
@@ -118,6 +121,14 @@ def place_order(problem: AssignmentProblem, cap: Capacity, order: int) -> list[P
             c = cost(problem, cand, quantities)
             if best is None or c < best[0]:
                 best = (c, Part(k, quantities))
+    return best
+
+
+def place_order(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+    """The cheapest placement of ``order`` in ``cap``, taken from it; or None (nothing
+    taken)."""
+    info = problem.orders[order]
+    best = cheapest_single_part(problem, cap, order)
     if best is not None:
         if best[0] > problem.unserved_cost(order):
             return None
