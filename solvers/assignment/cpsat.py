@@ -277,7 +277,7 @@ class CpSatBackend:
         warm_time = time.perf_counter() - start
         warm_objective = None if params.hard_mandatory else objective_of(problem, warm)
         if progress is not None and warm_objective is not None:
-            offset = problem.mandatory_penalty * _mandatory_left_out(problem, warm)
+            offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, warm))
             progress(Progress("assignment", "greedy", warm_time, warm_objective - offset, None))
         small = problem.size <= FULL_MODEL_MAX_VARIABLES
         if (
@@ -369,7 +369,7 @@ class CpSatBackend:
         def report() -> None:
             if progress is not None:
                 elapsed = time.perf_counter() - start
-                offset = problem.mandatory_penalty * _mandatory_left_out(problem, lns.parts)
+                offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, lns.parts))
                 progress(Progress("assignment", "cpsat-lns", elapsed, lns.objective - offset, None))
 
         budget = max(0.0, params.time_limit_s - prepared - bound_share)
@@ -378,12 +378,7 @@ class CpSatBackend:
         else:
             lns.run(start + params.time_limit_s - bound_share, report)
         parts = lns.parts
-        served = {problem.candidates[p.candidate].order for p in parts}
-        stuck = [
-            i.index
-            for i in problem.orders
-            if i.order.mandatory and i.candidates and i.index not in served
-        ]
+        stuck = [o for o in _mandatory_left_out(problem, parts) if problem.orders[o].candidates]
         bound_start = time.perf_counter()
         bound = (
             lns.objective
@@ -429,9 +424,10 @@ class CpSatBackend:
         )
 
 
-def _mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> int:
+def _mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:
+    """Mandatory orders that ``parts`` leave unserved (with or without candidates)."""
     served = {problem.candidates[p.candidate].order for p in parts}
-    return sum(1 for i in problem.orders if i.order.mandatory and i.index not in served)
+    return [i.index for i in problem.orders if i.order.mandatory and i.index not in served]
 
 
 def _versus_greedy(
@@ -443,7 +439,7 @@ def _versus_greedy(
 ) -> str:
     """The improvement over the greedy plan in cost terms, mandatory orders apart."""
 
-    placed = _mandatory_left_out(problem, warm) - _mandatory_left_out(problem, parts)
+    placed = len(_mandatory_left_out(problem, warm)) - len(_mandatory_left_out(problem, parts))
     saving = warm_objective - objective - placed * problem.mandatory_penalty
     text = f"{saving:.0f} cents cheaper than the greedy plan"
     return text + (f" and {placed} more mandatory order(s) served" if placed else "")
