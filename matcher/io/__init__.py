@@ -1,0 +1,1 @@
+"""Importers for public benchmark formats, mapped onto the domain model."""
