@@ -59,10 +59,11 @@ class SolveParams(BaseModel):
         description="Keep only the N cheapest capable factories per order (0 = all). "
         "A restriction: the bound is then the restricted problem's.",
     )
-    strategy: Literal["auto", "full", "lns"] = Field(
+    strategy: Literal["auto", "full", "core", "lns"] = Field(
         default="auto",
-        description="cpsat only: 'full' solves the whole model (proves optimality on small "
-        "problems), 'lns' runs large-neighbourhood search plus a Lagrangian bound (scales), "
-        "'auto' picks by model size.",
+        description="cpsat only: 'full' solves the whole model; 'core' solves the LP "
+        "relaxation and gives CP-SAT the candidates its reduced costs favour (exactly pruned "
+        "where an incumbent allows); 'lns' runs large-neighbourhood search plus a Lagrangian "
+        "bound (scales); 'auto' picks 'core' when the core is small enough, else 'lns'.",
     )
     relative_gap: float = Field(default=1e-4, ge=0.0, description="Stop when this gap is proven.")

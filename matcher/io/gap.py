@@ -8,8 +8,10 @@ Mapped onto the domain model so that the real engine is measured: one period, ea
 agent a factory with one resource group of ``b_i`` minutes, each job an unsplittable
 mandatory order of one unit with its own process, which agent ``i`` makes at
 ``c_ij`` cents in ``60 * a_ij`` seconds. A profit matrix becomes the cost
-``P - p_ij`` (``P`` the largest profit): every job is assigned once, so minimising
-it maximises the profit, and :func:`evaluate` recovers the profit from the raw data.
+``P - p_ij`` (``P`` the largest profit), and a cost matrix with negative entries is
+shifted to start at 0: every job is assigned once, so either change moves every
+complete assignment by the same constant and keeps the optimum
+(:func:`engine_costs`); :func:`evaluate` recomputes the raw objective from the file.
 
 Layouts (``file_format`` in the benchmark index): ``orlib-multi`` starts with the
 number of problems, then each problem as ``m n``, the ``c`` matrix (m rows of n),
@@ -103,9 +105,23 @@ def _order_id(j: int) -> str:
     return f"job{j}"
 
 
+def engine_costs(data: GapData) -> list[list[int]]:
+    """The non-negative unit costs given to the engine, ``e[i][j]``.
+
+    For a complete assignment, ``sum e = jobs * k - profit`` (``k`` the largest
+    profit) when maximising and ``sum e = cost - jobs * k`` (``k`` the smallest cost,
+    if negative, else 0) when minimising.
+    """
+    if data.maximise:
+        top = max(max(row) for row in data.cost)
+        return [[top - c for c in row] for row in data.cost]
+    low = min(0, min(min(row) for row in data.cost))
+    return [[c - low for c in row] for row in data.cost]
+
+
 def to_instance(data: GapData) -> Instance:
     """The domain instance whose optimal plans are the optimal GAP assignments."""
-    top = max(max(row) for row in data.cost) if data.maximise else 0
+    costs = engine_costs(data)
     factories = []
     for i in range(data.agents):
         factories.append(
@@ -116,10 +132,10 @@ def to_instance(data: GapData) -> Instance:
                     {
                         "process": _order_id(j),
                         "resource_group": "capacity",
-                        "unit_cost_cents": top - c if data.maximise else c,
+                        "unit_cost_cents": c,
                         "seconds_per_unit": 60 * data.weight[i][j],
                     }
-                    for j, c in enumerate(data.cost[i])
+                    for j, c in enumerate(costs[i])
                 ],
                 "resources": [{"id": "capacity", "available_minutes": [data.capacity[i]]}],
             }
@@ -173,15 +189,24 @@ class GapEvaluation:
 
 
 def evaluate(data: GapData, given: list[list[int]]) -> GapEvaluation:
-    """Checks an assignment against the raw data alone and recomputes its objective."""
+    """Checks an assignment against the raw data alone and recomputes its objective.
+
+    ``given[j]`` lists the agents job ``j`` went to; feasible means one agent per
+    job, every job listed, and no agent over its capacity.
+    """
     violations: list[str] = []
+    if len(given) != data.jobs:
+        violations.append(f"{len(given)} jobs in the assignment, the problem has {data.jobs}")
     load = [0] * data.agents
     total = 0
-    for j, agents in enumerate(given):
+    for j, agents in enumerate(given[: data.jobs]):
         if len(agents) != 1:
             violations.append(f"job {j} assigned to {len(agents)} agents, not 1")
             continue
         i = agents[0]
+        if not 0 <= i < data.agents:
+            violations.append(f"job {j} assigned to agent {i}, outside 0..{data.agents - 1}")
+            continue
         load[i] += data.weight[i][j]
         total += data.cost[i][j]
     for i, used in enumerate(load):

@@ -63,6 +63,9 @@ class AssignmentBackend(Protocol):
 _REGISTRY: dict[str, str] = {
     "cpsat": "solvers.assignment.cpsat:CpSatBackend",
     "greedy": "solvers.assignment.greedy:GreedyBackend",
+    "mip-cbc": "solvers.assignment.mip:CbcBackend",
+    "mip-highs": "solvers.assignment.mip:HighsBackend",
+    "mip-scip": "solvers.assignment.mip:ScipBackend",
 }
 
 

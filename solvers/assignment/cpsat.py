@@ -223,6 +223,46 @@ def hint(model: cp_model.CpModel, problem: AssignmentProblem, v: _Vars, parts: l
                 model.add_hint(v.runs[k][t], q > 0)
 
 
+@dataclass
+class _Incumbent:
+    parts: list[Part]
+    objective: float | None
+    feasible: bool
+
+
+@dataclass
+class _Outcome:
+    status: SolveStatus
+    seconds: float
+    parts: list[Part] = field(default_factory=list)
+    objective: float | None = None
+    bound: float | None = None
+    first: float | None = None  # since the solve started
+
+
+CORE_PER_ORDER = 4
+"""Candidates per order (smallest LP reduced cost first) in a heuristic core."""
+
+EXACT_CORE_SMALL = 3_000
+"""An exact core up to this size (or no larger than the heuristic one) is preferred:
+CP-SAT may then prove optimality for the whole problem."""
+
+CORE_MAX_VARIABLES = 30_000
+"""Largest core handed to CP-SAT as one model (production variables)."""
+
+
+def estimated_core_size(problem: AssignmentProblem) -> int:
+    """Production variables of a heuristic core, before the LP says which ones."""
+    total = 0
+    for info in problem.orders:
+        spans = sorted(
+            (problem.candidates[k].last - problem.candidates[k].first + 1 for k in info.candidates),
+            reverse=True,
+        )
+        total += sum(spans[:CORE_PER_ORDER])
+    return total
+
+
 FULL_MODEL_MAX_VARIABLES = 20_000
 """Above this many production variables the monolithic model stops paying off
 (measured: no improvement on the greedy in 30 s at 126k), and the back-end
@@ -273,21 +313,152 @@ class CpSatBackend:
                         f"{example.order.id}: {example.reason} {example.detail}"
                     ],
                 )
-        warm = [] if params.hard_mandatory else greedy_parts(problem)
-        warm_time = time.perf_counter() - start
-        warm_objective = None if params.hard_mandatory else objective_of(problem, warm)
-        if progress is not None and warm_objective is not None:
-            offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, warm))
-            progress(Progress("assignment", "greedy", warm_time, warm_objective - offset, None))
-        small = problem.size <= FULL_MODEL_MAX_VARIABLES
-        if (
-            params.hard_mandatory
-            or params.strategy == "full"
-            or (params.strategy == "auto" and small)
-        ):
+        strategy = params.strategy
+        if strategy == "auto":
+            if estimated_core_size(problem) <= CORE_MAX_VARIABLES:
+                strategy = "core"
+            elif problem.size <= FULL_MODEL_MAX_VARIABLES or params.hard_mandatory:
+                strategy = "full"
+            else:
+                strategy = "lns"
+        if strategy == "core":
+            result = self._solve_core(problem, params, progress, start)
+            if result is not None:
+                return result
+            strategy = "full" if problem.size <= FULL_MODEL_MAX_VARIABLES else "lns"
+        warm, warm_objective = _warm_start(problem, params, progress, start)
+        if strategy == "full" or params.hard_mandatory:
             return self._solve_full(problem, params, progress, start, warm, warm_objective)
         assert warm_objective is not None
         return self._solve_lns(problem, params, progress, start, warm, warm_objective)
+
+    def _solve_core(
+        self,
+        problem: AssignmentProblem,
+        params: SolveParams,
+        progress: ProgressCallback | None,
+        start: float,
+    ) -> AssignmentResult | None:
+        """LP relaxation, then CP-SAT on the candidates its reduced costs favour.
+
+        With an incumbent, every candidate that could still improve on it is kept
+        (exact pruning), so CP-SAT's proof on that core is a proof for the whole
+        problem. When that exact core is too big, a first phase solves a heuristic
+        core (a few candidates per order by reduced cost) for half the time; its
+        better incumbent usually shrinks the exact core enough for the second phase.
+        """
+        from solvers.assignment.relaxation import core_size, solve_relaxation
+
+        limit = params.time_limit_s
+        relax = solve_relaxation(problem, True, 0.5 * limit)
+        notes = [relax.note]
+        if relax.bound is None and not params.hard_mandatory:
+            relax = solve_relaxation(problem, False, 0.5 * limit - relax.wall_time_s)
+            notes.append(relax.note)
+        notes.append(f"LP relaxation solved in {time.perf_counter() - start:.2f}s")
+        if relax.bound is None:
+            return None  # the caller falls back to the whole model or LNS
+        offered = relax.core(CORE_PER_ORDER, set())
+        warm, warm_objective = _warm_start(problem, params, progress, start, offered)
+        first_feasible = time.perf_counter() - start if warm_objective is not None else None
+        complete = warm_objective is not None and not _mandatory_left_out(problem, warm)
+        best = _Incumbent(warm, warm_objective, complete)
+        bound: float | None = relax.bound
+        proven = False
+        phases = 0
+        tried_hard = False
+        while not proven and phases < 2:
+            left = limit - (time.perf_counter() - start)
+            if left <= 0.05:
+                break
+            complete = best.objective is not None and not _mandatory_left_out(problem, best.parts)
+            # (An incumbent that leaves mandatory orders out carries their big penalty,
+            # so it prunes little: that exact core is only used on small problems.)
+            exact = relax.exact_core(best.objective) if best.objective is not None else None
+            per_order = CORE_PER_ORDER * (phases + 1)
+            offered = relax.core(per_order, {p.candidate for p in best.parts})
+            is_exact = False
+            seconds = left
+            if exact is not None and core_size(problem, exact) <= max(
+                EXACT_CORE_SMALL, core_size(problem, offered)
+            ):
+                offered, is_exact = exact, True
+            # Exact when the incumbent serves every mandatory order (the penalty dwarfs
+            # any cost); otherwise a first try when the LP serves them all, dropped if
+            # CP-SAT finds nothing.
+            hard = params.hard_mandatory or complete or (relax.serves_mandatory and not tried_hard)
+            tried_hard = tried_hard or hard
+            outcome = self._solve_restricted(
+                problem, params, progress, start, offered, hard, best, seconds
+            )
+            phases += 1
+            notes.append(
+                f"phase {phases}: {'exact' if is_exact else 'heuristic'} core of "
+                f"{core_size(problem, offered)} of {problem.size} production variables"
+                f"{', mandatory orders hard' if hard and not params.hard_mandatory else ''}: "
+                f"CP-SAT {outcome.status.value} in {outcome.seconds:.2f}s"
+            )
+            if first_feasible is None and outcome.first is not None:
+                first_feasible = outcome.first
+            if outcome.objective is not None and (
+                best.objective is None or outcome.objective < best.objective
+            ):
+                left_out = _mandatory_left_out(problem, outcome.parts)
+                best = _Incumbent(outcome.parts, outcome.objective, not left_out)
+            if is_exact and outcome.bound is not None:
+                bound = outcome.bound if bound is None else max(bound, outcome.bound)
+            if is_exact and outcome.status == SolveStatus.OPTIMAL:
+                proven = True
+        objective = best.objective
+        if objective is None:
+            status = SolveStatus.TIME_LIMIT
+        else:
+            if bound is not None:
+                bound = min(bound, objective)
+            closed = proven or (bound is not None and bound >= objective)
+            status = SolveStatus.OPTIMAL if closed else SolveStatus.FEASIBLE
+        return AssignmentResult(
+            solver=self.name,
+            status=status,
+            parts=best.parts,
+            objective=objective,
+            best_bound=bound,
+            wall_time_s=time.perf_counter() - start,
+            time_to_first_feasible_s=first_feasible,
+            seed=params.seed,
+            workers=params.workers,
+            notes=notes,
+        )
+
+    def _solve_restricted(
+        self,
+        problem: AssignmentProblem,
+        params: SolveParams,
+        progress: ProgressCallback | None,
+        start: float,
+        offered: dict[int, list[int]],
+        hard: bool,
+        best: _Incumbent,
+        seconds: float,
+    ) -> _Outcome:
+        """CP-SAT on the model restricted to ``offered``, hinted with ``best``."""
+        began = time.perf_counter()
+        model, v = build_model(problem, hard, offered=offered)
+        if best.parts and (best.feasible or not hard):
+            hint(model, problem, v, best.parts)
+        solver = cp_model.CpSolver()
+        configure(solver, params, max(0.05, seconds - (time.perf_counter() - began)))
+        solver.parameters.relative_gap_limit = params.relative_gap
+        callback = _Progress(start, progress, problem, v)
+        code = solver.solve(model, callback)
+        status = _STATUS.get(code, SolveStatus.UNKNOWN)
+        out = _Outcome(status=status, seconds=time.perf_counter() - began, first=callback.first)
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            out.parts = extract(solver, v)
+            out.objective = float(solver.objective_value)
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.UNKNOWN):
+            out.bound = float(solver.best_objective_bound)
+        return out
 
     def _solve_full(
         self,
@@ -422,6 +593,25 @@ class CpSatBackend:
             workers=params.workers,
             notes=notes,
         )
+
+
+def _warm_start(
+    problem: AssignmentProblem,
+    params: SolveParams,
+    progress: ProgressCallback | None,
+    start: float,
+    offered: dict[int, list[int]] | None = None,
+) -> tuple[list[Part], float | None]:
+    """The greedy plan (none with hard mandatory orders) and its objective, reported."""
+    if params.hard_mandatory:
+        return [], None
+    warm = greedy_parts(problem, offered)
+    objective = float(objective_of(problem, warm))
+    if progress is not None:
+        offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, warm))
+        elapsed = time.perf_counter() - start
+        progress(Progress("assignment", "greedy", elapsed, objective - offset, None))
+    return warm, objective
 
 
 def _mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:

@@ -103,14 +103,15 @@ def cost(problem: AssignmentProblem, cand: Candidate, quantities: dict[int, int]
 
 
 def cheapest_single_part(
-    problem: AssignmentProblem, cap: Capacity, order: int
+    problem: AssignmentProblem, cap: Capacity, order: int, among: list[int] | None = None
 ) -> tuple[int, Part] | None:
     """Cost and part of the cheapest way to make all of ``order`` at one factory in
-    ``cap`` (nothing is taken), or None if no single factory can."""
+    ``cap`` (nothing is taken), or None if no single factory can. ``among``: a subset
+    of the order's candidates, cheapest first (default: all)."""
     info = problem.orders[order]
     qty = info.order.quantity
     best: tuple[int, Part] | None = None
-    for k in info.candidates:
+    for k in info.candidates if among is None else among:
         cand = problem.candidates[k]
         if best is not None and qty * cand.base >= best[0]:
             break  # candidates are sorted by base cost; none further can win
@@ -124,26 +125,30 @@ def cheapest_single_part(
     return best
 
 
-def place_order(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+def place_order(
+    problem: AssignmentProblem, cap: Capacity, order: int, among: list[int] | None = None
+) -> list[Part] | None:
     """The cheapest placement of ``order`` in ``cap``, taken from it; or None (nothing
-    taken)."""
+    taken). ``among`` as in :func:`cheapest_single_part`."""
     info = problem.orders[order]
-    best = cheapest_single_part(problem, cap, order)
+    best = cheapest_single_part(problem, cap, order, among)
     if best is not None:
         if best[0] > problem.unserved_cost(order):
             return None
         cap.take(problem.candidates[best[1].candidate], best[1].quantities)
         return [best[1]]
     if info.max_parts > 1:
-        return _place_split(problem, cap, order)
+        return _place_split(problem, cap, order, among)
     return None
 
 
-def _place_split(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+def _place_split(
+    problem: AssignmentProblem, cap: Capacity, order: int, among: list[int] | None
+) -> list[Part] | None:
     info = problem.orders[order]
     left = info.order.quantity
     chosen: list[tuple[int, int]] = []  # (candidate index, units)
-    for k in info.candidates:
+    for k in info.candidates if among is None else among:
         if len(chosen) == info.max_parts or left == 0:
             break
         cand = problem.candidates[k]
@@ -171,8 +176,11 @@ def _place_split(problem: AssignmentProblem, cap: Capacity, order: int) -> list[
     return parts
 
 
-def greedy_parts(problem: AssignmentProblem) -> list[Part]:
-    """Greedy placement of every order, in priority order."""
+def greedy_parts(
+    problem: AssignmentProblem, offered: dict[int, list[int]] | None = None
+) -> list[Part]:
+    """Greedy placement of every order, in priority order; with ``offered``, each
+    order only on those of its candidates (a core: much faster on wide problems)."""
     cap = Capacity(problem)
     sequence = sorted(
         (info for info in problem.orders if info.candidates),
@@ -185,7 +193,10 @@ def greedy_parts(problem: AssignmentProblem) -> list[Part]:
     )
     parts: list[Part] = []
     for info in sequence:
-        placed = place_order(problem, cap, info.index)
+        among = None
+        if offered is not None:
+            among = sorted(offered.get(info.index, []), key=lambda k: problem.candidates[k].base)
+        placed = place_order(problem, cap, info.index, among)
         if placed:
             parts.extend(placed)
     return parts

@@ -1,0 +1,548 @@
+"""Solution-quality benchmarks: solve public instances, verify, compare with the BKS.
+
+An index (``../shared/benchmarks/<family>/index.json``) lists instances with their
+best-known solution value (BKS). For each entry and solver, :func:`run_entry`
+
+1. loads the file through the entry's *family* (``gap`` now; routing and job-shop
+   families register here as they land),
+2. solves it with the real engine, timing only the solve,
+3. verifies the answer against the raw file data alone (feasibility re-checked,
+   objective recomputed), so a bug in the model mapping or in a solver cannot
+   report a good number, and
+4. reports the gap to the BKS.
+
+Failures never raise: an unknown family, an unreadable file or a solver that
+crashes give a row with status ``ERROR`` and the message, and the run goes on.
+``docs/bench.md`` is the written protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from matcher.io.gap import (
+    GapData,
+    assignment_from_plan,
+    engine_costs,
+    evaluate,
+    read_gap,
+    to_instance,
+)
+from matcher.models import Instance
+from matcher.params import SolveParams
+from matcher.pipeline import plan
+
+ERROR = "ERROR"  # the status of a row whose entry or solve raised
+NO_SOLVER = "-"  # the solver of a row whose entry failed before a solver was chosen
+
+#: The keys of one JSON line, in order.
+JSON_KEYS = (
+    "name",
+    "family",
+    "solver",
+    "objective",
+    "bks",
+    "gap_pct",
+    "status",
+    "wall_s",
+    "feasible",
+)
+
+
+class BenchIndexError(ValueError):
+    """The index cannot be read, or a filter names entries it does not have."""
+
+
+# --- what a family provides ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every solve of a run shares."""
+
+    time_limit_s: float = 10.0
+    seed: int = 0
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer as checked against the raw instance data, by code the solver does not use."""
+
+    feasible: bool
+    objective: float | None  # recomputed from the raw data; None unless feasible
+    violations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One solve of one case: the solver's own status and time, and the verification."""
+
+    status: str
+    wall_s: float
+    verification: Verification
+    notes: tuple[str, ...] = ()
+
+
+class BenchCase(Protocol):
+    """A loaded instance, ready to be solved by any of its family's solvers."""
+
+    def solve(self, solver: str, settings: RunSettings) -> Attempt:
+        """Solve, time the solver call only, and verify against the raw data."""
+        ...
+
+
+class BenchFamily(Protocol):
+    """A problem family: how its files are read, solved and verified."""
+
+    name: str
+
+    def solvers(self) -> list[str]:
+        """The solver names this family accepts."""
+        ...
+
+    def default_solver(self) -> str: ...
+
+    def load(self, entry: BenchEntry) -> BenchCase:
+        """Read the entry's file(s); raise ``ValueError``/``OSError`` if they are unusable."""
+        ...
+
+
+@dataclass(frozen=True)
+class BenchEntry:
+    """One index record, with the fields every family shares.
+
+    ``record`` keeps the whole record for family-specific fields (a solution file,
+    a second reference value); ``base_dir`` is the index's folder, against which
+    every file name in the record is resolved.
+    """
+
+    name: str
+    family: str
+    file: str
+    base_dir: Path
+    bks: float | None = None
+    sense: Literal["min", "max"] = "min"
+    bks_is_optimal: bool = False
+    lower_bound: float | None = None
+    file_format: str | None = None
+    problem_index: int = 0
+    set: str | None = None
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.base_dir / self.file
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], base_dir: Path) -> BenchEntry:
+        """Parse one record; ``ValueError`` names the first field that is wrong."""
+        for key in ("name", "family", "file"):
+            if not isinstance(record.get(key), str) or not record[key]:
+                raise ValueError(f"index entry without a '{key}' string")
+        sense = record.get("objective", "min")
+        if sense not in ("min", "max"):
+            raise ValueError(f"objective is {sense!r}, expected 'min' or 'max'")
+        problem_index = record.get("problem_index", 0)
+        if not isinstance(problem_index, int) or isinstance(problem_index, bool):
+            raise ValueError(f"problem_index is {problem_index!r}, expected an integer")
+        return cls(
+            name=record["name"],
+            family=record["family"],
+            file=record["file"],
+            base_dir=base_dir,
+            bks=_number(record, "bks"),
+            sense=sense,
+            bks_is_optimal=bool(record.get("bks_is_optimal", False)),
+            lower_bound=_number(record, "lower_bound"),
+            file_format=record.get("file_format"),
+            problem_index=problem_index,
+            set=record.get("set"),
+            record=record,
+        )
+
+
+def _number(record: Mapping[str, Any], key: str) -> float | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} is {value!r}, expected a number")
+    return value
+
+
+# --- the gap family -----------------------------------------------------------------
+
+
+class GapFamily:
+    """Generalised assignment (OR-Library, Yagiura) through the assignment engine."""
+
+    name = "gap"
+
+    def solvers(self) -> list[str]:
+        from solvers.assignment.base import available
+
+        return available()
+
+    def default_solver(self) -> str:
+        return SolveParams().assignment_solver
+
+    def load(self, entry: BenchEntry) -> BenchCase:
+        if entry.file_format is None:
+            raise ValueError("gap entry without a 'file_format'")
+        data = read_gap(
+            entry.path,
+            entry.file_format,
+            entry.problem_index,
+            maximise=entry.sense == "max",
+            name=entry.name,
+        )
+        return _GapCase(data, to_instance(data))
+
+
+@dataclass(frozen=True)
+class _GapCase:
+    data: GapData
+    instance: Instance
+
+    def solve(self, solver: str, settings: RunSettings) -> Attempt:
+        from solvers.assignment.base import get_backend
+
+        params = SolveParams(
+            assignment_solver=solver,
+            time_limit_s=settings.time_limit_s,
+            seed=settings.seed,
+            workers=settings.workers,
+        )
+        get_backend(solver)  # imports the back-end once, outside the timed call
+        start = time.perf_counter()
+        result = plan(self.instance, params)
+        wall = time.perf_counter() - start
+        given = assignment_from_plan(self.data, result)
+        check = evaluate(self.data, given)
+        notes: list[str] = []
+        if check.feasible:
+            # Not part of the verification: a cross-check of the engine's own cost
+            # accounting against the costs it was given.
+            costs = engine_costs(self.data)
+            expected = sum(costs[agents[0]][j] for j, agents in enumerate(given))
+            if result.costs.objective != expected:
+                notes.append(
+                    f"engine reports cost {result.costs.objective}, its unit costs give {expected}"
+                )
+        return Attempt(
+            status=result.stages[0].status.value,
+            wall_s=wall,
+            verification=Verification(check.feasible, check.objective, tuple(check.violations)),
+            notes=tuple(notes),
+        )
+
+
+# --- the registry -------------------------------------------------------------------
+
+FAMILIES: dict[str, Callable[[], BenchFamily]] = {
+    "gap": GapFamily,
+}
+
+
+def families() -> list[str]:
+    return sorted(FAMILIES)
+
+
+def get_family(name: str) -> BenchFamily:
+    try:
+        return FAMILIES[name]()
+    except KeyError:
+        raise ValueError(f"unknown family '{name}' (known: {', '.join(families())})") from None
+
+
+# --- the index ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    path: Path
+    records: list[dict[str, Any]]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def load_index(path: str | Path) -> Index:
+    """The records of an index file (a JSON list of objects); ``BenchIndexError`` if not."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchIndexError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise BenchIndexError(f"{path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchIndexError(f"{path}: invalid JSON ({exc})") from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise BenchIndexError(f"{path}: expected a JSON list of entry objects")
+    if not data:
+        raise BenchIndexError(f"{path}: the index has no entries")
+    return Index(path, data)
+
+
+def record_name(record: Mapping[str, Any], position: int) -> str:
+    name = record.get("name")
+    return name if isinstance(name, str) and name else f"#{position}"
+
+
+def select(
+    records: Sequence[dict[str, Any]],
+    names: Iterable[str] = (),
+    sets: Iterable[str] = (),
+) -> list[tuple[int, dict[str, Any]]]:
+    """The records (with their position) having one of ``names`` and in one of ``sets``.
+
+    An empty filter keeps every record. Raises ``BenchIndexError`` listing names or
+    sets that no record has, or when the two filters together keep nothing.
+    """
+    names, sets = list(dict.fromkeys(names)), list(dict.fromkeys(sets))
+    known_names = {record_name(r, i) for i, r in enumerate(records)}
+    known_sets = {r["set"] for r in records if isinstance(r.get("set"), str)}
+    unknown = [n for n in names if n not in known_names]
+    if unknown:
+        raise BenchIndexError(f"unknown name(s) in the index: {', '.join(unknown)}")
+    unknown = [s for s in sets if s not in known_sets]
+    if unknown:
+        raise BenchIndexError(
+            f"unknown set(s) in the index: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known_sets)) or 'none'})"
+        )
+    chosen = [
+        (i, r)
+        for i, r in enumerate(records)
+        if (not names or record_name(r, i) in names) and (not sets or r.get("set") in sets)
+    ]
+    if not chosen:
+        raise BenchIndexError("no entry has one of those names and is in one of those sets")
+    return chosen
+
+
+def check_solvers(records: Iterable[Mapping[str, Any]], solvers: Sequence[str]) -> list[str]:
+    """Problems with ``solvers`` for the known families among ``records`` (empty: all good)."""
+    problems = []
+    used = {r.get("family") for r in records}
+    for name in sorted(f for f in FAMILIES if f in used):
+        available = get_family(name).solvers()
+        for solver in solvers:
+            if solver not in available:
+                problems.append(
+                    f"unknown solver '{solver}' for family {name} "
+                    f"(available: {', '.join(available)})"
+                )
+    return problems
+
+
+# --- running ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One entry solved by one solver: what ``bench`` prints and writes."""
+
+    name: str
+    family: str | None
+    solver: str
+    objective: float | None
+    bks: float | None
+    gap_pct: float | None
+    status: str
+    wall_s: float
+    feasible: bool
+    bks_is_optimal: bool = False
+    message: str = ""  # error text, verification failures and flags
+
+    @property
+    def failed(self) -> bool:
+        """Infeasible, no solution, or an error."""
+        return not self.feasible
+
+    @property
+    def optimal(self) -> bool:
+        """The solver proved optimality and the verification passed."""
+        return self.feasible and self.status == "OPTIMAL"
+
+    @property
+    def equals_bks(self) -> bool:
+        return (
+            self.feasible
+            and self.objective is not None
+            and self.bks is not None
+            and math.isclose(self.objective, self.bks, rel_tol=1e-9, abs_tol=1e-9)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "solver": self.solver,
+            "objective": self.objective,
+            "bks": self.bks,
+            "gap_pct": None if self.gap_pct is None else round(self.gap_pct, 6),
+            "status": self.status,
+            "wall_s": round(self.wall_s, 3),
+            "feasible": self.feasible,
+        }
+
+
+def gap_pct(objective: float, bks: float, sense: Literal["min", "max"]) -> float | None:
+    """Percent by which ``objective`` is worse than ``bks`` (negative: better).
+
+    ``min``: (obj - bks) / |bks|; ``max``: (bks - obj) / |bks|. With ``bks`` 0 the
+    gap is 0 when the objective is 0 too, otherwise undefined (``None``).
+    """
+    worse = objective - bks if sense == "min" else bks - objective
+    if bks == 0:
+        return 0.0 if worse == 0 else None
+    return 100.0 * worse / abs(bks)
+
+
+def _flags(entry: BenchEntry, objective: float, gap: float | None, status: str) -> list[str]:
+    flags = []
+    if gap is not None and gap < 0:
+        flags.append(
+            "better than a proven optimum: check the data or the verifier"
+            if entry.bks_is_optimal
+            else "new best?"
+        )
+    if entry.sense == "min" and entry.lower_bound is not None and objective < entry.lower_bound:
+        flags.append(f"below the lower bound {entry.lower_bound:g}: check")
+    if status == "OPTIMAL" and entry.bks_is_optimal and gap is not None and gap > 1e-9:
+        flags.append("solver claims OPTIMAL, the BKS is a better proven optimum")
+    return flags
+
+
+def _short(violations: Sequence[str], most: int = 3) -> str:
+    text = "; ".join(violations[:most])
+    if len(violations) > most:
+        text += f"; and {len(violations) - most} more"
+    return text
+
+
+def _error_row(
+    record: Mapping[str, Any], position: int, solver: str, exc: BaseException, wall: float
+) -> BenchRow:
+    family = record.get("family")
+    bks = record.get("bks")
+    return BenchRow(
+        name=record_name(record, position),
+        family=family if isinstance(family, str) else None,
+        solver=solver,
+        objective=None,
+        bks=bks if isinstance(bks, int | float) and not isinstance(bks, bool) else None,
+        gap_pct=None,
+        status=ERROR,
+        wall_s=wall,
+        feasible=False,
+        bks_is_optimal=record.get("bks_is_optimal") is True,
+        message=f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc),
+    )
+
+
+def _row(entry: BenchEntry, solver: str, attempt: Attempt) -> BenchRow:
+    check = attempt.verification
+    objective = check.objective if check.feasible else None
+    gap = None
+    messages = list(attempt.notes)
+    if objective is not None:
+        if entry.bks is not None:
+            gap = gap_pct(objective, entry.bks, entry.sense)
+        messages = _flags(entry, objective, gap, attempt.status) + messages
+    else:
+        messages.insert(0, "verification failed: " + _short(check.violations or ("no solution",)))
+    return BenchRow(
+        name=entry.name,
+        family=entry.family,
+        solver=solver,
+        objective=objective,
+        bks=entry.bks,
+        gap_pct=gap,
+        status=attempt.status,
+        wall_s=attempt.wall_s,
+        feasible=check.feasible,
+        bks_is_optimal=entry.bks_is_optimal,
+        message="; ".join(messages),
+    )
+
+
+def run_entry(
+    record: Mapping[str, Any],
+    base_dir: Path,
+    solvers: Sequence[str] | None,
+    settings: RunSettings,
+    position: int = 0,
+) -> Iterator[BenchRow]:
+    """One row per solver (``None``: the family's default solver); never raises.
+
+    The entry is loaded once and solved by each solver in turn; an error while
+    loading fails every solver's row, an error in one solve fails that row only.
+    """
+    names = list(solvers or [NO_SOLVER])
+    try:
+        entry = BenchEntry.from_record(record, base_dir)
+        family = get_family(entry.family)
+        names = list(solvers or [family.default_solver()])
+        case = family.load(entry)
+    except Exception as exc:
+        for solver in names:
+            yield _error_row(record, position, solver, exc, 0.0)
+        return
+    for solver in names:
+        start = time.perf_counter()
+        try:
+            attempt = case.solve(solver, settings)
+        except Exception as exc:
+            yield _error_row(record, position, solver, exc, time.perf_counter() - start)
+            continue
+        yield _row(entry, solver, attempt)
+
+
+# --- summaries ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Aggregates over the rows of one solver (or of the whole run)."""
+
+    solver: str
+    runs: int
+    with_gap: int  # feasible rows with a BKS, over which the mean gap is taken
+    mean_gap_pct: float | None
+    median_wall_s: float | None
+    optimal: int  # solver proved OPTIMAL and the verification passed
+    equal_bks: int
+    failed: int  # infeasible, no solution or error
+
+
+def summarise(rows: Sequence[BenchRow], solver: str = "all") -> Summary:
+    gaps = [r.gap_pct for r in rows if r.feasible and r.gap_pct is not None]
+    walls = [r.wall_s for r in rows if r.status != ERROR]
+    return Summary(
+        solver=solver,
+        runs=len(rows),
+        with_gap=len(gaps),
+        mean_gap_pct=statistics.fmean(gaps) if gaps else None,
+        median_wall_s=statistics.median(walls) if walls else None,
+        optimal=sum(r.optimal for r in rows),
+        equal_bks=sum(r.equals_bks for r in rows),
+        failed=sum(r.failed for r in rows),
+    )
+
+
+def summarise_by_solver(rows: Sequence[BenchRow]) -> list[Summary]:
+    """One summary per solver, in the order the solvers first appear."""
+    order = list(dict.fromkeys(r.solver for r in rows))
+    return [summarise([r for r in rows if r.solver == s], s) for s in order]
