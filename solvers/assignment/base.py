@@ -100,3 +100,22 @@ def objective_of(problem: AssignmentProblem, parts: list[Part]) -> int:
         if info.index not in served:
             total += problem.unserved_cost(info.index)
     return total
+
+
+def mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:
+    """Mandatory orders that ``parts`` leave unserved (with or without candidates)."""
+    served = {problem.candidates[p.candidate].order for p in parts}
+    return [i.index for i in problem.orders if i.order.mandatory and i.index not in served]
+
+
+def unservable_mandatory(problem: AssignmentProblem) -> str | None:
+    """Why hard mandatory orders make ``problem`` infeasible before any solve (some have
+    no candidate at all), or None."""
+    hopeless = [i for i in problem.orders if i.order.mandatory and not i.candidates]
+    if not hopeless:
+        return None
+    example = hopeless[0]
+    return (
+        f"{len(hopeless)} mandatory order(s) cannot be served at all, e.g. "
+        f"{example.order.id}: {example.reason} {example.detail}"
+    )

@@ -17,7 +17,13 @@ from ortools.sat.python import cp_model
 
 from matcher.params import Progress, ProgressCallback, SolveParams
 from matcher.result import SolveStatus
-from solvers.assignment.base import AssignmentResult, Part, objective_of
+from solvers.assignment.base import (
+    AssignmentResult,
+    Part,
+    mandatory_left_out,
+    objective_of,
+    unservable_mandatory,
+)
 from solvers.assignment.greedy import greedy_parts
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
@@ -298,21 +304,15 @@ class CpSatBackend:
         progress: ProgressCallback | None = None,
     ) -> AssignmentResult:
         start = time.perf_counter()
-        if params.hard_mandatory:
-            hopeless = [i for i in problem.orders if i.order.mandatory and not i.candidates]
-            if hopeless:
-                example = hopeless[0]
-                return AssignmentResult(
-                    solver=self.name,
-                    status=SolveStatus.INFEASIBLE,
-                    wall_time_s=time.perf_counter() - start,
-                    seed=params.seed,
-                    workers=params.workers,
-                    notes=[
-                        f"{len(hopeless)} mandatory order(s) cannot be served at all, e.g. "
-                        f"{example.order.id}: {example.reason} {example.detail}"
-                    ],
-                )
+        if params.hard_mandatory and (why := unservable_mandatory(problem)):
+            return AssignmentResult(
+                solver=self.name,
+                status=SolveStatus.INFEASIBLE,
+                wall_time_s=time.perf_counter() - start,
+                seed=params.seed,
+                workers=params.workers,
+                notes=[why],
+            )
         strategy = params.strategy
         if strategy == "auto":
             if estimated_core_size(problem) <= CORE_MAX_VARIABLES:
@@ -343,9 +343,10 @@ class CpSatBackend:
 
         With an incumbent, every candidate that could still improve on it is kept
         (exact pruning), so CP-SAT's proof on that core is a proof for the whole
-        problem. When that exact core is too big, a first phase solves a heuristic
-        core (a few candidates per order by reduced cost) for half the time; its
-        better incumbent usually shrinks the exact core enough for the second phase.
+        problem; that exact core is used when it is small. Otherwise CP-SAT gets a
+        heuristic core (a few candidates per order by reduced cost) for all the time
+        left; a second phase (a wider or an exact core) only runs when the first ends
+        early, its core solved to optimality.
         """
         from solvers.assignment.relaxation import core_size, solve_relaxation
 
@@ -361,8 +362,8 @@ class CpSatBackend:
         offered = relax.core(CORE_PER_ORDER, set())
         warm, warm_objective = _warm_start(problem, params, progress, start, offered)
         first_feasible = time.perf_counter() - start if warm_objective is not None else None
-        complete = warm_objective is not None and not _mandatory_left_out(problem, warm)
-        best = _Incumbent(warm, warm_objective, complete)
+        complete = warm_objective is not None and not mandatory_left_out(problem, warm)
+        best = _Incumbent(warm, warm_objective, feasible=complete)
         bound: float | None = relax.bound
         proven = False
         phases = 0
@@ -371,14 +372,12 @@ class CpSatBackend:
             left = limit - (time.perf_counter() - start)
             if left <= 0.05:
                 break
-            complete = best.objective is not None and not _mandatory_left_out(problem, best.parts)
             # (An incumbent that leaves mandatory orders out carries their big penalty,
             # so it prunes little: that exact core is only used on small problems.)
             exact = relax.exact_core(best.objective) if best.objective is not None else None
             per_order = CORE_PER_ORDER * (phases + 1)
             offered = relax.core(per_order, {p.candidate for p in best.parts})
             is_exact = False
-            seconds = left
             if exact is not None and core_size(problem, exact) <= max(
                 EXACT_CORE_SMALL, core_size(problem, offered)
             ):
@@ -386,10 +385,14 @@ class CpSatBackend:
             # Exact when the incumbent serves every mandatory order (the penalty dwarfs
             # any cost); otherwise a first try when the LP serves them all, dropped if
             # CP-SAT finds nothing.
-            hard = params.hard_mandatory or complete or (relax.serves_mandatory and not tried_hard)
+            hard = (
+                params.hard_mandatory
+                or best.feasible
+                or (relax.serves_mandatory and not tried_hard)
+            )
             tried_hard = tried_hard or hard
             outcome = self._solve_restricted(
-                problem, params, progress, start, offered, hard, best, seconds
+                problem, params, progress, start, offered, hard, best, left
             )
             phases += 1
             notes.append(
@@ -403,7 +406,7 @@ class CpSatBackend:
             if outcome.objective is not None and (
                 best.objective is None or outcome.objective < best.objective
             ):
-                left_out = _mandatory_left_out(problem, outcome.parts)
+                left_out = mandatory_left_out(problem, outcome.parts)
                 best = _Incumbent(outcome.parts, outcome.objective, not left_out)
             if is_exact and outcome.bound is not None:
                 bound = outcome.bound if bound is None else max(bound, outcome.bound)
@@ -540,7 +543,7 @@ class CpSatBackend:
         def report() -> None:
             if progress is not None:
                 elapsed = time.perf_counter() - start
-                offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, lns.parts))
+                offset = problem.mandatory_penalty * len(mandatory_left_out(problem, lns.parts))
                 progress(Progress("assignment", "cpsat-lns", elapsed, lns.objective - offset, None))
 
         budget = max(0.0, params.time_limit_s - prepared - bound_share)
@@ -549,7 +552,7 @@ class CpSatBackend:
         else:
             lns.run(start + params.time_limit_s - bound_share, report)
         parts = lns.parts
-        stuck = [o for o in _mandatory_left_out(problem, parts) if problem.orders[o].candidates]
+        stuck = [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
         bound_start = time.perf_counter()
         bound = (
             lns.objective
@@ -608,16 +611,10 @@ def _warm_start(
     warm = greedy_parts(problem, offered)
     objective = float(objective_of(problem, warm))
     if progress is not None:
-        offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, warm))
+        offset = problem.mandatory_penalty * len(mandatory_left_out(problem, warm))
         elapsed = time.perf_counter() - start
         progress(Progress("assignment", "greedy", elapsed, objective - offset, None))
     return warm, objective
-
-
-def _mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:
-    """Mandatory orders that ``parts`` leave unserved (with or without candidates)."""
-    served = {problem.candidates[p.candidate].order for p in parts}
-    return [i.index for i in problem.orders if i.order.mandatory and i.index not in served]
 
 
 def _versus_greedy(
@@ -629,7 +626,7 @@ def _versus_greedy(
 ) -> str:
     """The improvement over the greedy plan in cost terms, mandatory orders apart."""
 
-    placed = len(_mandatory_left_out(problem, warm)) - len(_mandatory_left_out(problem, parts))
+    placed = len(mandatory_left_out(problem, warm)) - len(mandatory_left_out(problem, parts))
     saving = warm_objective - objective - placed * problem.mandatory_penalty
     text = f"{saving:.0f} cents cheaper than the greedy plan"
     return text + (f" and {placed} more mandatory order(s) served" if placed else "")

@@ -43,7 +43,13 @@ from typing import Any, Literal
 
 from matcher.params import Progress, ProgressCallback, SolveParams
 from matcher.result import SolveStatus
-from solvers.assignment.base import AssignmentResult, Part, objective_of
+from solvers.assignment.base import (
+    AssignmentResult,
+    Part,
+    mandatory_left_out,
+    objective_of,
+    unservable_mandatory,
+)
 from solvers.assignment.greedy import greedy_parts
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
@@ -274,7 +280,7 @@ def violation(problem: AssignmentProblem, parts: list[Part], hard_mandatory: boo
             return f"{info.order.id} is made in {len(order_parts)} parts"
         if sum(p.quantity for p in order_parts) != info.order.quantity:
             return f"{info.order.id} is made in the wrong quantity"
-    if hard_mandatory and (missing := _mandatory_left_out(problem, parts)):
+    if hard_mandatory and (missing := mandatory_left_out(problem, parts)):
         return f"mandatory order {problem.orders[missing[0]].order.id} is unserved"
     return _overload(problem, load, buyer)
 
@@ -290,11 +296,6 @@ def _overload(
         if used > problem.buyer_caps[key]:
             return f"buyer {key[1]} exceeds its share of a factory"
     return None
-
-
-def _mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:
-    served = {problem.candidates[p.candidate].order for p in parts}
-    return [i.index for i in problem.orders if i.order.mandatory and i.index not in served]
 
 
 @dataclass(frozen=True)
@@ -351,22 +352,18 @@ class _MipBackend:
     ) -> AssignmentResult:
         start = time.perf_counter()
         result = AssignmentResult(solver=self.name, status=SolveStatus.UNKNOWN, seed=params.seed)
-        hopeless = [i for i in problem.orders if i.order.mandatory and not i.candidates]
-        if params.hard_mandatory and hopeless:
+        if params.hard_mandatory and (why := unservable_mandatory(problem)):
             result.status = SolveStatus.INFEASIBLE
-            result.notes.append(
-                f"{len(hopeless)} mandatory order(s) cannot be served at all, e.g. "
-                f"{hopeless[0].order.id}: {hopeless[0].reason} {hopeless[0].detail}"
-            )
+            result.notes.append(why)
             result.wall_time_s = time.perf_counter() - start
             return result
         warm: list[Part] | None = greedy_parts(problem)
-        if params.hard_mandatory and _mandatory_left_out(problem, warm or []):
+        if params.hard_mandatory and mandatory_left_out(problem, warm or []):
             warm = None  # not a solution of the hard model
         warm_time = time.perf_counter() - start
         warm_objective = None if warm is None else objective_of(problem, warm)
         if progress is not None and warm is not None and warm_objective is not None:
-            offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, warm))
+            offset = problem.mandatory_penalty * len(mandatory_left_out(problem, warm))
             progress(Progress("assignment", "greedy", warm_time, warm_objective - offset, None))
 
         model, v = build_model(problem, params.hard_mandatory)
@@ -399,7 +396,7 @@ class _MipBackend:
                 result.time_to_first_feasible_s = solve_start + outcome.first_s
         result.wall_time_s = time.perf_counter() - start
         if progress is not None and result.objective is not None:
-            offset = problem.mandatory_penalty * len(_mandatory_left_out(problem, result.parts))
+            offset = problem.mandatory_penalty * len(mandatory_left_out(problem, result.parts))
             bound = None if result.best_bound is None else result.best_bound - offset
             progress(
                 Progress(
