@@ -1,4 +1,5 @@
-"""The ``matcher`` command line: solve, validate, check, generate, schema, bench.
+"""The ``matcher`` command line: solve, validate, check, generate, schema, bench, serve,
+remote.
 
 Exit codes: 0 success (a solve with unassigned orders is a success), 1 internal
 error, 2 invalid input (each problem on its own line with its path), 3 the plan
@@ -459,6 +460,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write JSON lines as runs finish ('-': stdout)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_bench)
+
+    from service.cli import add_remote_parser, add_serve_parser  # argparse only, no gRPC
+
+    add_serve_parser(sub)
+    add_remote_parser(sub)
     return parser
 
 

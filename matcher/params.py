@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +32,81 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+REPEAT_EVERY_S = 0.1
+REPEAT_IDLE_S = 5.0
+
+
+class StopSignal:
+    """Asks a running solve to stop early and return the best plan found so far.
+
+    Set from another thread (a cancelled job, a client deadline). Solvers check
+    :meth:`is_set` between steps and register a hook (``CpSolver.stop_search``,
+    a MathOpt interrupter) for the duration of each engine call, so a solve stops
+    within a fraction of a second even inside a long engine run.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[[], None]] = []
+        self.reason = ""
+
+    def set(self, reason: str = "stopped on request") -> None:
+        with self._lock:
+            if self._event.is_set():
+                return
+            self.reason = reason
+            self._event.set()
+        self._call_hooks()
+        # An engine ignores a stop request that lands between its hook's registration
+        # and the start of its search (CpSolver.stop_search is a no-op before solve()
+        # has built its wrapper): repeat the request while hooks are registered.
+        threading.Thread(target=self._repeat, name="stop-signal", daemon=True).start()
+
+    def _call_hooks(self) -> bool:
+        with self._lock:
+            hooks = list(self._hooks)
+        for fn in hooks:
+            fn()
+        return bool(hooks)
+
+    def _repeat(self) -> None:
+        idle = 0.0
+        while idle < REPEAT_IDLE_S:
+            time.sleep(REPEAT_EVERY_S)
+            idle = 0.0 if self._call_hooks() else idle + REPEAT_EVERY_S
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    @contextmanager
+    def hook(self, fn: Callable[[], None]) -> Iterator[None]:
+        """Call ``fn`` if the signal is set while the ``with`` block runs."""
+        with self._lock:
+            self._hooks.append(fn)
+            already = self._event.is_set()
+        if already:
+            fn()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._hooks.remove(fn)
+
+
+@contextmanager
+def stop_hook(stop: StopSignal | None, fn: Callable[[], None]) -> Iterator[None]:
+    """:meth:`StopSignal.hook` that accepts ``None`` (nothing to watch)."""
+    if stop is None:
+        yield
+    else:
+        with stop.hook(fn):
+            yield
 
 
 class SolveParams(BaseModel):

@@ -6,12 +6,13 @@ after it as they land.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from matcher.models import Instance, ObjectiveWeights
-from matcher.params import ProgressCallback, SolveParams
+from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
 from matcher.result import (
     Allocation,
     CostBreakdown,
@@ -33,8 +34,12 @@ def plan(
     instance: Instance,
     params: SolveParams | None = None,
     progress: ProgressCallback | None = None,
+    stop: StopSignal | None = None,
 ) -> Plan:
     """Solve ``instance`` and return the plan.
+
+    ``progress`` hears of every improved incumbent; setting ``stop`` (from another
+    thread) ends the solve early with the best plan found so far.
 
     Infeasible or timed-out solves come back as a plan with that status; this
     function raises only for an unknown solver name or a back-end that cannot
@@ -60,7 +65,7 @@ def plan(
     if params.workers > 1:  # wall-clock limits: compiling the problem counts too
         left = max(0.1, params.time_limit_s - compile_s)
         solve_params = params.model_copy(update={"time_limit_s": left})
-    result = backend.solve(problem, solve_params, progress)
+    result = backend.solve(problem, solve_params, _improvements(progress), stop)
     reasons = explain_unserved(problem, result.parts, result.status)
 
     allocations: list[Allocation] = []
@@ -155,6 +160,34 @@ def plan(
         kpis=_kpis(instance, _free_seconds(problem), allocations, unassigned),
         stages=[stage],
     )
+
+
+def _improvements(progress: ProgressCallback | None) -> ProgressCallback | None:
+    """Forward only reports that improve the incumbent or the bound.
+
+    A back-end may report from several sub-solves (the LP core's phases, a greedy
+    warm start): a listener should see the best plan so far get better, never worse.
+    """
+    if progress is None:
+        return None
+    best: list[float | None] = [None, None]  # objective, bound
+    lock = threading.Lock()
+
+    def forward(p: Progress) -> None:
+        with lock:
+            objective, bound = best
+            better = p.objective is not None and (objective is None or p.objective < objective)
+            tighter = p.best_bound is not None and (bound is None or p.best_bound > bound)
+            if not (better or tighter):
+                return
+            if better:
+                best[0] = p.objective
+            if tighter:
+                best[1] = p.best_bound
+            merged = Progress(p.stage, p.solver, p.elapsed_s, best[0], best[1])
+        progress(merged)
+
+    return forward
 
 
 def _plan_terms(

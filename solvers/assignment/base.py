@@ -6,7 +6,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from matcher.params import ProgressCallback, SolveParams
+from matcher.params import ProgressCallback, SolveParams, StopSignal
 from matcher.result import SolveStatus
 from solvers.assignment.problem import AssignmentProblem
 
@@ -57,7 +57,10 @@ class AssignmentBackend(Protocol):
         problem: AssignmentProblem,
         params: SolveParams,
         progress: ProgressCallback | None = None,
-    ) -> AssignmentResult: ...
+        stop: StopSignal | None = None,
+    ) -> AssignmentResult:
+        """Solve; when ``stop`` is set, return the best plan found so far."""
+        ...
 
 
 _REGISTRY: dict[str, str] = {

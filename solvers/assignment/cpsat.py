@@ -8,6 +8,7 @@ greedy plan is the solution hint; with one worker the limit is deterministic.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from matcher.params import Progress, ProgressCallback, SolveParams
+from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal, stop_hook
 from matcher.result import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
@@ -54,9 +55,13 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         callback: ProgressCallback | None,
         problem: AssignmentProblem,
         v: _Vars,
+        bound: float | None = math.inf,
     ) -> None:
         super().__init__()
         self.start = start
+        # inf: CP-SAT's own bound holds for the whole problem; otherwise (a heuristic
+        # core) this bound, or none, is reported instead.
+        self.fixed_bound = bound
         self.callback = callback
         self.first: float | None = None
         self.lock = threading.Lock()
@@ -72,7 +77,8 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         if self.callback is not None:
             left_out = self.hopeless + sum(1 for s in self.mandatory if not self.boolean_value(s))
             offset = left_out * self.penalty
-            bound = self.best_objective_bound - offset
+            own = self.fixed_bound is not None and math.isinf(self.fixed_bound)
+            bound = (self.best_objective_bound if own else self.fixed_bound or 0.0) - offset
             self.callback(
                 Progress(
                     "assignment",
@@ -302,6 +308,7 @@ class CpSatBackend:
         problem: AssignmentProblem,
         params: SolveParams,
         progress: ProgressCallback | None = None,
+        stop: StopSignal | None = None,
     ) -> AssignmentResult:
         start = time.perf_counter()
         if params.hard_mandatory and (why := unservable_mandatory(problem)):
@@ -322,15 +329,17 @@ class CpSatBackend:
             else:
                 strategy = "lns"
         if strategy == "core":
-            result = self._solve_core(problem, params, progress, start)
+            result = self._solve_core(problem, params, progress, start, stop)
             if result is not None:
-                return result
+                return _noted_stop(result, stop)
             strategy = "full" if problem.size <= FULL_MODEL_MAX_VARIABLES else "lns"
         warm, warm_objective = _warm_start(problem, params, progress, start)
         if strategy == "full" or params.hard_mandatory:
-            return self._solve_full(problem, params, progress, start, warm, warm_objective)
+            full = self._solve_full(problem, params, progress, start, warm, warm_objective, stop)
+            return _noted_stop(full, stop)
         assert warm_objective is not None
-        return self._solve_lns(problem, params, progress, start, warm, warm_objective)
+        lns = self._solve_lns(problem, params, progress, start, warm, warm_objective, stop)
+        return _noted_stop(lns, stop)
 
     def _solve_core(
         self,
@@ -338,6 +347,7 @@ class CpSatBackend:
         params: SolveParams,
         progress: ProgressCallback | None,
         start: float,
+        stop: StopSignal | None,
     ) -> AssignmentResult | None:
         """LP relaxation, then CP-SAT on the candidates its reduced costs favour.
 
@@ -351,10 +361,10 @@ class CpSatBackend:
         from solvers.assignment.relaxation import core_size, solve_relaxation
 
         limit = params.time_limit_s
-        relax = solve_relaxation(problem, True, 0.5 * limit)
+        relax = solve_relaxation(problem, True, 0.5 * limit, stop)
         notes = [relax.note]
         if relax.bound is None and not params.hard_mandatory:
-            relax = solve_relaxation(problem, False, 0.5 * limit - relax.wall_time_s)
+            relax = solve_relaxation(problem, False, 0.5 * limit - relax.wall_time_s, stop)
             notes.append(relax.note)
         notes.append(f"LP relaxation solved in {time.perf_counter() - start:.2f}s")
         if relax.bound is None:
@@ -370,7 +380,7 @@ class CpSatBackend:
         tried_hard = False
         while not proven and phases < 2:
             left = limit - (time.perf_counter() - start)
-            if left <= 0.05:
+            if left <= 0.05 or (stop is not None and stop.is_set()):
                 break
             # (An incumbent that leaves mandatory orders out carries their big penalty,
             # so it prunes little: that exact core is only used on small problems.)
@@ -392,7 +402,16 @@ class CpSatBackend:
             )
             tried_hard = tried_hard or hard
             outcome = self._solve_restricted(
-                problem, params, progress, start, offered, hard, best, left
+                problem,
+                params,
+                progress,
+                start,
+                offered,
+                hard,
+                best,
+                left,
+                stop,
+                math.inf if is_exact else relax.bound,
             )
             phases += 1
             notes.append(
@@ -443,6 +462,8 @@ class CpSatBackend:
         hard: bool,
         best: _Incumbent,
         seconds: float,
+        stop: StopSignal | None,
+        global_bound: float | None = math.inf,
     ) -> _Outcome:
         """CP-SAT on the model restricted to ``offered``, hinted with ``best``."""
         began = time.perf_counter()
@@ -452,8 +473,9 @@ class CpSatBackend:
         solver = cp_model.CpSolver()
         configure(solver, params, max(0.05, seconds - (time.perf_counter() - began)))
         solver.parameters.relative_gap_limit = params.relative_gap
-        callback = _Progress(start, progress, problem, v)
-        code = solver.solve(model, callback)
+        callback = _Progress(start, progress, problem, v, global_bound)
+        with stop_hook(stop, solver.stop_search):
+            code = solver.solve(model, callback)
         status = _STATUS.get(code, SolveStatus.UNKNOWN)
         out = _Outcome(status=status, seconds=time.perf_counter() - began, first=callback.first)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -471,6 +493,7 @@ class CpSatBackend:
         start: float,
         warm: list[Part],
         warm_objective: float | None,
+        stop: StopSignal | None,
     ) -> AssignmentResult:
         warm_time = time.perf_counter() - start
         model, v = build_model(problem, params.hard_mandatory)
@@ -486,7 +509,8 @@ class CpSatBackend:
         notes += configure(solver, params, remaining)
         solver.parameters.relative_gap_limit = params.relative_gap
         callback = _Progress(start, progress, problem, v)
-        code = solver.solve(model, callback)
+        with stop_hook(stop, solver.stop_search):
+            code = solver.solve(model, callback)
         status = _STATUS.get(code, SolveStatus.UNKNOWN)
         bound = solver.best_objective_bound if code != cp_model.MODEL_INVALID else None
         first: float | None
@@ -529,6 +553,7 @@ class CpSatBackend:
         start: float,
         warm: list[Part],
         warm_objective: float,
+        stop: StopSignal | None,
     ) -> AssignmentResult:
         from solvers.assignment.bound import LagrangianBound
         from solvers.assignment.lns import Lns
@@ -538,7 +563,7 @@ class CpSatBackend:
         prepared = time.perf_counter() - start
         deterministic = params.workers == 1
         bound_share = min(0.1 * params.time_limit_s, 5.0)
-        lns = Lns(problem, warm, params)
+        lns = Lns(problem, warm, params, stop)
 
         def report() -> None:
             if progress is not None:
@@ -554,6 +579,7 @@ class CpSatBackend:
         parts = lns.parts
         stuck = [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
         bound_start = time.perf_counter()
+        stopped = stop is not None and stop.is_set()
         bound = (
             lns.objective
             if lns.proven
@@ -561,7 +587,7 @@ class CpSatBackend:
                 lns.objective,
                 fixed_unserved=stuck,
                 iterations=300 if deterministic else 5000,
-                time_limit_s=1e9 if deterministic else bound_share,
+                time_limit_s=0.0 if stopped else 1e9 if deterministic else bound_share,
             )
         )
         bound = min(bound, lns.objective)
@@ -615,6 +641,13 @@ def _warm_start(
         elapsed = time.perf_counter() - start
         progress(Progress("assignment", "greedy", elapsed, objective - offset, None))
     return warm, objective
+
+
+def _noted_stop(result: AssignmentResult, stop: StopSignal | None) -> AssignmentResult:
+    """Say in the notes that the solve was stopped early (cancel or deadline)."""
+    if stop is not None and stop.is_set():
+        result.notes.append(f"{stop.reason}: the best plan found so far is returned")
+    return result
 
 
 def _versus_greedy(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from matcher.params import ProgressCallback, SolveParams
+from matcher.params import ProgressCallback, SolveParams, StopSignal
 from matcher.result import SolveStatus
 from solvers.assignment.base import AssignmentResult, Part, objective_of
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
@@ -213,9 +213,10 @@ class GreedyBackend:
         problem: AssignmentProblem,
         params: SolveParams,
         progress: ProgressCallback | None = None,
+        stop: StopSignal | None = None,
     ) -> AssignmentResult:
         start = time.perf_counter()
-        parts = greedy_parts(problem)
+        parts = greedy_parts(problem)  # one pass, fast: nothing to stop
         wall = time.perf_counter() - start
         return AssignmentResult(
             solver=self.name,

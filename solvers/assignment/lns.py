@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from matcher.params import SolveParams
+from matcher.params import SolveParams, StopSignal
 from solvers.assignment.base import Part, objective_of
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
@@ -43,9 +43,16 @@ class LnsStats:
 
 
 class Lns:
-    def __init__(self, problem: AssignmentProblem, parts: list[Part], params: SolveParams) -> None:
+    def __init__(
+        self,
+        problem: AssignmentProblem,
+        parts: list[Part],
+        params: SolveParams,
+        stop: StopSignal | None = None,
+    ) -> None:
         self.problem = problem
         self.params = params
+        self.stop = stop  # checked between neighbourhoods (each at most STEP_LIMIT_S)
         self.rng = random.Random(params.seed)
         self.assigned: dict[int, list[Part]] = defaultdict(list)
         for p in parts:
@@ -179,7 +186,7 @@ class Lns:
         until CP-SAT has spent that much deterministic time (reproducible with one
         worker), ``deadline`` then being only a safety net."""
         while not self.proven:
-            if time.perf_counter() >= deadline - 0.05:
+            if time.perf_counter() >= deadline - 0.05 or (self.stop and self.stop.is_set()):
                 return
             if deterministic_budget is None:
                 left = deadline - time.perf_counter()

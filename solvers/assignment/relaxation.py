@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver.python import model_builder as mb
 
+from matcher.params import StopSignal, stop_hook
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
 FloatArray = npt.NDArray[np.float64]
@@ -173,7 +174,10 @@ class _Lp:
 
 
 def solve_relaxation(
-    problem: AssignmentProblem, hard_mandatory: bool, time_limit_s: float
+    problem: AssignmentProblem,
+    hard_mandatory: bool,
+    time_limit_s: float,
+    stop: StopSignal | None = None,
 ) -> Relaxation:
     """The LP relaxation of ``problem`` (see the module docstring).
 
@@ -200,7 +204,8 @@ def solve_relaxation(
     # Dual simplex: 1.1 s instead of 4.3 s on a 128k-column GAP (d801600), measured.
     # (PDLP, tried for the largest LPs, returned value 0 with tolerance parameters.)
     solver.set_solver_specific_parameters("use_dual_simplex: true")
-    status = solver.solve(lp.model)
+    with stop_hook(stop, solver.stop_search):
+        status = solver.solve(lp.model)
     if status != mb.SolveStatus.OPTIMAL:
         what = "with every mandatory order served " if hard_mandatory else ""
         return Relaxation(

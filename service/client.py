@@ -1,0 +1,141 @@
+"""A small Python client for the matcher service.
+
+from service.client import MatcherClient
+with MatcherClient("localhost:50051") as client:
+    plan = client.solve(instance, time_limit_s=5)           # a domain Plan
+    job = client.submit(instance, idempotency_key="batch-7")
+    for event in client.watch(job.job_id): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from matcher.models import Instance
+from matcher.result import Plan
+from service.convert import dict_to_message, instance_to_proto, plan_from_proto
+from service.gen.matcher.v1 import matcher_pb2 as pb
+from service.gen.matcher.v1 import matcher_pb2_grpc as pb_grpc
+
+
+def solve_parameters(**params: Any) -> pb.SolveParameters:
+    """``SolveParameters`` from keyword arguments named as in :class:`SolveParams`."""
+    return dict_to_message({k: v for k, v in params.items() if v is not None}, pb.SolveParameters())
+
+
+class MatcherClient:
+    def __init__(
+        self,
+        address: str,
+        *,
+        token: str | None = None,
+        tls_ca: Path | None = None,
+        max_message_mb: int = 64,
+    ) -> None:
+        size = max_message_mb * 1024 * 1024
+        options = [
+            ("grpc.max_receive_message_length", size),
+            ("grpc.max_send_message_length", size),
+        ]
+        if tls_ca is not None:
+            creds = grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())
+            self.channel = grpc.secure_channel(address, creds, options=options)
+        else:
+            self.channel = grpc.insecure_channel(address, options=options)
+        self.stub = pb_grpc.MatcherStub(self.channel)
+        self.metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"),) if token else ()
+        )
+
+    def __enter__(self) -> MatcherClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    @staticmethod
+    def _instance(instance: Instance | pb.Instance) -> pb.Instance:
+        return instance if isinstance(instance, pb.Instance) else instance_to_proto(instance)
+
+    def solve_raw(
+        self,
+        instance: Instance | pb.Instance,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> pb.SolveResponse:
+        request = pb.SolveRequest(
+            instance=self._instance(instance), params=solve_parameters(**params)
+        )
+        response: pb.SolveResponse = self.stub.Solve(
+            request, timeout=timeout, metadata=self.metadata
+        )
+        return response
+
+    def solve(
+        self, instance: Instance | pb.Instance, timeout: float | None = None, **params: Any
+    ) -> Plan:
+        return plan_from_proto(self.solve_raw(instance, timeout, **params).plan)
+
+    def validate(
+        self, instance: Instance | pb.Instance, timeout: float | None = None
+    ) -> pb.ValidateResponse:
+        response: pb.ValidateResponse = self.stub.Validate(
+            pb.ValidateRequest(instance=self._instance(instance)),
+            timeout=timeout,
+            metadata=self.metadata,
+        )
+        return response
+
+    def submit(
+        self,
+        instance: Instance | pb.Instance,
+        idempotency_key: str = "",
+        timeout: float | None = None,
+        **params: Any,
+    ) -> pb.Job:
+        job: pb.Job = self.stub.SubmitJob(
+            pb.SubmitJobRequest(
+                instance=self._instance(instance),
+                params=solve_parameters(**params),
+                idempotency_key=idempotency_key,
+            ),
+            timeout=timeout,
+            metadata=self.metadata,
+        )
+        return job
+
+    def get(self, job_id: str, omit_plan: bool = False, timeout: float | None = None) -> pb.Job:
+        job: pb.Job = self.stub.GetJob(
+            pb.GetJobRequest(job_id=job_id, omit_plan=omit_plan),
+            timeout=timeout,
+            metadata=self.metadata,
+        )
+        return job
+
+    def cancel(self, job_id: str, timeout: float | None = None) -> pb.Job:
+        job: pb.Job = self.stub.CancelJob(
+            pb.CancelJobRequest(job_id=job_id), timeout=timeout, metadata=self.metadata
+        )
+        return job
+
+    def watch(self, job_id: str, timeout: float | None = None) -> Iterator[pb.JobEvent]:
+        events: Iterator[pb.JobEvent] = self.stub.WatchJob(
+            pb.WatchJobRequest(job_id=job_id), timeout=timeout, metadata=self.metadata
+        )
+        return events
+
+    def list(
+        self, states: Sequence[Any] | None = None, page_size: int = 50, page_token: str = ""
+    ) -> pb.ListJobsResponse:
+        response: pb.ListJobsResponse = self.stub.ListJobs(
+            pb.ListJobsRequest(states=states or [], page_size=page_size, page_token=page_token),
+            metadata=self.metadata,
+        )
+        return response
