@@ -336,6 +336,8 @@ class JobManager:
             running = self._active.get(job_id)
         if running is not None:
             self.pool.cancel(running.task, "cancelled by the client")
+        if job.state == pb.JOB_STATE_QUEUED:  # not started: ends now, not when a worker frees
+            self._finish(job_id, pb.JOB_STATE_CANCELLED, error="cancelled before it started")
         self._bump(job_id)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
@@ -377,7 +379,9 @@ class JobManager:
 
     def _started(self, job_id: str) -> None:
         job = self.store.job(job_id, with_plan=False)
-        attempts = (job.attempts if job is not None else 0) + 1
+        if job is None or job.state != pb.JOB_STATE_QUEUED:
+            return  # cancelled while a worker picked it up: the solve is being stopped
+        attempts = job.attempts + 1
         self.store.update(
             job_id, state=pb.JOB_STATE_RUNNING, started_at=time.time(), attempts=attempts
         )
@@ -402,6 +406,12 @@ class JobManager:
             running = self._active.pop(job_id, None)
         if running is not None and running.latest is not None and not running.saved:
             self.store.update(job_id, progress=running.latest.SerializeToString())
+        job = self.store.job(job_id, with_plan=False)
+        if job is not None and job.state in TERMINAL:  # cancelled while queued
+            if future.exception() is None:  # ... but a worker had started it: keep its plan
+                self.store.update(job_id, plan=plan_to_proto(future.result()).SerializeToString())
+                self._bump(job_id)
+            return
         try:
             plan = future.result()
         except PoolClosedError:
@@ -438,3 +448,5 @@ class JobManager:
             extra={"job_id": job_id, "state": pb.JobState.Name(state), "error": error},
         )
         self._bump(job_id)
+        with self._lock:
+            self._versions.pop(job_id, None)  # watchers see the change, then stop

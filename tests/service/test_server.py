@@ -317,3 +317,17 @@ def test_structured_log_lines_carry_the_request_id() -> None:
     finally:
         reset_request_id(token)
     assert (line["request_id"], line["message"], line["level"]) == ("abc123", "boom", "ERROR")
+
+
+def test_cancelling_a_queued_job_ends_it_at_once(
+    client: MatcherClient, demo: Instance, tiny_instance: Instance
+) -> None:
+    busy = client.submit(demo, time_limit_s=LONG)  # the one job worker is taken
+    wait_for_state(client, busy.job_id, {pb.JOB_STATE_RUNNING}, 60)
+    waiting = client.submit(tiny_instance, time_limit_s=5)
+    assert client.get(waiting.job_id).state == pb.JOB_STATE_QUEUED
+    cancelled = client.cancel(waiting.job_id)
+    assert cancelled.state == pb.JOB_STATE_CANCELLED
+    assert not cancelled.HasField("plan") and "before it started" in cancelled.error
+    assert client.get(busy.job_id).state == pb.JOB_STATE_RUNNING
+    assert client.cancel(busy.job_id).state == pb.JOB_STATE_CANCELLED
