@@ -264,26 +264,19 @@ def _remote_watch(args: argparse.Namespace) -> int:
     return _run(args, lambda client: _watch(client, args, args.job_id))
 
 
-def _remote_get(args: argparse.Namespace) -> int:
-    def body(client: MatcherClient) -> int:
-        job = client.get(args.job_id)
-        _show_job(job)
-        if job.HasField("plan"):
-            _write_plan(args, job.plan)
-        return EXIT_OK
+def _show_and_write(args: argparse.Namespace, job: pb.Job) -> int:
+    _show_job(job)
+    if job.HasField("plan"):
+        _write_plan(args, job.plan)
+    return EXIT_OK
 
-    return _run(args, body)
+
+def _remote_get(args: argparse.Namespace) -> int:
+    return _run(args, lambda client: _show_and_write(args, client.get(args.job_id)))
 
 
 def _remote_cancel(args: argparse.Namespace) -> int:
-    def body(client: MatcherClient) -> int:
-        job = client.cancel(args.job_id)
-        _show_job(job)
-        if job.HasField("plan"):
-            _write_plan(args, job.plan)
-        return EXIT_OK
-
-    return _run(args, body)
+    return _run(args, lambda client: _show_and_write(args, client.cancel(args.job_id)))
 
 
 def _remote_list(args: argparse.Namespace) -> int:
