@@ -81,9 +81,6 @@ class StopSignal:
     def is_set(self) -> bool:
         return self._event.is_set()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._event.wait(timeout)
-
     @contextmanager
     def hook(self, fn: Callable[[], None]) -> Iterator[None]:
         """Call ``fn`` if the signal is set while the ``with`` block runs."""

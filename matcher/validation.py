@@ -278,7 +278,8 @@ def _fleet_issues(fleet: Fleet) -> list[Issue]:
     return issues
 
 
-def _pydantic_issues(err: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Issue]:
+def pydantic_issues(err: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Issue]:
+    """One :class:`Issue` per pydantic error, paths under ``prefix``, CLI wording."""
     issues: list[Issue] = []
     for e in err.errors(include_url=False):
         ctx_error = (e.get("ctx") or {}).get("error")
@@ -354,7 +355,7 @@ def parse_instance(data: Any) -> Instance:
     try:
         return Instance.model_validate(data)
     except ValidationError as err:
-        issues = _pydantic_issues(err)
+        issues = pydantic_issues(err)
     if isinstance(data, dict):
         cross = consistency_issues(_lenient_parts(data)) + _raw_duplicates(data)
         # Unknown-reference issues are trustworthy only if the referenced section

@@ -183,21 +183,16 @@ def params_from_proto(message: pb.SolveParameters, prefix: str = "params") -> So
     """Domain parameters; raises ``InvalidParamsError`` listing every violation."""
     from pydantic import ValidationError
 
-    from matcher.validation import format_loc
+    from matcher.validation import pydantic_issues
 
     issues = params_issues(message, prefix)
     data = message_to_dict(message)
     for key in ("mode", "purchasing_solver", "routing_solver", "scheduling_solver"):
         data.pop(key, None)
-    if "assignment_solver" in data and issues:
-        data.pop("assignment_solver")
     try:
         params = SolveParams.model_validate(data)
     except ValidationError as err:
-        issues += [
-            Issue(format_loc((prefix, *e["loc"])), e["msg"]) for e in err.errors(include_url=False)
-        ]
-        raise InvalidParamsError(issues) from None
+        raise InvalidParamsError(issues + pydantic_issues(err, (prefix,))) from None
     if issues:
         raise InvalidParamsError(issues)
     return params

@@ -15,17 +15,14 @@ from matcher.validation import Issue
 MAX_LISTED = 20  # violations spelled out in the status message (all are in the detail)
 
 
-def bad_request_status(issues: Sequence[Issue], prefix: str = "") -> grpc.Status:
-    """``INVALID_ARGUMENT`` carrying a ``BadRequest`` with one violation per issue.
-
-    ``prefix`` places instance paths in the request (``instance.orders[3].due_period``).
-    """
+def bad_request_status(issues: Sequence[Issue]) -> grpc.Status:
+    """``INVALID_ARGUMENT`` carrying a ``BadRequest`` with one violation per issue (paths
+    in the request: ``instance.orders[3].due_period``)."""
     detail = error_details_pb2.BadRequest()
     lines = []
     for issue in issues:
-        field = f"{prefix}.{issue.path}" if prefix and issue.path else prefix or issue.path
-        detail.field_violations.add(field=field, description=issue.message)
-        lines.append(f"{field}: {issue.message}" if field else issue.message)
+        detail.field_violations.add(field=issue.path, description=issue.message)
+        lines.append(str(issue))
     shown = lines[:MAX_LISTED]
     if len(lines) > MAX_LISTED:
         shown.append(f"... and {len(lines) - MAX_LISTED} more (all in the BadRequest detail)")

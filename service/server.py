@@ -137,6 +137,7 @@ class RunningServer:
         """Refuse new calls, let running ones finish within ``grace``, then stop the
         workers (running jobs are re-queued for the next start)."""
         self.health.enter_graceful_shutdown()
+        metrics.QUEUE_LENGTH.set_function(lambda: 0.0)  # the store is about to close
         self.server.stop(self.settings.grace_s if grace is None else grace).wait()
         self.jobs.close()
         self.solve_pool.close()
@@ -194,6 +195,7 @@ def create_server(settings: Settings) -> RunningServer:
     if port == 0:
         raise OSError(f"cannot bind {address}")
     jobs.start()
+    metrics.QUEUE_LENGTH.set_function(jobs.queued)  # counted when scraped, never stale
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from typing import NoReturn
 
 import grpc
 
@@ -55,6 +56,10 @@ WATCH_POLL_S = 0.5
 def deadline_margin(remaining: float) -> float:
     """Time kept back from the client's deadline for conversion and the reply."""
     return min(1.0, 0.05 + 0.15 * remaining)
+
+
+def _not_found(context: grpc.ServicerContext, job_id: str) -> NoReturn:
+    abort(context, plain_status(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'"))
 
 
 class MatcherServicer(pb_grpc.MatcherServicer):
@@ -194,21 +199,22 @@ class MatcherServicer(pb_grpc.MatcherServicer):
             abort(context, plain_status(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)))
         except IdempotencyConflictError as exc:
             abort(context, plain_status(grpc.StatusCode.ALREADY_EXISTS, str(exc)))
-        metrics.QUEUE_LENGTH.set(self.jobs.queued())
         return job
 
     def _job(self, job_id: str, context: grpc.ServicerContext, with_plan: bool = True) -> pb.Job:
         try:
             return self.jobs.get(job_id, with_plan)
         except JobNotFoundError:
-            abort(context, plain_status(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'"))
+            _not_found(context, job_id)
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
         return self._job(request.job_id, context, with_plan=not request.omit_plan)
 
     def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext) -> pb.Job:
-        self._job(request.job_id, context, with_plan=False)
-        return self.jobs.cancel(request.job_id, CANCEL_WAIT_S)
+        try:
+            return self.jobs.cancel(request.job_id, CANCEL_WAIT_S)
+        except JobNotFoundError:
+            _not_found(context, request.job_id)
 
     def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.ServicerContext

@@ -301,10 +301,6 @@ class WorkerPool:
         """Tasks waiting for a worker."""
         return self._queue.qsize()
 
-    def busy(self) -> int:
-        with self._lock:
-            return sum(slot.task is not None for slot in self._slots)
-
     def cancel(self, task: Task, reason: str) -> None:
         """Stop ``task``: dropped if it has not started, stopped (keeping its best plan
         so far) if it runs."""

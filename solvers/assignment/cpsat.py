@@ -8,7 +8,6 @@ greedy plan is the solution hint; with one worker the limit is deterministic.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Iterable
@@ -55,12 +54,12 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         callback: ProgressCallback | None,
         problem: AssignmentProblem,
         v: _Vars,
-        bound: float | None = math.inf,
+        bound: float | None = None,
     ) -> None:
         super().__init__()
         self.start = start
-        # inf: CP-SAT's own bound holds for the whole problem; otherwise (a heuristic
-        # core) this bound, or none, is reported instead.
+        # None: CP-SAT's own bound holds for the whole problem. A heuristic core's does
+        # not; the bound given here (the LP's) is reported instead.
         self.fixed_bound = bound
         self.callback = callback
         self.first: float | None = None
@@ -77,8 +76,8 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         if self.callback is not None:
             left_out = self.hopeless + sum(1 for s in self.mandatory if not self.boolean_value(s))
             offset = left_out * self.penalty
-            own = self.fixed_bound is not None and math.isinf(self.fixed_bound)
-            bound = (self.best_objective_bound if own else self.fixed_bound or 0.0) - offset
+            own = self.best_objective_bound if self.fixed_bound is None else self.fixed_bound
+            bound = own - offset
             self.callback(
                 Progress(
                     "assignment",
@@ -411,7 +410,7 @@ class CpSatBackend:
                 best,
                 left,
                 stop,
-                math.inf if is_exact else relax.bound,
+                None if is_exact else relax.bound,
             )
             phases += 1
             notes.append(
@@ -463,7 +462,7 @@ class CpSatBackend:
         best: _Incumbent,
         seconds: float,
         stop: StopSignal | None,
-        global_bound: float | None = math.inf,
+        global_bound: float | None = None,  # None: the restricted model's bound is global
     ) -> _Outcome:
         """CP-SAT on the model restricted to ``offered``, hinted with ``best``."""
         began = time.perf_counter()
