@@ -1,10 +1,12 @@
-"""Independent checker of assignment plans.
+"""Independent checker of plans.
 
 Recomputes every constraint, cost and KPI of ``docs/model.md`` from the instance
-and the plan's decisions (quantities per period) alone. It deliberately shares no
-code with the engines in ``solvers/``: a bug in an engine must not hide behind the
-same bug in its verifier. It reports every violation it finds, each with a stable
-code and a path into the plan, rather than stopping at the first.
+and the plan's decisions (quantities per period) alone, and, when the purchasing
+stage ran, the rules of ``docs/purchasing.md`` (needs, offers, lead times, coverage,
+inbound transport, totals and the savings split). It deliberately shares no code with
+the engines in ``solvers/``: a bug in an engine must not hide behind the same bug in
+its verifier. It reports every violation it finds, each with a stable code and a path
+into the plan, rather than stopping at the first.
 """
 
 from __future__ import annotations
@@ -18,8 +20,26 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from matcher.models import Capability, Factory, Instance, Location, Order
-from matcher.result import Allocation, CostBreakdown, Plan, SolveStatus
+from matcher.models import (
+    Capability,
+    Factory,
+    Instance,
+    Location,
+    Material,
+    Offer,
+    Order,
+    ScheduleType,
+    Supplier,
+)
+from matcher.result import (
+    Allocation,
+    CostBreakdown,
+    Plan,
+    Purchase,
+    Purchasing,
+    ShortageReason,
+    SolveStatus,
+)
 from matcher.validation import Issue, format_loc, load_instance
 
 EARTH_RADIUS_KM = 6371.0
@@ -29,6 +49,11 @@ FLOAT_TOL = 1e-9
 # Slack on the buyer-share limit ``s * 60 * free``, a float product: an engine that
 # rounds it to an integer number of seconds must not be flagged for float noise.
 SHARE_TOL = 1e-6
+# Material quantities are floats holding whole units; this much float noise is let pass.
+QTY_TOL = 1e-6
+# docs/purchasing.md: cum[p] = ceil(sum of raw needs - 1e-9); breaks and the MOQ are
+# rounded up and capacities down with the same allowance for float noise.
+NEED_TOL = 1e-9
 
 
 class ViolationCode(StrEnum):
@@ -78,6 +103,29 @@ class ViolationCode(StrEnum):
     KPI_MISMATCH = "KPI_MISMATCH"
     UTILISATION_MISMATCH = "UTILISATION_MISMATCH"
     UTILISATION_MISSING = "UTILISATION_MISSING"
+    # Purchasing (docs/purchasing.md): one purchase or delivery.
+    PURCHASE_UNKNOWN_OFFER = "PURCHASE_UNKNOWN_OFFER"
+    DUPLICATE_PURCHASE = "DUPLICATE_PURCHASE"
+    PURCHASE_QUANTITY = "PURCHASE_QUANTITY"
+    PURCHASE_MOQ = "PURCHASE_MOQ"
+    PURCHASE_CAPACITY = "PURCHASE_CAPACITY"
+    PURCHASE_TIER = "PURCHASE_TIER"
+    PURCHASE_PRICE = "PURCHASE_PRICE"
+    PURCHASE_COST = "PURCHASE_COST"
+    PURCHASE_TRANSPORT = "PURCHASE_TRANSPORT"
+    PURCHASE_LEAD_TIME = "PURCHASE_LEAD_TIME"
+    PURCHASE_SURPLUS = "PURCHASE_SURPLUS"
+    # Purchasing: needs against deliveries and shortages.
+    MATERIAL_NOT_COVERED = "MATERIAL_NOT_COVERED"
+    SHORTAGE_QUANTITY = "SHORTAGE_QUANTITY"
+    SHORTAGE_EXCEEDS_NEED = "SHORTAGE_EXCEEDS_NEED"
+    SHORTAGE_REASON = "SHORTAGE_REASON"
+    SUPPLIER_LIMIT = "SUPPLIER_LIMIT"
+    # Purchasing: reported figures.
+    PURCHASING_TOTALS = "PURCHASING_TOTALS"
+    SAVINGS_TOTALS = "SAVINGS_TOTALS"
+    SAVINGS_SPLIT = "SAVINGS_SPLIT"
+    CORE_CHECK = "CORE_CHECK"
 
 
 @dataclass(frozen=True)
@@ -136,6 +184,104 @@ def unit_transport_cents(instance: Instance, order: Order, factory: Factory) -> 
     return math.floor(km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5)
 
 
+def inbound_transport_cents(
+    instance: Instance, supplier: Supplier, factory: Factory, material: Material
+) -> int:
+    """Per-unit inbound rate of ``material`` from ``supplier`` to ``factory``.
+
+    Half-up rounding with the material's ``kg_per_unit``, as docs/purchasing.md states.
+    """
+    km = haversine_km(supplier.location, factory.location)
+    t = instance.transport
+    return math.floor(km * t.road_factor * material.kg_per_unit * t.cents_per_tonne_km / 1000 + 0.5)
+
+
+def _whole(quantity: float) -> int | None:
+    """The whole number ``quantity`` holds, or ``None`` if it is fractional (or not finite)."""
+    if not math.isfinite(quantity):
+        return None
+    nearest = round(quantity)
+    return int(nearest) if abs(quantity - nearest) <= QTY_TOL else None
+
+
+def _breaks(offer: Offer) -> list[int]:
+    """Tier breaks in whole units: rounded up."""
+    return [math.ceil(t.min_quantity - NEED_TOL) for t in offer.price.tiers]
+
+
+def _minimum(offer: Offer) -> int:
+    """The smallest non-zero purchase: the MOQ and the first break, rounded up."""
+    return max(_breaks(offer)[0], math.ceil(offer.moq - NEED_TOL))
+
+
+def _usable(offer: Offer) -> bool:
+    """Whether the offer can sell at least one whole unit within its MOQ and capacity."""
+    return offer.capacity is None or math.floor(offer.capacity + NEED_TOL) >= max(
+        1, _minimum(offer)
+    )
+
+
+def _tier_reached(offer: Offer, breaks: list[int], quantity: int) -> int | None:
+    """The tier ``quantity`` reaches; ``None`` below an all-units schedule's first break.
+
+    All-units: the highest tier whose break is at most ``quantity``. Incremental: the
+    tier whose range holds unit ``quantity`` (tier 0 holds units ``1..B_1``, tier ``k``
+    units ``B_k+1..B_{k+1}``), so an incremental purchase of exactly ``B_k`` units is
+    still in tier ``k - 1``.
+    """
+    if offer.price.type is ScheduleType.INCREMENTAL:
+        return max([0] + [k for k in range(1, len(breaks)) if breaks[k] < quantity])
+    reached = [k for k, b in enumerate(breaks) if b <= quantity]
+    return reached[-1] if reached else None
+
+
+def _schedule_cost(offer: Offer, breaks: list[int], tier: int, quantity: int) -> int:
+    """Material cost of ``quantity`` units under the offer's price schedule."""
+    prices = [t.unit_price_cents for t in offer.price.tiers]
+    if offer.price.type is ScheduleType.ALL_UNITS:
+        return quantity * prices[tier]
+    # Incremental: cumulative by tier ranges, with B_0 = 0 and no upper end to the last.
+    bounds = [0, *breaks[1:]]
+    cost = 0
+    for k, price in enumerate(prices):
+        upper = bounds[k + 1] if k + 1 < len(bounds) else quantity
+        cost += price * max(0, min(quantity, upper) - bounds[k])
+    return cost
+
+
+def cumulative_needs(instance: Instance, plan: Plan) -> dict[tuple[str, str], list[int]]:
+    """Whole-unit cumulative material needs ``cum[p]`` per (factory, material).
+
+    From the first operation's rows of the plan (every operation of a part runs at the
+    same factory in the same periods) times the orders' bills of materials, rounded up
+    cumulatively as docs/purchasing.md states. Rows naming an unknown order or factory,
+    and periods outside the horizon, are left out: they are violations of their own.
+    """
+    periods = instance.horizon.periods
+    orders = {o.id: o for o in instance.orders}
+    factories = {f.id for f in instance.factories}
+    raw: dict[tuple[str, str], list[float]] = {}
+    for a in plan.allocations:
+        order = orders.get(a.order)
+        if a.operation != 0 or order is None or a.factory not in factories:
+            continue
+        for pq in a.periods:
+            if pq.quantity <= 0 or not 0 <= pq.period < periods:
+                continue
+            for material, per_unit in order.bill_of_materials.items():
+                row = raw.setdefault((a.factory, material), [0.0] * periods)
+                row[pq.period] += per_unit * pq.quantity
+    needs: dict[tuple[str, str], list[int]] = {}
+    for key, per_period in raw.items():
+        running = 0.0
+        cum: list[int] = []
+        for x in per_period:
+            running += x
+            cum.append(max(0, math.ceil(running - NEED_TOL)))
+        needs[key] = cum
+    return needs
+
+
 @dataclass
 class _Part:
     """The rows of one order at one factory, by operation index."""
@@ -153,6 +299,7 @@ class _Totals:
     lateness: int = 0
     unserved: int = 0
     credit: int = 0
+    purchasing: int = 0  # the recomputed collective cost, when the stage ran
 
 
 def _late(allocation: Allocation, order: Order) -> tuple[int, int]:
@@ -636,15 +783,23 @@ class _Checker:
                     f"{share:g} of {60 * total_free} s free ({share_limit:.1f} s)",
                 )
 
+    # -- purchasing --------------------------------------------------------------
+
+    def check_purchasing(self) -> None:
+        """The purchasing section, when the stage ran (docs/purchasing.md)."""
+        if self.plan.purchasing is None:
+            return
+        purchasing = _PurchasingChecker(self, self.plan.purchasing)
+        purchasing.run()
+        self.totals.purchasing = purchasing.collective
+
     # -- costs -----------------------------------------------------------------
 
     def recomputed(self) -> CostBreakdown:
         t = self.totals
         w = self.plan.weights
-        # Purchasing is another stage's result; the checker cannot recompute it, so it
-        # takes the plan's figure when that stage ran and 0 otherwise.
-        purchasing = self.plan.costs.purchasing if self.plan.purchasing is not None else 0
-        total = t.production + t.transport + t.lateness + t.unserved
+        purchasing = t.purchasing
+        total = t.production + t.transport + t.lateness + t.unserved + purchasing
         objective = (
             w.production * t.production
             + w.transport * t.transport
@@ -666,8 +821,6 @@ class _Checker:
 
     def check_costs(self, recomputed: CostBreakdown) -> None:
         stated = self.plan.costs
-        if self.plan.purchasing is not None:
-            self.warnings.append("purchasing cost taken from the plan, not recomputed")
         for name in ("production", "transport", "lateness", "unserved", "credit", "purchasing"):
             self._compare_cost(name, getattr(recomputed, name), getattr(stated, name))
         self._compare_cost("total", recomputed.total, stated.total)
@@ -764,6 +917,555 @@ class _Checker:
                 )
 
 
+class _PurchasingChecker:
+    """The purchasing section against docs/purchasing.md, recomputed from first principles.
+
+    ``material`` and ``transport`` end as the recomputed totals (a purchase whose figure
+    cannot be recomputed, say of an unknown offer, contributes the plan's own figure, so
+    one mistake is reported once).
+    """
+
+    def __init__(self, checker: _Checker, section: Purchasing) -> None:
+        inst = checker.inst
+        self.inst = inst
+        self.add = checker.add
+        self.section = section
+        self.periods = checker.periods
+        self.factories = checker.factories
+        self.suppliers = {s.id: s for s in inst.suppliers}
+        self.offers = {(s.id, o.material): o for s in inst.suppliers for o in s.offers}
+        # Material -> lead times of the offers that can sell at least one whole unit (an
+        # offer whose capacity is below its minimum purchase is no offer at all).
+        self.leads: dict[str, list[int]] = defaultdict(list)
+        for s in inst.suppliers:
+            for o in s.offers:
+                if _usable(o):
+                    self.leads[o.material].append(o.lead_time_periods)
+        self.materials = {m.id: m for m in inst.materials}
+        self.needs = cumulative_needs(inst, checker.plan)
+        # Per (factory, material): deliveries by period (one arriving before period 0
+        # counts from period 0, one after the horizon never), their total, and the
+        # shortages as (period, index into shortages, quantity).
+        self.delivered: dict[tuple[str, str], list[float]] = {}
+        self.delivered_total: dict[tuple[str, str], float] = defaultdict(float)
+        self.short: dict[tuple[str, str], list[tuple[int, int, float]]] = defaultdict(list)
+        self.overclaimed: set[tuple[str, str]] = set()
+        self.rates: dict[tuple[str, str, str], int] = {}
+        self.material = 0
+        self.transport = 0
+
+    @property
+    def collective(self) -> int:
+        return self.material + self.transport
+
+    def run(self) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for i, purchase in enumerate(self.section.purchases):
+            key = (purchase.supplier, purchase.material)
+            if key in seen:
+                self.add(
+                    ViolationCode.DUPLICATE_PURCHASE,
+                    f"purchasing.purchases[{i}]",
+                    f"supplier '{purchase.supplier}' material '{purchase.material}' is "
+                    f"already bought in purchasing.purchases[{seen[key]}]",
+                )
+            else:
+                seen[key] = i
+            self._check_purchase(i, purchase)
+        self._check_shortages()
+        self._check_coverage()
+        self._check_surplus()
+        self._check_supplier_limit()
+        self._check_totals()
+        self._check_shares()
+        self._check_core()
+
+    # -- one purchase ------------------------------------------------------------
+
+    def _check_purchase(self, i: int, purchase: Purchase) -> None:
+        path = f"purchasing.purchases[{i}]"
+        supplier = self.suppliers.get(purchase.supplier)
+        offer = self.offers.get((purchase.supplier, purchase.material))
+        if supplier is None:
+            self.add(
+                ViolationCode.PURCHASE_UNKNOWN_OFFER,
+                f"{path}.supplier",
+                f"unknown supplier '{purchase.supplier}'",
+            )
+        elif offer is None:
+            self.add(
+                ViolationCode.PURCHASE_UNKNOWN_OFFER,
+                f"{path}.material",
+                f"supplier '{purchase.supplier}' does not offer material '{purchase.material}'",
+            )
+        self.transport += self._check_deliveries(path, purchase, supplier, offer)
+        quantity = self._check_quantity(path, purchase)
+        if offer is None or quantity is None:
+            self.material += purchase.cost_cents
+        else:
+            self.material += self._check_schedule(path, purchase, offer, quantity)
+        if not -QTY_TOL <= purchase.surplus <= purchase.quantity + QTY_TOL:
+            self.add(
+                ViolationCode.PURCHASE_SURPLUS,
+                f"{path}.surplus",
+                f"surplus {purchase.surplus:g} outside 0..{purchase.quantity:g}",
+            )
+
+    def _check_deliveries(
+        self, path: str, purchase: Purchase, supplier: Supplier | None, offer: Offer | None
+    ) -> int:
+        """Each call-off; returns the recomputed transport.
+
+        The plan's own figure stands in when it cannot be recomputed (an unknown offer,
+        factory or a fractional delivery), so that the one mistake is reported once.
+        """
+        material = self.materials.get(purchase.material)
+        lead = offer.lead_time_periods if offer is not None else None
+        transport: int | None = 0 if offer is not None else None
+        for j, d in enumerate(purchase.deliveries):
+            dpath = f"{path}.deliveries[{j}]"
+            factory = self.factories.get(d.factory)
+            quantity = _whole(d.quantity)
+            if factory is None:
+                self.add(
+                    ViolationCode.UNKNOWN_FACTORY,
+                    f"{dpath}.factory",
+                    f"unknown factory '{d.factory}'",
+                )
+            if not 0 <= d.period < self.periods:
+                self.add(
+                    ViolationCode.PERIOD_OUTSIDE_HORIZON,
+                    f"{dpath}.period",
+                    f"delivery in period {d.period}, outside the horizon 0..{self.periods - 1}",
+                )
+            if quantity is None or quantity <= 0:
+                self.add(
+                    ViolationCode.PURCHASE_QUANTITY,
+                    f"{dpath}.quantity",
+                    f"delivery of {d.quantity:g} is not a positive whole number of units",
+                )
+            if lead is not None:
+                self._check_call_off(dpath, d.period, d.order_period, lead)
+            if supplier is None or material is None or factory is None or quantity is None:
+                transport = None
+            elif transport is not None:
+                transport += self._rate(supplier, factory, material) * quantity
+            self._deliver(purchase.material, d.factory, d.period, d.quantity)
+        if lead is not None and purchase.deliveries:
+            first = min(d.period for d in purchase.deliveries) - lead
+            if purchase.order_period != first:
+                self.add(
+                    ViolationCode.PURCHASE_LEAD_TIME,
+                    f"{path}.order_period",
+                    f"first call-off is in period {first} (earliest delivery - lead time "
+                    f"{lead}), plan says {purchase.order_period}",
+                )
+        if transport is None:
+            return purchase.transport_cents
+        if transport != purchase.transport_cents:
+            self.add(
+                ViolationCode.PURCHASE_TRANSPORT,
+                f"{path}.transport_cents",
+                f"supplier '{purchase.supplier}' material '{purchase.material}': inbound "
+                f"transport of the deliveries is {transport}, plan says "
+                f"{purchase.transport_cents}",
+            )
+        return transport
+
+    def _check_call_off(self, dpath: str, period: int, order_period: int, lead: int) -> None:
+        expected = period - lead
+        if order_period != expected:
+            self.add(
+                ViolationCode.PURCHASE_LEAD_TIME,
+                f"{dpath}.order_period",
+                f"delivery for period {period} with lead time {lead} is called off in period "
+                f"{expected}, plan says {order_period}",
+            )
+        elif expected < 0:
+            self.add(
+                ViolationCode.PURCHASE_LEAD_TIME,
+                f"{dpath}.order_period",
+                f"delivery for period {period} with lead time {lead} would be called off in "
+                f"period {expected}, before the horizon",
+            )
+
+    def _rate(self, supplier: Supplier, factory: Factory, material: Material) -> int:
+        key = (supplier.id, factory.id, material.id)
+        rate = self.rates.get(key)
+        if rate is None:
+            rate = self.rates[key] = inbound_transport_cents(self.inst, supplier, factory, material)
+        return rate
+
+    def _deliver(self, material: str, factory: str, period: int, quantity: float) -> None:
+        key = (factory, material)
+        self.delivered_total[key] += quantity
+        if period < self.periods:
+            row = self.delivered.setdefault(key, [0.0] * self.periods)
+            row[max(0, period)] += quantity
+
+    def _check_quantity(self, path: str, purchase: Purchase) -> int | None:
+        """The purchase's whole quantity, or ``None`` (reported) when it is unusable."""
+        quantity = _whole(purchase.quantity)
+        if quantity is None or quantity <= 0:
+            self.add(
+                ViolationCode.PURCHASE_QUANTITY,
+                f"{path}.quantity",
+                f"quantity {purchase.quantity:g} is not a positive whole number of units",
+            )
+            return None
+        delivered = sum(d.quantity for d in purchase.deliveries)
+        if abs(delivered - purchase.quantity) > QTY_TOL:
+            self.add(
+                ViolationCode.PURCHASE_QUANTITY,
+                f"{path}.quantity",
+                f"deliveries sum to {delivered:g}, purchase quantity is {purchase.quantity:g}",
+            )
+            return None
+        return quantity
+
+    def _check_schedule(self, path: str, purchase: Purchase, offer: Offer, quantity: int) -> int:
+        """MOQ, capacity, tier, price and cost; returns the recomputed cost."""
+        who = f"supplier '{purchase.supplier}' material '{purchase.material}'"
+        breaks = _breaks(offer)
+        minimum = _minimum(offer)
+        if quantity < minimum:
+            self.add(
+                ViolationCode.PURCHASE_MOQ,
+                f"{path}.quantity",
+                f"{who}: {quantity} units, below the minimum {minimum} (MOQ {offer.moq:g}, "
+                f"first break {offer.price.tiers[0].min_quantity:g}, rounded up)",
+            )
+        if offer.capacity is not None and quantity > math.floor(offer.capacity + NEED_TOL):
+            self.add(
+                ViolationCode.PURCHASE_CAPACITY,
+                f"{path}.quantity",
+                f"{who}: {quantity} units, above the capacity {offer.capacity:g} "
+                f"({math.floor(offer.capacity + NEED_TOL)} whole units)",
+            )
+        tier = _tier_reached(offer, breaks, quantity)
+        if tier is None:
+            return purchase.cost_cents  # below the first all-units break: PURCHASE_MOQ
+        kind = offer.price.type.value
+        if purchase.tier != tier:
+            self.add(
+                ViolationCode.PURCHASE_TIER,
+                f"{path}.tier",
+                f"{who}: {quantity} units reach tier {tier} of the {kind} schedule with "
+                f"breaks {breaks}, plan says {purchase.tier}",
+            )
+        price = offer.price.tiers[tier].unit_price_cents
+        if purchase.unit_price_cents != price:
+            self.add(
+                ViolationCode.PURCHASE_PRICE,
+                f"{path}.unit_price_cents",
+                f"{who}: tier {tier} costs {price} per unit, plan says {purchase.unit_price_cents}",
+            )
+        cost = _schedule_cost(offer, breaks, tier, quantity)
+        if purchase.cost_cents != cost:
+            self.add(
+                ViolationCode.PURCHASE_COST,
+                f"{path}.cost_cents",
+                f"{who}: {quantity} units cost {cost} on the {kind} schedule, plan says "
+                f"{purchase.cost_cents}",
+            )
+        return cost
+
+    # -- needs against deliveries and shortages ----------------------------------
+
+    def _check_shortages(self) -> None:
+        for i, s in enumerate(self.section.shortages):
+            path = f"purchasing.shortages[{i}]"
+            if s.factory not in self.factories:
+                self.add(
+                    ViolationCode.UNKNOWN_FACTORY,
+                    f"{path}.factory",
+                    f"unknown factory '{s.factory}'",
+                )
+            if not 0 <= s.period < self.periods:
+                self.add(
+                    ViolationCode.PERIOD_OUTSIDE_HORIZON,
+                    f"{path}.period",
+                    f"shortage in period {s.period}, outside the horizon 0..{self.periods - 1}",
+                )
+            quantity = _whole(s.quantity)
+            if quantity is None or quantity <= 0:
+                self.add(
+                    ViolationCode.SHORTAGE_QUANTITY,
+                    f"{path}.quantity",
+                    f"shortage of {s.quantity:g} is not a positive whole number of units",
+                )
+            leads = self.leads.get(s.material, [])
+            if s.reason is ShortageReason.NO_SUPPLIER and leads:
+                self.add(
+                    ViolationCode.SHORTAGE_REASON,
+                    f"{path}.reason",
+                    f"{len(leads)} supplier(s) offer material '{s.material}'",
+                )
+            elif s.reason is ShortageReason.LEAD_TIME and leads and min(leads) <= s.period:
+                self.add(
+                    ViolationCode.SHORTAGE_REASON,
+                    f"{path}.reason",
+                    f"material '{s.material}' has an offer with lead time {min(leads)}, in time "
+                    f"for period {s.period}",
+                )
+            self.short[(s.factory, s.material)].append((s.period, i, s.quantity))
+        for (fid, mid), entries in self.short.items():
+            cum = self.needs.get((fid, mid))
+            total = 0.0
+            for period, i, amount in sorted(entries):
+                total += amount
+                need = cum[min(max(period, 0), self.periods - 1)] if cum else 0
+                if total > need + QTY_TOL:
+                    self.overclaimed.add((fid, mid))
+                    self.add(
+                        ViolationCode.SHORTAGE_EXCEEDS_NEED,
+                        f"purchasing.shortages[{i}].quantity",
+                        f"factory '{fid}' material '{mid}': shortages up to period {period} "
+                        f"total {total:g}, more than the {need} units needed by then",
+                    )
+                    break
+
+    def _check_coverage(self) -> None:
+        for (fid, mid), cum in self.needs.items():
+            delivered = self.delivered.get((fid, mid), [0.0] * self.periods)
+            short = [0.0] * self.periods
+            for period, _, quantity in self.short.get((fid, mid), []):
+                if period < self.periods:
+                    short[max(0, period)] += quantity
+            got = missing = 0.0
+            for p in range(self.periods):
+                got += delivered[p]
+                missing += short[p]
+                if got + missing + QTY_TOL < cum[p]:
+                    self.add(
+                        ViolationCode.MATERIAL_NOT_COVERED,
+                        "purchasing.purchases",
+                        f"factory '{fid}' material '{mid}': {cum[p]} units needed by period "
+                        f"{p}, {got:g} delivered by then and {missing:g} reported short",
+                    )
+                    break
+
+    def _check_surplus(self) -> None:
+        """Per material, the stated surplus is what was delivered beyond the needs."""
+        expected: dict[str, float] = defaultdict(float)
+        for (fid, mid), delivered in self.delivered_total.items():
+            cum = self.needs.get((fid, mid))
+            # Shortages that claim more than the need are reported once, as such.
+            shortages = [] if (fid, mid) in self.overclaimed else self.short.get((fid, mid), [])
+            short = sum(q for _, _, q in shortages)
+            expected[mid] += max(0.0, delivered - ((cum[-1] if cum else 0) - short))
+        stated: dict[str, float] = defaultdict(float)
+        first: dict[str, int] = {}
+        for i, purchase in enumerate(self.section.purchases):
+            stated[purchase.material] += purchase.surplus
+            first.setdefault(purchase.material, i)
+        for mid, i in first.items():
+            if abs(stated[mid] - expected[mid]) > QTY_TOL:
+                self.add(
+                    ViolationCode.PURCHASE_SURPLUS,
+                    f"purchasing.purchases[{i}].surplus",
+                    f"material '{mid}': {expected[mid]:g} units delivered beyond the needs "
+                    f"(net of shortages), the purchases state a surplus of {stated[mid]:g}",
+                )
+
+    def _check_supplier_limit(self) -> None:
+        limit = self.section.max_suppliers_per_material
+        if limit is None:
+            return
+        used: dict[str, list[str]] = defaultdict(list)
+        for i, purchase in enumerate(self.section.purchases):
+            suppliers = used[purchase.material]
+            if purchase.supplier in suppliers:
+                continue
+            suppliers.append(purchase.supplier)
+            if len(suppliers) == limit + 1:
+                self.add(
+                    ViolationCode.SUPPLIER_LIMIT,
+                    f"purchasing.purchases[{i}]",
+                    f"material '{purchase.material}' bought from {suppliers}, at most {limit} "
+                    "supplier(s) allowed",
+                )
+
+    # -- reported figures --------------------------------------------------------
+
+    def _check_totals(self) -> None:
+        s = self.section
+        figures = {
+            "material_cents": self.material,
+            "transport_cents": self.transport,
+            "collective_cents": self.collective,
+        }
+        for name, expected in figures.items():
+            stated = getattr(s, name)
+            if stated != expected:
+                self.add(
+                    ViolationCode.PURCHASING_TOTALS,
+                    f"purchasing.{name}",
+                    f"recomputed {expected}, plan says {stated}",
+                )
+        self._check_savings()
+
+    def _check_savings(self) -> None:
+        s = self.section
+        if s.standalone_cents is None:
+            # The solve stopped before the stand-alone costs: no savings to state.
+            if s.savings_cents is not None:
+                self.add(
+                    ViolationCode.SAVINGS_TOTALS,
+                    "purchasing.savings_cents",
+                    f"savings {s.savings_cents} stated without a stand-alone cost",
+                )
+            return
+        savings = s.standalone_cents - self.collective
+        if s.savings_cents != savings:
+            self.add(
+                ViolationCode.SAVINGS_TOTALS,
+                "purchasing.savings_cents",
+                f"standalone {s.standalone_cents} - collective {self.collective} = {savings}, "
+                f"plan says {s.savings_cents}",
+            )
+        by_material = sum(s.savings_by_material_cents.values())
+        if s.savings_cents is not None and by_material != s.savings_cents:
+            self.add(
+                ViolationCode.SAVINGS_TOTALS,
+                "purchasing.savings_by_material_cents",
+                f"savings by material sum to {by_material}, plan says {s.savings_cents} in total",
+            )
+        for mid in s.savings_by_material_cents:
+            if mid not in self.materials:
+                self.add(
+                    ViolationCode.SAVINGS_TOTALS,
+                    f"purchasing.savings_by_material_cents.{mid}",
+                    f"unknown material '{mid}'",
+                )
+
+    def _check_shares(self) -> None:
+        s = self.section
+        shapley = ("shapley", "shapley-sampled")
+        methods = {"proportional": ("proportional",), "shapley": shapley}
+        methods["shapley-sampled"] = shapley
+        methods["mixed"] = ("mixed",)  # some materials fell back to another method
+        allowed = methods.get(s.split_method)
+        if allowed is None:
+            self.add(
+                ViolationCode.SAVINGS_SPLIT,
+                "purchasing.split_method",
+                f"unknown split method '{s.split_method}' (proportional, shapley, "
+                "shapley-sampled or mixed)",
+            )
+        if not s.shares and s.standalone_cents is None:
+            return  # the solve stopped before the split
+        needy = {fid for (fid, _), cum in self.needs.items() if cum[-1] > 0}
+        seen: set[str] = set()
+        for i, share in enumerate(s.shares):
+            path = f"purchasing.shares[{i}]"
+            if share.factory not in self.factories:
+                self.add(
+                    ViolationCode.UNKNOWN_FACTORY,
+                    f"{path}.factory",
+                    f"unknown factory '{share.factory}'",
+                )
+            elif share.factory in seen:
+                self.add(
+                    ViolationCode.SAVINGS_SPLIT, path, f"factory '{share.factory}' listed twice"
+                )
+            elif share.factory not in needy and (share.standalone_cents or share.charged_cents):
+                self.add(
+                    ViolationCode.SAVINGS_SPLIT,
+                    path,
+                    f"factory '{share.factory}' needs no material but is charged "
+                    f"{share.charged_cents} with a stand-alone cost of {share.standalone_cents}",
+                )
+            seen.add(share.factory)
+            if share.saving_cents != share.standalone_cents - share.charged_cents:
+                self.add(
+                    ViolationCode.SAVINGS_SPLIT,
+                    f"{path}.saving_cents",
+                    f"standalone {share.standalone_cents} - charged {share.charged_cents} = "
+                    f"{share.standalone_cents - share.charged_cents}, plan says "
+                    f"{share.saving_cents}",
+                )
+            if allowed is not None and share.method not in allowed:
+                self.add(
+                    ViolationCode.SAVINGS_SPLIT,
+                    f"{path}.method",
+                    f"method '{share.method}' with split '{s.split_method}'",
+                )
+        missing = sorted(needy - seen)
+        if missing:
+            self.add(
+                ViolationCode.SAVINGS_SPLIT,
+                "purchasing.shares",
+                f"no line for factory/factories {missing}, which need material",
+            )
+        self._check_share_sums()
+
+    def _check_share_sums(self) -> None:
+        # The charges themselves are not recomputed: Shapley needs the coalitions'
+        # optimal costs, and the split is made per material, from stand-alone costs per
+        # factory and material that the plan does not carry (even proportional).
+        s = self.section
+        charged = sum(share.charged_cents for share in s.shares)
+        if charged != self.collective:
+            self.add(
+                ViolationCode.SAVINGS_SPLIT,
+                "purchasing.shares",
+                f"charges sum to {charged}, the collective cost is {self.collective}",
+            )
+        standalone = sum(share.standalone_cents for share in s.shares)
+        if s.standalone_cents is not None and standalone != s.standalone_cents:
+            self.add(
+                ViolationCode.SAVINGS_SPLIT,
+                "purchasing.shares",
+                f"stand-alone costs sum to {standalone}, plan says {s.standalone_cents}",
+            )
+
+    def _check_core(self) -> None:
+        core = self.section.core
+        if core is None:
+            return
+        if core.excess_cents < 0:
+            self.add(
+                ViolationCode.CORE_CHECK,
+                "purchasing.core.excess_cents",
+                f"excess {core.excess_cents} is negative (0 when no coalition blocks)",
+            )
+        elif core.excess_cents > 0 and not core.blocking_coalition:
+            self.add(
+                ViolationCode.CORE_CHECK,
+                "purchasing.core.blocking_coalition",
+                f"excess {core.excess_cents} but no blocking coalition named",
+            )
+        if core.material is not None and core.material not in self.materials:
+            self.add(
+                ViolationCode.CORE_CHECK,
+                "purchasing.core.material",
+                f"unknown material '{core.material}'",
+            )
+        # A coalition leaves one material's buying group: its members are factories of
+        # the split, and when the material is named, factories that need it.
+        members = {share.factory for share in self.section.shares}
+        if core.material is not None:
+            members &= {f for (f, m), cum in self.needs.items() if m == core.material and cum[-1]}
+        seen: set[str] = set()
+        for k, fid in enumerate(core.blocking_coalition):
+            if fid in seen:
+                why = "listed twice"
+            elif fid not in members:
+                why = "not a factory of the split" + (
+                    f" that needs '{core.material}'" if core.material is not None else ""
+                )
+            else:
+                why = ""
+            if why:
+                self.add(
+                    ViolationCode.CORE_CHECK,
+                    f"purchasing.core.blocking_coalition[{k}]",
+                    f"'{fid}' is {why}",
+                )
+            seen.add(fid)
+
+
 def _fmt(a: Allocation) -> str:
     return "{" + ", ".join(f"{pq.period}: {pq.quantity}" for pq in a.periods) + "}"
 
@@ -773,6 +1475,9 @@ _NO_SOLUTION = (SolveStatus.INFEASIBLE, SolveStatus.TIME_LIMIT, SolveStatus.UNKN
 
 def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     """Verify ``plan`` against ``instance`` under the rules of docs/model.md.
+
+    When the plan has a purchasing section it is verified under docs/purchasing.md
+    too, and ``costs.purchasing`` is the collective cost recomputed from it.
 
     Parameters
     ----------
@@ -805,6 +1510,7 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     checker.check_orders()
     checker.check_coverage()
     checker.check_capacity()
+    checker.check_purchasing()
     recomputed = checker.recomputed()
     checker.check_costs(recomputed)
     checker.check_kpis()

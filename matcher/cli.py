@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from matcher.params import Progress, SolveParams
-from matcher.result import Plan
+from matcher.result import Plan, Purchasing
 from matcher.validation import InvalidInstanceError, Issue, load_instance
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def summary(plan: Plan, console: Console) -> None:
     costs = Table(title="Cost (currency units)")
     costs.add_column("term")
     costs.add_column("amount", justify="right")
-    for term in ("production", "transport", "lateness", "unserved"):
+    for term in ("production", "transport", "lateness", "unserved", "purchasing"):
         costs.add_row(term, _money(getattr(c, term)))
     costs.add_row("[bold]total[/]", f"[bold]{_money(c.total)}[/]")
     costs.add_row("objective (weighted)", _money(c.objective))
@@ -135,6 +135,8 @@ def summary(plan: Plan, console: Console) -> None:
             f"{100 * row.utilisation:.1f} %",
         )
     console.print(busy)
+    if plan.purchasing is not None:
+        console.print(purchasing_table(plan.purchasing))
 
     stats = Table(title="Solver")
     for col in ("stage", "solver", "status", "objective", "bound", "gap", "first feas.", "time"):
@@ -153,6 +155,51 @@ def summary(plan: Plan, console: Console) -> None:
     console.print(stats)
 
 
+def purchasing_table(pu: Purchasing) -> Table:
+    """Collective against stand-alone buying, and where the savings go."""
+    table = Table(
+        title=f"Collective purchasing ({len(pu.purchases)} purchases, split: {pu.split_method})",
+        show_header=False,
+    )
+    table.add_row("collective cost", _money(pu.collective_cents))
+    table.add_row(
+        "  materials / inbound transport",
+        f"{_money(pu.material_cents)} / {_money(pu.transport_cents)}",
+    )
+    if pu.standalone_cents is not None and pu.savings_cents is not None:
+        table.add_row("stand-alone cost", _money(pu.standalone_cents))
+        rate = pu.savings_cents / pu.standalone_cents if pu.standalone_cents else 0.0
+        table.add_row(
+            "[bold]savings[/]", f"[bold]{_money(pu.savings_cents)}[/] ({100 * rate:.1f} %)"
+        )
+    else:
+        table.add_row("stand-alone cost", "not computed (stopped)")
+    best = sorted(pu.savings_by_material_cents.items(), key=lambda kv: -kv[1])[:3]
+    if best:
+        table.add_row("  most on", ", ".join(f"{m} {_money(v)}" for m, v in best))
+    top = sorted(pu.shares, key=lambda s: -s.saving_cents)[:3]
+    if top:
+        table.add_row(
+            "  largest shares", ", ".join(f"{s.factory} {_money(s.saving_cents)}" for s in top)
+        )
+    if pu.core is not None:
+        verdict = (
+            f"coalition {', '.join(pu.core.blocking_coalition)} gains "
+            f"{_money(pu.core.excess_cents)} buying {pu.core.material} alone"
+            if pu.core.blocking_coalition
+            else "no coalition gains by leaving"
+        )
+        scope = "all" if pu.core.exhaustive else "sampled"
+        table.add_row("core check", f"{verdict} ({pu.core.coalitions_checked} coalitions, {scope})")
+    if pu.shortages:
+        reasons = Counter(s.reason.value for s in pu.shortages)
+        table.add_row(
+            "[bold red]needs not covered[/]",
+            ", ".join(f"{n} {code}" for code, n in reasons.most_common()),
+        )
+    return table
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
     from matcher.pipeline import plan as run_plan
 
@@ -165,6 +212,10 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         max_candidates=args.max_candidates,
         hard_mandatory=args.hard_mandatory,
         strategy=args.strategy,
+        purchasing_solver=args.purchasing_solver,
+        savings_split=args.savings_split,
+        shapley_permutations=args.shapley_permutations,
+        max_suppliers_per_material=args.max_suppliers,
     )
     with _LiveProgress(not args.quiet) as live:
         result = run_plan(instance, params, live)
@@ -391,6 +442,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from solvers.assignment.base import available
+    from solvers.purchasing.solve import available as purchasing_available
 
     parser = argparse.ArgumentParser(
         prog="matcher", description="Cloud-factory order matching and capacity scheduling."
@@ -416,6 +468,15 @@ def _parser() -> argparse.ArgumentParser:
         help="cpsat: whole model, LP-reduced-cost core, large-neighbourhood search, or pick "
         "by size (default)",
     )
+    p.add_argument("--purchasing-solver", default="auto", choices=purchasing_available())
+    p.add_argument("--savings-split", choices=["shapley", "proportional"], default="shapley")
+    p.add_argument(
+        "--shapley-permutations",
+        type=int,
+        default=200,
+        help="sampled Shapley above 12 factories per material (default 200)",
+    )
+    p.add_argument("--max-suppliers", type=int, default=None, help="most suppliers per material")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(func=_cmd_solve)
 

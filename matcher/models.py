@@ -60,6 +60,9 @@ class Material(Frozen):
     id: Id
     name: str | None = None
     unit: str = Field(default="kg", description="Unit of material quantities (kg, m, pcs).")
+    kg_per_unit: float = Field(
+        default=1.0, ge=0.0, description="Shipping weight of one unit (inbound transport)."
+    )
 
 
 class ResourceGroup(Frozen):

@@ -142,3 +142,20 @@ class SolveParams(BaseModel):
         "bound (scales); 'auto' picks 'core' when the core is small enough, else 'lns'.",
     )
     relative_gap: float = Field(default=1e-4, ge=0.0, description="Stop when this gap is proven.")
+    purchasing_solver: str = Field(
+        default="auto",
+        description="Purchasing back-end: auto (default: HiGHS for large models, CP-SAT for "
+        "small ones), mip-highs, cpsat, mip-scip, mip-cbc.",
+    )
+    max_suppliers_per_material: int | None = Field(
+        default=None, ge=1, description="Most suppliers the platform buys one material from."
+    )
+    savings_split: Literal["proportional", "shapley"] = Field(
+        default="shapley", description="How the purchasing savings are shared."
+    )
+    shapley_permutations: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Sampled Shapley (above 12 factories per material): permutations drawn.",
+    )

@@ -1,7 +1,7 @@
 """``plan(instance, params) -> Plan``: run the stages in order and assemble the plan.
 
-Stages: assignment (this issue); purchasing, routing and capacity sharing plug in
-after it as they land.
+Stages: assignment, then purchasing (when the allocations need materials); routing and
+capacity sharing plug in after them as they land.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from matcher.result import (
     Kpis,
     PeriodQuantity,
     Plan,
+    SolveStatus,
     StageStats,
     Unassigned,
     Utilisation,
@@ -28,6 +29,12 @@ from matcher.result import (
 if TYPE_CHECKING:
     from solvers.assignment.base import AssignmentResult
     from solvers.assignment.problem import AssignmentProblem
+
+
+ASSIGNMENT_SHARE = 0.7
+"""Share of the time limit the assignment gets when a purchasing stage follows."""
+MIN_STAGE_SHARE = 0.1
+"""The purchasing stage gets at least this share, even after a slow assignment."""
 
 
 def plan(
@@ -61,9 +68,12 @@ def plan(
             f"solver '{backend.name}' does not support this problem with these parameters"
             + (f": {why}" if why else "")
         )
-    solve_params = params
+    budget = params.time_limit_s
+    if any(o.bill_of_materials for o in instance.orders) and instance.suppliers:
+        budget *= ASSIGNMENT_SHARE  # the rest is the purchasing stage's
+    solve_params = params.model_copy(update={"time_limit_s": budget})
     if params.workers > 1:  # wall-clock limits: compiling the problem counts too
-        left = max(0.1, params.time_limit_s - compile_s)
+        left = max(0.1, budget - compile_s)
         solve_params = params.model_copy(update={"time_limit_s": left})
     result = backend.solve(problem, solve_params, _improvements(progress), stop)
     reasons = explain_unserved(problem, result.parts, result.status)
@@ -125,7 +135,6 @@ def plan(
             )
         )
 
-    costs = _costs(allocations, unassigned, credit_units, weights)
     objective, bound, notes = _plan_terms(problem, result, served)
     stage = StageStats(
         stage="assignment",
@@ -150,16 +159,49 @@ def plan(
             "max_candidates": params.max_candidates,
         },
     )
+    stages = [stage]
+    purchasing = None
+    if any(o.bill_of_materials for o in instance.orders):
+        from solvers.purchasing.stage import run_purchasing
+
+        left = params.time_limit_s - (time.perf_counter() - compile_start)
+        seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
+        bought = run_purchasing(
+            instance, allocations, params, seconds, _improvements(progress), stop
+        )
+        if bought is not None:
+            purchasing, purchasing_stats = bought
+            stages.append(purchasing_stats)
+    costs = _costs(
+        allocations,
+        unassigned,
+        credit_units,
+        weights,
+        purchasing.collective_cents if purchasing is not None else 0,
+    )
     return Plan(
         instance=instance.name,
-        status=result.status,
+        status=_overall(stages),
         weights=weights,
         allocations=allocations,
         unassigned=unassigned,
         costs=costs,
         kpis=_kpis(instance, _free_seconds(problem), allocations, unassigned),
-        stages=[stage],
+        stages=stages,
+        purchasing=purchasing,
     )
+
+
+def _overall(stages: list[StageStats]) -> SolveStatus:
+    """The plan's status: its least proven stage's."""
+    order = [
+        SolveStatus.INFEASIBLE,
+        SolveStatus.UNKNOWN,
+        SolveStatus.TIME_LIMIT,
+        SolveStatus.FEASIBLE,
+        SolveStatus.OPTIMAL,
+    ]
+    return min((s.status for s in stages), key=order.index)
 
 
 def _improvements(progress: ProgressCallback | None) -> ProgressCallback | None:
@@ -233,6 +275,7 @@ def _costs(
     unassigned: list[Unassigned],
     credit_units: int,
     w: ObjectiveWeights,
+    purchasing: int = 0,
 ) -> CostBreakdown:
     production = sum(a.production_cents for a in allocations)
     transport = sum(a.transport_cents for a in allocations)
@@ -244,6 +287,7 @@ def _costs(
         + w.lateness * lateness
         + w.unserved * unserved
         + w.credit * credit_units
+        + w.purchasing * purchasing
     )
     return CostBreakdown(
         production=production,
@@ -251,7 +295,8 @@ def _costs(
         lateness=lateness,
         unserved=unserved,
         credit=credit_units,
-        total=production + transport + lateness + unserved,
+        purchasing=purchasing,
+        total=production + transport + lateness + unserved + purchasing,
         objective=objective,
     )
 

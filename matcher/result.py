@@ -83,8 +83,10 @@ class CostBreakdown(Result):
     lateness: int = 0
     unserved: int = 0
     credit: int = Field(default=0, description="Units x credit points below 100 (unweighted).")
-    purchasing: int = 0
-    total: int = Field(default=0, description="production + transport + lateness + unserved.")
+    purchasing: int = Field(default=0, description="Materials and their inbound transport.")
+    total: int = Field(
+        default=0, description="production + transport + lateness + unserved + purchasing."
+    )
     objective: int = Field(default=0, description="Weighted sum of all terms.")
 
 
@@ -137,6 +139,118 @@ class StageStats(Result):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+class ShortageReason(StrEnum):
+    """Why a factory's material need is not covered. Stable, like :class:`ReasonCode`."""
+
+    NO_SUPPLIER = "NO_SUPPLIER"  # no supplier offers the material
+    LEAD_TIME = "LEAD_TIME"  # every offer's lead time is longer than the time left
+    SUPPLIER_CAPACITY = "SUPPLIER_CAPACITY"  # the suppliers in time cannot supply enough
+    SOLVER_LIMIT = "SOLVER_LIMIT"  # the solve ended before finding a purchase plan
+
+
+class Delivery(Result):
+    """One call-off of a purchase: material that must reach ``factory`` by ``period``."""
+
+    factory: str
+    period: int = Field(description="The period the factory needs it by (it arrives by then).")
+    order_period: int = Field(description="When to call it off: period - the lead time.")
+    quantity: float = Field(description="Whole units of the material.")
+
+
+class Purchase(Result):
+    """What is bought from one supplier of one material over the horizon.
+
+    The tier is reached by the total ``quantity`` (a framework contract with call-offs),
+    so buying more than the needs can be cheaper; the surplus is delivered with the
+    factory's last call-off and stated in ``surplus``.
+    """
+
+    supplier: str
+    material: str
+    quantity: float
+    tier: int = Field(description="Index into the offer's price tiers reached by quantity.")
+    unit_price_cents: int = Field(
+        description="Price of the tier reached: every unit's price (all-units) or the "
+        "marginal price (incremental)."
+    )
+    cost_cents: int = Field(description="Material cost by the offer's price schedule.")
+    transport_cents: int = Field(description="Inbound transport of the deliveries.")
+    order_period: int = Field(description="First call-off: earliest delivery - lead time.")
+    surplus: float = Field(default=0.0, description="Bought beyond the needs to reach a tier.")
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+
+class Shortage(Result):
+    """A material need the purchase plan does not cover, and why."""
+
+    factory: str
+    material: str
+    period: int
+    quantity: float
+    reason: ShortageReason
+    detail: str
+
+
+class SavingsShare(Result):
+    """One factory's line of the savings split."""
+
+    factory: str
+    standalone_cents: int = Field(description="Its optimal cost buying its needs alone.")
+    charged_cents: int = Field(description="Its share of the collective cost.")
+    saving_cents: int = Field(description="standalone - charged.")
+    method: str = Field(
+        description="proportional, shapley, shapley-sampled, or mixed when a material fell "
+        "back to proportional (the notes say which)."
+    )
+    ci95_cents: float | None = Field(
+        default=None, description="Sampled Shapley: 95 % half-width of the saving."
+    )
+
+
+class CoreCheck(Result):
+    """Is any coalition of factories better off buying a material alone than with its
+    charges? Checked per material (a coalition can leave one material's buying group);
+    the worst coalition over all materials is reported."""
+
+    material: str | None = Field(default=None, description="Material of the blocking coalition.")
+    coalitions_checked: int
+    exhaustive: bool = Field(description="True when every coalition was checked.")
+    blocking_coalition: list[str] = Field(
+        default_factory=list, description="The most unhappy coalition found; empty if none."
+    )
+    excess_cents: int = Field(
+        default=0, description="How much that coalition would gain by leaving (> 0 blocks)."
+    )
+
+
+class Purchasing(Result):
+    """The purchasing stage: collective buying, its savings and their fair split.
+
+    Costs are material plus inbound transport, in cents. ``standalone_cents`` is what
+    the factories would pay each buying alone, optimally, from the same offers (each
+    seeing a supplier's whole capacity).
+    """
+
+    purchases: list[Purchase] = Field(default_factory=list)
+    shortages: list[Shortage] = Field(default_factory=list)
+    collective_cents: int
+    material_cents: int
+    transport_cents: int
+    standalone_cents: int | None = Field(
+        default=None, description="None when the solve was stopped before computing it."
+    )
+    savings_cents: int | None = None
+    savings_by_material_cents: dict[str, int] = Field(default_factory=dict)
+    max_suppliers_per_material: int | None = None
+    split_method: str
+    shares: list[SavingsShare] = Field(default_factory=list)
+    permutations: int | None = Field(
+        default=None, description="Sampled Shapley: permutations drawn (seeded)."
+    )
+    core: CoreCheck | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
 class Plan(Result):
     schema_version: str = "1"
     instance: str
@@ -147,6 +261,6 @@ class Plan(Result):
     costs: CostBreakdown
     kpis: Kpis
     stages: list[StageStats]
-    purchasing: dict[str, Any] | None = None
+    purchasing: Purchasing | None = None
     routes: dict[str, Any] | None = None
     capacity_sharing: dict[str, Any] | None = None

@@ -27,7 +27,7 @@ from service.gen.matcher.v1 import matcher_pb2 as pb
 
 M = TypeVar("M", bound=Message)
 
-STAGES_AVAILABLE = {"assignment"}
+STAGES_AVAILABLE = {"assignment", "purchasing"}
 """Stages whose solver a request may name (the others land with their issues)."""
 
 _LOWER_CASE_ENUMS = {"matcher.v1.ScheduleType"}  # domain values in lower case
@@ -171,7 +171,17 @@ def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[I
                 + ", ".join(available()),
             )
         )
-    for stage in ("purchasing", "routing", "scheduling"):
+    from solvers.purchasing.solve import available as purchasing_available
+
+    if message.purchasing_solver and message.purchasing_solver not in purchasing_available():
+        issues.append(
+            Issue(
+                f"{prefix}.purchasing_solver",
+                f"unknown solver '{message.purchasing_solver}'; available: "
+                + ", ".join(purchasing_available()),
+            )
+        )
+    for stage in ("routing", "scheduling"):
         if getattr(message, f"{stage}_solver") and stage not in STAGES_AVAILABLE:
             issues.append(
                 Issue(f"{prefix}.{stage}_solver", f"the {stage} stage is not available yet")
@@ -187,7 +197,7 @@ def params_from_proto(message: pb.SolveParameters, prefix: str = "params") -> So
 
     issues = params_issues(message, prefix)
     data = message_to_dict(message)
-    for key in ("mode", "purchasing_solver", "routing_solver", "scheduling_solver"):
+    for key in ("mode", "routing_solver", "scheduling_solver"):
         data.pop(key, None)
     try:
         params = SolveParams.model_validate(data)
@@ -213,7 +223,7 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
 
 def plan_from_proto(message: pb.Plan) -> Plan:
     data = message_to_dict(message)
-    for key in ("purchasing", "routes", "capacity_sharing"):
+    for key in ("routes", "capacity_sharing"):
         data.pop(key, None)  # stages not in the domain plan yet
     return Plan.model_validate(data)
 

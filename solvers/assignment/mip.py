@@ -4,22 +4,10 @@ They solve exactly the model of :func:`solvers.assignment.cpsat.build_model`: se
 flag ``s`` per order with its unserved penalty, used flag ``y`` per candidate part,
 integer units ``x[c,t]``, run flags ``z[c,t]`` where a usage has a setup, part sizes,
 the part limit, capacity rows where they can bind and buyer-share rows. One builder
-writes that model as plain data (:class:`LinearModel`); two thin adapters hand it to
-a solver:
-
-- **MathOpt** for the HiGHS and SCIP bundled with OR-Tools. Not ``pywraplp``: in
-  OR-Tools 9.15 its HiGHS wrapper ignores the MIP gap and thread count, refuses
-  solver-specific parameters (the only way to a seed), reports the incumbent as the
-  bound, can print a banner on stdout and crashes on ``SetHint``.
-  MathOpt passes limit, gap and seed and returns HiGHS's real dual bound, but takes
-  neither a MIP start nor a thread count for HiGHS (its branch and bound is serial).
-  SCIP gets the greedy plan as its MIP start and one thread (asked for two, it used no
-  more CPU in a measurement: concurrent SCIP is not worth it here). ``highspy`` is
-  never imported: its HiGHS symbols clash with OR-Tools' in one process.
-- **PuLP** for CBC: the CBC binary bundled with PuLP, run through ``COIN_CMD`` (PuLP 3.3
-  deprecates the ``PULP_CBC_CMD`` wrapper with a warning; the binary is the same). The
-  greedy plan is its MIP start; its files live in a private temporary directory that
-  is removed afterwards; its bound is read from its log.
+writes that model as plain data (:class:`solvers.linear.LinearModel`); the adapters of
+:mod:`solvers.linear` hand it to a solver: MathOpt for the HiGHS and SCIP bundled with
+OR-Tools (SCIP gets the greedy plan as its MIP start and one thread: asked for two, it
+used no more CPU in a measurement), PuLP's ``COIN_CMD`` for CBC (greedy MIP start).
 
 Every variable is an integer in ``[0, ub]`` and the objective has integer
 coefficients, so an absolute gap below one proves optimality, and solution values are
@@ -32,16 +20,11 @@ optimality always reaches the same objective.
 from __future__ import annotations
 
 import math
-import re
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
-from typing import Any, Literal
 
-from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal, stop_hook
+from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
 from matcher.result import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
@@ -52,6 +35,7 @@ from solvers.assignment.base import (
 )
 from solvers.assignment.greedy import greedy_parts
 from solvers.assignment.problem import AssignmentProblem, units_fitting
+from solvers.linear import Limits, LinearModel, Outcome, cbc_path, solve_cbc, solve_mathopt
 
 MAX_PRODUCTION_VARIABLES = 30_000
 """Largest model (in ``problem.size`` production variables) the MIP back-ends accept.
@@ -59,45 +43,6 @@ At 30k the model has about 45k variables and 200k nonzeros and takes 1-2 s to bu
 while already at 2k (100 generated orders) none of the three improves much on the
 greedy plan in 10 s. Larger problems belong to ``cpsat``, which switches to
 large-neighbourhood search."""
-
-ABSOLUTE_GAP = 0.999
-"""The objective is integral: a gap below one cent proves the incumbent optimal."""
-
-
-@dataclass
-class LinearModel:
-    """A pure-integer linear model as plain data: variable ``i`` is in ``[0, upper[i]]``."""
-
-    names: list[str] = field(default_factory=list)
-    upper: list[int] = field(default_factory=list)
-    row_vars: list[list[int]] = field(default_factory=list)
-    row_coefs: list[list[int]] = field(default_factory=list)
-    row_lo: list[float] = field(default_factory=list)  # may be -inf
-    row_hi: list[float] = field(default_factory=list)  # may be +inf
-    cost: dict[int, int] = field(default_factory=dict)  # objective coefficients
-    constant: int = 0
-    contradiction: str | None = None  # a row without variables that cannot hold
-
-    def var(self, name: str, upper: int) -> int:
-        self.names.append(name)
-        self.upper.append(upper)
-        return len(self.upper) - 1
-
-    def add(self, terms: Sequence[tuple[int, int]], lo: float, hi: float, what: str = "") -> None:
-        """Row ``lo <= sum(a * x for a, x in terms) <= hi``; zero coefficients are dropped."""
-        kept = [(a, x) for a, x in terms if a]
-        if not kept:
-            if not lo <= 0 <= hi and self.contradiction is None:
-                self.contradiction = what or "a constant row cannot hold"
-            return
-        self.row_vars.append([x for _, x in kept])
-        self.row_coefs.append([a for a, _ in kept])
-        self.row_lo.append(lo)
-        self.row_hi.append(hi)
-
-    def describe(self) -> str:
-        nonzeros = sum(len(r) for r in self.row_vars)
-        return f"{len(self.upper)} variables, {len(self.row_lo)} rows, {nonzeros} nonzeros"
 
 
 @dataclass
@@ -298,32 +243,6 @@ def _overload(
     return None
 
 
-@dataclass(frozen=True)
-class _Limits:
-    deadline: float  # time.perf_counter() value the solve must end by
-    relative_gap: float
-    seed: int
-    workers: int
-    stop: StopSignal | None = None  # HiGHS is interrupted; SCIP and CBC run to their limit
-
-    def seconds_left(self) -> float:
-        """Wall-clock seconds for the solver, measured when it is about to start."""
-        return max(0.05, self.deadline - time.perf_counter())
-
-
-@dataclass
-class _Outcome:
-    """What an adapter got back from its solver, in solver-independent terms."""
-
-    status: SolveStatus
-    values: list[float] | None = None  # one per model variable, when a solution came back
-    objective: float | None = None
-    bound: float | None = None
-    first_s: float | None = None  # seconds into the solve of the first solution, if known
-    threads: int = 1
-    notes: list[str] = field(default_factory=list)
-
-
 class _MipBackend:
     """The solve flow the three back-ends share; subclasses hand the model to a solver."""
 
@@ -342,7 +261,7 @@ class _MipBackend:
             )
         return None
 
-    def _run(self, model: LinearModel, limits: _Limits, hint: list[int] | None) -> _Outcome:
+    def _run(self, model: LinearModel, limits: Limits, hint: list[int] | None) -> Outcome:
         raise NotImplementedError
 
     def solve(
@@ -383,7 +302,7 @@ class _MipBackend:
             result.wall_time_s = time.perf_counter() - start
             return result
 
-        limits = _Limits(
+        limits = Limits(
             start + params.time_limit_s, params.relative_gap, params.seed, params.workers, stop
         )
         solve_start = time.perf_counter() - start
@@ -416,7 +335,7 @@ class _MipBackend:
         problem: AssignmentProblem,
         params: SolveParams,
         v: _Vars,
-        outcome: _Outcome,
+        outcome: Outcome,
         result: AssignmentResult,
         warm: list[Part] | None,
         warm_objective: int | None,
@@ -467,101 +386,14 @@ class _MipBackend:
         result.best_bound = bound
 
 
-# --- MathOpt: HiGHS and SCIP bundled with OR-Tools ---------------------------------
-
-
-def _solve_mathopt(
-    model: LinearModel, solver: Literal["highs", "scip"], limits: _Limits, hint: list[int] | None
-) -> _Outcome:
-    from ortools.math_opt import model_pb2
-    from ortools.math_opt.python import mathopt
-    from ortools.util.python.solve_interrupter import SolveInterrupter
-
-    # Through the proto: 4x faster than adding coefficients one call at a time.
-    proto = model_pb2.ModelProto(name="assignment")
-    n, n_rows = len(model.upper), len(model.row_lo)
-    proto.variables.ids.extend(range(n))
-    proto.variables.lower_bounds.extend([0.0] * n)
-    proto.variables.upper_bounds.extend(float(u) for u in model.upper)
-    proto.variables.integers.extend([True] * n)
-    proto.linear_constraints.ids.extend(range(n_rows))
-    proto.linear_constraints.lower_bounds.extend(model.row_lo)
-    proto.linear_constraints.upper_bounds.extend(model.row_hi)
-    matrix = proto.linear_constraint_matrix
-    for r, (idx, coefs) in enumerate(zip(model.row_vars, model.row_coefs, strict=True)):
-        entries = sorted(zip(idx, coefs, strict=True))  # row-major, columns ascending
-        matrix.row_ids.extend([r] * len(entries))
-        matrix.column_ids.extend(i for i, _ in entries)
-        matrix.coefficients.extend(float(a) for _, a in entries)
-    proto.objective.offset = model.constant
-    costs = sorted(model.cost.items())
-    proto.objective.linear_coefficients.ids.extend(i for i, _ in costs)
-    proto.objective.linear_coefficients.values.extend(float(a) for _, a in costs)
-    m = mathopt.Model.from_model_proto(proto)
-    xs = [m.get_variable(i) for i in range(n)]
-
-    model_params = None
-    start_note = "no MIP start (OR-Tools' HiGHS takes none); the greedy plan is the fallback"
-    if hint is not None and solver == "scip":
-        values = {x: float(val) for x, val in zip(xs, hint, strict=True)}
-        model_params = mathopt.ModelSolveParameters(
-            solution_hints=[mathopt.SolutionHint(variable_values=values)]
-        )
-        start_note = "greedy plan passed as the MIP start"
-    seconds = limits.seconds_left()
-    params = mathopt.SolveParameters(
-        time_limit=timedelta(seconds=seconds),
-        relative_gap_tolerance=limits.relative_gap,
-        absolute_gap_tolerance=ABSOLUTE_GAP,
-        random_seed=limits.seed,
-        enable_output=False,
-    )
-    notes = [f"{seconds:.2f}s wall-clock limit, seed {limits.seed}, one thread", start_note]
-    solver_type = mathopt.SolverType.HIGHS if solver == "highs" else mathopt.SolverType.GSCIP
-    try:
-        # OR-Tools 9.15's GSCIP cannot take an interrupter (its event handler fails with
-        # SCIP error -9): SCIP runs to its time limit; HiGHS stops when asked.
-        interrupter = SolveInterrupter() if solver == "highs" else None
-        stop = limits.stop if interrupter is not None else None
-        with stop_hook(stop, interrupter.interrupt if interrupter else lambda: None):
-            res = mathopt.solve(
-                m, solver_type, params=params, model_params=model_params, interrupter=interrupter
-            )
-    except Exception as exc:  # a failed solve is a status, never an exception
-        return _Outcome(SolveStatus.UNKNOWN, notes=[*notes, f"the solve failed: {exc!r}"])
-
-    tr = mathopt.TerminationReason
-    reason = res.termination.reason
-    values_out: list[float] | None = None
-    objective: float | None = None
-    if res.has_primal_feasible_solution():
-        values_out = [float(val) for val in res.variable_values(xs)]
-        objective = float(res.objective_value())
-    if reason == tr.OPTIMAL:
-        status = SolveStatus.OPTIMAL
-    elif reason in (tr.INFEASIBLE, tr.INFEASIBLE_OR_UNBOUNDED):  # every variable is bounded
-        status = SolveStatus.INFEASIBLE
-    elif values_out is not None:
-        status = SolveStatus.FEASIBLE
-    elif reason == tr.NO_SOLUTION_FOUND and res.termination.limit == mathopt.Limit.TIME:
-        status = SolveStatus.TIME_LIMIT
-    else:
-        status = SolveStatus.UNKNOWN
-    if reason not in (tr.OPTIMAL, tr.FEASIBLE, tr.INFEASIBLE, tr.NO_SOLUTION_FOUND):
-        notes.append(f"termination {reason.name}: {res.termination.detail}")
-    dual = res.termination.objective_bounds.dual_bound
-    bound = float(dual) if math.isfinite(dual) else None
-    return _Outcome(status, values_out, objective, bound, notes=notes)
-
-
 class HighsBackend(_MipBackend):
     """HiGHS (bundled with OR-Tools) on the whole model, through MathOpt."""
 
     name = "mip-highs"
     label = "HiGHS"
 
-    def _run(self, model: LinearModel, limits: _Limits, hint: list[int] | None) -> _Outcome:
-        return _solve_mathopt(model, "highs", limits, hint)
+    def _run(self, model: LinearModel, limits: Limits, hint: list[int] | None) -> Outcome:
+        return solve_mathopt(model, "highs", limits, hint)
 
 
 class ScipBackend(_MipBackend):
@@ -570,119 +402,8 @@ class ScipBackend(_MipBackend):
     name = "mip-scip"
     label = "SCIP"
 
-    def _run(self, model: LinearModel, limits: _Limits, hint: list[int] | None) -> _Outcome:
-        return _solve_mathopt(model, "scip", limits, hint)
-
-
-# --- PuLP: CBC bundled with PuLP ---------------------------------------------------
-
-_CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
-_CBC_FIRST = re.compile(r"Integer solution of \S+ found .*?\(([\d.]+) seconds\)")
-_CBC_NO_SOLUTION = re.compile(r"^No feasible solution found", re.MULTILINE)
-
-
-def _pulp_problem(model: LinearModel, hint: list[int] | None) -> tuple[Any, list[Any]]:
-    """``model`` as a PuLP problem and its variables, with ``hint`` as initial values."""
-    import pulp
-
-    lp = pulp.LpProblem("assignment", pulp.LpMinimize)
-    xs = [
-        lp.add_variable(name, 0, ub, pulp.LpInteger)
-        for name, ub in zip(model.names, model.upper, strict=True)
-    ]
-    for idx, coefs, lo, hi in zip(
-        model.row_vars, model.row_coefs, model.row_lo, model.row_hi, strict=True
-    ):
-        expr = pulp.LpAffineExpression([(xs[i], a) for i, a in zip(idx, coefs, strict=True)])
-        if lo == hi:
-            lp.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, rhs=lo))
-            continue
-        if lo > -math.inf:
-            lp.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, rhs=lo))
-        if hi < math.inf:
-            lp.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintLE, rhs=hi))
-    cost = [(xs[i], a) for i, a in model.cost.items()]
-    if model.constant:
-        # PuLP leaves an objective constant out of the file CBC reads, so CBC's gap and
-        # bound would miss it: it rides on a variable fixed to one instead.
-        one = lp.add_variable("offset", 1, 1, pulp.LpInteger)
-        cost.append((one, model.constant))
-    lp.setObjective(pulp.LpAffineExpression(cost))
-    if hint is not None:
-        for x, val in zip(xs, hint, strict=True):
-            x.setInitialValue(val)
-    return lp, xs
-
-
-def _cbc_path() -> str | None:
-    """The CBC binary bundled with PuLP; None (``cbc`` on the PATH) if PuLP has none."""
-    import pulp
-
-    bundled = getattr(pulp, "PULP_CBC_CMD", None)
-    path = getattr(bundled, "pulp_cbc_path", None)
-    return path if isinstance(path, str) and Path(path).is_file() else None
-
-
-def _solve_cbc(model: LinearModel, limits: _Limits, hint: list[int] | None) -> _Outcome:
-    import pulp
-
-    lp, xs = _pulp_problem(model, hint)
-    threads = limits.workers
-    seconds = limits.seconds_left()
-    notes = [
-        f"{seconds:.2f}s wall-clock limit, seed {limits.seed}, {threads} thread(s)",
-        "greedy plan passed as the MIP start" if hint is not None else "no MIP start",
-    ]
-    with tempfile.TemporaryDirectory(prefix="mip-cbc-") as tmp:
-        log_path = Path(tmp) / "cbc.log"
-        cbc = pulp.COIN_CMD(
-            path=_cbc_path(),
-            msg=False,
-            timeLimit=seconds,
-            gapRel=limits.relative_gap,
-            gapAbs=ABSOLUTE_GAP,
-            threads=threads if threads > 1 else None,
-            warmStart=hint is not None,
-            logPath=str(log_path),
-            # CBC takes seed 0 to mean "seed from the clock"
-            options=[f"randomCbcSeed {limits.seed + 1}", f"randomSeed {limits.seed + 1}"],
-        )
-        cbc.tmpDir = tmp  # every file PuLP writes lands here and goes with the directory
-        try:
-            lp.solve(cbc)
-        except (pulp.PulpSolverError, OSError) as exc:  # a status, never an exception
-            return _Outcome(SolveStatus.UNKNOWN, threads=threads, notes=[*notes, f"CBC: {exc}"])
-        log = log_path.read_text() if log_path.exists() else ""
-
-    values: list[float] | None = None
-    objective: float | None = None
-    found = lp.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-    if found and not _CBC_NO_SOLUTION.search(log):
-        values = [0.0 if x.varValue is None else float(x.varValue) for x in xs]
-        objective = float(pulp.value(lp.objective))
-    if lp.status == pulp.LpStatusInfeasible:
-        status = SolveStatus.INFEASIBLE
-    elif values is not None:
-        optimal = lp.sol_status == pulp.LpSolutionOptimal
-        status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
-    elif lp.status == pulp.LpStatusNotSolved:
-        status = SolveStatus.TIME_LIMIT
-    else:
-        status = SolveStatus.UNKNOWN
-    bound_line = _CBC_BOUND.search(log)
-    bound = float(bound_line.group(1)) if bound_line is not None else None
-    if bound is None and status == SolveStatus.OPTIMAL:
-        bound = objective
-    first = _CBC_FIRST.search(log)
-    return _Outcome(
-        status,
-        values,
-        objective,
-        bound,
-        first_s=None if first is None else float(first.group(1)),
-        threads=threads,
-        notes=notes,
-    )
+    def _run(self, model: LinearModel, limits: Limits, hint: list[int] | None) -> Outcome:
+        return solve_mathopt(model, "scip", limits, hint)
 
 
 class CbcBackend(_MipBackend):
@@ -694,9 +415,9 @@ class CbcBackend(_MipBackend):
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
         import pulp
 
-        if not pulp.COIN_CMD(path=_cbc_path(), msg=False).available():
+        if not pulp.COIN_CMD(path=cbc_path(), msg=False).available():
             return "no CBC binary: PuLP bundles none and there is no 'cbc' on the PATH"
         return super().unsupported_reason(problem, params)
 
-    def _run(self, model: LinearModel, limits: _Limits, hint: list[int] | None) -> _Outcome:
-        return _solve_cbc(model, limits, hint)
+    def _run(self, model: LinearModel, limits: Limits, hint: list[int] | None) -> Outcome:
+        return solve_cbc(model, limits, hint)

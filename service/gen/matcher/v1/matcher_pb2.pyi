@@ -60,6 +60,14 @@ class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CODE_CAPACITY_EXHAUSTED: _ClassVar[ReasonCode]
     REASON_CODE_NOT_WORTH_SERVING: _ClassVar[ReasonCode]
     REASON_CODE_SOLVER_LIMIT: _ClassVar[ReasonCode]
+
+class ShortageReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SHORTAGE_REASON_UNSPECIFIED: _ClassVar[ShortageReason]
+    SHORTAGE_REASON_NO_SUPPLIER: _ClassVar[ShortageReason]
+    SHORTAGE_REASON_LEAD_TIME: _ClassVar[ShortageReason]
+    SHORTAGE_REASON_SUPPLIER_CAPACITY: _ClassVar[ShortageReason]
+    SHORTAGE_REASON_SOLVER_LIMIT: _ClassVar[ShortageReason]
 SOLVE_MODE_DEFAULT: SolveMode
 SOLVE_MODE_VALIDATE_ONLY: SolveMode
 JOB_STATE_UNSPECIFIED: JobState
@@ -91,9 +99,14 @@ REASON_CODE_DUE_DATE_INFEASIBLE: ReasonCode
 REASON_CODE_CAPACITY_EXHAUSTED: ReasonCode
 REASON_CODE_NOT_WORTH_SERVING: ReasonCode
 REASON_CODE_SOLVER_LIMIT: ReasonCode
+SHORTAGE_REASON_UNSPECIFIED: ShortageReason
+SHORTAGE_REASON_NO_SUPPLIER: ShortageReason
+SHORTAGE_REASON_LEAD_TIME: ShortageReason
+SHORTAGE_REASON_SUPPLIER_CAPACITY: ShortageReason
+SHORTAGE_REASON_SOLVER_LIMIT: ShortageReason
 
 class SolveParameters(_message.Message):
-    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode")
+    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations")
     TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +120,9 @@ class SolveParameters(_message.Message):
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     RELATIVE_GAP_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SUPPLIERS_PER_MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    SAVINGS_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    SHAPLEY_PERMUTATIONS_FIELD_NUMBER: _ClassVar[int]
     time_limit_s: float
     seed: int
     workers: int
@@ -120,7 +136,10 @@ class SolveParameters(_message.Message):
     strategy: str
     relative_gap: float
     mode: SolveMode
-    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ...) -> None: ...
+    max_suppliers_per_material: int
+    savings_split: str
+    shapley_permutations: int
+    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ...) -> None: ...
 
 class SolveRequest(_message.Message):
     __slots__ = ("instance", "params")
@@ -297,14 +316,16 @@ class Process(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., industry: _Optional[str] = ...) -> None: ...
 
 class Material(_message.Message):
-    __slots__ = ("id", "name", "unit")
+    __slots__ = ("id", "name", "unit", "kg_per_unit")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
+    KG_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     unit: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., unit: _Optional[str] = ...) -> None: ...
+    kg_per_unit: float
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., unit: _Optional[str] = ..., kg_per_unit: _Optional[float] = ...) -> None: ...
 
 class ResourceGroup(_message.Message):
     __slots__ = ("id", "machines", "available_minutes", "committed_minutes")
@@ -729,17 +750,19 @@ class StageStats(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., solver: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., wall_time_s: _Optional[float] = ..., time_to_first_feasible_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ..., extra: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Delivery(_message.Message):
-    __slots__ = ("factory", "period", "quantity")
+    __slots__ = ("factory", "period", "quantity", "order_period")
     FACTORY_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_PERIOD_FIELD_NUMBER: _ClassVar[int]
     factory: str
     period: int
     quantity: float
-    def __init__(self, factory: _Optional[str] = ..., period: _Optional[int] = ..., quantity: _Optional[float] = ...) -> None: ...
+    order_period: int
+    def __init__(self, factory: _Optional[str] = ..., period: _Optional[int] = ..., quantity: _Optional[float] = ..., order_period: _Optional[int] = ...) -> None: ...
 
 class Purchase(_message.Message):
-    __slots__ = ("supplier", "material", "quantity", "tier", "unit_price_cents", "cost_cents", "transport_cents", "order_period", "deliveries")
+    __slots__ = ("supplier", "material", "quantity", "tier", "unit_price_cents", "cost_cents", "transport_cents", "order_period", "deliveries", "surplus")
     SUPPLIER_FIELD_NUMBER: _ClassVar[int]
     MATERIAL_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
@@ -749,6 +772,7 @@ class Purchase(_message.Message):
     TRANSPORT_CENTS_FIELD_NUMBER: _ClassVar[int]
     ORDER_PERIOD_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    SURPLUS_FIELD_NUMBER: _ClassVar[int]
     supplier: str
     material: str
     quantity: float
@@ -758,24 +782,57 @@ class Purchase(_message.Message):
     transport_cents: int
     order_period: int
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
-    def __init__(self, supplier: _Optional[str] = ..., material: _Optional[str] = ..., quantity: _Optional[float] = ..., tier: _Optional[int] = ..., unit_price_cents: _Optional[int] = ..., cost_cents: _Optional[int] = ..., transport_cents: _Optional[int] = ..., order_period: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+    surplus: float
+    def __init__(self, supplier: _Optional[str] = ..., material: _Optional[str] = ..., quantity: _Optional[float] = ..., tier: _Optional[int] = ..., unit_price_cents: _Optional[int] = ..., cost_cents: _Optional[int] = ..., transport_cents: _Optional[int] = ..., order_period: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., surplus: _Optional[float] = ...) -> None: ...
+
+class Shortage(_message.Message):
+    __slots__ = ("factory", "material", "period", "quantity", "reason", "detail")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    material: str
+    period: int
+    quantity: float
+    reason: ShortageReason
+    detail: str
+    def __init__(self, factory: _Optional[str] = ..., material: _Optional[str] = ..., period: _Optional[int] = ..., quantity: _Optional[float] = ..., reason: _Optional[_Union[ShortageReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class SavingsShare(_message.Message):
-    __slots__ = ("factory", "standalone_cents", "charged_cents", "saving_cents", "method")
+    __slots__ = ("factory", "standalone_cents", "charged_cents", "saving_cents", "method", "ci95_cents")
     FACTORY_FIELD_NUMBER: _ClassVar[int]
     STANDALONE_CENTS_FIELD_NUMBER: _ClassVar[int]
     CHARGED_CENTS_FIELD_NUMBER: _ClassVar[int]
     SAVING_CENTS_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
+    CI95_CENTS_FIELD_NUMBER: _ClassVar[int]
     factory: str
     standalone_cents: int
     charged_cents: int
     saving_cents: int
     method: str
-    def __init__(self, factory: _Optional[str] = ..., standalone_cents: _Optional[int] = ..., charged_cents: _Optional[int] = ..., saving_cents: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
+    ci95_cents: float
+    def __init__(self, factory: _Optional[str] = ..., standalone_cents: _Optional[int] = ..., charged_cents: _Optional[int] = ..., saving_cents: _Optional[int] = ..., method: _Optional[str] = ..., ci95_cents: _Optional[float] = ...) -> None: ...
+
+class CoreCheck(_message.Message):
+    __slots__ = ("material", "coalitions_checked", "exhaustive", "blocking_coalition", "excess_cents")
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    COALITIONS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    EXHAUSTIVE_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_COALITION_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_CENTS_FIELD_NUMBER: _ClassVar[int]
+    material: str
+    coalitions_checked: int
+    exhaustive: bool
+    blocking_coalition: _containers.RepeatedScalarFieldContainer[str]
+    excess_cents: int
+    def __init__(self, material: _Optional[str] = ..., coalitions_checked: _Optional[int] = ..., exhaustive: _Optional[bool] = ..., blocking_coalition: _Optional[_Iterable[str]] = ..., excess_cents: _Optional[int] = ...) -> None: ...
 
 class Purchasing(_message.Message):
-    __slots__ = ("purchases", "collective_cents", "standalone_cents", "savings_cents", "savings_by_material_cents", "shares", "blocking_coalition")
+    __slots__ = ("purchases", "collective_cents", "standalone_cents", "savings_cents", "savings_by_material_cents", "shares", "shortages", "material_cents", "transport_cents", "max_suppliers_per_material", "split_method", "permutations", "core", "notes")
     class SavingsByMaterialCentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -789,15 +846,29 @@ class Purchasing(_message.Message):
     SAVINGS_CENTS_FIELD_NUMBER: _ClassVar[int]
     SAVINGS_BY_MATERIAL_CENTS_FIELD_NUMBER: _ClassVar[int]
     SHARES_FIELD_NUMBER: _ClassVar[int]
-    BLOCKING_COALITION_FIELD_NUMBER: _ClassVar[int]
+    SHORTAGES_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_CENTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SUPPLIERS_PER_MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_METHOD_FIELD_NUMBER: _ClassVar[int]
+    PERMUTATIONS_FIELD_NUMBER: _ClassVar[int]
+    CORE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     purchases: _containers.RepeatedCompositeFieldContainer[Purchase]
     collective_cents: int
     standalone_cents: int
     savings_cents: int
     savings_by_material_cents: _containers.ScalarMap[str, int]
     shares: _containers.RepeatedCompositeFieldContainer[SavingsShare]
-    blocking_coalition: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, purchases: _Optional[_Iterable[_Union[Purchase, _Mapping]]] = ..., collective_cents: _Optional[int] = ..., standalone_cents: _Optional[int] = ..., savings_cents: _Optional[int] = ..., savings_by_material_cents: _Optional[_Mapping[str, int]] = ..., shares: _Optional[_Iterable[_Union[SavingsShare, _Mapping]]] = ..., blocking_coalition: _Optional[_Iterable[str]] = ...) -> None: ...
+    shortages: _containers.RepeatedCompositeFieldContainer[Shortage]
+    material_cents: int
+    transport_cents: int
+    max_suppliers_per_material: int
+    split_method: str
+    permutations: int
+    core: CoreCheck
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, purchases: _Optional[_Iterable[_Union[Purchase, _Mapping]]] = ..., collective_cents: _Optional[int] = ..., standalone_cents: _Optional[int] = ..., savings_cents: _Optional[int] = ..., savings_by_material_cents: _Optional[_Mapping[str, int]] = ..., shares: _Optional[_Iterable[_Union[SavingsShare, _Mapping]]] = ..., shortages: _Optional[_Iterable[_Union[Shortage, _Mapping]]] = ..., material_cents: _Optional[int] = ..., transport_cents: _Optional[int] = ..., max_suppliers_per_material: _Optional[int] = ..., split_method: _Optional[str] = ..., permutations: _Optional[int] = ..., core: _Optional[_Union[CoreCheck, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Stop(_message.Message):
     __slots__ = ("kind", "location_id", "location", "arrival_minute", "departure_minute", "requests", "load_after")

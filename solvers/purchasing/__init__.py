@@ -1,0 +1,1 @@
+"""Purchasing stage: collective buying of materials with volume-discount tiers."""

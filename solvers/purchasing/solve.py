@@ -1,0 +1,332 @@
+"""Solve one material's purchasing model for a coalition, and read the plan back.
+
+The back-ends are the adapters of :mod:`solvers.linear`: ``cpsat``, ``mip-highs``,
+``mip-scip`` and ``mip-cbc``, and ``auto`` (the default), which picks by model size
+from measurements on generated cases (``benchmarks/purchasing_scale.py``): HiGHS for
+the platform-wide models, where its branch and bound on the tier binaries proves
+optimality far sooner than CP-SAT (200 factories x 50 materials: 7-8 s, all optimal,
+against CP-SAT's 4 % gap after 10 s per material at 50 factories); CP-SAT without
+presolve for the small models of one factory or a coalition (3.5 ms a model against
+HiGHS's 12 ms). Every answer is recomputed from the offers (material cost by the price
+schedule, transport per unit) rather than trusted from the solver's objective.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from matcher.result import ShortageReason, SolveStatus
+from solvers.linear import Limits, LinearModel, Outcome, solve_cbc, solve_cpsat, solve_mathopt
+from solvers.purchasing.model import (
+    Bucket,
+    MaterialModel,
+    buckets_of,
+    build_material_model,
+    shortage_floor,
+)
+from solvers.purchasing.problem import MaterialProblem, OfferData
+
+Adapter = Callable[[LinearModel, Limits], Outcome]
+
+SMALL_MODEL = 500
+"""Variables up to which ``auto`` hands a model to CP-SAT rather than HiGHS."""
+
+
+def _auto(model: LinearModel, limits: Limits) -> Outcome:
+    if len(model.upper) <= SMALL_MODEL:
+        return solve_cpsat(model, limits, presolve=False)
+    return solve_mathopt(model, "highs", limits, None)
+
+
+SOLVERS: dict[str, Adapter] = {
+    "auto": _auto,
+    "cpsat": lambda m, lim: solve_cpsat(m, lim, linearization_level=2),
+    "mip-highs": lambda m, lim: solve_mathopt(m, "highs", lim, None),
+    "mip-scip": lambda m, lim: solve_mathopt(m, "scip", lim, None),
+    "mip-cbc": lambda m, lim: solve_cbc(m, lim, None),
+}
+
+
+def available() -> list[str]:
+    return sorted(SOLVERS)
+
+
+def adapter(name: str) -> Adapter:
+    try:
+        return SOLVERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown purchasing solver '{name}' (available: {', '.join(available())})"
+        ) from None
+
+
+@dataclass
+class Bought:
+    """A purchase from one offer: total quantity and its call-offs."""
+
+    offer: OfferData
+    quantity: int
+    deliveries: list[tuple[str, int, int]]  # (factory, period, units)
+    surplus: int = 0
+
+    @property
+    def material_cents(self) -> int:
+        return self.offer.cost(self.quantity)
+
+    @property
+    def transport_cents(self) -> int:
+        return sum(self.offer.transport[f] * q for f, _, q in self.deliveries)
+
+
+@dataclass
+class Uncovered:
+    factory: str
+    period: int
+    units: int
+    reason: ShortageReason
+    detail: str
+
+
+@dataclass
+class MaterialSolution:
+    """The purchase plan of one material for one coalition."""
+
+    material: str
+    factories: tuple[str, ...]
+    status: SolveStatus
+    bought: list[Bought] = field(default_factory=list)
+    uncovered: list[Uncovered] = field(default_factory=list)
+    cost: int = 0  # material + transport of ``bought``, recomputed
+    bound: float | None = None
+    wall_time_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def solved(self) -> bool:
+        return self.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+def solve_material(
+    mp: MaterialProblem,
+    factories: Iterable[str],
+    solver: str,
+    limits: Limits,
+    max_suppliers: int | None = None,
+) -> MaterialSolution:
+    """Optimal purchases of ``mp`` for ``factories`` buying together: fewest uncovered
+    units first, then least cost. Failures come back as statuses."""
+    return solve_coalitions(mp, [factories], solver, limits, max_suppliers)[0]
+
+
+def solve_coalitions(
+    mp: MaterialProblem,
+    coalitions: Sequence[Iterable[str]],
+    solver: str,
+    limits: Limits,
+    max_suppliers: int | None = None,
+) -> list[MaterialSolution]:
+    """:func:`solve_material` for each coalition, in one solve of their models side by
+    side (see :meth:`LinearModel.merged`). A bound per coalition is known only when the
+    whole is proven optimal."""
+    start = time.perf_counter()
+    run = adapter(solver)
+    outs: list[MaterialSolution] = []
+    pending: list[tuple[MaterialSolution, MaterialModel, int, list[Bucket]]] = []
+    for factories in coalitions:
+        members = tuple(sorted(set(factories) & set(mp.needs)))
+        out = MaterialSolution(mp.material.id, members, SolveStatus.OPTIMAL)
+        outs.append(out)
+        buckets, late = buckets_of(mp, members)
+        out.uncovered += [_late(mp, f, t, q) for f, t, q in late]
+        if not buckets:
+            out.bound = 0.0
+            continue
+        floor, why = _floor(mp, buckets, max_suppliers, run, limits)
+        if floor is None:
+            _fallback(out, mp, buckets, max_suppliers, why, start)
+            continue
+        mm = build_material_model(mp, members, max_suppliers, max_short=floor)
+        pending.append((out, mm, floor, buckets))
+    if pending:
+        model, offsets = LinearModel.merged([mm.model for _, mm, _, _ in pending])
+        outcome = run(model, limits)
+        for (out, mm, floor, buckets), base in zip(pending, offsets, strict=True):
+            if outcome.values is None:
+                out.notes += outcome.notes
+                why = f"the solve ended {outcome.status.value}"
+                _fallback(out, mp, buckets, max_suppliers, why, start)
+                continue
+            values = outcome.values[base : base + len(mm.model.upper)]
+            out.status = outcome.status
+            _read(out, mp, mm, [math.floor(v + 0.5) for v in values], floor)
+            out.cost = sum(b.material_cents + b.transport_cents for b in out.bought)
+            out.bound = float(out.cost) if out.status == SolveStatus.OPTIMAL else None
+        if len(pending) == 1 and outcome.values is not None:
+            out = pending[0][0]
+            if outcome.objective is not None and abs(outcome.objective - out.cost) > 0.5:
+                out.notes.append(
+                    f"{solver} reported {outcome.objective:.0f}; the plan costs {out.cost}"
+                )
+            if outcome.bound is not None and out.status != SolveStatus.OPTIMAL:
+                out.bound = min(float(out.cost), outcome.bound)
+    elapsed = time.perf_counter() - start
+    for out in outs:
+        out.wall_time_s = elapsed / len(outs)
+    return outs
+
+
+def _late(mp: MaterialProblem, factory: str, period: int, units: int) -> Uncovered:
+    if not mp.offers:
+        detail = f"no supplier offers {mp.material.id}" + (
+            f" ({'; '.join(mp.dropped)})" if mp.dropped else ""
+        )
+        return Uncovered(factory, period, units, ShortageReason.NO_SUPPLIER, detail)
+    shortest = min(o.lead for o in mp.offers)
+    return Uncovered(
+        factory,
+        period,
+        units,
+        ShortageReason.LEAD_TIME,
+        f"needed in period {period}; the shortest lead time of {mp.material.id} is {shortest}",
+    )
+
+
+def _floor(
+    mp: MaterialProblem,
+    buckets: Sequence[Bucket],
+    max_suppliers: int | None,
+    run: Adapter,
+    limits: Limits,
+) -> tuple[int | None, str]:
+    """Fewest units that must stay uncovered; with a supplier cap that binds, found by
+    a first solve minimising the uncovered units."""
+    floor = shortage_floor(mp, buckets)
+    reaching = {o for b in buckets for o in b.offers}
+    if max_suppliers is None or len(reaching) <= max_suppliers:
+        return floor, ""
+    members = sorted({b.factory for b in buckets})
+    first = build_material_model(mp, members, max_suppliers, None, shortage_objective=True)
+    outcome = run(first.model, limits)
+    if outcome.objective is None:
+        return None, f"the coverage solve ended {outcome.status.value}"
+    return max(floor, math.floor(outcome.objective + 0.5)), ""
+
+
+def _fallback(
+    out: MaterialSolution,
+    mp: MaterialProblem,
+    buckets: Sequence[Bucket],
+    max_suppliers: int | None,
+    why: str,
+    start: float,
+) -> MaterialSolution:
+    """The greedy purchases when the solver brought none: feasible, not optimal."""
+    bought, uncovered = greedy_purchases(mp, buckets, max_suppliers)
+    out.status = SolveStatus.FEASIBLE
+    out.bought = bought
+    out.uncovered += uncovered
+    out.cost = sum(b.material_cents + b.transport_cents for b in bought)
+    out.bound = None
+    out.notes.append(f"{out.material}: {why}; greedy purchases instead")
+    out.wall_time_s = time.perf_counter() - start
+    return out
+
+
+def greedy_purchases(
+    mp: MaterialProblem, buckets: Sequence[Bucket], max_suppliers: int | None = None
+) -> tuple[list[Bought], list[Uncovered]]:
+    """Largest needs first, each from the offers in time by first-tier price plus
+    transport, within capacity and the supplier cap; purchases below their minimum
+    are topped up with surplus. Fast and always feasible."""
+    room = {o.index: (o.capacity if o.capacity is not None else math.inf) for o in mp.offers}
+    used: dict[int, list[tuple[str, int, int]]] = {}
+    uncovered: list[Uncovered] = []
+    for bucket in sorted(buckets, key=lambda b: (-b.demand, b.factory, b.periods[0][0])):
+        slots = [[t, q] for t, q in bucket.periods]
+        offers = sorted(
+            (mp.offers[i] for i in bucket.offers),
+            key=lambda o: (o.prices[0] + o.transport[bucket.factory], o.index),
+        )
+        for o in offers:
+            capped = max_suppliers is not None and len(used) >= max_suppliers
+            if room[o.index] <= 0 or (capped and o.index not in used):
+                continue
+            for slot in slots:
+                take = int(min(slot[1], room[o.index]))
+                if take > 0:
+                    used.setdefault(o.index, []).append((bucket.factory, slot[0], take))
+                    slot[1] -= take
+                    room[o.index] -= take
+        for t, q in slots:
+            if q > 0:
+                uncovered.append(
+                    Uncovered(
+                        bucket.factory,
+                        t,
+                        q,
+                        ShortageReason.SUPPLIER_CAPACITY,
+                        f"the offers of {mp.material.id} in time have no capacity left",
+                    )
+                )
+    bought: list[Bought] = []
+    for i, deliveries in sorted(used.items()):
+        o = mp.offers[i]
+        quantity = sum(q for _, _, q in deliveries)
+        surplus = max(0, o.minimum - quantity)
+        if surplus:
+            f, t, q = max(deliveries, key=lambda d: d[1])
+            deliveries = [d for d in deliveries if d != (f, t, q)] + [(f, t, q + surplus)]
+        merged: dict[tuple[str, int], int] = {}
+        for f, t, q in deliveries:
+            merged[(f, t)] = merged.get((f, t), 0) + q
+        final = [(f, t, q) for (f, t), q in sorted(merged.items())]
+        bought.append(Bought(o, quantity + surplus, final, surplus))
+    return bought, uncovered
+
+
+def _read(
+    out: MaterialSolution, mp: MaterialProblem, mm: MaterialModel, values: list[int], floor: int
+) -> None:
+    """Purchases and call-offs from the solver's values."""
+    per_offer: dict[int, list[tuple[str, int, int]]] = {}
+    for b, bucket in enumerate(mm.buckets):
+        sources = [
+            (o, values[x]) for (o, bb), x in sorted(mm.deliver.items()) if bb == b and values[x] > 0
+        ]
+        remaining = [[t, q] for t, q in bucket.periods]
+        for o, amount in sources:
+            for slot in remaining:
+                if amount == 0:
+                    break
+                take = min(amount, slot[1])
+                if take:
+                    per_offer.setdefault(o, []).append((bucket.factory, slot[0], take))
+                    slot[1] -= take
+                    amount -= take
+        for t, q in remaining:
+            if q > 0:
+                out.uncovered.append(
+                    Uncovered(
+                        bucket.factory,
+                        t,
+                        q,
+                        ShortageReason.SUPPLIER_CAPACITY,
+                        f"the offers of {mp.material.id} in time cannot supply "
+                        f"{floor} of the units needed",
+                    )
+                )
+    surplus: dict[int, int] = {}
+    for o, (e, dest, period) in mm.surplus.items():
+        if values[e] > 0:
+            surplus[o] = values[e]
+            per_offer.setdefault(o, []).append((dest, period, values[e]))
+    for o in sorted(per_offer):
+        merged: dict[tuple[str, int], int] = {}
+        for f, t, q in per_offer[o]:
+            merged[(f, t)] = merged.get((f, t), 0) + q
+        deliveries = [(f, t, q) for (f, t), q in sorted(merged.items())]
+        quantity = sum(q for _, _, q in deliveries)
+        out.bought.append(Bought(mp.offers[o], quantity, deliveries, surplus.get(o, 0)))

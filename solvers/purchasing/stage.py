@@ -1,0 +1,425 @@
+"""The purchasing stage: collective purchases, stand-alone costs, the savings split.
+
+Runs after assignment on the needs its allocations imply. The time budget is spent in
+three phases, each handing what it leaves to the next: the collective solve of every
+material (up to 70 % of the budget), each factory's stand-alone solves (up to 90 %),
+then the Shapley value and the core check on what remains.
+
+The Shapley value needs coalition solves, exponentially many when exact and ``2n`` per
+sampled permutation pair for ``n`` factories. Whether it is exact, sampled or replaced
+by the proportional split is decided from an estimate of those solves' cost against the
+split's nominal share of the time limit (not the clock, so that one worker and one seed
+give the same plan); the notes say which and why.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from matcher.models import Instance
+from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
+from matcher.result import (
+    Allocation,
+    CoreCheck,
+    Delivery,
+    Purchase,
+    Purchasing,
+    SavingsShare,
+    Shortage,
+    SolveStatus,
+    StageStats,
+)
+from solvers.linear import Limits
+from solvers.purchasing import split
+from solvers.purchasing.problem import (
+    MaterialProblem,
+    PurchasingProblem,
+    build_purchasing_problem,
+    material_needs,
+)
+from solvers.purchasing.solve import MaterialSolution, adapter, solve_material
+
+COLLECTIVE_SHARE = 0.7
+STANDALONE_SHARE = 0.9
+MIN_SOLVE_S = 0.05
+SOLVE_S_PER_FACTORY = 0.004
+"""Estimated seconds of a coalition solve per member (measured: 3.5 ms for one factory
+with CP-SAT, about 0.15 s for 40 with HiGHS), to budget the Shapley value."""
+
+_WORST_FIRST = (
+    SolveStatus.UNKNOWN,
+    SolveStatus.TIME_LIMIT,
+    SolveStatus.INFEASIBLE,
+    SolveStatus.FEASIBLE,
+    SolveStatus.OPTIMAL,
+)
+
+
+@dataclass
+class _Split:
+    """One material's savings split."""
+
+    charged: dict[str, int]
+    method: str
+    ci95: dict[str, float] | None = None
+    permutations: int = 0
+    core: split.CoreCheckResult | None = None
+    coalitions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def run_purchasing(
+    instance: Instance,
+    allocations: Sequence[Allocation],
+    params: SolveParams,
+    seconds: float,
+    progress: ProgressCallback | None = None,
+    stop: StopSignal | None = None,
+) -> tuple[Purchasing, StageStats] | None:
+    """Purchase the materials ``allocations`` need; None when they need none."""
+    start = time.perf_counter()
+    needs = material_needs(instance, allocations)
+    if not needs:
+        return None
+    problem = build_purchasing_problem(instance, needs)
+    adapter(params.purchasing_solver)  # an unknown name fails before any work
+    deadline = start + seconds
+    collective = _collective(problem, params, start + COLLECTIVE_SHARE * seconds, stop)
+    collective_s = time.perf_counter() - start
+    objective = sum(s.cost for s in collective.values())
+    bounds = [s.bound for s in collective.values()]
+    bound = None if any(b is None for b in bounds) else sum(b for b in bounds if b is not None)
+    status = min((s.status for s in collective.values()), key=_WORST_FIRST.index)
+    if progress is not None:
+        progress(Progress("purchasing", params.purchasing_solver, collective_s, objective, bound))
+    notes: list[str] = [n for m in problem.materials for n in m.dropped]
+    standalone: dict[str, dict[str, MaterialSolution]] = {}
+    splits: dict[str, _Split] = {}
+    if stop is not None and stop.is_set():
+        notes.append("stopped before the stand-alone costs: savings not computed")
+    else:
+        standalone = _standalone(problem, params, start + STANDALONE_SHARE * seconds, stop)
+        splits = _splits(problem, params, collective, standalone, deadline, stop)
+    standalone_s = time.perf_counter() - start - collective_s
+    purchasing = _assemble(problem, params, collective, standalone, splits, notes)
+    gap = None if bound is None else max(0.0, objective - bound) / max(1.0, abs(objective))
+    stats = StageStats(
+        stage="purchasing",
+        solver=params.purchasing_solver,
+        status=status,
+        objective=float(objective),
+        best_bound=bound,
+        gap=gap,
+        wall_time_s=round(time.perf_counter() - start, 3),
+        seed=params.seed,
+        workers=1 if params.purchasing_solver != "cpsat" else params.workers,
+        notes=[_summary(params, collective), *(n for s in collective.values() for n in s.notes)],
+        extra={
+            "materials": len(problem.materials),
+            "factories": len(problem.factories),
+            "offers": sum(len(m.offers) for m in problem.materials),
+            "delivery_variables": problem.size,
+            "collective_s": round(collective_s, 3),
+            "standalone_and_split_s": round(standalone_s, 3),
+            "coalitions_solved": sum(s.coalitions for s in splits.values()),
+            "materials_not_optimal": sorted(
+                m for m, s in collective.items() if s.status != SolveStatus.OPTIMAL
+            ),
+        },
+    )
+    return purchasing, stats
+
+
+def _summary(params: SolveParams, collective: dict[str, MaterialSolution]) -> str:
+    proven = sum(1 for s in collective.values() if s.status == SolveStatus.OPTIMAL)
+    return (
+        f"{params.purchasing_solver} on one model per material: {proven} of "
+        f"{len(collective)} materials proven optimal"
+    )
+
+
+def _limits(
+    params: SolveParams, seconds: float, stop: StopSignal | None, workers: int, exact: bool
+) -> Limits:
+    return Limits(
+        time.perf_counter() + max(MIN_SOLVE_S, seconds),
+        0.0 if exact else params.relative_gap,
+        params.seed,
+        workers,
+        stop,
+    )
+
+
+def _solve(
+    mp: MaterialProblem,
+    factories: Sequence[str],
+    params: SolveParams,
+    seconds: float,
+    stop: StopSignal | None,
+    workers: int,
+    exact: bool = False,
+) -> MaterialSolution:
+    """``exact``: no relative gap (stand-alone and coalition costs are compared to the
+    cent)."""
+    return solve_material(
+        mp,
+        factories,
+        params.purchasing_solver,
+        _limits(params, seconds, stop, workers, exact),
+        params.max_suppliers_per_material,
+    )
+
+
+def _collective(
+    problem: PurchasingProblem, params: SolveParams, until: float, stop: StopSignal | None
+) -> dict[str, MaterialSolution]:
+    """Every material for all its factories; time shared in proportion to size."""
+    sizes = [1 + len(m.offers) * len(m.needs) for m in problem.materials]
+    left = sum(sizes)
+    out: dict[str, MaterialSolution] = {}
+    for mp, size in zip(problem.materials, sizes, strict=True):
+        share = (until - time.perf_counter()) * size / left
+        out[mp.material.id] = _solve(mp, mp.factories, params, share, stop, params.workers)
+        left -= size
+    return out
+
+
+def _standalone(
+    problem: PurchasingProblem, params: SolveParams, until: float, stop: StopSignal | None
+) -> dict[str, dict[str, MaterialSolution]]:
+    """Each factory buying each of its materials alone: material -> factory -> plan."""
+    jobs = [(mp, f) for mp in problem.materials for f in mp.factories]
+    out: dict[str, dict[str, MaterialSolution]] = defaultdict(dict)
+    for k, (mp, f) in enumerate(jobs):
+        share = (until - time.perf_counter()) / (len(jobs) - k)
+        out[mp.material.id][f] = _solve(mp, [f], params, share, stop, 1, exact=True)
+    return dict(out)
+
+
+def _splits(
+    problem: PurchasingProblem,
+    params: SolveParams,
+    collective: dict[str, MaterialSolution],
+    standalone: dict[str, dict[str, MaterialSolution]],
+    deadline: float,
+    stop: StopSignal | None,
+) -> dict[str, _Split]:
+    """Per material: charges summing to its collective cost, and the core check."""
+    out: dict[str, _Split] = {}
+    weights = [len(m.needs) ** 2 for m in problem.materials]
+    total, left = sum(weights), sum(weights)
+    for mp, weight in zip(problem.materials, weights, strict=True):
+        until = time.perf_counter() + (deadline - time.perf_counter()) * weight / left
+        left -= weight
+        # Exact or sampled is decided on the nominal budget, not on the clock, so that
+        # one worker and one seed give the same plan.
+        nominal = params.time_limit_s * (1 - STANDALONE_SHARE) * weight / total
+        out[mp.material.id] = _split_material(
+            mp,
+            params,
+            collective[mp.material.id],
+            standalone[mp.material.id],
+            until,
+            nominal,
+            stop,
+        )
+    return out
+
+
+def _split_material(
+    mp: MaterialProblem,
+    params: SolveParams,
+    together: MaterialSolution,
+    alone: dict[str, MaterialSolution],
+    until: float,
+    nominal: float,
+    stop: StopSignal | None,
+) -> _Split:
+    players = mp.factories
+    total = together.cost
+    if len(players) == 1 or params.savings_split == "proportional":
+        charges = split.proportional({f: float(alone[f].cost) for f in players}, float(total))
+        return _Split(split.integer_split(charges, total), "proportional")
+    unproven = [0]
+
+    def cost(coalition: frozenset[str]) -> float:
+        seconds = max(MIN_SOLVE_S, min(1.0, until - time.perf_counter()))
+        solution = _solve(mp, sorted(coalition), params, seconds, stop, 1, exact=True)
+        if solution.status != SolveStatus.OPTIMAL:
+            unproven[0] += 1
+        return float(solution.cost)
+
+    known = {frozenset(players): float(total)}
+    known.update({frozenset([f]): float(alone[f].cost) for f in players})
+    costs = split.CoalitionCosts(cost, known)
+    should_stop = stop.is_set if stop is not None else None
+    n = len(players)
+    exact_cost = SOLVE_S_PER_FACTORY * n * 2 ** (n - 1)  # every coalition once
+    pair_cost = SOLVE_S_PER_FACTORY * n * (n + 1)  # both permutations' prefixes
+    exact_max = split.MAX_EXACT_PLAYERS if exact_cost <= nominal else 0
+    if exact_max < n and pair_cost > nominal:
+        charges = split.proportional({f: float(alone[f].cost) for f in players}, float(total))
+        why = (
+            f"{mp.material.id}: {n} factories, too many for Shapley sampling within the time "
+            f"limit (one permutation pair ~{pair_cost:.0f}s); proportional split instead"
+        )
+        return _Split(split.integer_split(charges, total), "proportional", notes=[why])
+    result = split.shapley(
+        players,
+        costs,
+        permutations=params.shapley_permutations,
+        seed=params.seed,
+        exact_max=exact_max,
+        deadline=until,
+        should_stop=should_stop,
+    )
+    charged = split.integer_split(result.charges, total)
+    core = split.core_check(
+        players, costs, {f: float(c) for f, c in charged.items()}, deadline=until
+    )
+    notes: list[str] = []
+    if unproven[0]:
+        notes.append(
+            f"{mp.material.id}: {unproven[0]} coalition solve(s) not proven optimal; "
+            "their costs are upper bounds"
+        )
+    if not result.exact and result.permutations < params.shapley_permutations:
+        notes.append(
+            f"{mp.material.id}: {result.permutations} of {params.shapley_permutations} "
+            "Shapley permutations fitted in the time limit"
+        )
+    return _Split(
+        charged,
+        "shapley" if result.exact else "shapley-sampled",
+        result.ci95,
+        result.permutations,
+        core,
+        costs.evaluated,
+        notes,
+    )
+
+
+def _assemble(
+    problem: PurchasingProblem,
+    params: SolveParams,
+    collective: dict[str, MaterialSolution],
+    standalone: dict[str, dict[str, MaterialSolution]],
+    splits: dict[str, _Split],
+    notes: list[str],
+) -> Purchasing:
+    purchases: list[Purchase] = []
+    shortages: list[Shortage] = []
+    for mid, sol in sorted(collective.items()):
+        for b in sol.bought:
+            lead = b.offer.lead
+            purchases.append(
+                Purchase(
+                    supplier=b.offer.supplier,
+                    material=mid,
+                    quantity=float(b.quantity),
+                    tier=b.offer.tier(b.quantity),
+                    unit_price_cents=b.offer.prices[b.offer.tier(b.quantity)],
+                    cost_cents=b.material_cents,
+                    transport_cents=b.transport_cents,
+                    order_period=min(t for _, t, _ in b.deliveries) - lead,
+                    surplus=float(b.surplus),
+                    deliveries=[
+                        Delivery(factory=f, period=t, order_period=t - lead, quantity=float(q))
+                        for f, t, q in b.deliveries
+                    ],
+                )
+            )
+        for u in sol.uncovered:
+            shortages.append(
+                Shortage(
+                    factory=u.factory,
+                    material=mid,
+                    period=u.period,
+                    quantity=float(u.units),
+                    reason=u.reason,
+                    detail=u.detail,
+                )
+            )
+    purchases.sort(key=lambda p: (p.material, p.supplier))
+    shortages.sort(key=lambda s: (s.material, s.factory, s.period))
+    material = sum(p.cost_cents for p in purchases)
+    transport = sum(p.transport_cents for p in purchases)
+    collective_cents = material + transport
+    by_material: dict[str, int] = {}
+    alone_by_factory: dict[str, int] = defaultdict(int)
+    charged_by_factory: dict[str, int] = defaultdict(int)
+    ci2: dict[str, float] = defaultdict(float)
+    sampled = False
+    for mid, per in standalone.items():
+        by_material[mid] = sum(s.cost for s in per.values()) - collective[mid].cost
+        for f, s in per.items():
+            alone_by_factory[f] += s.cost
+        for f, c in splits[mid].charged.items():
+            charged_by_factory[f] += c
+        if splits[mid].ci95:
+            sampled = True
+            for f, h in splits[mid].ci95.items():  # type: ignore[union-attr]
+                ci2[f] += h * h
+        notes.extend(splits[mid].notes)
+    methods = {s.method for s in splits.values() if len(s.charged) > 1} or {
+        "shapley" if params.savings_split == "shapley" else "proportional"
+    }
+    if len(methods) == 1:
+        method = methods.pop()
+    elif methods == {"shapley", "shapley-sampled"}:
+        method = "shapley-sampled"
+    else:
+        method = "mixed"  # the notes say which material fell back to which
+    shares = [
+        SavingsShare(
+            factory=f,
+            standalone_cents=alone_by_factory[f],
+            charged_cents=charged_by_factory[f],
+            saving_cents=alone_by_factory[f] - charged_by_factory[f],
+            method=method,
+            ci95_cents=round(math.sqrt(ci2[f]), 1) if sampled and math.isfinite(ci2[f]) else None,
+        )
+        for f in sorted(alone_by_factory)
+    ]
+    standalone_cents = sum(alone_by_factory.values()) if standalone else None
+    if shortages:
+        notes.append(
+            f"{len(shortages)} need(s) not covered; costs and savings are for the covered needs"
+        )
+    return Purchasing(
+        purchases=purchases,
+        shortages=shortages,
+        collective_cents=collective_cents,
+        material_cents=material,
+        transport_cents=transport,
+        standalone_cents=standalone_cents,
+        savings_cents=None if standalone_cents is None else standalone_cents - collective_cents,
+        savings_by_material_cents=by_material,
+        max_suppliers_per_material=params.max_suppliers_per_material,
+        split_method=method,
+        shares=shares,
+        permutations=min(
+            (s.permutations for s in splits.values() if s.method == "shapley-sampled"),
+            default=None,
+        ),
+        core=_core(splits),
+        notes=notes,
+    )
+
+
+def _core(splits: dict[str, _Split]) -> CoreCheck | None:
+    checks = [(m, s.core) for m, s in sorted(splits.items()) if s.core is not None]
+    if not checks:
+        return None
+    material, worst = max(checks, key=lambda mc: mc[1].excess)
+    return CoreCheck(
+        material=material if worst.excess > 0 else None,
+        coalitions_checked=sum(c.checked for _, c in checks),
+        exhaustive=all(c.exhaustive for _, c in checks),
+        blocking_coalition=sorted(worst.coalition) if worst.excess > 0 else [],
+        excess_cents=math.floor(worst.excess + 0.5) if worst.excess > 0 else 0,
+    )
