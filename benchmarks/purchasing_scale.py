@@ -17,7 +17,7 @@ factory's exact saving and of the material's total savings, and how often the ex
 value lies inside the reported 95 % interval.
 
     .venv/bin/python -m benchmarks.purchasing_scale [--factories 50 200 1000] \\
-        [--time-limit 10] [--solver mip-highs] [--workers 2] [--json OUT]
+        [--time-limit 10] [--solver auto] [--workers 2] [--json OUT]
     .venv/bin/python -m benchmarks.purchasing_scale --shapley [--cases 10] [--json OUT]
 """
 
@@ -37,7 +37,7 @@ from solvers.linear import Limits
 from solvers.purchasing import split
 from solvers.purchasing.problem import build_purchasing_problem
 from solvers.purchasing.solve import solve_material
-from solvers.purchasing.stage import run_purchasing
+from solvers.purchasing.stage import run_purchasing, solve_collective
 
 
 def _allocations(needs: dict[str, dict[str, dict[int, int]]]) -> list[Allocation]:
@@ -86,22 +86,14 @@ def _stage_instance(instance: Any, needs: dict[str, dict[str, dict[int, int]]]) 
 def measure_size(factories: int, time_limit: float, solver: str, workers: int) -> dict[str, Any]:
     instance, needs = purchasing_case(factories, 50, 20, seed=1, tiers=5)
     problem = build_purchasing_problem(instance, needs)
-    start = time.perf_counter()
-    deadline = start + time_limit
-    sizes = [1 + len(m.offers) * len(m.needs) for m in problem.materials]
-    left = sum(sizes)
-    cost, bound, statuses = 0, 0.0, {s.value: 0 for s in SolveStatus}
-    for mp, size in zip(problem.materials, sizes, strict=True):
-        share = max(0.05, (deadline - time.perf_counter()) * size / left)
-        left -= size
-        sol = solve_material(
-            mp, mp.factories, solver, Limits(time.perf_counter() + share, 1e-6, 0, workers)
-        )
-        cost += sol.cost
-        bound += sol.bound if sol.bound is not None else 0.0
-        statuses[sol.status.value] += 1
-    collective_s = time.perf_counter() - start
     params = SolveParams(purchasing_solver=solver, workers=workers, time_limit_s=time_limit)
+    start = time.perf_counter()
+    # the stage's first phase alone, given the whole limit
+    solved = solve_collective(problem, params, start + time_limit, None)
+    cost = sum(s.cost for s in solved.values())
+    bound = sum(s.bound if s.bound is not None else 0.0 for s in solved.values())
+    statuses = {s.value: sum(1 for x in solved.values() if x.status == s) for s in SolveStatus}
+    collective_s = time.perf_counter() - start
     stage_start = time.perf_counter()
     out = run_purchasing(_stage_instance(instance, needs), _allocations(needs), params, time_limit)
     stage_s = time.perf_counter() - stage_start
@@ -180,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--factories", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--time-limit", type=float, default=10.0)
-    parser.add_argument("--solver", default="mip-highs")
+    parser.add_argument("--solver", default="auto")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--shapley", action="store_true")
     parser.add_argument("--cases", type=int, default=10)

@@ -12,6 +12,7 @@ from service.convert import (
     instance_to_proto,
     message_to_dict,
     params_from_proto,
+    params_issues,
     plan_from_proto,
     plan_to_proto,
 )
@@ -84,3 +85,18 @@ def test_parameters_default_when_unset() -> None:
     assert params_from_proto(pb.SolveParameters()) == SolveParams()
     given = params_from_proto(pb.SolveParameters(time_limit_s=2.5, seed=3, workers=1))
     assert (given.time_limit_s, given.seed, given.workers) == (2.5, 3, 1)
+
+
+def test_purchasing_parameters_convert_and_an_unknown_purchasing_solver_is_a_violation() -> None:
+    message = pb.SolveParameters(
+        purchasing_solver="mip-highs",
+        savings_split="proportional",
+        shapley_permutations=50,
+        max_suppliers_per_material=2,
+    )
+    params = params_from_proto(message)
+    assert (params.purchasing_solver, params.savings_split) == ("mip-highs", "proportional")
+    assert (params.shapley_permutations, params.max_suppliers_per_material) == (50, 2)
+    issues = params_issues(pb.SolveParameters(purchasing_solver="gurobi"))
+    assert [i.path for i in issues] == ["params.purchasing_solver"]
+    assert "unknown solver 'gurobi'" in issues[0].message
