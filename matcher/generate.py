@@ -1179,8 +1179,24 @@ def _offer(
         if rng.random() < 0.6
         else float(_nice(np.array([breaks[1] * rng.uniform(0.2, 1.0)]))[0])
     )
-    offer: dict[str, Any] = {
-        "material": spec.id,
+    offer = tiered_offer(rng, spec.id, breaks, prices, moq)
+    if rng.random() < 0.5:
+        demand = orders.material_demand.get(spec.id, lot)
+        offer["capacity"] = max(moq, 1.0, round(demand / n_offering * rng.uniform(0.3, 1.5), 1))
+    return offer
+
+
+def tiered_offer(
+    rng: np.random.Generator,
+    material: str,
+    breaks: Sequence[float],
+    prices: Sequence[int],
+    moq: float,
+) -> dict[str, Any]:
+    """An offer with the given tiers: schedule type (half all-units) and lead time
+    (0-5 periods, mostly short) drawn."""
+    return {
+        "material": material,
         "price": {
             "type": "all_units" if rng.random() < 0.5 else "incremental",
             "tiers": [
@@ -1191,10 +1207,6 @@ def _offer(
         "moq": moq,
         "lead_time_periods": int(rng.choice(6, p=[0.2, 0.25, 0.2, 0.15, 0.1, 0.1])),
     }
-    if rng.random() < 0.5:
-        demand = orders.material_demand.get(spec.id, lot)
-        offer["capacity"] = max(moq, 1.0, round(demand / n_offering * rng.uniform(0.3, 1.5), 1))
-    return offer
 
 
 def _draw_fleet(rng: np.random.Generator, clusters: list[_Place]) -> dict[str, Any]:

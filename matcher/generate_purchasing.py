@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.generate import tiered_offer
 from matcher.models import Instance
 
 Needs = dict[str, dict[str, dict[int, int]]]  # material -> factory -> period -> units
@@ -144,18 +145,7 @@ def _offer(
     discount = rng.uniform(0.05, 0.30)
     prices = [max(1, round(unit * (1 - discount * k / max(1, count - 1)))) for k in range(count)]
     moq = 0.0 if rng.random() < 0.6 else float(round(breaks[1] * rng.uniform(0.2, 1.0)))
-    offer: dict[str, Any] = {
-        "material": material,
-        "price": {
-            "type": "all_units" if rng.random() < 0.5 else "incremental",
-            "tiers": [
-                {"min_quantity": b, "unit_price_cents": p}
-                for b, p in zip(breaks, prices, strict=True)
-            ],
-        },
-        "moq": moq,
-        "lead_time_periods": int(rng.choice(6, p=[0.2, 0.25, 0.2, 0.15, 0.1, 0.1])),
-    }
+    offer = tiered_offer(rng, material, breaks, prices, moq)
     if rng.random() < 0.5:
         share = demand / max(1, n_offers)
         offer["capacity"] = max(moq, 1.0, float(round(share * rng.uniform(0.5, 2.5))))

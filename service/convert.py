@@ -161,26 +161,18 @@ def instance_to_proto(instance: Instance) -> pb.Instance:
 def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[Issue]:
     """Problems with the parameters, with their paths (``params.routing_solver``)."""
     from solvers.assignment.base import available
-
-    issues: list[Issue] = []
-    if message.assignment_solver and message.assignment_solver not in available():
-        issues.append(
-            Issue(
-                f"{prefix}.assignment_solver",
-                f"unknown solver '{message.assignment_solver}'; available: "
-                + ", ".join(available()),
-            )
-        )
     from solvers.purchasing.solve import available as purchasing_available
 
-    if message.purchasing_solver and message.purchasing_solver not in purchasing_available():
-        issues.append(
-            Issue(
-                f"{prefix}.purchasing_solver",
-                f"unknown solver '{message.purchasing_solver}'; available: "
-                + ", ".join(purchasing_available()),
+    issues: list[Issue] = []
+    for stage, names in (("assignment", available()), ("purchasing", purchasing_available())):
+        name = getattr(message, f"{stage}_solver")
+        if name and name not in names:
+            issues.append(
+                Issue(
+                    f"{prefix}.{stage}_solver",
+                    f"unknown solver '{name}'; available: " + ", ".join(names),
+                )
             )
-        )
     for stage in ("routing", "scheduling"):
         if getattr(message, f"{stage}_solver") and stage not in STAGES_AVAILABLE:
             issues.append(
