@@ -249,6 +249,7 @@ class _Outcome:
     objective: float | None = None
     bound: float | None = None
     first: float | None = None  # since the solve started
+    deterministic_s: float = 0.0  # CP-SAT's deterministic time spent
 
 
 CORE_PER_ORDER = 4
@@ -377,8 +378,10 @@ class CpSatBackend:
         proven = False
         phases = 0
         tried_hard = False
+        spent = 0.0  # one worker: CP-SAT's deterministic time, so that phases repeat
         while not proven and phases < 2:
-            left = limit - (time.perf_counter() - start)
+            used = spent if params.workers == 1 else time.perf_counter() - start
+            left = limit - used
             if left <= 0.05 or (stop is not None and stop.is_set()):
                 break
             # (An incumbent that leaves mandatory orders out carries their big penalty,
@@ -413,6 +416,7 @@ class CpSatBackend:
                 None if is_exact else relax.bound,
             )
             phases += 1
+            spent += outcome.deterministic_s
             notes.append(
                 f"phase {phases}: {'exact' if is_exact else 'heuristic'} core of "
                 f"{core_size(problem, offered)} of {problem.size} production variables"
@@ -470,13 +474,20 @@ class CpSatBackend:
         if best.parts and (best.feasible or not hard):
             hint(model, problem, v, best.parts)
         solver = cp_model.CpSolver()
-        configure(solver, params, max(0.05, seconds - (time.perf_counter() - began)))
+        if params.workers > 1:  # wall-clock: building the model counts too
+            seconds -= time.perf_counter() - began
+        configure(solver, params, max(0.05, seconds))
         solver.parameters.relative_gap_limit = params.relative_gap
         callback = _Progress(start, progress, problem, v, global_bound)
         with stop_hook(stop, solver.stop_search):
             code = solver.solve(model, callback)
         status = _STATUS.get(code, SolveStatus.UNKNOWN)
-        out = _Outcome(status=status, seconds=time.perf_counter() - began, first=callback.first)
+        out = _Outcome(
+            status=status,
+            seconds=time.perf_counter() - began,
+            first=callback.first,
+            deterministic_s=solver.response_proto.deterministic_time,
+        )
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             out.parts = extract(solver, v)
             out.objective = float(solver.objective_value)
