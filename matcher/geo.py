@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from matcher.models import Location
+from matcher.models import Location, Transport
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -16,3 +16,10 @@ def haversine_km(a: Location, b: Location) -> float:
     dlmb = math.radians(b.lon - a.lon)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def transport_cents_per_unit(a: Location, b: Location, transport: Transport, kg: float) -> int:
+    """Cents to carry one unit of ``kg`` from ``a`` to ``b``, rounded half up: the rule
+    of both the product transport estimate and inbound material transport."""
+    km = haversine_km(a, b)
+    return math.floor(km * transport.road_factor * kg * transport.cents_per_tonne_km / 1000 + 0.5)

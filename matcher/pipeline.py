@@ -20,10 +20,10 @@ from matcher.result import (
     Kpis,
     PeriodQuantity,
     Plan,
-    SolveStatus,
     StageStats,
     Unassigned,
     Utilisation,
+    least_proven,
 )
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def plan(
     )
     return Plan(
         instance=instance.name,
-        status=_overall(stages),
+        status=least_proven(s.status for s in stages),
         weights=weights,
         allocations=allocations,
         unassigned=unassigned,
@@ -190,18 +190,6 @@ def plan(
         stages=stages,
         purchasing=purchasing,
     )
-
-
-def _overall(stages: list[StageStats]) -> SolveStatus:
-    """The plan's status: its least proven stage's."""
-    order = [
-        SolveStatus.INFEASIBLE,
-        SolveStatus.UNKNOWN,
-        SolveStatus.TIME_LIMIT,
-        SolveStatus.FEASIBLE,
-        SolveStatus.OPTIMAL,
-    ]
-    return min((s.status for s in stages), key=order.index)
 
 
 def _improvements(progress: ProgressCallback | None) -> ProgressCallback | None:

@@ -7,6 +7,7 @@ sharing) are ``None`` until those stages run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +22,20 @@ class SolveStatus(StrEnum):
     INFEASIBLE = "INFEASIBLE"
     TIME_LIMIT = "TIME_LIMIT"  # stopped by the limit without any solution
     UNKNOWN = "UNKNOWN"
+
+
+_LEAST_PROVEN_FIRST = (
+    SolveStatus.INFEASIBLE,
+    SolveStatus.UNKNOWN,
+    SolveStatus.TIME_LIMIT,
+    SolveStatus.FEASIBLE,
+    SolveStatus.OPTIMAL,
+)
+
+
+def least_proven(statuses: Iterable[SolveStatus]) -> SolveStatus:
+    """The status of a whole made of parts (stages, materials): its weakest part's."""
+    return min(statuses, key=_LEAST_PROVEN_FIRST.index)
 
 
 class ReasonCode(StrEnum):

@@ -74,31 +74,6 @@ class LinearModel:
         self.row_lo.append(lo)
         self.row_hi.append(hi)
 
-    @staticmethod
-    def merged(models: Sequence[LinearModel]) -> tuple[LinearModel, list[int]]:
-        """Independent models as one block-diagonal model, and each one's first variable.
-
-        One solve of many small models saves the solver's fixed cost per call (about
-        10 ms for HiGHS or CP-SAT); an optimum of the whole is an optimum of each block.
-        """
-        out = LinearModel()
-        offsets: list[int] = []
-        for m in models:
-            base = len(out.upper)
-            offsets.append(base)
-            out.names += m.names
-            out.upper += m.upper
-            out.row_vars += [[base + i for i in row] for row in m.row_vars]
-            out.row_coefs += m.row_coefs
-            out.row_lo += m.row_lo
-            out.row_hi += m.row_hi
-            out.cost.update({base + i: a for i, a in m.cost.items()})
-            out.constant += m.constant
-            out.relaxed.update(base + i for i in m.relaxed)
-            if m.contradiction is not None and out.contradiction is None:
-                out.contradiction = m.contradiction
-        return out, offsets
-
     def describe(self) -> str:
         nonzeros = sum(len(r) for r in self.row_vars)
         return f"{len(self.upper)} variables, {len(self.row_lo)} rows, {nonzeros} nonzeros"

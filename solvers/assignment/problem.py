@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.geo import EARTH_RADIUS_KM, haversine_km
+from matcher.geo import EARTH_RADIUS_KM, transport_cents_per_unit
 from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Order
 from matcher.result import ReasonCode
 
@@ -106,9 +106,9 @@ class AssignmentProblem:
 
 def transport_rate(instance: Instance, order: Order, factory: Factory) -> int:
     """Per-unit transport cents from factory to the order's delivery point."""
-    km = haversine_km(factory.location, order.delivery)
-    t = instance.transport
-    return math.floor(km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5)
+    return transport_cents_per_unit(
+        factory.location, order.delivery, instance.transport, order.unit_weight_kg
+    )
 
 
 class _TransportRates:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from matcher.geo import haversine_km
+from matcher.geo import transport_cents_per_unit
 from matcher.models import Instance, Material, Offer
 from matcher.result import Allocation
 
@@ -131,10 +131,6 @@ def material_needs(
     return dict(needs)
 
 
-def unit_transport_cents(km: float, road_factor: float, kg: float, per_tonne_km: float) -> int:
-    return math.floor(km * road_factor * kg * per_tonne_km / 1000 + 0.5)
-
-
 def build_purchasing_problem(
     instance: Instance, needs: Mapping[str, Mapping[str, Mapping[int, int]]]
 ) -> PurchasingProblem:
@@ -169,11 +165,8 @@ def build_purchasing_problem(
                     ),
                     lead=offer.lead_time_periods,
                     transport={
-                        f: unit_transport_cents(
-                            haversine_km(supplier.location, factories[f].location),
-                            t.road_factor,
-                            material.kg_per_unit,
-                            t.cents_per_tonne_km,
+                        f: transport_cents_per_unit(
+                            supplier.location, factories[f].location, t, material.kg_per_unit
                         )
                         for f in needs[mat_id]
                     },

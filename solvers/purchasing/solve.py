@@ -72,6 +72,15 @@ class Bought:
     deliveries: list[tuple[str, int, int]]  # (factory, period, units)
     surplus: int = 0
 
+    @classmethod
+    def of(cls, offer: OfferData, calls: Iterable[tuple[str, int, int]], surplus: int) -> Bought:
+        """Call-offs to the same factory and period merged; the quantity is their sum."""
+        merged: dict[tuple[str, int], int] = {}
+        for f, t, q in calls:
+            merged[(f, t)] = merged.get((f, t), 0) + q
+        deliveries = [(f, t, q) for (f, t), q in sorted(merged.items())]
+        return cls(offer, sum(merged.values()), deliveries, surplus)
+
     @property
     def material_cents(self) -> int:
         return self.offer.cost(self.quantity)
@@ -118,64 +127,36 @@ def solve_material(
 ) -> MaterialSolution:
     """Optimal purchases of ``mp`` for ``factories`` buying together: fewest uncovered
     units first, then least cost. Failures come back as statuses."""
-    return solve_coalitions(mp, [factories], solver, limits, max_suppliers)[0]
-
-
-def solve_coalitions(
-    mp: MaterialProblem,
-    coalitions: Sequence[Iterable[str]],
-    solver: str,
-    limits: Limits,
-    max_suppliers: int | None = None,
-) -> list[MaterialSolution]:
-    """:func:`solve_material` for each coalition, in one solve of their models side by
-    side (see :meth:`LinearModel.merged`). A bound per coalition is known only when the
-    whole is proven optimal."""
     start = time.perf_counter()
     run = adapter(solver)
-    outs: list[MaterialSolution] = []
-    pending: list[tuple[MaterialSolution, MaterialModel, int, list[Bucket]]] = []
-    for factories in coalitions:
-        members = tuple(sorted(set(factories) & set(mp.needs)))
-        out = MaterialSolution(mp.material.id, members, SolveStatus.OPTIMAL)
-        outs.append(out)
-        buckets, late = buckets_of(mp, members)
-        out.uncovered += [_late(mp, f, t, q) for f, t, q in late]
-        if not buckets:
-            out.bound = 0.0
-            continue
-        floor, why = _floor(mp, buckets, max_suppliers, run, limits)
-        if floor is None:
-            _fallback(out, mp, buckets, max_suppliers, why, start)
-            continue
-        mm = build_material_model(mp, members, max_suppliers, max_short=floor)
-        pending.append((out, mm, floor, buckets))
-    if pending:
-        model, offsets = LinearModel.merged([mm.model for _, mm, _, _ in pending])
-        outcome = run(model, limits)
-        for (out, mm, floor, buckets), base in zip(pending, offsets, strict=True):
-            if outcome.values is None:
-                out.notes += outcome.notes
-                why = f"the solve ended {outcome.status.value}"
-                _fallback(out, mp, buckets, max_suppliers, why, start)
-                continue
-            values = outcome.values[base : base + len(mm.model.upper)]
-            out.status = outcome.status
-            _read(out, mp, mm, [math.floor(v + 0.5) for v in values], floor)
-            out.cost = sum(b.material_cents + b.transport_cents for b in out.bought)
-            out.bound = float(out.cost) if out.status == SolveStatus.OPTIMAL else None
-        if len(pending) == 1 and outcome.values is not None:
-            out = pending[0][0]
-            if outcome.objective is not None and abs(outcome.objective - out.cost) > 0.5:
-                out.notes.append(
-                    f"{solver} reported {outcome.objective:.0f}; the plan costs {out.cost}"
-                )
-            if outcome.bound is not None and out.status != SolveStatus.OPTIMAL:
-                out.bound = min(float(out.cost), outcome.bound)
-    elapsed = time.perf_counter() - start
-    for out in outs:
-        out.wall_time_s = elapsed / len(outs)
-    return outs
+    members = tuple(sorted(set(factories) & set(mp.needs)))
+    out = MaterialSolution(mp.material.id, members, SolveStatus.OPTIMAL)
+    buckets, late = buckets_of(mp, members)
+    out.uncovered += [_late(mp, f, t, q) for f, t, q in late]
+    if not buckets:
+        out.bound = 0.0
+        out.wall_time_s = time.perf_counter() - start
+        return out
+    floor, why = _floor(mp, buckets, max_suppliers, run, limits)
+    if floor is None:
+        return _fallback(out, mp, buckets, max_suppliers, why, start)
+    mm = build_material_model(mp, members, max_suppliers, max_short=floor)
+    outcome = run(mm.model, limits)
+    if outcome.values is None:
+        out.notes += outcome.notes
+        why = f"the solve ended {outcome.status.value}"
+        return _fallback(out, mp, buckets, max_suppliers, why, start)
+    out.status = outcome.status
+    _read(out, mp, mm, [math.floor(v + 0.5) for v in outcome.values], floor)
+    out.cost = sum(b.material_cents + b.transport_cents for b in out.bought)
+    if outcome.objective is not None and abs(outcome.objective - out.cost) > 0.5:
+        out.notes.append(f"{solver} reported {outcome.objective:.0f}; the plan costs {out.cost}")
+    if out.status == SolveStatus.OPTIMAL:
+        out.bound = float(out.cost)
+    elif outcome.bound is not None:
+        out.bound = min(float(out.cost), outcome.bound)
+    out.wall_time_s = time.perf_counter() - start
+    return out
 
 
 def _late(mp: MaterialProblem, factory: str, period: int, units: int) -> Uncovered:
@@ -276,14 +257,10 @@ def greedy_purchases(
         o = mp.offers[i]
         quantity = sum(q for _, _, q in deliveries)
         surplus = max(0, o.minimum - quantity)
-        if surplus:
-            f, t, q = max(deliveries, key=lambda d: d[1])
-            deliveries = [d for d in deliveries if d != (f, t, q)] + [(f, t, q + surplus)]
-        merged: dict[tuple[str, int], int] = {}
-        for f, t, q in deliveries:
-            merged[(f, t)] = merged.get((f, t), 0) + q
-        final = [(f, t, q) for (f, t), q in sorted(merged.items())]
-        bought.append(Bought(o, quantity + surplus, final, surplus))
+        if surplus:  # topped up with the latest call-off
+            f, t, _ = max(deliveries, key=lambda d: d[1])
+            deliveries = [*deliveries, (f, t, surplus)]
+        bought.append(Bought.of(o, deliveries, surplus))
     return bought, uncovered
 
 
@@ -324,9 +301,4 @@ def _read(
             surplus[o] = values[e]
             per_offer.setdefault(o, []).append((dest, period, values[e]))
     for o in sorted(per_offer):
-        merged: dict[tuple[str, int], int] = {}
-        for f, t, q in per_offer[o]:
-            merged[(f, t)] = merged.get((f, t), 0) + q
-        deliveries = [(f, t, q) for (f, t), q in sorted(merged.items())]
-        quantity = sum(q for _, _, q in deliveries)
-        out.bought.append(Bought(mp.offers[o], quantity, deliveries, surplus.get(o, 0)))
+        out.bought.append(Bought.of(mp.offers[o], per_offer[o], surplus.get(o, 0)))

@@ -32,6 +32,7 @@ from matcher.result import (
     Shortage,
     SolveStatus,
     StageStats,
+    least_proven,
 )
 from solvers.linear import Limits
 from solvers.purchasing import split
@@ -50,14 +51,6 @@ MIN_SOLVE_S = 0.05
 SOLVE_S_PER_FACTORY = 0.004
 """Estimated seconds of a coalition solve per member (measured: 3.5 ms for one factory
 with CP-SAT, about 0.15 s for 40 with HiGHS), to budget the Shapley value."""
-
-_WORST_FIRST = (
-    SolveStatus.UNKNOWN,
-    SolveStatus.TIME_LIMIT,
-    SolveStatus.INFEASIBLE,
-    SolveStatus.FEASIBLE,
-    SolveStatus.OPTIMAL,
-)
 
 
 @dataclass
@@ -94,7 +87,7 @@ def run_purchasing(
     objective = sum(s.cost for s in collective.values())
     bounds = [s.bound for s in collective.values()]
     bound = None if any(b is None for b in bounds) else sum(b for b in bounds if b is not None)
-    status = min((s.status for s in collective.values()), key=_WORST_FIRST.index)
+    status = least_proven(s.status for s in collective.values())
     if progress is not None:
         progress(Progress("purchasing", params.purchasing_solver, collective_s, objective, bound))
     notes: list[str] = [n for m in problem.materials for n in m.dropped]
@@ -273,9 +266,13 @@ def _split_material(
 ) -> _Split:
     players = mp.factories
     total = together.cost
-    if len(players) == 1 or params.savings_split == "proportional":
+
+    def proportional(notes: list[str]) -> _Split:
         charges = split.proportional({f: float(alone[f].cost) for f in players}, float(total))
-        return _Split(split.integer_split(charges, total), "proportional")
+        return _Split(split.integer_split(charges, total), "proportional", notes=notes)
+
+    if len(players) == 1 or params.savings_split == "proportional":
+        return proportional([])
     unproven = [0]
 
     def cost(coalition: frozenset[str]) -> float:
@@ -294,12 +291,12 @@ def _split_material(
     pair_cost = SOLVE_S_PER_FACTORY * n * (n + 1)  # both permutations' prefixes
     exact_max = split.MAX_EXACT_PLAYERS if exact_cost <= nominal else 0
     if exact_max < n and pair_cost > nominal:
-        charges = split.proportional({f: float(alone[f].cost) for f in players}, float(total))
-        why = (
-            f"{mp.material.id}: {n} factories, too many for Shapley sampling within the time "
-            f"limit (one permutation pair ~{pair_cost:.0f}s); proportional split instead"
+        return proportional(
+            [
+                f"{mp.material.id}: {n} factories, too many for Shapley sampling within the "
+                f"time limit (one permutation pair ~{pair_cost:.0f}s); proportional split instead"
+            ]
         )
-        return _Split(split.integer_split(charges, total), "proportional", notes=[why])
     result = split.shapley(
         players,
         costs,
@@ -392,9 +389,10 @@ def _assemble(
             alone_by_factory[f] += s.cost
         for f, c in splits[mid].charged.items():
             charged_by_factory[f] += c
-        if splits[mid].ci95:
+        half_widths = splits[mid].ci95
+        if half_widths:
             sampled = True
-            for f, h in splits[mid].ci95.items():  # type: ignore[union-attr]
+            for f, h in half_widths.items():
                 ci2[f] += h * h
         notes.extend(splits[mid].notes)
     methods = {s.method for s in splits.values() if len(s.charged) > 1} or {
