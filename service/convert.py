@@ -53,20 +53,22 @@ def _is_map(field: FieldDescriptor) -> bool:
     return field.message_type is not None and field.message_type.GetOptions().map_entry
 
 
-def _scalar_to_domain(field: FieldDescriptor, value: Any) -> Any:
+def _scalar_to_domain(field: FieldDescriptor, value: Any, empty_lists: bool = False) -> Any:
     if field.enum_type is not None:
         return _enum_to_domain(field.enum_type, value)
     if field.message_type is not None:
-        return message_to_dict(value)
+        return message_to_dict(value, empty_lists)
     return value
 
 
-def message_to_dict(message: Message) -> Any:
+def message_to_dict(message: Message, empty_lists: bool = False) -> Any:
     """The JSON-format value of ``message``, enums without their prefix.
 
     Fields with presence (messages, ``optional``) and empty lists, maps and strings
     are left out when unset so that the domain's defaults apply; any other scalar is
-    its value (proto3 cannot tell 0 from unset, so 0 is a value).
+    its value (proto3 cannot tell 0 from unset, so 0 is a value). ``empty_lists``
+    keeps empty lists and maps as values: a plan's lists are always there, possibly
+    empty (no order unassigned).
     """
     if isinstance(message, struct_pb2.Struct):
         from google.protobuf.json_format import MessageToDict
@@ -78,16 +80,18 @@ def message_to_dict(message: Message) -> Any:
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
         if _is_map(field) or field.label == FieldDescriptor.LABEL_REPEATED:
-            if not value:
+            if not value and not empty_lists:
                 continue
             if _is_map(field):
                 value_field = field.message_type.fields_by_name["value"]
-                out[field.name] = {k: _scalar_to_domain(value_field, v) for k, v in value.items()}
+                out[field.name] = {
+                    k: _scalar_to_domain(value_field, v, empty_lists) for k, v in value.items()
+                }
             else:
-                out[field.name] = [_scalar_to_domain(field, v) for v in value]
+                out[field.name] = [_scalar_to_domain(field, v, empty_lists) for v in value]
         elif field.has_presence:
             if message.HasField(field.name):
-                converted = _scalar_to_domain(field, value)
+                converted = _scalar_to_domain(field, value, empty_lists)
                 if converted is not None:
                     out[field.name] = converted
         elif field.enum_type is not None:
@@ -214,7 +218,7 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
 
 
 def plan_from_proto(message: pb.Plan) -> Plan:
-    data = message_to_dict(message)
+    data = message_to_dict(message, empty_lists=True)
     for key in ("routes", "capacity_sharing"):
         data.pop(key, None)  # stages not in the domain plan yet
     return Plan.model_validate(data)

@@ -100,3 +100,12 @@ def test_purchasing_parameters_convert_and_an_unknown_purchasing_solver_is_a_vio
     issues = params_issues(pb.SolveParameters(purchasing_solver="gurobi"))
     assert [i.path for i in issues] == ["params.purchasing_solver"]
     assert "unknown solver 'gurobi'" in issues[0].message
+
+
+def test_a_plan_with_every_order_served_round_trips_through_proto() -> None:
+    # proto drops empty repeated fields: an empty unassigned list must come back empty
+    from matcher.validation import load_instance
+
+    result = plan(load_instance("instances/purchasing.json"), SolveParams(workers=1))
+    assert result.unassigned == []
+    assert plan_from_proto(plan_to_proto(result)) == result
