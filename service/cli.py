@@ -97,6 +97,10 @@ def add_remote_parser(sub: Any) -> None:
         q.add_argument("--seed", type=int)
         q.add_argument("--workers", type=int)
         q.add_argument("--strategy", choices=["auto", "full", "core", "lns"])
+        q.add_argument("--purchasing-solver", dest="purchasing_solver")
+        q.add_argument("--savings-split", choices=["shapley", "proportional"])
+        q.add_argument("--shapley-permutations", type=int)
+        q.add_argument("--max-suppliers", type=int, dest="max_suppliers_per_material")
 
     q = verbs.add_parser("solve", help="unary Solve; prints the summary, writes the plan")
     common(q)
@@ -137,7 +141,17 @@ def _client(args: argparse.Namespace) -> MatcherClient:
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("assignment_solver", "time_limit_s", "seed", "workers", "strategy")
+    names = (
+        "assignment_solver",
+        "time_limit_s",
+        "seed",
+        "workers",
+        "strategy",
+        "purchasing_solver",
+        "savings_split",
+        "shapley_permutations",
+        "max_suppliers_per_material",
+    )
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
 

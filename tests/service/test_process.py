@@ -3,6 +3,7 @@ the ``matcher remote`` verbs drive it from files."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -191,3 +192,14 @@ def test_tls(tmp_path: Path, tiny_instance: Instance) -> None:
             assert client.validate(tiny_instance).valid
     finally:
         tls.kill()
+
+
+def test_remote_solve_passes_the_purchasing_options(served: Served, tmp_path: Path) -> None:
+    instance = str(INSTANCES / "purchasing.json")
+    plan_path = tmp_path / "plan.json"
+    argv = ["remote", "solve", "--address", served.address, "-q", instance, "-o", str(plan_path)]
+    assert matcher_main([*argv, "--savings-split", "proportional", "--time-limit", "5"]) == 0
+    assert check_files(instance, plan_path).ok
+    plan = json.loads(plan_path.read_text())
+    assert plan["purchasing"]["split_method"] == "proportional"
+    assert plan["stages"][1]["stage"] == "purchasing"
