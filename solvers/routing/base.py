@@ -1,0 +1,145 @@
+"""The routing back-ends' registry and the one entry point, :func:`solve_routing`.
+
+A back-end returns only which vehicle type serves which visits in which order
+(:class:`Sequences`); :func:`solve_routing` turns those into timed, costed routes with
+:mod:`solvers.routing.evaluate`, so every back-end's answer is measured the same way
+and a back-end's claim of feasibility is re-checked before anyone sees it.
+
+Back-ends: ``pyvrp`` (PyVRP's iterated local search), ``ortools-routing`` (OR-Tools
+routing with guided local search) and ``auto``, the default, which picks per problem
+(see :mod:`solvers.routing.auto`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from matcher.params import StopSignal
+from solvers.routing.evaluate import build_route, check_coverage, total_cost
+from solvers.routing.problem import Action, Route, RoutingProblem, RoutingResult
+
+ImprovementCallback = Callable[[float, int], None]
+"""Called with (seconds since the start, cost) when a back-end improves its best."""
+
+
+@dataclass(frozen=True)
+class RoutingLimits:
+    seconds: float
+    seed: int = 0
+    stop: StopSignal | None = None
+    on_improvement: ImprovementCallback | None = None
+    started: float = field(default_factory=time.perf_counter)
+    give_up_s: float | None = None  # stop when still nothing feasible after this long
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self) -> float:
+        return self.seconds - self.elapsed()
+
+    def stopped(self) -> bool:
+        return self.left() <= 0 or (self.stop is not None and self.stop.is_set())
+
+
+@dataclass
+class Sequences:
+    """A back-end's raw answer: per used vehicle, its type and visits in order."""
+
+    solver: str
+    routes: list[tuple[int, list[tuple[int, Action]]]] = field(default_factory=list)
+    unserved: list[int] = field(default_factory=list)
+    found: bool = False  # some solution at all (even if the engine calls it infeasible)
+    time_to_first_feasible_s: float | None = None
+    iterations: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class RoutingBackend(Protocol):
+    name: str
+
+    def unsupported(self, problem: RoutingProblem) -> str | None:
+        """Why this back-end cannot solve ``problem`` exactly (``None``: it can)."""
+        ...
+
+    def solve(self, problem: RoutingProblem, limits: RoutingLimits) -> Sequences:
+        """Best visit orders found within the limits; never raises for a hard problem."""
+        ...
+
+
+_REGISTRY: dict[str, str] = {
+    "auto": "solvers.routing.auto:AutoBackend",
+    "ortools-routing": "solvers.routing.ortools_backend:OrToolsBackend",
+    "pyvrp": "solvers.routing.pyvrp_backend:PyVrpBackend",
+}
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_backend(name: str) -> RoutingBackend:
+    """The back-end registered as ``name``, imported on first use."""
+    try:
+        module_name, cls_name = _REGISTRY[name].split(":")
+    except KeyError:
+        raise ValueError(
+            f"unknown routing solver '{name}' (available: {', '.join(available())})"
+        ) from None
+    backend: RoutingBackend = getattr(importlib.import_module(module_name), cls_name)()
+    return backend
+
+
+def solve_routing(problem: RoutingProblem, solver: str, limits: RoutingLimits) -> RoutingResult:
+    """Solve with the named back-end and evaluate its routes.
+
+    Raises ``ValueError`` for an unknown solver, inconsistent data, or a back-end that
+    cannot represent the problem; anything else is a status in the result.
+    """
+    problems = problem.problems()
+    if problems:
+        raise ValueError("; ".join(problems))
+    backend = get_backend(solver)
+    why = backend.unsupported(problem)
+    if why is not None:
+        raise ValueError(f"routing solver '{solver}' cannot solve this problem: {why}")
+    if not problem.requests:
+        return RoutingResult(solver=backend.name, feasible=True, cost=0, seed=limits.seed)
+    raw = backend.solve(problem, limits)
+    return evaluate_sequences(problem, raw, limits)
+
+
+def evaluate_sequences(
+    problem: RoutingProblem, raw: Sequences, limits: RoutingLimits
+) -> RoutingResult:
+    """Timed and costed routes from visit orders; infeasible if any rule is broken."""
+    routes: list[Route] = []
+    violations: list[str] = []
+    for vehicle_type, visits in raw.routes:
+        if not visits:
+            continue
+        route, broken = build_route(problem, vehicle_type, visits)
+        routes.append(route)
+        violations += [f"route {len(routes) - 1}: {v}" for v in broken]
+    violations += check_coverage(problem, routes, raw.unserved)
+    feasible = raw.found and not violations
+    notes = list(raw.notes)
+    if raw.found and violations:
+        notes.append(
+            f"{len(violations)} violation(s) in the best solution found, e.g. {violations[0]}"
+        )
+    return RoutingResult(
+        solver=raw.solver,
+        feasible=feasible,
+        routes=routes,
+        unserved=sorted(raw.unserved),
+        cost=total_cost(problem, routes, raw.unserved) if raw.found else None,
+        wall_time_s=time.perf_counter() - limits.started,
+        time_to_first_feasible_s=raw.time_to_first_feasible_s,
+        iterations=raw.iterations,
+        seed=limits.seed,
+        notes=notes,
+    )

@@ -1,0 +1,178 @@
+"""PyVRP back-end: the iterated local search of PyVRP (MIT), with its default parameters.
+
+Every feature of :class:`RoutingProblem` maps onto PyVRP 0.14 one to one: depot
+deliveries and pickups are clients, stop-to-stop requests are shipments, optional
+requests carry their penalty as a prize (PyVRP minimises cost plus uncollected
+prizes, the same objective), vehicle types keep their depots, shift window, maximum
+duration (``shift_duration``), costs and profile. The data is passed as numpy
+matrices (``ProblemData``), not edge by edge through ``Model``, which matters at
+a few hundred places.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxRuntime
+
+from solvers.routing.base import RoutingLimits, Sequences
+from solvers.routing.problem import FOREVER, Action, RoutingProblem
+
+INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def _late(t: int) -> int:
+    return INT64_MAX if t >= FOREVER else t
+
+
+def to_problem_data(problem: RoutingProblem) -> tuple[pyvrp.ProblemData, list[tuple[int, bool]]]:
+    """PyVRP's data for ``problem`` and, per PyVRP client or shipment, ``(request,
+    is_shipment)``; clients come first in PyVRP's numbering."""
+    locations = [pyvrp.Location(0, 0) for _ in range(problem.places)]
+    depots = [pyvrp.Depot(d.place, tw_early=d.open, tw_late=_late(d.close)) for d in problem.depots]
+    clients, shipments = [], []
+    client_of: list[tuple[int, bool]] = []
+    ship_of: list[tuple[int, bool]] = []
+    for k, r in enumerate(problem.requests):
+        prize = 0 if r.required else r.penalty
+        if r.pickup is not None and r.delivery is not None:
+            p, d = r.pickup, r.delivery
+            shipments.append(
+                pyvrp.Shipment(
+                    p.place,
+                    d.place,
+                    pickup_tw_early=p.early,
+                    pickup_tw_late=_late(p.late),
+                    pickup_service_duration=p.service,
+                    delivery_tw_early=d.early,
+                    delivery_tw_late=_late(d.late),
+                    delivery_service_duration=d.service,
+                    amount=list(r.amount),
+                    prize=prize,
+                    required=r.required,
+                )
+            )
+            ship_of.append((k, True))
+            continue
+        stop = r.delivery if r.pickup is None else r.pickup
+        assert stop is not None  # a request has at least one stop (problem.problems())
+        amount = list(r.amount)
+        clients.append(
+            pyvrp.Client(
+                stop.place,
+                delivery=amount if r.pickup is None else [0] * len(amount),
+                pickup=amount if r.pickup is not None else [0] * len(amount),
+                service_duration=stop.service,
+                tw_early=stop.early,
+                tw_late=_late(stop.late),
+                prize=prize,
+                required=r.required,
+            )
+        )
+        client_of.append((k, False))
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=v.count,
+            capacity=list(v.capacity),
+            start_depot=v.start_depot,
+            end_depot=v.end_depot,
+            fixed_cost=v.fixed_cost,
+            tw_early=v.shift_start,
+            tw_late=_late(v.shift_end),
+            shift_duration=INT64_MAX if v.max_duration is None else v.max_duration,
+            unit_distance_cost=v.unit_distance_cost,
+            unit_duration_cost=v.unit_duration_cost,
+            profile=v.profile,
+        )
+        for v in problem.vehicle_types
+    ]
+    # Typed as Any: PyVRP's stubs spell the matrix type in a way numpy's do not match.
+    distances: list[Any] = [np.ascontiguousarray(p.distance, np.int64) for p in problem.profiles]
+    durations: list[Any] = [np.ascontiguousarray(p.duration, np.int64) for p in problem.profiles]
+    data = pyvrp.ProblemData(
+        locations, clients, depots, vehicle_types, distances, durations, shipments=shipments
+    )
+    return data, client_of + ship_of
+
+
+class _Deadline:
+    """PyVRP stopping criterion: our wall clock (from the call, not from PyVRP's first
+    iteration), the stop signal, and improvement reports."""
+
+    def __init__(self, limits: RoutingLimits) -> None:
+        self.limits = limits
+        self.best = math.inf
+        self.first_feasible_s: float | None = None
+
+    def __call__(self, best_cost: float) -> bool:
+        if best_cost < self.best and best_cost < INT64_MAX:  # PyVRP passes max when infeasible
+            self.best = best_cost
+            elapsed = self.limits.elapsed()
+            if self.first_feasible_s is None:
+                self.first_feasible_s = elapsed
+            if self.limits.on_improvement is not None:
+                self.limits.on_improvement(elapsed, int(best_cost))
+        give_up = self.limits.give_up_s
+        if give_up is not None and self.first_feasible_s is None:
+            return self.limits.stopped() or self.limits.elapsed() > give_up
+        return self.limits.stopped()
+
+
+class PyVrpBackend:
+    name = "pyvrp"
+
+    def unsupported(self, problem: RoutingProblem) -> str | None:
+        return None
+
+    def solve(self, problem: RoutingProblem, limits: RoutingLimits) -> Sequences:
+        data, owners = to_problem_data(problem)
+        deadline = _Deadline(limits)
+        result = pyvrp.solve(data, stop=deadline, seed=limits.seed, collect_stats=False)
+        return self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
+
+    def sequences(
+        self,
+        problem: RoutingProblem,
+        solution: pyvrp.Solution,
+        owners: list[tuple[int, bool]],
+        first_feasible_s: float | None,
+        result: pyvrp.Result | None = None,
+    ) -> Sequences:
+        n_clients = sum(1 for _, shipment in owners if not shipment)
+        routes = []
+        served: set[int] = set()
+        for route in solution.routes():
+            visits: list[tuple[int, Action]] = []
+            for act in route.schedule():
+                if act.is_depot():
+                    continue
+                if act.is_shipment():
+                    k = owners[n_clients + act.idx][0]
+                    visits.append((k, Action.PICKUP if act.is_pickup() else Action.DELIVERY))
+                else:
+                    k = owners[act.idx][0]
+                    r = problem.requests[k]
+                    visits.append((k, Action.DELIVERY if r.pickup is None else Action.PICKUP))
+                served.add(k)
+            routes.append((route.vehicle_type(), visits))
+        notes = []
+        if not solution.is_feasible():
+            notes.append("PyVRP found no feasible solution within the limit")
+        return Sequences(
+            solver=self.name,
+            routes=routes,
+            unserved=[k for k in range(len(problem.requests)) if k not in served],
+            found=True,
+            time_to_first_feasible_s=first_feasible_s if solution.is_feasible() else None,
+            iterations=None if result is None else result.num_iterations,
+            notes=notes,
+        )
+
+
+def plain_solve(data: pyvrp.ProblemData, seconds: float, seed: int) -> pyvrp.Result:
+    """PyVRP exactly as a user of the library calls it (``MaxRuntime``, defaults):
+    the reference the benchmarks compare the default back-end against."""
+    return pyvrp.solve(data, stop=MaxRuntime(seconds), seed=seed, collect_stats=False)
