@@ -3,8 +3,8 @@
 An index (``../shared/benchmarks/<family>/index.json``) lists instances with their
 best-known solution value (BKS). For each entry and solver, :func:`run_entry`
 
-1. loads the file through the entry's *family* (``gap`` now; routing and job-shop
-   families register here as they land),
+1. loads the file through the entry's *family* (``gap``, ``cvrp``, ``vrptw``; job
+   shop registers here when it lands),
 2. solves it with the real engine, timing only the solve,
 3. verifies the answer against the raw file data alone (feasibility re-checked,
    objective recomputed), so a bug in the model mapping or in a solver cannot
@@ -18,15 +18,19 @@ crashes give a row with status ``ERROR`` and the message, and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import statistics
+import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from matcher.io import vrp
 from matcher.io.gap import (
     GapData,
     assignment_from_plan,
@@ -39,10 +43,13 @@ from matcher.models import Instance
 from matcher.params import SolveParams
 from matcher.pipeline import plan
 
+if TYPE_CHECKING:
+    from solvers.routing.problem import RoutingProblem
+
 ERROR = "ERROR"  # the status of a row whose entry or solve raised
 NO_SOLVER = "-"  # the solver of a row whose entry failed before a solver was chosen
 
-#: The keys of one JSON line, in order.
+#: The keys of one JSON line, in order; routing rows add ``vehicles`` (:meth:`BenchRow.to_json`).
 JSON_KEYS = (
     "name",
     "family",
@@ -79,6 +86,7 @@ class Verification:
     feasible: bool
     objective: float | None  # recomputed from the raw data; None unless feasible
     violations: tuple[str, ...] = ()
+    vehicles: int | None = None  # routing: the routes the answer uses
 
 
 @dataclass(frozen=True)
@@ -153,20 +161,39 @@ class BenchEntry:
         problem_index = record.get("problem_index", 0)
         if not isinstance(problem_index, int) or isinstance(problem_index, bool):
             raise ValueError(f"problem_index is {problem_index!r}, expected an integer")
+        bks_key, optimal_key = reference_fields(record)
         return cls(
             name=record["name"],
             family=record["family"],
             file=record["file"],
             base_dir=base_dir,
-            bks=_number(record, "bks"),
+            bks=_number(record, bks_key),
             sense=sense,
-            bks_is_optimal=bool(record.get("bks_is_optimal", False)),
+            bks_is_optimal=bool(record.get(optimal_key, False)),
             lower_bound=_number(record, "lower_bound"),
             file_format=record.get("file_format"),
             problem_index=problem_index,
             set=record.get("set"),
             record=record,
         )
+
+
+#: Per family, the record fields (value, proven optimal?) its rows are compared with,
+#: when not ``bks`` and ``bks_is_optimal``. VRPTW's ``bks`` is the hierarchical
+#: literature value (fewest vehicles first, unrounded distances); the families here
+#: minimise distance alone under the DIMACS convention, whose optimum is
+#: ``distance_only_best``.
+REFERENCE_FIELDS: dict[str, tuple[str, str]] = {
+    "vrptw": ("distance_only_best", "distance_only_is_optimal"),
+}
+
+
+def reference_fields(record: Mapping[str, Any]) -> tuple[str, str]:
+    """The keys of the reference value and of its optimality flag for ``record``."""
+    family = record.get("family")
+    if isinstance(family, str) and family in REFERENCE_FIELDS:
+        return REFERENCE_FIELDS[family]
+    return "bks", "bks_is_optimal"
 
 
 def _number(record: Mapping[str, Any], key: str) -> float | None:
@@ -245,10 +272,154 @@ class _GapCase:
         )
 
 
+# --- the routing families -----------------------------------------------------------
+
+PYVRP_PLAIN = "pyvrp-plain"
+"""PyVRP as a library user calls it: ``pyvrp.read`` the file, ``pyvrp.solve`` with
+``MaxRuntime``; the reference the default routing back-end is compared with."""
+
+ROUTING_DEFAULT = "auto"
+_PLAIN_ROUNDING = {vrp.CVRP: "round", vrp.VRPTW: "dimacs"}
+
+
+class _RoutingFamily:
+    """CVRP or VRPTW files through the routing engine (``solvers.routing``)."""
+
+    name: str
+    kind: str
+
+    def solvers(self) -> list[str]:
+        from solvers.routing.base import available
+
+        return [*available(), PYVRP_PLAIN]
+
+    def default_solver(self) -> str:
+        return ROUTING_DEFAULT
+
+    def load(self, entry: BenchEntry) -> BenchCase:
+        raw = vrp.read_raw(entry.path, self.kind)  # the verifier's own reading
+        problem = vrp.read_problem(entry.path, self.kind, name=entry.name)
+        if problem.places != len(raw.demand):
+            raise ValueError(
+                f"{entry.path}: {problem.places} places read, the verifier reads {len(raw.demand)}"
+            )
+        return _RoutingCase(entry.path, raw, problem)
+
+
+class CvrpFamily(_RoutingFamily):
+    """Capacitated VRP (CVRPLIB X, A, E, P): rounded Euclidean arcs, vehicle count free."""
+
+    name = "cvrp"
+    kind = vrp.CVRP
+
+
+class VrptwFamily(_RoutingFamily):
+    """Solomon VRPTW under the DIMACS distance-only convention (tenths, truncated)."""
+
+    name = "vrptw"
+    kind = vrp.VRPTW
+
+
+@dataclass(frozen=True)
+class _RoutingCase:
+    path: Path
+    raw: vrp.RawVrp
+    problem: RoutingProblem
+
+    def solve(self, solver: str, settings: RunSettings) -> Attempt:
+        """``settings.workers`` is not used: the routing engines run on one thread."""
+        if solver == PYVRP_PLAIN:
+            return self._solve_plain(settings)
+        from solvers.routing.base import RoutingLimits, get_backend, solve_routing
+
+        get_backend(solver)  # imports the back-end once, outside the timed call
+        warned: list[str] = []
+        with _warnings_as_notes(warned):
+            start = time.perf_counter()
+            limits = RoutingLimits(settings.time_limit_s, seed=settings.seed)
+            result = solve_routing(self.problem, solver, limits)
+            wall = time.perf_counter() - start
+        routes = []
+        for route in result.routes:
+            stops = (self.problem.requests[v.request].delivery for v in route.visits)
+            routes.append([s.place for s in stops if s is not None])
+        return self._attempt(result.feasible, wall, routes, result.cost, result.notes + warned)
+
+    def _solve_plain(self, settings: RunSettings) -> Attempt:
+        import pyvrp
+
+        from solvers.routing.pyvrp_backend import plain_solve
+
+        rounding = _PLAIN_ROUNDING[self.raw.kind]
+        if self.raw.kind == vrp.VRPTW:  # pyvrp.read takes VRPLIB files, not Solomon's
+            with tempfile.TemporaryDirectory() as folder:
+                converted = Path(folder) / f"{self.path.stem}.vrp"
+                vrp.write_vrplib_vrptw(self.path, converted)
+                data = pyvrp.read(converted, round_func=rounding)
+        else:
+            data = pyvrp.read(self.path, round_func=rounding)
+        warned: list[str] = []
+        with _warnings_as_notes(warned):
+            start = time.perf_counter()
+            result = plain_solve(data, settings.time_limit_s, settings.seed)
+            wall = time.perf_counter() - start
+        best = result.best
+        routes = [
+            [data.client(a.idx).location for a in route.schedule() if a.is_client()]
+            for route in best.routes()
+        ]
+        notes = [] if best.is_feasible() else ["PyVRP found no feasible solution within the limit"]
+        return self._attempt(best.is_feasible(), wall, routes, best.distance(), notes + warned)
+
+    def _attempt(
+        self,
+        claimed: bool,
+        wall: float,
+        routes: list[list[int]],
+        cost: int | None,
+        notes: Sequence[str],
+    ) -> Attempt:
+        """Verify ``routes`` on the raw file; routing heuristics prove nothing, so the
+        status is the solver's claim of feasibility only."""
+        check = vrp.evaluate(self.raw, routes)
+        notes = list(notes)
+        if check.feasible and cost is not None and cost != check.distance:
+            # Not part of the verification: the engine's cost of its own routes.
+            notes.append(
+                f"solver reports distance {cost}, the verifier {check.distance} "
+                f"(units of 1/{self.raw.scale})"
+            )
+        return Attempt(
+            status="FEASIBLE" if claimed else "INFEASIBLE",
+            wall_s=wall,
+            verification=Verification(
+                check.feasible, check.objective, tuple(check.violations), check.vehicles
+            ),
+            notes=tuple(notes),
+        )
+
+
+@contextlib.contextmanager
+def _warnings_as_notes(notes: list[str]) -> Iterator[None]:
+    """Warnings raised inside (PyVRP's ``PenaltyBoundWarning`` when it finds nothing
+    feasible) become notes of the row, once per kind, instead of lines amid the table."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for w in caught:
+        if w.category not in seen:
+            seen.add(w.category)
+            first = " ".join(str(w.message).split()).split(". ")[0].rstrip(".")
+            notes.append(f"{w.category.__name__}: {first}")
+
+
 # --- the registry -------------------------------------------------------------------
 
 FAMILIES: dict[str, Callable[[], BenchFamily]] = {
     "gap": GapFamily,
+    "cvrp": CvrpFamily,
+    "vrptw": VrptwFamily,
 }
 
 
@@ -364,6 +535,7 @@ class BenchRow:
     feasible: bool
     bks_is_optimal: bool = False
     message: str = ""  # error text, verification failures and flags
+    vehicles: int | None = None  # routing: routes used, as counted by the verifier
 
     @property
     def failed(self) -> bool:
@@ -385,7 +557,8 @@ class BenchRow:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The keys of :data:`JSON_KEYS`, then ``vehicles`` when the row has it."""
+        line = {
             "name": self.name,
             "family": self.family,
             "solver": self.solver,
@@ -396,6 +569,9 @@ class BenchRow:
             "wall_s": round(self.wall_s, 3),
             "feasible": self.feasible,
         }
+        if self.vehicles is not None:
+            line["vehicles"] = self.vehicles
+        return line
 
 
 def gap_pct(objective: float, bks: float, sense: Literal["min", "max"]) -> float | None:
@@ -436,7 +612,8 @@ def _error_row(
     record: Mapping[str, Any], position: int, solver: str, exc: BaseException, wall: float
 ) -> BenchRow:
     family = record.get("family")
-    bks = record.get("bks")
+    bks_key, optimal_key = reference_fields(record)
+    bks = record.get(bks_key)
     return BenchRow(
         name=record_name(record, position),
         family=family if isinstance(family, str) else None,
@@ -447,7 +624,7 @@ def _error_row(
         status=ERROR,
         wall_s=wall,
         feasible=False,
-        bks_is_optimal=record.get("bks_is_optimal") is True,
+        bks_is_optimal=record.get(optimal_key) is True,
         message=f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc),
     )
 
@@ -475,6 +652,7 @@ def _row(entry: BenchEntry, solver: str, attempt: Attempt) -> BenchRow:
         feasible=check.feasible,
         bks_is_optimal=entry.bks_is_optimal,
         message="; ".join(messages),
+        vehicles=check.vehicles,
     )
 
 

@@ -301,25 +301,35 @@ def _pct(x: float | None) -> str:
 
 
 def bench_table(rows: Sequence[BenchRow], title: str) -> Table:
-    """One line per entry and solver, failures in red."""
-    table = Table(title=title, caption="BKS*: proven optimal")
-    for col in ("name", "solver", "objective", "BKS", "gap %", "status", "wall s", "feasible"):
+    """One line per entry and solver, failures in red; a ``vehicles`` column (routes
+    used) when any row has one (routing)."""
+    from matcher.bench import REFERENCE_FIELDS
+
+    vehicles = any(r.vehicles is not None for r in rows)
+    caption = "BKS*: proven optimal"
+    for family in sorted({r.family for r in rows if r.family in REFERENCE_FIELDS}):
+        caption += f"; BKS of {family}: the index's {REFERENCE_FIELDS[family][0]}"
+    table = Table(title=title, caption=caption)
+    columns = ["name", "solver", "objective", "BKS", "gap %", "status", "wall s", "feasible"]
+    if vehicles:
+        columns.insert(3, "vehicles")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("name", "solver", "status") else "right")
     table.add_column("note", overflow="fold")
     for r in rows:
         bks = _num(r.bks) + ("*" if r.bks_is_optimal else "")
-        table.add_row(
-            Text(r.name),
-            r.solver,
-            _num(r.objective),
+        cells: list[str | Text] = [Text(r.name), r.solver, _num(r.objective)]
+        if vehicles:
+            cells.append(_num(r.vehicles))
+        cells += [
             bks,
             _pct(r.gap_pct),
             r.status,
             f"{r.wall_s:.2f}",
             "yes" if r.feasible else "[bold red]no[/]",
             Text(r.message),
-            style="red" if r.failed else None,
-        )
+        ]
+        table.add_row(*cells, style="red" if r.failed else None)
     return table
 
 

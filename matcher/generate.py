@@ -1209,6 +1209,9 @@ def tiered_offer(
     }
 
 
+CARRIER_MIN_CENTS = 15000
+
+
 def _draw_fleet(rng: np.random.Generator, clusters: list[_Place]) -> dict[str, Any]:
     """One depot per cluster with a mix of vans and trucks."""
     depots: list[dict[str, Any]] = []
@@ -1316,5 +1319,8 @@ def generate(
         "orders": plan.dicts,
         "suppliers": _draw_suppliers(rng, factories, clusters, industries, plan),
         "fleet": _draw_fleet(rng, clusters),
+        # Less-than-truckload carriers charge a minimum per shipment: what makes a
+        # platform's own milk runs pay for small loads.
+        "transport": {"carrier_min_cents": CARRIER_MIN_CENTS},
     }
     return Instance.model_validate(data)

@@ -63,6 +63,7 @@ class Material(Frozen):
     kg_per_unit: float = Field(
         default=1.0, ge=0.0, description="Shipping weight of one unit (inbound transport)."
     )
+    m3_per_unit: float = Field(default=0.0, ge=0.0, description="Shipping volume of one unit.")
 
 
 class ResourceGroup(Frozen):
@@ -165,6 +166,7 @@ class Order(Frozen):
     due_period: NonNegInt
     delivery: Location
     unit_weight_kg: float = Field(default=1.0, ge=0.0, description="Shipping weight per unit.")
+    unit_volume_m3: float = Field(default=0.0, ge=0.0, description="Shipping volume per unit.")
     max_unit_price_cents: Cents | None = Field(
         default=None, description="Ceiling on the summed unit cost of the operations."
     )
@@ -237,8 +239,18 @@ class Vehicle(Frozen):
 
 
 class Fleet(Frozen):
+    """The platform's own vehicles: they run day routes (one per vehicle and period).
+
+    Loads are matched to capacities by dimension name: ``weight_kg`` takes the orders'
+    ``unit_weight_kg`` and the materials' ``kg_per_unit``, ``volume_m3`` their
+    ``unit_volume_m3`` and ``m3_per_unit``; any other dimension carries nothing.
+    """
+
     depots: list[Depot] = Field(default_factory=list)
     vehicles: list[Vehicle] = Field(default_factory=list)
+    service_minutes: NonNegInt = Field(
+        default=15, description="Loading or unloading time at every pickup and delivery."
+    )
 
 
 class Transport(Frozen):
@@ -250,6 +262,11 @@ class Transport(Frozen):
 
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
     cents_per_tonne_km: float = Field(default=30.0, ge=0.0)
+    carrier_min_cents: Cents = Field(
+        default=0,
+        description="The carrier's minimum charge per shipment. Routing only: a load the "
+        "fleet does not carry costs max(this, its per-unit estimate).",
+    )
 
 
 class ObjectiveWeights(Frozen):

@@ -150,6 +150,11 @@ class SolveParams(BaseModel):
     max_suppliers_per_material: int | None = Field(
         default=None, ge=1, description="Most suppliers the platform buys one material from."
     )
+    routing_solver: str = Field(
+        default="auto",
+        description="Routing back-end: auto (default: PyVRP, OR-Tools when PyVRP finds "
+        "nothing feasible), pyvrp, ortools-routing.",
+    )
     savings_split: Literal["proportional", "shapley"] = Field(
         default="shapley", description="How the purchasing savings are shared."
     )

@@ -1,7 +1,7 @@
 """``plan(instance, params) -> Plan``: run the stages in order and assemble the plan.
 
-Stages: assignment, then purchasing (when the allocations need materials); routing and
-capacity sharing plug in after them as they land.
+Stages: assignment, then purchasing (when the allocations need materials), then routing
+(when the instance has a fleet); capacity sharing plugs in after them as it lands.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from matcher.result import (
     Kpis,
     PeriodQuantity,
     Plan,
+    Purchasing,
+    Routing,
     StageStats,
     Unassigned,
     Utilisation,
@@ -31,10 +33,12 @@ if TYPE_CHECKING:
     from solvers.assignment.problem import AssignmentProblem
 
 
-ASSIGNMENT_SHARE = 0.7
-"""Share of the time limit the assignment gets when a purchasing stage follows."""
+ASSIGNMENT_SHARE = {0: 1.0, 1: 0.7, 2: 0.6}
+"""Share of the time limit the assignment gets, by the number of later stages."""
+ROUTING_SHARE = 0.15
+"""Share of the time limit kept for routing when purchasing runs before it."""
 MIN_STAGE_SHARE = 0.1
-"""The purchasing stage gets at least this share, even after a slow assignment."""
+"""A later stage gets at least this share, even after a slow assignment."""
 
 
 def plan(
@@ -68,9 +72,9 @@ def plan(
             f"solver '{backend.name}' does not support this problem with these parameters"
             + (f": {why}" if why else "")
         )
-    budget = params.time_limit_s
-    if any(o.bill_of_materials for o in instance.orders) and instance.suppliers:
-        budget *= ASSIGNMENT_SHARE  # the rest is the purchasing stage's
+    buys = any(o.bill_of_materials for o in instance.orders) and bool(instance.suppliers)
+    routes = bool(instance.fleet.vehicles)
+    budget = params.time_limit_s * ASSIGNMENT_SHARE[buys + routes]  # the rest: later stages
     solve_params = params.model_copy(update={"time_limit_s": budget})
     if params.workers > 1:  # wall-clock limits: compiling the problem counts too
         left = max(0.1, budget - compile_s)
@@ -165,6 +169,8 @@ def plan(
         from solvers.purchasing.stage import run_purchasing
 
         left = params.time_limit_s - (time.perf_counter() - compile_start)
+        if routes:
+            left -= ROUTING_SHARE * params.time_limit_s
         seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
         bought = run_purchasing(
             instance, allocations, params, seconds, _improvements(progress), stop
@@ -172,13 +178,19 @@ def plan(
         if bought is not None:
             purchasing, purchasing_stats = bought
             stages.append(purchasing_stats)
-    costs = _costs(
-        allocations,
-        unassigned,
-        credit_units,
-        weights,
-        purchasing.collective_cents if purchasing is not None else 0,
-    )
+    routing = None
+    if routes:
+        from solvers.routing.stage import run_routing
+
+        left = params.time_limit_s - (time.perf_counter() - compile_start)
+        seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
+        routed = run_routing(
+            instance, allocations, purchasing, params, seconds, _improvements(progress), stop
+        )
+        if routed is not None:
+            routing, routing_stats = routed
+            stages.append(routing_stats)
+    costs = _costs(allocations, unassigned, credit_units, weights, purchasing, routing)
     return Plan(
         instance=instance.name,
         status=least_proven(s.status for s in stages),
@@ -189,6 +201,7 @@ def plan(
         kpis=_kpis(instance, _free_seconds(problem), allocations, unassigned),
         stages=stages,
         purchasing=purchasing,
+        routes=routing,
     )
 
 
@@ -263,10 +276,17 @@ def _costs(
     unassigned: list[Unassigned],
     credit_units: int,
     w: ObjectiveWeights,
-    purchasing: int = 0,
+    bought: Purchasing | None = None,
+    routing: Routing | None = None,
 ) -> CostBreakdown:
+    """The plan's cost terms; routes replace the per-unit transport estimates of goods
+    and materials (docs/routing.md)."""
     production = sum(a.production_cents for a in allocations)
     transport = sum(a.transport_cents for a in allocations)
+    purchasing = 0 if bought is None else bought.collective_cents
+    if routing is not None:
+        transport = routing.fleet_cents + routing.carrier_cents
+        purchasing = 0 if bought is None else bought.material_cents
     lateness = sum(a.lateness_cents for a in allocations)
     unserved = sum(u.penalty_cents for u in unassigned)
     objective = (

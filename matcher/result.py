@@ -94,11 +94,19 @@ class CostBreakdown(Result):
     """Raw cost terms in cents; ``objective`` is their weighted sum."""
 
     production: int = 0
-    transport: int = 0
+    transport: int = Field(
+        default=0,
+        description="Per-unit estimates of product transport; once routes exist, the "
+        "fleet's route costs plus the carrier estimate of every unrouted load.",
+    )
     lateness: int = 0
     unserved: int = 0
     credit: int = Field(default=0, description="Units x credit points below 100 (unweighted).")
-    purchasing: int = Field(default=0, description="Materials and their inbound transport.")
+    purchasing: int = Field(
+        default=0,
+        description="Materials and their inbound transport; once routes exist, materials "
+        "only (their transport is then in transport).",
+    )
     total: int = Field(
         default=0, description="production + transport + lateness + unserved + purchasing."
     )
@@ -266,6 +274,79 @@ class Purchasing(Result):
     notes: list[str] = Field(default_factory=list)
 
 
+class UnroutedReason(StrEnum):
+    """Why a transport request is left to the carrier. Stable, like :class:`ReasonCode`."""
+
+    NO_FLEET = "NO_FLEET"  # the instance has no vehicle
+    TOO_HEAVY = "TOO_HEAVY"  # no vehicle can carry even one unit of it
+    OUT_OF_REACH = "OUT_OF_REACH"  # no vehicle can make the trip within its shift
+    CARRIER_CHEAPER = "CARRIER_CHEAPER"  # the routes found would cost more than the carrier
+
+
+class TransportRequest(Result):
+    """A load to move in one period: finished goods from a factory to the buyer, or a
+    material call-off from the supplier to a factory. Loads over a vehicle's capacity
+    are split into several requests (``part``)."""
+
+    id: str
+    kind: str = Field(description="goods or material.")
+    period: int
+    origin: str = Field(description="Factory (goods) or supplier (material) id.")
+    destination: str = Field(description="Order id (goods: the buyer's address) or factory id.")
+    order: str | None = None
+    material: str | None = None
+    quantity: float = Field(description="Units of the product or of the material.")
+    load: dict[str, float] = Field(description="Per capacity dimension (weight_kg, volume_m3).")
+    carrier_cents: int = Field(description="The per-unit transport estimate for this load.")
+
+
+class RouteStop(Result):
+    request: str
+    action: str = Field(description="pickup or delivery.")
+    place: str = Field(description="Factory, supplier or order id (the buyer's address).")
+    arrival_minute: int = Field(description="Minutes from the start of the horizon.")
+    start_minute: int = Field(description="Service starts (after any wait).")
+    departure_minute: int
+    load_after: dict[str, float]
+
+
+class VehicleRoute(Result):
+    vehicle: str
+    depot: str
+    period: int
+    start_minute: int = Field(description="Leaves the depot, minutes from the horizon start.")
+    end_minute: int = Field(description="Back at the depot.")
+    stops: list[RouteStop]
+    distance_km: float
+    duration_minutes: float
+    cost_cents: int = Field(description="fixed + per km + per hour, rounded half up.")
+
+
+class Unrouted(Result):
+    request: str
+    reason: UnroutedReason
+    detail: str
+
+
+class Routing(Result):
+    """The routing stage: the fleet's routes per period, and what goes by carrier.
+
+    ``fleet_cents + carrier_cents`` replaces the per-unit transport estimates in the
+    plan's costs; ``estimate_cents`` is what those estimates came to, for comparison.
+    """
+
+    requests: list[TransportRequest] = Field(default_factory=list)
+    routes: list[VehicleRoute] = Field(default_factory=list)
+    unrouted: list[Unrouted] = Field(default_factory=list)
+    fleet_cents: int = 0
+    carrier_cents: int = 0
+    estimate_cents: int = 0
+    vehicles_used: int = Field(default=0, description="Vehicle-days: routes in all periods.")
+    distance_km: float = 0.0
+    service_minutes: int = Field(description="Loading or unloading time at every stop.")
+    notes: list[str] = Field(default_factory=list)
+
+
 class Plan(Result):
     schema_version: str = "1"
     instance: str
@@ -277,5 +358,5 @@ class Plan(Result):
     kpis: Kpis
     stages: list[StageStats]
     purchasing: Purchasing | None = None
-    routes: dict[str, Any] | None = None
+    routes: Routing | None = None
     capacity_sharing: dict[str, Any] | None = None

@@ -34,6 +34,7 @@ class RoutingLimits:
     on_improvement: ImprovementCallback | None = None
     started: float = field(default_factory=time.perf_counter)
     give_up_s: float | None = None  # stop when still nothing feasible after this long
+    max_iterations: int | None = None  # PyVRP: stop after this many (deterministic)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -115,16 +116,34 @@ def solve_routing(problem: RoutingProblem, solver: str, limits: RoutingLimits) -
 def evaluate_sequences(
     problem: RoutingProblem, raw: Sequences, limits: RoutingLimits
 ) -> RoutingResult:
-    """Timed and costed routes from visit orders; infeasible if any rule is broken."""
+    """Timed and costed routes from visit orders; infeasible if any rule is broken.
+
+    Two repairs keep an answer's optional requests honest, whichever back-end found it:
+    a route that breaks a rule while serving only optional requests is dropped (its
+    requests go unserved, which is always allowed), and so is a route that costs more
+    than the penalties of the requests it serves (leaving them unserved is cheaper).
+    """
     routes: list[Route] = []
     violations: list[str] = []
+    unserved = list(raw.unserved)
+    dropped_broken = dropped_dear = 0
     for vehicle_type, visits in raw.routes:
         if not visits:
             continue
         route, broken = build_route(problem, vehicle_type, visits)
+        served = sorted({v.request for v in route.visits})
+        optional = not any(problem.requests[k].required for k in served)
+        if optional and broken:
+            dropped_broken += 1
+            unserved += served
+            continue
+        if optional and route.cost > sum(problem.requests[k].penalty for k in served):
+            dropped_dear += 1
+            unserved += served
+            continue
         routes.append(route)
         violations += [f"route {len(routes) - 1}: {v}" for v in broken]
-    violations += check_coverage(problem, routes, raw.unserved)
+    violations += check_coverage(problem, routes, unserved)
     feasible = raw.found and not violations
     notes = list(raw.notes)
     if raw.found and violations:
@@ -135,11 +154,13 @@ def evaluate_sequences(
         solver=raw.solver,
         feasible=feasible,
         routes=routes,
-        unserved=sorted(raw.unserved),
-        cost=total_cost(problem, routes, raw.unserved) if raw.found else None,
+        unserved=sorted(set(unserved)),
+        cost=total_cost(problem, routes, unserved) if raw.found else None,
         wall_time_s=time.perf_counter() - limits.started,
         time_to_first_feasible_s=raw.time_to_first_feasible_s,
         iterations=raw.iterations,
         seed=limits.seed,
         notes=notes,
+        dropped_broken=dropped_broken,
+        dropped_dear=dropped_dear,
     )

@@ -98,7 +98,7 @@ class _Model:
         )
         self.routing = pywrapcp.RoutingModel(self.manager)
         self._costs()
-        self.time = self._time()
+        self.time = self._time() if self._timed() else None
         self._loads()
         self._requests()
 
@@ -134,6 +134,23 @@ class _Model:
                 cache[key] = self.routing.RegisterTransitMatrix(matrix)
             self.routing.SetArcCostEvaluatorOfVehicle(cache[key], v)
             self.routing.SetFixedCostOfVehicle(vt.fixed_cost, v)
+
+    def _timed(self) -> bool:
+        """Whether time matters: windows, service, shifts, duration cost or limit. Plain
+        CVRP has none, and a time dimension there only slows the search."""
+        p = self.problem
+        stops = [s for r in p.requests for s in r.stops]
+        return (
+            any(s.early > 0 or s.late < FOREVER or s.service for s in stops)
+            or any(d.open > 0 or d.close < FOREVER for d in p.depots)
+            or any(
+                v.shift_start > 0
+                or v.shift_end < FOREVER
+                or v.unit_duration_cost
+                or v.max_duration is not None
+                for v in p.vehicle_types
+            )
+        )
 
     def _time(self) -> Any:
         p = self.problem
@@ -198,7 +215,8 @@ class _Model:
                 pick, drop = nodes
                 self.routing.AddPickupAndDelivery(pick, drop)
                 solver.Add(self.routing.VehicleVar(pick) == self.routing.VehicleVar(drop))
-                solver.Add(self.time.CumulVar(pick) <= self.time.CumulVar(drop))
+                if self.time is not None:
+                    solver.Add(self.time.CumulVar(pick) <= self.time.CumulVar(drop))
             self.routing.AddDisjunction(nodes, penalty, len(nodes))
 
     def sequences(self, solution: Any) -> Sequences:

@@ -199,3 +199,5 @@ class RoutingResult:
     iterations: int | None = None
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    dropped_broken: int = 0  # routes dropped for breaking a rule (optional requests only)
+    dropped_dear: int = 0  # routes dropped for costing more than their requests' penalties

@@ -12,10 +12,12 @@ a few hundred places.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 from solvers.routing.base import RoutingLimits, Sequences
@@ -106,8 +108,13 @@ class _Deadline:
         self.limits = limits
         self.best = math.inf
         self.first_feasible_s: float | None = None
+        self.iterations = 0
 
     def __call__(self, best_cost: float) -> bool:
+        self.iterations += 1
+        cap = self.limits.max_iterations
+        if cap is not None and self.iterations > cap:
+            return True
         if best_cost < self.best and best_cost < INT64_MAX:  # PyVRP passes max when infeasible
             self.best = best_cost
             elapsed = self.limits.elapsed()
@@ -130,8 +137,13 @@ class PyVrpBackend:
     def solve(self, problem: RoutingProblem, limits: RoutingLimits) -> Sequences:
         data, owners = to_problem_data(problem)
         deadline = _Deadline(limits)
-        result = pyvrp.solve(data, stop=deadline, seed=limits.seed, collect_stats=False)
-        return self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PenaltyBoundWarning)
+            result = pyvrp.solve(data, stop=deadline, seed=limits.seed, collect_stats=False)
+        raw = self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
+        if any(issubclass(w.category, PenaltyBoundWarning) for w in caught):
+            raw.notes.append("PyVRP's penalties reached their bound (it struggled for feasibility)")
+        return raw
 
     def sequences(
         self,

@@ -1,0 +1,152 @@
+"""Transport requests derived from a plan: goods to buyers, materials to factories.
+
+The rules (which period, which load, how a load too big for one vehicle is split,
+what the carrier would charge) are written once in docs/routing.md and re-derived
+independently by the checker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matcher.geo import transport_cents_per_unit
+from matcher.models import Instance, Location, Vehicle
+from matcher.result import Allocation, Purchasing
+
+WEIGHT, VOLUME = "weight_kg", "volume_m3"
+
+
+@dataclass(frozen=True)
+class Place:
+    role: str  # factory, order (the buyer's address), supplier or depot
+    id: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Load:
+    """One request of docs/routing.md, before or after splitting."""
+
+    id: str
+    kind: str  # goods | material
+    period: int
+    origin: Place
+    destination: Place
+    units: int
+    per_unit: dict[str, float]  # load of one unit per capacity dimension
+    carrier_per_unit: int  # cents
+    carrier_min: int  # cents per shipment
+    order: str | None = None
+    material: str | None = None
+
+    @property
+    def load(self) -> dict[str, float]:
+        return {d: self.units * x for d, x in self.per_unit.items()}
+
+    @property
+    def carrier_cents(self) -> int:
+        return max(self.carrier_min, self.units * self.carrier_per_unit)
+
+
+def dimensions(instance: Instance) -> tuple[str, ...]:
+    """The fleet's capacity dimensions, in first-seen order."""
+    return tuple(dict.fromkeys(d for v in instance.fleet.vehicles for d in v.capacity))
+
+
+def plan_loads(
+    instance: Instance, allocations: Sequence[Allocation], purchasing: Purchasing | None
+) -> list[Load]:
+    """Every goods and material load of the plan, unsplit, in a stable order."""
+    dims = dimensions(instance)
+    orders = {o.id: o for o in instance.orders}
+    factories = {f.id: f for f in instance.factories}
+    loads: list[Load] = []
+    for a in allocations:
+        order = orders[a.order]
+        if a.operation != len(order.operations) - 1:
+            continue
+        per_unit = _per_unit(dims, order.unit_weight_kg, order.unit_volume_m3)
+        loads.append(
+            Load(
+                id=f"goods:{a.order}:{a.factory}",
+                kind="goods",
+                period=max(pq.period for pq in a.periods),
+                origin=Place("factory", a.factory, factories[a.factory].location),
+                destination=Place("order", a.order, order.delivery),
+                units=a.quantity,
+                per_unit=per_unit,
+                carrier_per_unit=a.transport_cents // a.quantity,
+                carrier_min=instance.transport.carrier_min_cents,
+                order=a.order,
+            )
+        )
+    if purchasing is not None:
+        materials = {m.id: m for m in instance.materials}
+        suppliers = {s.id: s for s in instance.suppliers}
+        for p in purchasing.purchases:
+            m, s = materials[p.material], suppliers[p.supplier]
+            per_unit = _per_unit(dims, m.kg_per_unit, m.m3_per_unit)
+            for d in p.deliveries:
+                f = factories[d.factory]
+                cents = transport_cents_per_unit(
+                    s.location, f.location, instance.transport, m.kg_per_unit
+                )
+                loads.append(
+                    Load(
+                        id=f"material:{m.id}:{s.id}:{f.id}:{d.period}",
+                        kind="material",
+                        period=d.period,
+                        origin=Place("supplier", s.id, s.location),
+                        destination=Place("factory", f.id, f.location),
+                        units=round(d.quantity),
+                        per_unit=per_unit,
+                        carrier_per_unit=cents,
+                        carrier_min=instance.transport.carrier_min_cents,
+                        material=m.id,
+                    )
+                )
+    return loads
+
+
+def _per_unit(dims: Sequence[str], kg: float, m3: float) -> dict[str, float]:
+    known = {WEIGHT: kg, VOLUME: m3}
+    return {d: known.get(d, 0.0) for d in dims}
+
+
+def most_units(vehicle: Vehicle, per_unit: dict[str, float]) -> int | None:
+    """Units of a load one vehicle can carry (``None``: any number, it weighs nothing)."""
+    limits = [math.floor(vehicle.capacity[d] / x + 1e-9) for d, x in per_unit.items() if x > 0]
+    return min(limits) if limits else None
+
+
+def split_load(load: Load, vehicles: Sequence[Vehicle]) -> list[Load] | None:
+    """The load in the fewest even parts the largest-carrying vehicle takes; ``None`` when
+    no vehicle can carry one unit."""
+    fits = [most_units(v, load.per_unit) for v in vehicles]
+    if any(f is None for f in fits):
+        return [load]
+    best = max((f for f in fits if f is not None), default=0)
+    if best <= 0:
+        return None
+    n = -(-load.units // best)
+    if n <= 1:
+        return [load]
+    small, extra = divmod(load.units, n)
+    return [
+        Load(
+            id=f"{load.id}#{i + 1}/{n}",
+            kind=load.kind,
+            period=load.period,
+            origin=load.origin,
+            destination=load.destination,
+            units=small + (1 if i < extra else 0),
+            per_unit=load.per_unit,
+            carrier_per_unit=load.carrier_per_unit,
+            carrier_min=load.carrier_min,
+            order=load.order,
+            material=load.material,
+        )
+        for i in range(n)
+    ]

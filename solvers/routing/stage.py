@@ -1,0 +1,461 @@
+"""The routing stage: the fleet's day routes for the plan's goods and materials.
+
+One vehicle routing problem per period (a vehicle runs one route per period, inside its
+shift), solved in period order with a share of the time limit proportional to the
+period's requests. Every reachable request is optional with its carrier estimate as
+the penalty, so the routes minimise fleet cost plus what the carrier is paid; the rules
+are in docs/routing.md.
+
+Internal units: metres, seconds, grams (weight) or litres (volume), and 1/100 cent.
+The engines need integer costs per metre and per second; in 1/100 cent those are the
+cost per km / 10 and per hour / 36, rounded (within 0.5 % for the generator's
+vehicles). Units that fine keep PyVRP's penalties for lateness and overload in the
+range it is tuned for (with 1/36 000 cent, which would be exact, it could not find
+feasible routes). Reported costs are recomputed exactly from metres and seconds, and
+a route that then costs more than the carrier for its loads is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.geo import EARTH_RADIUS_KM
+from matcher.models import Instance, Vehicle
+from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
+from matcher.result import (
+    Allocation,
+    Purchasing,
+    RouteStop,
+    Routing,
+    SolveStatus,
+    StageStats,
+    TransportRequest,
+    Unrouted,
+    UnroutedReason,
+    VehicleRoute,
+)
+from solvers.routing.base import RoutingLimits, solve_routing
+from solvers.routing.problem import (
+    Action,
+    Depot,
+    Profile,
+    Request,
+    Route,
+    RoutingProblem,
+    RoutingResult,
+    Stop,
+    VehicleType,
+)
+from solvers.routing.requests import Load, Place, dimensions, plan_loads, split_load
+
+SCALE = 100
+"""Internal cost units per cent."""
+AMOUNT_SCALE = 1000
+"""Integer load units per capacity unit (grams per kg, litres per m3)."""
+MIN_PERIOD_S = 0.05
+ITERATIONS_PER_SECOND = 1000
+"""With one worker, a period's budget is counted in PyVRP iterations (this many per
+second of its share), so that the same seed gives the same routes; the wall clock,
+at three times the share, is then only a safety net."""
+DETERMINISTIC_WALL_FACTOR = 3.0
+
+
+@dataclass
+class _Type:
+    """Identical vehicles (same depot, capacity, costs, speed and shift)."""
+
+    vehicles: list[Vehicle] = field(default_factory=list)
+
+    @property
+    def first(self) -> Vehicle:
+        return self.vehicles[0]
+
+
+def run_routing(
+    instance: Instance,
+    allocations: Sequence[Allocation],
+    purchasing: Purchasing | None,
+    params: SolveParams,
+    seconds: float,
+    progress: ProgressCallback | None = None,
+    stop: StopSignal | None = None,
+) -> tuple[Routing, StageStats] | None:
+    """Route the plan's loads; ``None`` when the instance has no vehicle (the per-unit
+    estimates then stand)."""
+    if not instance.fleet.vehicles:
+        return None
+    start = time.perf_counter()
+    fleet = instance.fleet
+    dims = dimensions(instance)
+    requests: list[Load] = []
+    unrouted: list[Unrouted] = []
+    for load in plan_loads(instance, allocations, purchasing):
+        parts = split_load(load, fleet.vehicles)
+        if parts is None:
+            requests.append(load)
+            unrouted.append(
+                Unrouted(
+                    request=load.id,
+                    reason=UnroutedReason.TOO_HEAVY,
+                    detail="no vehicle can carry one unit: "
+                    + ", ".join(f"{d} {x:g}" for d, x in load.per_unit.items() if x),
+                )
+            )
+        else:
+            requests += parts
+    too_heavy = {u.request for u in unrouted}
+    by_period: dict[int, list[Load]] = {}
+    for r in requests:
+        if r.id not in too_heavy:
+            by_period.setdefault(r.period, []).append(r)
+
+    types = _vehicle_types(fleet.vehicles)
+    routes: list[VehicleRoute] = []
+    notes_at: dict[str, list[int]] = {}
+    dropped = [0, 0]
+    solvers_used: set[str] = set()
+    feasible = True
+    total = len([r for rs in by_period.values() for r in rs])
+    done = 0
+    spent_cents = 0
+    for period in sorted(by_period):
+        loads = by_period[period]
+        if params.workers == 1:  # nominal shares: the clock must not change the routes
+            share = max(MIN_PERIOD_S, seconds * len(loads) / max(1, total))
+        else:
+            left = seconds - (time.perf_counter() - start)
+            share = max(MIN_PERIOD_S, left * len(loads) / max(1, total - done))
+        done += len(loads)
+        day = _Day(instance, period, loads, types, dims)
+        unrouted += day.out_of_reach()
+        result = day.solve(params, share, stop)
+        if result is None:
+            continue
+        solvers_used.add(result.solver)
+        feasible &= result.feasible
+        for note in result.notes:
+            notes_at.setdefault(note, []).append(period)
+        dropped[0] += result.dropped_broken
+        dropped[1] += result.dropped_dear
+        day_routes, day_unrouted = day.assemble(result)
+        routes += day_routes
+        unrouted += day_unrouted
+        spent_cents += sum(r.cost_cents for r in day_routes)
+        if progress is not None:
+            progress(
+                Progress("routing", result.solver, time.perf_counter() - start, spent_cents, None)
+            )
+
+    notes = [f"{n} (periods {', '.join(map(str, ps))})" for n, ps in notes_at.items()]
+    if dropped[0]:
+        notes.append(f"{dropped[0]} route(s) breaking a rule dropped, their loads to the carrier")
+    if dropped[1]:
+        notes.append(f"{dropped[1]} route(s) costing more than the carrier dropped")
+    carried = {u.request for u in unrouted}
+    carrier = sum(r.carrier_cents for r in requests if r.id in carried)
+    fleet_cents = sum(r.cost_cents for r in routes)
+    routing = Routing(
+        requests=[_request(r) for r in requests],
+        routes=routes,
+        unrouted=sorted(unrouted, key=lambda u: u.request),
+        fleet_cents=fleet_cents,
+        carrier_cents=carrier,
+        estimate_cents=sum(r.carrier_cents for r in requests),
+        vehicles_used=len(routes),
+        distance_km=round(sum(r.distance_km for r in routes), 3),
+        service_minutes=fleet.service_minutes,
+        notes=notes,
+    )
+    solver = "/".join(sorted(solvers_used)) or params.routing_solver
+    stats = StageStats(
+        stage="routing",
+        solver=solver,
+        status=SolveStatus.FEASIBLE if feasible else SolveStatus.UNKNOWN,
+        objective=float(fleet_cents + carrier),
+        wall_time_s=round(time.perf_counter() - start, 3),
+        seed=params.seed,
+        workers=1,
+        notes=["a heuristic: no bound is computed"],
+        extra={
+            "periods": len(by_period),
+            "requests": len(requests),
+            "routed": len(requests) - len(carried),
+            "estimate_cents": routing.estimate_cents,
+        },
+    )
+    return routing, stats
+
+
+def _vehicle_types(vehicles: Sequence[Vehicle]) -> list[_Type]:
+    groups: dict[tuple[object, ...], _Type] = {}
+    for v in vehicles:
+        key = (
+            v.depot,
+            tuple(sorted(v.capacity.items())),
+            v.fixed_cost_cents,
+            v.cost_per_km_cents,
+            v.cost_per_hour_cents,
+            v.speed_kmh,
+            v.shift_start_minute,
+            v.shift_end_minute,
+            v.max_duration_minutes,
+        )
+        groups.setdefault(key, _Type()).vehicles.append(v)
+    return list(groups.values())
+
+
+def _request(r: Load) -> TransportRequest:
+    return TransportRequest(
+        id=r.id,
+        kind=r.kind,
+        period=r.period,
+        origin=r.origin.id,
+        destination=r.destination.id,
+        order=r.order,
+        material=r.material,
+        quantity=float(r.units),
+        load=r.load,
+        carrier_cents=r.carrier_cents,
+    )
+
+
+def _metres(lat: np.ndarray, lon: np.ndarray, road_factor: float) -> np.ndarray:
+    """Whole metres between every pair of points: haversine x road factor, rounded."""
+    phi, lmb = np.radians(lat), np.radians(lon)
+    dphi = phi[:, None] - phi[None, :]
+    dlmb = lmb[:, None] - lmb[None, :]
+    h = np.sin(dphi / 2) ** 2 + np.cos(phi)[:, None] * np.cos(phi)[None, :] * np.sin(dlmb / 2) ** 2
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return np.rint(km * road_factor * 1000).astype(np.int64)
+
+
+class _Day:
+    """One period's routing problem and the translation of its answer."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        period: int,
+        loads: list[Load],
+        types: list[_Type],
+        dims: tuple[str, ...],
+    ) -> None:
+        self.instance, self.period, self.types, self.dims = instance, period, types, dims
+        fleet = instance.fleet
+        self.day_start = period * instance.horizon.period_minutes * 60
+        self.day_end = self.day_start + instance.horizon.period_minutes * 60
+        self.service = fleet.service_minutes * 60
+        self.places: list[Place] = [Place("depot", d.id, d.location) for d in fleet.depots]
+        for r in loads:
+            self.places += [r.origin, r.destination]
+        self.places = list(dict.fromkeys(self.places))
+        self.index = {(p.role, p.id): i for i, p in enumerate(self.places)}
+        lat = np.array([p.location.lat for p in self.places])
+        lon = np.array([p.location.lon for p in self.places])
+        self.metres = _metres(lat, lon, instance.transport.road_factor)
+        speeds = sorted({t.first.speed_kmh for t in types})
+        self.profile_of = {s: k for k, s in enumerate(speeds)}
+        self.profiles = [
+            Profile(self.metres, np.rint(self.metres * 3.6 / s).astype(np.int64)) for s in speeds
+        ]
+        self.depot_index = {d.id: k for k, d in enumerate(fleet.depots)}
+        self.loads = loads
+        self.reachable: list[Load] = []
+        self.unreachable: list[Load] = []
+        for r in loads:
+            (self.reachable if self._reachable(r) else self.unreachable).append(r)
+
+    def _place(self, p: Place) -> int:
+        return self.index[(p.role, p.id)]
+
+    def _shift(self, v: Vehicle) -> tuple[int, int]:
+        return (
+            self.day_start + 60 * v.shift_start_minute,
+            self.day_start + 60 * v.shift_end_minute,
+        )
+
+    def _reachable(self, r: Load) -> bool:
+        """Some vehicle that can carry ``r`` can go depot -> pickup -> delivery -> depot
+        alone within its shift (and maximum duration) in this period."""
+        a, b = self._place(r.origin), self._place(r.destination)
+        for t in self.types:
+            v = t.first
+            if any(x * r.units > v.capacity[d] + 1e-9 for d, x in r.per_unit.items()):
+                continue
+            dur = self.profiles[self.profile_of[v.speed_kmh]].duration
+            depot = self.depot_index[v.depot]
+            shift_start, shift_end = self._shift(v)
+            t_pick = max(shift_start + int(dur[depot, a]), self.day_start)
+            t_drop = max(t_pick + self.service + int(dur[a, b]), self.day_start)
+            back = t_drop + self.service + int(dur[b, depot])
+            long = v.max_duration_minutes is not None and back - shift_start > (
+                60 * v.max_duration_minutes
+            )
+            if t_drop <= self.day_end and back <= shift_end and not long:
+                return True
+        return False
+
+    def out_of_reach(self) -> list[Unrouted]:
+        return [
+            Unrouted(
+                request=r.id,
+                reason=UnroutedReason.OUT_OF_REACH,
+                detail=f"no vehicle able to carry it can go from its depot to "
+                f"{r.origin.id}, on to {r.destination.id} and back within its shift "
+                f"in period {r.period}",
+            )
+            for r in self.unreachable
+        ]
+
+    def problem(self) -> RoutingProblem:
+        vehicle_types = []
+        for t in self.types:
+            v = t.first
+            shift_start, shift_end = self._shift(v)
+            depot = self.depot_index[v.depot]
+            vehicle_types.append(
+                VehicleType(
+                    capacity=tuple(
+                        math.floor(v.capacity.get(d, 0.0) * AMOUNT_SCALE + 1e-6) for d in self.dims
+                    ),
+                    start_depot=depot,
+                    end_depot=depot,
+                    count=len(t.vehicles),
+                    fixed_cost=v.fixed_cost_cents * SCALE,
+                    unit_distance_cost=_per_unit_cost(v.cost_per_km_cents, 1000),
+                    unit_duration_cost=_per_unit_cost(v.cost_per_hour_cents, 3600),
+                    shift_start=shift_start,
+                    shift_end=shift_end,
+                    max_duration=None
+                    if v.max_duration_minutes is None
+                    else 60 * v.max_duration_minutes,
+                    profile=self.profile_of[v.speed_kmh],
+                    name=v.id,
+                )
+            )
+        requests = [
+            Request(
+                amount=tuple(
+                    math.ceil(r.per_unit.get(d, 0.0) * r.units * AMOUNT_SCALE - 1e-6)
+                    for d in self.dims
+                ),
+                pickup=self._stop(r.origin),
+                delivery=self._stop(r.destination),
+                required=False,
+                penalty=r.carrier_cents * SCALE,
+                name=r.id,
+            )
+            for r in self.reachable
+        ]
+        return RoutingProblem(
+            places=len(self.places),
+            profiles=self.profiles,
+            depots=[Depot(k) for k in range(len(self.instance.fleet.depots))],
+            vehicle_types=vehicle_types,
+            requests=requests,
+            dimensions=self.dims,
+            name=f"period {self.period}",
+        )
+
+    def _stop(self, p: Place) -> Stop:
+        return Stop(self._place(p), self.day_start, self.day_end, self.service)
+
+    def solve(
+        self, params: SolveParams, seconds: float, stop: StopSignal | None
+    ) -> RoutingResult | None:
+        if not self.reachable:
+            return None
+        limits = RoutingLimits(seconds, seed=params.seed, stop=stop)
+        if params.workers == 1:
+            limits = RoutingLimits(
+                DETERMINISTIC_WALL_FACTOR * seconds,
+                seed=params.seed,
+                stop=stop,
+                max_iterations=max(1, round(ITERATIONS_PER_SECOND * seconds)),
+            )
+        return solve_routing(self.problem(), params.routing_solver, limits)
+
+    def assemble(self, result: RoutingResult) -> tuple[list[VehicleRoute], list[Unrouted]]:
+        """Domain routes (vehicle ids in type order) and the requests left to the carrier."""
+        problem_types = self.types
+        next_vehicle = [0] * len(problem_types)
+        routes = []
+        unserved = list(result.unserved)
+        for route in result.routes:
+            t = problem_types[route.vehicle_type]
+            v = t.vehicles[next_vehicle[route.vehicle_type]]
+            served = sorted({visit.request for visit in route.visits})
+            carrier = sum(self.reachable[k].carrier_cents for k in served)
+            if route_cents(v, route.distance, route.duration) > carrier:
+                unserved += served  # dearer than the carrier once costed exactly
+                continue
+            next_vehicle[route.vehicle_type] += 1
+            routes.append(self._route(v, route))
+        unrouted = [
+            Unrouted(
+                request=self.reachable[k].id,
+                reason=UnroutedReason.CARRIER_CHEAPER,
+                detail=f"the routes found cost more with it than the carrier's "
+                f"{self.reachable[k].carrier_cents / 100:.2f}",
+            )
+            for k in sorted(unserved)
+        ]
+        return routes, unrouted
+
+    def _route(self, v: Vehicle, route: Route) -> VehicleRoute:
+        dur = self.profiles[self.profile_of[v.speed_kmh]].duration
+        depot = self.depot_index[v.depot]
+        load = dict.fromkeys(self.dims, 0.0)
+        stops = []
+        here, clock = depot, route.start
+        for visit in route.visits:
+            r = self.reachable[visit.request]
+            pickup = visit.action is Action.PICKUP
+            place = self._place(r.origin if pickup else r.destination)
+            arrival = clock + int(dur[here, place])
+            for d, x in r.load.items():
+                load[d] += x if pickup else -x
+            stops.append(
+                RouteStop(
+                    request=r.id,
+                    action=visit.action.value,
+                    place=(r.origin if pickup else r.destination).id,
+                    arrival_minute=_minutes(arrival),
+                    start_minute=_minutes(visit.start),
+                    departure_minute=_minutes(visit.start + self.service),
+                    load_after={d: max(0.0, round(x, 9)) for d, x in load.items()},
+                )
+            )
+            here, clock = place, visit.start + self.service
+        return VehicleRoute(
+            vehicle=v.id,
+            depot=v.depot,
+            period=self.period,
+            start_minute=_minutes(route.start),
+            end_minute=_minutes(route.end),
+            stops=stops,
+            distance_km=route.distance / 1000,
+            duration_minutes=route.duration / 60,
+            cost_cents=route_cents(v, route.distance, route.duration),
+        )
+
+
+def _per_unit_cost(cents: int, units: int) -> int:
+    """Internal cost per metre (``units`` = 1000) or second (3600), never 0 unless free."""
+    return max(1 if cents else 0, round(cents * SCALE / units))
+
+
+def route_cents(v: Vehicle, metres: int, seconds: int) -> int:
+    """fixed + per km + per hour, exactly, rounded half up to a cent."""
+    exact = 36_000 * v.fixed_cost_cents + 36 * v.cost_per_km_cents * metres
+    exact += 10 * v.cost_per_hour_cents * seconds
+    return (exact + 18_000) // 36_000
+
+
+def _minutes(seconds: int) -> int:
+    return (seconds + 30) // 60

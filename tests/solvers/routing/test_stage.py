@@ -1,0 +1,129 @@
+"""The routing stage on small domain instances: requests, reasons, costs, determinism."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from matcher.models import Instance, Location, Vehicle
+from matcher.params import SolveParams
+from matcher.pipeline import plan
+from matcher.result import Plan, UnroutedReason
+from matcher.validation import parse_instance
+from solvers.routing.requests import Load, Place, split_load
+from solvers.routing.stage import route_cents
+
+NINGBO = {"lat": 29.87, "lon": 121.55}
+BEIJING = {"lat": 39.90, "lon": 116.41}
+FACTORY = Place("factory", "F1", Location(**NINGBO))
+
+
+def vehicle(vid: str, kg: float, **extra: Any) -> Vehicle:
+    return Vehicle(id=vid, depot="D", capacity={"weight_kg": kg}, **extra)
+
+
+def test_a_load_is_split_into_the_fewest_even_parts_the_largest_vehicle_takes() -> None:
+    place = FACTORY
+    load = Load("goods:O:F", "goods", 0, place, place, 12_001, {"weight_kg": 1.0}, 3, 0)
+    parts = split_load(load, [vehicle("small", 3000), vehicle("big", 5000)])
+    assert parts is not None
+    assert [(p.id, p.units) for p in parts] == [
+        ("goods:O:F#1/3", 4001),
+        ("goods:O:F#2/3", 4000),
+        ("goods:O:F#3/3", 4000),
+    ]
+    assert [p.carrier_cents for p in parts] == [12_003, 12_000, 12_000]
+    heavy = Load("goods:O:F", "goods", 0, place, place, 2, {"weight_kg": 6000.0}, 3, 0)
+    assert split_load(heavy, [vehicle("small", 3000), vehicle("big", 5000)]) is None
+    weightless = Load("goods:O:F", "goods", 0, place, place, 10**6, {"weight_kg": 0.0}, 3, 0)
+    assert split_load(weightless, [vehicle("small", 3000)]) == [weightless]
+
+
+def test_route_cost_is_exact_and_rounded_half_up() -> None:
+    v = vehicle("v", 1000, fixed_cost_cents=100, cost_per_km_cents=333, cost_per_hour_cents=1000)
+    # 1.5 km and 90 s: 100 + 333 * 1.5 + 1000 * 0.025 = 100 + 499.5 + 25 = 624.5 -> 625
+    assert route_cents(v, 1500, 90) == 625
+
+
+@pytest.fixture()
+def fleet_data(tiny_data: dict[str, Any]) -> dict[str, Any]:
+    """tiny.json with a van in Ningbo, a carrier minimum that makes the van pay, an order
+    to Beijing (out of a day's reach) and one of 4-tonne units (too heavy for the van)."""
+    data = tiny_data
+    data["fleet"] = {
+        "depots": [{"id": "D", "location": NINGBO}],
+        "vehicles": [
+            {
+                "id": "van1",
+                "depot": "D",
+                "capacity": {"weight_kg": 3000.0, "volume_m3": 10.0},
+                "fixed_cost_cents": 5000,
+                "cost_per_km_cents": 200,
+                "cost_per_hour_cents": 3000,
+                "speed_kmh": 50.0,
+                "shift_start_minute": 480,
+                "shift_end_minute": 1080,
+            }
+        ],
+        "service_minutes": 10,
+    }
+    data["transport"]["carrier_min_cents"] = 100_000
+    data["orders"][2]["delivery"] = BEIJING
+    data["orders"][0]["unit_weight_kg"] = 4000.0
+    data["orders"][0]["penalties"].pop("unserved_cents")  # mandatory: served however dear
+    return data
+
+
+def solve(data: dict[str, Any]) -> tuple[Instance, Plan]:
+    instance = parse_instance(data)
+    params = SolveParams(time_limit_s=3.0, workers=1, seed=3)
+    return instance, plan(instance, params)
+
+
+def test_the_stage_routes_what_pays_and_says_why_the_rest_goes_by_carrier(
+    fleet_data: dict[str, Any],
+) -> None:
+    _, result = solve(fleet_data)
+    routing = result.routes
+    assert routing is not None
+    reasons = {u.request.split("#")[0]: u.reason for u in routing.unrouted}
+    served = {a.order: a.factory for a in result.allocations}
+    assert reasons.get(f"goods:O3:{served['O3']}") is UnroutedReason.OUT_OF_REACH
+    assert reasons.get(f"goods:O1:{served['O1']}") is UnroutedReason.TOO_HEAVY
+    assert routing.routes, "the van pays at a 1 000.00 carrier minimum"
+    on_routes = {s.request for r in routing.routes for s in r.stops}
+    assert on_routes.isdisjoint({u.request for u in routing.unrouted})
+    assert on_routes | {u.request for u in routing.unrouted} == {r.id for r in routing.requests}
+    for r in routing.routes:
+        assert r.vehicle == "van1"
+        actions = [(s.request, s.action) for s in r.stops]
+        for request in {s.request for s in r.stops}:
+            assert actions.index((request, "pickup")) < actions.index((request, "delivery"))
+        assert r.start_minute >= r.period * 1440 + 480
+        assert r.end_minute <= r.period * 1440 + 1080
+    # The fleet never costs more than the carrier would for the same loads.
+    carried = {u.request for u in routing.unrouted}
+    routed_carrier = sum(r.carrier_cents for r in routing.requests if r.id not in carried)
+    assert routing.fleet_cents <= routed_carrier
+    assert routing.carrier_cents == sum(
+        r.carrier_cents for r in routing.requests if r.id in carried
+    )
+    assert result.costs.transport == routing.fleet_cents + routing.carrier_cents
+    assert result.purchasing is not None
+    assert result.costs.purchasing == result.purchasing.material_cents
+    stats = {s.stage: s for s in result.stages}["routing"]
+    assert stats.objective == routing.fleet_cents + routing.carrier_cents
+
+
+def test_one_worker_and_one_seed_give_the_same_routes(fleet_data: dict[str, Any]) -> None:
+    _, a = solve(fleet_data)
+    _, b = solve(fleet_data)
+    assert a.routes == b.routes
+
+
+def test_without_vehicles_the_estimates_stand(tiny: Instance) -> None:
+    result = plan(tiny, SolveParams(time_limit_s=2.0, workers=1))
+    assert result.routes is None
+    assert result.costs.transport == sum(a.transport_cents for a in result.allocations)
+    assert [s.stage for s in result.stages] == ["assignment", "purchasing"]
