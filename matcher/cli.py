@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from matcher.params import Progress, SolveParams
-from matcher.result import Plan, Purchasing
+from matcher.result import Plan, Purchasing, Routing
 from matcher.validation import InvalidInstanceError, Issue, load_instance
 
 if TYPE_CHECKING:
@@ -137,6 +137,8 @@ def summary(plan: Plan, console: Console) -> None:
     console.print(busy)
     if plan.purchasing is not None:
         console.print(purchasing_table(plan.purchasing))
+    if plan.routes is not None:
+        console.print(routing_table(plan.routes))
 
     stats = Table(title="Solver")
     for col in ("stage", "solver", "status", "objective", "bound", "gap", "first feas.", "time"):
@@ -200,6 +202,32 @@ def purchasing_table(pu: Purchasing) -> Table:
     return table
 
 
+def routing_table(ro: Routing) -> Table:
+    """The fleet's routes against sending everything by carrier."""
+    table = Table(title=f"Routing ({len(ro.requests)} loads to move)", show_header=False)
+    routed = len(ro.requests) - len(ro.unrouted)
+    periods = len({r.period for r in ro.routes})
+    table.add_row(
+        "fleet",
+        f"{ro.vehicles_used} route(s) over {periods} period(s), {ro.distance_km:,.1f} km, "
+        f"{routed} load(s), {_money(ro.fleet_cents)}",
+    )
+    table.add_row("carrier", f"{len(ro.unrouted)} load(s), {_money(ro.carrier_cents)}")
+    total = ro.fleet_cents + ro.carrier_cents
+    saving = ro.estimate_cents - total
+    rate = saving / ro.estimate_cents if ro.estimate_cents else 0.0
+    table.add_row("[bold]transport[/]", f"[bold]{_money(total)}[/]")
+    table.add_row(
+        "  all by carrier would be", f"{_money(ro.estimate_cents)} (saved {100 * rate:.1f} %)"
+    )
+    if ro.unrouted:
+        reasons = Counter(u.reason.value for u in ro.unrouted)
+        table.add_row(
+            "  carrier because", ", ".join(f"{n} {code}" for code, n in reasons.most_common())
+        )
+    return table
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
     from matcher.pipeline import plan as run_plan
 
@@ -213,6 +241,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         hard_mandatory=args.hard_mandatory,
         strategy=args.strategy,
         purchasing_solver=args.purchasing_solver,
+        routing_solver=args.routing_solver,
         savings_split=args.savings_split,
         shapley_permutations=args.shapley_permutations,
         max_suppliers_per_material=args.max_suppliers,
@@ -453,6 +482,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     from solvers.assignment.base import available
     from solvers.purchasing.solve import available as purchasing_available
+    from solvers.routing.base import available as routing_available
 
     parser = argparse.ArgumentParser(
         prog="matcher", description="Cloud-factory order matching and capacity scheduling."
@@ -479,6 +509,7 @@ def _parser() -> argparse.ArgumentParser:
         "by size (default)",
     )
     p.add_argument("--purchasing-solver", default="auto", choices=purchasing_available())
+    p.add_argument("--routing-solver", default="auto", choices=routing_available())
     p.add_argument("--savings-split", choices=["shapley", "proportional"], default="shapley")
     p.add_argument(
         "--shapley-permutations",

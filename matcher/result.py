@@ -277,7 +277,6 @@ class Purchasing(Result):
 class UnroutedReason(StrEnum):
     """Why a transport request is left to the carrier. Stable, like :class:`ReasonCode`."""
 
-    NO_FLEET = "NO_FLEET"  # the instance has no vehicle
     TOO_HEAVY = "TOO_HEAVY"  # no vehicle can carry even one unit of it
     OUT_OF_REACH = "OUT_OF_REACH"  # no vehicle can make the trip within its shift
     CARRIER_CHEAPER = "CARRIER_CHEAPER"  # the routes found would cost more than the carrier

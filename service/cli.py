@@ -98,6 +98,7 @@ def add_remote_parser(sub: Any) -> None:
         q.add_argument("--workers", type=int)
         q.add_argument("--strategy", choices=["auto", "full", "core", "lns"])
         q.add_argument("--purchasing-solver", dest="purchasing_solver")
+        q.add_argument("--routing-solver", dest="routing_solver")
         q.add_argument("--savings-split", choices=["shapley", "proportional"])
         q.add_argument("--shapley-permutations", type=int)
         q.add_argument("--max-suppliers", type=int, dest="max_suppliers_per_material")
@@ -148,6 +149,7 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
         "workers",
         "strategy",
         "purchasing_solver",
+        "routing_solver",
         "savings_split",
         "shapley_permutations",
         "max_suppliers_per_material",

@@ -27,7 +27,7 @@ from service.gen.matcher.v1 import matcher_pb2 as pb
 
 M = TypeVar("M", bound=Message)
 
-STAGES_AVAILABLE = {"assignment", "purchasing"}
+STAGES_AVAILABLE = {"assignment", "purchasing", "routing"}
 """Stages whose solver a request may name (the others land with their issues)."""
 
 _LOWER_CASE_ENUMS = {"matcher.v1.ScheduleType"}  # domain values in lower case
@@ -166,9 +166,14 @@ def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[I
     """Problems with the parameters, with their paths (``params.routing_solver``)."""
     from solvers.assignment.base import available
     from solvers.purchasing.solve import available as purchasing_available
+    from solvers.routing.base import available as routing_available
 
     issues: list[Issue] = []
-    for stage, names in (("assignment", available()), ("purchasing", purchasing_available())):
+    for stage, names in (
+        ("assignment", available()),
+        ("purchasing", purchasing_available()),
+        ("routing", routing_available()),
+    ):
         name = getattr(message, f"{stage}_solver")
         if name and name not in names:
             issues.append(
@@ -177,7 +182,7 @@ def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[I
                     f"unknown solver '{name}'; available: " + ", ".join(names),
                 )
             )
-    for stage in ("routing", "scheduling"):
+    for stage in ("scheduling",):
         if getattr(message, f"{stage}_solver") and stage not in STAGES_AVAILABLE:
             issues.append(
                 Issue(f"{prefix}.{stage}_solver", f"the {stage} stage is not available yet")
@@ -193,7 +198,7 @@ def params_from_proto(message: pb.SolveParameters, prefix: str = "params") -> So
 
     issues = params_issues(message, prefix)
     data = message_to_dict(message)
-    for key in ("mode", "routing_solver", "scheduling_solver"):
+    for key in ("mode", "scheduling_solver"):
         data.pop(key, None)
     try:
         params = SolveParams.model_validate(data)
@@ -219,8 +224,7 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
 
 def plan_from_proto(message: pb.Plan) -> Plan:
     data = message_to_dict(message, empty_lists=True)
-    for key in ("routes", "capacity_sharing"):
-        data.pop(key, None)  # stages not in the domain plan yet
+    data.pop("capacity_sharing", None)  # a stage not in the domain plan yet
     return Plan.model_validate(data)
 
 

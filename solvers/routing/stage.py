@@ -285,7 +285,7 @@ class _Day:
         a, b = self._place(r.origin), self._place(r.destination)
         for t in self.types:
             v = t.first
-            if any(x * r.units > v.capacity[d] + 1e-9 for d, x in r.per_unit.items()):
+            if any(x * r.units > v.capacity.get(d, 0.0) + 1e-9 for d, x in r.per_unit.items()):
                 continue
             dur = self.profiles[self.profile_of[v.speed_kmh]].duration
             depot = self.depot_index[v.depot]

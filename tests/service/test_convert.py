@@ -68,7 +68,7 @@ def test_invalid_instance_reports_the_same_paths_as_the_json_format() -> None:
 
 def test_parameters_report_every_problem_with_its_path() -> None:
     message = pb.SolveParameters(
-        assignment_solver="nope", routing_solver="pyvrp", strategy="fast", time_limit_s=-1
+        assignment_solver="nope", routing_solver="hgs", strategy="fast", time_limit_s=-1
     )
     with pytest.raises(InvalidParamsError) as err:
         params_from_proto(message)

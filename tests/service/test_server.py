@@ -98,7 +98,7 @@ def test_bad_parameters_are_field_violations(
     client: MatcherClient, tiny_instance: Instance
 ) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        client.solve_raw(tiny_instance, assignment_solver="nope", routing_solver="pyvrp")
+        client.solve_raw(tiny_instance, assignment_solver="nope", routing_solver="hgs")
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     fields = [f for f, _ in field_violations(err.value)]
     assert fields == ["params.assignment_solver", "params.routing_solver"]

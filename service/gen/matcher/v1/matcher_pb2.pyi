@@ -68,6 +68,13 @@ class ShortageReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHORTAGE_REASON_LEAD_TIME: _ClassVar[ShortageReason]
     SHORTAGE_REASON_SUPPLIER_CAPACITY: _ClassVar[ShortageReason]
     SHORTAGE_REASON_SOLVER_LIMIT: _ClassVar[ShortageReason]
+
+class UnroutedReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNROUTED_REASON_UNSPECIFIED: _ClassVar[UnroutedReason]
+    UNROUTED_REASON_TOO_HEAVY: _ClassVar[UnroutedReason]
+    UNROUTED_REASON_OUT_OF_REACH: _ClassVar[UnroutedReason]
+    UNROUTED_REASON_CARRIER_CHEAPER: _ClassVar[UnroutedReason]
 SOLVE_MODE_DEFAULT: SolveMode
 SOLVE_MODE_VALIDATE_ONLY: SolveMode
 JOB_STATE_UNSPECIFIED: JobState
@@ -104,6 +111,10 @@ SHORTAGE_REASON_NO_SUPPLIER: ShortageReason
 SHORTAGE_REASON_LEAD_TIME: ShortageReason
 SHORTAGE_REASON_SUPPLIER_CAPACITY: ShortageReason
 SHORTAGE_REASON_SOLVER_LIMIT: ShortageReason
+UNROUTED_REASON_UNSPECIFIED: UnroutedReason
+UNROUTED_REASON_TOO_HEAVY: UnroutedReason
+UNROUTED_REASON_OUT_OF_REACH: UnroutedReason
+UNROUTED_REASON_CARRIER_CHEAPER: UnroutedReason
 
 class SolveParameters(_message.Message):
     __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations")
@@ -316,16 +327,18 @@ class Process(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., industry: _Optional[str] = ...) -> None: ...
 
 class Material(_message.Message):
-    __slots__ = ("id", "name", "unit", "kg_per_unit")
+    __slots__ = ("id", "name", "unit", "kg_per_unit", "m3_per_unit")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     KG_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    M3_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     unit: str
     kg_per_unit: float
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., unit: _Optional[str] = ..., kg_per_unit: _Optional[float] = ...) -> None: ...
+    m3_per_unit: float
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., unit: _Optional[str] = ..., kg_per_unit: _Optional[float] = ..., m3_per_unit: _Optional[float] = ...) -> None: ...
 
 class ResourceGroup(_message.Message):
     __slots__ = ("id", "machines", "available_minutes", "committed_minutes")
@@ -420,7 +433,7 @@ class Penalties(_message.Message):
     def __init__(self, late_cents_per_unit_period: _Optional[int] = ..., unserved_cents: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "buyer", "operations", "quantity", "release_period", "due_period", "delivery", "unit_weight_kg", "max_unit_price_cents", "min_credit_score", "split", "penalties", "bill_of_materials")
+    __slots__ = ("id", "buyer", "operations", "quantity", "release_period", "due_period", "delivery", "unit_weight_kg", "max_unit_price_cents", "min_credit_score", "split", "penalties", "bill_of_materials", "unit_volume_m3")
     class BillOfMaterialsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -441,6 +454,7 @@ class Order(_message.Message):
     SPLIT_FIELD_NUMBER: _ClassVar[int]
     PENALTIES_FIELD_NUMBER: _ClassVar[int]
     BILL_OF_MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    UNIT_VOLUME_M3_FIELD_NUMBER: _ClassVar[int]
     id: str
     buyer: str
     operations: _containers.RepeatedCompositeFieldContainer[Operation]
@@ -454,7 +468,8 @@ class Order(_message.Message):
     split: SplitPolicy
     penalties: Penalties
     bill_of_materials: _containers.ScalarMap[str, float]
-    def __init__(self, id: _Optional[str] = ..., buyer: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[Operation, _Mapping]]] = ..., quantity: _Optional[int] = ..., release_period: _Optional[int] = ..., due_period: _Optional[int] = ..., delivery: _Optional[_Union[Location, _Mapping]] = ..., unit_weight_kg: _Optional[float] = ..., max_unit_price_cents: _Optional[int] = ..., min_credit_score: _Optional[int] = ..., split: _Optional[_Union[SplitPolicy, _Mapping]] = ..., penalties: _Optional[_Union[Penalties, _Mapping]] = ..., bill_of_materials: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    unit_volume_m3: float
+    def __init__(self, id: _Optional[str] = ..., buyer: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[Operation, _Mapping]]] = ..., quantity: _Optional[int] = ..., release_period: _Optional[int] = ..., due_period: _Optional[int] = ..., delivery: _Optional[_Union[Location, _Mapping]] = ..., unit_weight_kg: _Optional[float] = ..., max_unit_price_cents: _Optional[int] = ..., min_credit_score: _Optional[int] = ..., split: _Optional[_Union[SplitPolicy, _Mapping]] = ..., penalties: _Optional[_Union[Penalties, _Mapping]] = ..., bill_of_materials: _Optional[_Mapping[str, float]] = ..., unit_volume_m3: _Optional[float] = ...) -> None: ...
 
 class PriceTier(_message.Message):
     __slots__ = ("min_quantity", "unit_price_cents")
@@ -538,20 +553,24 @@ class Vehicle(_message.Message):
     def __init__(self, id: _Optional[str] = ..., depot: _Optional[str] = ..., capacity: _Optional[_Mapping[str, float]] = ..., fixed_cost_cents: _Optional[int] = ..., cost_per_km_cents: _Optional[int] = ..., cost_per_hour_cents: _Optional[int] = ..., speed_kmh: _Optional[float] = ..., shift_start_minute: _Optional[int] = ..., shift_end_minute: _Optional[int] = ..., max_duration_minutes: _Optional[int] = ...) -> None: ...
 
 class Fleet(_message.Message):
-    __slots__ = ("depots", "vehicles")
+    __slots__ = ("depots", "vehicles", "service_minutes")
     DEPOTS_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_MINUTES_FIELD_NUMBER: _ClassVar[int]
     depots: _containers.RepeatedCompositeFieldContainer[Depot]
     vehicles: _containers.RepeatedCompositeFieldContainer[Vehicle]
-    def __init__(self, depots: _Optional[_Iterable[_Union[Depot, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[Vehicle, _Mapping]]] = ...) -> None: ...
+    service_minutes: int
+    def __init__(self, depots: _Optional[_Iterable[_Union[Depot, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[Vehicle, _Mapping]]] = ..., service_minutes: _Optional[int] = ...) -> None: ...
 
 class Transport(_message.Message):
-    __slots__ = ("road_factor", "cents_per_tonne_km")
+    __slots__ = ("road_factor", "cents_per_tonne_km", "carrier_min_cents")
     ROAD_FACTOR_FIELD_NUMBER: _ClassVar[int]
     CENTS_PER_TONNE_KM_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_MIN_CENTS_FIELD_NUMBER: _ClassVar[int]
     road_factor: float
     cents_per_tonne_km: float
-    def __init__(self, road_factor: _Optional[float] = ..., cents_per_tonne_km: _Optional[float] = ...) -> None: ...
+    carrier_min_cents: int
+    def __init__(self, road_factor: _Optional[float] = ..., cents_per_tonne_km: _Optional[float] = ..., carrier_min_cents: _Optional[int] = ...) -> None: ...
 
 class ObjectiveWeights(_message.Message):
     __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "load_balance", "stability")
@@ -870,8 +889,39 @@ class Purchasing(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, purchases: _Optional[_Iterable[_Union[Purchase, _Mapping]]] = ..., collective_cents: _Optional[int] = ..., standalone_cents: _Optional[int] = ..., savings_cents: _Optional[int] = ..., savings_by_material_cents: _Optional[_Mapping[str, int]] = ..., shares: _Optional[_Iterable[_Union[SavingsShare, _Mapping]]] = ..., shortages: _Optional[_Iterable[_Union[Shortage, _Mapping]]] = ..., material_cents: _Optional[int] = ..., transport_cents: _Optional[int] = ..., max_suppliers_per_material: _Optional[int] = ..., split_method: _Optional[str] = ..., permutations: _Optional[int] = ..., core: _Optional[_Union[CoreCheck, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class Stop(_message.Message):
-    __slots__ = ("kind", "location_id", "location", "arrival_minute", "departure_minute", "requests", "load_after")
+class TransportRequest(_message.Message):
+    __slots__ = ("id", "kind", "period", "origin", "destination", "order", "material", "quantity", "load", "carrier_cents")
+    class LoadEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_CENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    period: int
+    origin: str
+    destination: str
+    order: str
+    material: str
+    quantity: float
+    load: _containers.ScalarMap[str, float]
+    carrier_cents: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., period: _Optional[int] = ..., origin: _Optional[str] = ..., destination: _Optional[str] = ..., order: _Optional[str] = ..., material: _Optional[str] = ..., quantity: _Optional[float] = ..., load: _Optional[_Mapping[str, float]] = ..., carrier_cents: _Optional[int] = ...) -> None: ...
+
+class RouteStop(_message.Message):
+    __slots__ = ("request", "action", "place", "arrival_minute", "start_minute", "departure_minute", "load_after")
     class LoadAfterEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -879,51 +929,77 @@ class Stop(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
-    KIND_FIELD_NUMBER: _ClassVar[int]
-    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
-    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
     ARRIVAL_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    START_MINUTE_FIELD_NUMBER: _ClassVar[int]
     DEPARTURE_MINUTE_FIELD_NUMBER: _ClassVar[int]
-    REQUESTS_FIELD_NUMBER: _ClassVar[int]
     LOAD_AFTER_FIELD_NUMBER: _ClassVar[int]
-    kind: str
-    location_id: str
-    location: Location
+    request: str
+    action: str
+    place: str
     arrival_minute: int
+    start_minute: int
     departure_minute: int
-    requests: _containers.RepeatedScalarFieldContainer[str]
     load_after: _containers.ScalarMap[str, float]
-    def __init__(self, kind: _Optional[str] = ..., location_id: _Optional[str] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., arrival_minute: _Optional[int] = ..., departure_minute: _Optional[int] = ..., requests: _Optional[_Iterable[str]] = ..., load_after: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    def __init__(self, request: _Optional[str] = ..., action: _Optional[str] = ..., place: _Optional[str] = ..., arrival_minute: _Optional[int] = ..., start_minute: _Optional[int] = ..., departure_minute: _Optional[int] = ..., load_after: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
-class Route(_message.Message):
-    __slots__ = ("vehicle", "period", "stops", "distance_km", "duration_minutes", "cost_cents")
+class VehicleRoute(_message.Message):
+    __slots__ = ("vehicle", "depot", "period", "start_minute", "end_minute", "stops", "distance_km", "duration_minutes", "cost_cents")
     VEHICLE_FIELD_NUMBER: _ClassVar[int]
+    DEPOT_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
+    START_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    END_MINUTE_FIELD_NUMBER: _ClassVar[int]
     STOPS_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
     DURATION_MINUTES_FIELD_NUMBER: _ClassVar[int]
     COST_CENTS_FIELD_NUMBER: _ClassVar[int]
     vehicle: str
+    depot: str
     period: int
-    stops: _containers.RepeatedCompositeFieldContainer[Stop]
+    start_minute: int
+    end_minute: int
+    stops: _containers.RepeatedCompositeFieldContainer[RouteStop]
     distance_km: float
-    duration_minutes: int
+    duration_minutes: float
     cost_cents: int
-    def __init__(self, vehicle: _Optional[str] = ..., period: _Optional[int] = ..., stops: _Optional[_Iterable[_Union[Stop, _Mapping]]] = ..., distance_km: _Optional[float] = ..., duration_minutes: _Optional[int] = ..., cost_cents: _Optional[int] = ...) -> None: ...
+    def __init__(self, vehicle: _Optional[str] = ..., depot: _Optional[str] = ..., period: _Optional[int] = ..., start_minute: _Optional[int] = ..., end_minute: _Optional[int] = ..., stops: _Optional[_Iterable[_Union[RouteStop, _Mapping]]] = ..., distance_km: _Optional[float] = ..., duration_minutes: _Optional[float] = ..., cost_cents: _Optional[int] = ...) -> None: ...
 
-class Routes(_message.Message):
-    __slots__ = ("routes", "cost_cents", "distance_km", "vehicles_used", "unserved_requests")
+class Unrouted(_message.Message):
+    __slots__ = ("request", "reason", "detail")
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    request: str
+    reason: UnroutedReason
+    detail: str
+    def __init__(self, request: _Optional[str] = ..., reason: _Optional[_Union[UnroutedReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class Routing(_message.Message):
+    __slots__ = ("requests", "routes", "unrouted", "fleet_cents", "carrier_cents", "estimate_cents", "vehicles_used", "distance_km", "service_minutes", "notes")
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
     ROUTES_FIELD_NUMBER: _ClassVar[int]
-    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
-    DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    UNROUTED_FIELD_NUMBER: _ClassVar[int]
+    FLEET_CENTS_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_CENTS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_CENTS_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_USED_FIELD_NUMBER: _ClassVar[int]
-    UNSERVED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
-    routes: _containers.RepeatedCompositeFieldContainer[Route]
-    cost_cents: int
-    distance_km: float
+    DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[TransportRequest]
+    routes: _containers.RepeatedCompositeFieldContainer[VehicleRoute]
+    unrouted: _containers.RepeatedCompositeFieldContainer[Unrouted]
+    fleet_cents: int
+    carrier_cents: int
+    estimate_cents: int
     vehicles_used: int
-    unserved_requests: _containers.RepeatedCompositeFieldContainer[Unassigned]
-    def __init__(self, routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ..., cost_cents: _Optional[int] = ..., distance_km: _Optional[float] = ..., vehicles_used: _Optional[int] = ..., unserved_requests: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ...) -> None: ...
+    distance_km: float
+    service_minutes: int
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, requests: _Optional[_Iterable[_Union[TransportRequest, _Mapping]]] = ..., routes: _Optional[_Iterable[_Union[VehicleRoute, _Mapping]]] = ..., unrouted: _Optional[_Iterable[_Union[Unrouted, _Mapping]]] = ..., fleet_cents: _Optional[int] = ..., carrier_cents: _Optional[int] = ..., estimate_cents: _Optional[int] = ..., vehicles_used: _Optional[int] = ..., distance_km: _Optional[float] = ..., service_minutes: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CapacityValue(_message.Message):
     __slots__ = ("factory", "resource_group", "period", "idle_minutes", "marginal_cents_per_hour")
@@ -1001,6 +1077,6 @@ class Plan(_message.Message):
     kpis: Kpis
     stages: _containers.RepeatedCompositeFieldContainer[StageStats]
     purchasing: Purchasing
-    routes: Routes
+    routes: Routing
     capacity_sharing: CapacitySharing
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routes, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ...) -> None: ...
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ...) -> None: ...
