@@ -72,6 +72,7 @@ from matcher.check import (
 )
 from matcher.result import CostBreakdown, Plan
 from matcher.validation import parse_instance
+from tests.matcher.checking import only, paths, replace_fields
 
 Data = dict[str, Any]
 
@@ -354,25 +355,13 @@ def _check(instance: Data | None = None, plan: Data | None = None) -> CheckRepor
     )
 
 
-def _only(report: CheckReport, code: str) -> list[Violation]:
-    """Assert every violation has ``code``; return them."""
-    assert {v.code for v in report.violations} == {code}, report.violations
-    return report.violations
-
-
-def _paths(report: CheckReport) -> list[str]:
-    return [v.path for v in report.violations]
+_only, _paths = only, paths
 
 
 def _mutated(**changes: Any) -> Data:
     """The base plan with ``purchasing`` fields replaced (dotted paths, list indexes)."""
     plan = _plan_data()
-    for dotted, value in changes.items():
-        node: Any = plan["purchasing"]
-        *parents, last = dotted.split("__")
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        node[int(last) if isinstance(node, list) else last] = value
+    replace_fields(plan["purchasing"], changes)
     return plan
 
 

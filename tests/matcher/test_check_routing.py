@@ -64,9 +64,10 @@ from typing import Any
 
 import pytest
 
-from matcher.check import CheckReport, Violation, check_plan
+from matcher.check import CheckReport, check_plan
 from matcher.result import CostBreakdown, Plan
 from matcher.validation import parse_instance
+from tests.matcher.checking import only, paths, replace_fields
 
 Data = dict[str, Any]
 
@@ -344,25 +345,13 @@ def _check(instance: Data | None = None, plan: Data | None = None) -> CheckRepor
     )
 
 
-def _only(report: CheckReport, code: str) -> list[Violation]:
-    """Assert every violation has ``code``; return them."""
-    assert {v.code for v in report.violations} == {code}, report.violations
-    return report.violations
-
-
-def _paths(report: CheckReport) -> list[str]:
-    return [v.path for v in report.violations]
+_only, _paths = only, paths
 
 
 def _mutated(**changes: Any) -> Data:
     """The base plan with ``routes`` fields replaced (``__`` between keys, list indexes)."""
     plan = _plan_data()
-    for dotted, value in changes.items():
-        node: Any = plan["routes"]
-        *parents, last = dotted.split("__")
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        node[int(last) if isinstance(node, list) else last] = value
+    replace_fields(plan["routes"], changes)
     return plan
 
 
