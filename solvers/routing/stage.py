@@ -122,7 +122,8 @@ def run_routing(
     feasible = True
     total = len([r for rs in by_period.values() for r in rs])
     done = 0
-    spent_cents = 0
+    estimate = sum(r.carrier_cents for r in requests)
+    saved = 0  # carrier cost of the loads routed so far minus their routes' cost
     for period in sorted(by_period):
         loads = by_period[period]
         if params.workers == 1:  # nominal shares: the clock must not change the routes
@@ -145,11 +146,10 @@ def run_routing(
         day_routes, day_unrouted = day.assemble(result)
         routes += day_routes
         unrouted += day_unrouted
-        spent_cents += sum(r.cost_cents for r in day_routes)
-        if progress is not None:
-            progress(
-                Progress("routing", result.solver, time.perf_counter() - start, spent_cents, None)
-            )
+        saved += day.carrier_of(day_routes) - sum(r.cost_cents for r in day_routes)
+        if progress is not None:  # transport cost so far, the later periods by carrier
+            elapsed = time.perf_counter() - start
+            progress(Progress("routing", result.solver, elapsed, estimate - saved, None))
 
     notes = [f"{n} (periods {', '.join(map(str, ps))})" for n, ps in notes_at.items()]
     if dropped[0]:
@@ -165,7 +165,7 @@ def run_routing(
         unrouted=sorted(unrouted, key=lambda u: u.request),
         fleet_cents=fleet_cents,
         carrier_cents=carrier,
-        estimate_cents=sum(r.carrier_cents for r in requests),
+        estimate_cents=estimate,
         vehicles_used=len(routes),
         distance_km=round(sum(r.distance_km for r in routes), 3),
         service_minutes=fleet.service_minutes,
@@ -406,6 +406,11 @@ class _Day:
             for k in sorted(unserved)
         ]
         return routes, unrouted
+
+    def carrier_of(self, routes: Sequence[VehicleRoute]) -> int:
+        """What the carrier would charge for the loads on ``routes``."""
+        cents = {r.id: r.carrier_cents for r in self.reachable}
+        return sum(cents[s.request] for r in routes for s in r.stops if s.action == "pickup")
 
     def _route(self, v: Vehicle, route: Route) -> VehicleRoute:
         dur = self.profiles[self.profile_of[v.speed_kmh]].duration

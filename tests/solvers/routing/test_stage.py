@@ -127,3 +127,18 @@ def test_without_vehicles_the_estimates_stand(tiny: Instance) -> None:
     assert result.routes is None
     assert result.costs.transport == sum(a.transport_cents for a in result.allocations)
     assert [s.stage for s in result.stages] == ["assignment", "purchasing"]
+
+
+def test_progress_reports_the_transport_cost_falling_as_periods_are_routed(
+    fleet_data: dict[str, Any],
+) -> None:
+    from matcher.params import Progress
+
+    heard: list[Progress] = []
+    instance = parse_instance(fleet_data)
+    result = plan(instance, SolveParams(time_limit_s=3.0, workers=1, seed=3), heard.append)
+    routing = [p.objective for p in heard if p.stage == "routing"]
+    assert routing, "the routing stage reports"
+    assert routing == sorted(routing, reverse=True)
+    assert result.routes is not None
+    assert routing[-1] == result.routes.fleet_cents + result.routes.carrier_cents
