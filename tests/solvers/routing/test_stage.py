@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from matcher.check import check_plan
 from matcher.models import Instance, Location, Vehicle
 from matcher.params import SolveParams
 from matcher.pipeline import plan
@@ -76,9 +77,12 @@ def fleet_data(tiny_data: dict[str, Any]) -> dict[str, Any]:
 
 
 def solve(data: dict[str, Any]) -> tuple[Instance, Plan]:
+    """Solve and verify with the independent checker."""
     instance = parse_instance(data)
-    params = SolveParams(time_limit_s=3.0, workers=1, seed=3)
-    return instance, plan(instance, params)
+    result = plan(instance, SolveParams(time_limit_s=3.0, workers=1, seed=3))
+    report = check_plan(instance, result)
+    assert report.ok, [str(v) for v in report.violations]
+    return instance, result
 
 
 def test_the_stage_routes_what_pays_and_says_why_the_rest_goes_by_carrier(
