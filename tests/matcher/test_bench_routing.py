@@ -337,9 +337,11 @@ def test_an_answer_the_verifier_rejects_is_a_failed_row_with_the_solvers_warning
         assert row.message.startswith(
             "verification failed: route 0 carries 9, over the capacity 5"
         ), row.message
-        assert "PenaltyBoundWarning: A penalty parameter has reached its maximum value" in (
-            row.message
-        )
+        warned = {  # our back-end turns PyVRP's warning into a note; plain PyVRP warns
+            "pyvrp": "PyVRP's penalties reached their bound",
+            "pyvrp-plain": "PenaltyBoundWarning: A penalty parameter has reached its maximum value",
+        }[solver]
+        assert warned in row.message
 
 
 def _index(tmp_path: Path, *records: dict[str, Any]) -> Path:
