@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from matcher.params import ProgressCallback, SolveParams, StopSignal
 from matcher.result import SolveStatus
 from solvers.assignment.problem import AssignmentProblem
+from solvers.registry import load
 
 
 @dataclass
@@ -78,14 +78,7 @@ def available() -> list[str]:
 
 def get_backend(name: str) -> AssignmentBackend:
     """The back-end registered as ``name``, imported on first use."""
-    try:
-        target = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown assignment solver '{name}' (available: {', '.join(available())})"
-        ) from None
-    module, cls = target.split(":")
-    backend: AssignmentBackend = getattr(importlib.import_module(module), cls)()
+    backend: AssignmentBackend = load(_REGISTRY, name, "assignment")
     return backend
 
 

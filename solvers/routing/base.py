@@ -12,13 +12,13 @@ routing with guided local search) and ``auto``, the default, which picks per pro
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from matcher.params import StopSignal
+from solvers.registry import load
 from solvers.routing.evaluate import build_route, check_coverage, total_cost
 from solvers.routing.problem import Action, Route, RoutingProblem, RoutingResult
 
@@ -84,13 +84,7 @@ def available() -> list[str]:
 
 def get_backend(name: str) -> RoutingBackend:
     """The back-end registered as ``name``, imported on first use."""
-    try:
-        module_name, cls_name = _REGISTRY[name].split(":")
-    except KeyError:
-        raise ValueError(
-            f"unknown routing solver '{name}' (available: {', '.join(available())})"
-        ) from None
-    backend: RoutingBackend = getattr(importlib.import_module(module_name), cls_name)()
+    backend: RoutingBackend = load(_REGISTRY, name, "routing")
     return backend
 
 

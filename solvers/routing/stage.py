@@ -51,7 +51,14 @@ from solvers.routing.problem import (
     Stop,
     VehicleType,
 )
-from solvers.routing.requests import Load, Place, dimensions, plan_loads, split_load
+from solvers.routing.requests import (
+    Load,
+    Place,
+    dimensions,
+    most_units,
+    plan_loads,
+    split_load,
+)
 
 SCALE = 100
 """Internal cost units per cent."""
@@ -120,7 +127,7 @@ def run_routing(
     dropped = [0, 0]
     solvers_used: set[str] = set()
     feasible = True
-    total = len([r for rs in by_period.values() for r in rs])
+    total = sum(map(len, by_period.values()))
     done = 0
     estimate = sum(r.carrier_cents for r in requests)
     saved = 0  # carrier cost of the loads routed so far minus their routes' cost
@@ -257,14 +264,13 @@ class _Day:
         self.index = {(p.role, p.id): i for i, p in enumerate(self.places)}
         lat = np.array([p.location.lat for p in self.places])
         lon = np.array([p.location.lon for p in self.places])
-        self.metres = _metres(lat, lon, instance.transport.road_factor)
+        metres = _metres(lat, lon, instance.transport.road_factor)
         speeds = sorted({t.first.speed_kmh for t in types})
         self.profile_of = {s: k for k, s in enumerate(speeds)}
         self.profiles = [
-            Profile(self.metres, np.rint(self.metres * 3.6 / s).astype(np.int64)) for s in speeds
+            Profile(metres, np.rint(metres * 3.6 / s).astype(np.int64)) for s in speeds
         ]
         self.depot_index = {d.id: k for k, d in enumerate(fleet.depots)}
-        self.loads = loads
         self.reachable: list[Load] = []
         self.unreachable: list[Load] = []
         for r in loads:
@@ -285,7 +291,8 @@ class _Day:
         a, b = self._place(r.origin), self._place(r.destination)
         for t in self.types:
             v = t.first
-            if any(x * r.units > v.capacity.get(d, 0.0) + 1e-9 for d, x in r.per_unit.items()):
+            fits = most_units(v, r.per_unit)
+            if fits is not None and fits < r.units:
                 continue
             dur = self.profiles[self.profile_of[v.speed_kmh]].duration
             depot = self.depot_index[v.depot]
@@ -382,12 +389,11 @@ class _Day:
 
     def assemble(self, result: RoutingResult) -> tuple[list[VehicleRoute], list[Unrouted]]:
         """Domain routes (vehicle ids in type order) and the requests left to the carrier."""
-        problem_types = self.types
-        next_vehicle = [0] * len(problem_types)
+        next_vehicle = [0] * len(self.types)
         routes = []
         unserved = list(result.unserved)
         for route in result.routes:
-            t = problem_types[route.vehicle_type]
+            t = self.types[route.vehicle_type]
             v = t.vehicles[next_vehicle[route.vehicle_type]]
             served = sorted({visit.request for visit in route.visits})
             carrier = sum(self.reachable[k].carrier_cents for k in served)
