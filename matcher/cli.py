@@ -25,8 +25,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from matcher.check import PlanFormatError
 from matcher.params import Progress, SolveParams
-from matcher.result import Plan, Purchasing, Routing
+from matcher.result import CapacitySharing, Plan, Purchasing, Recommendations, Replan, Routing
 from matcher.validation import InvalidInstanceError, Issue, load_instance
 
 if TYPE_CHECKING:
@@ -139,6 +140,11 @@ def summary(plan: Plan, console: Console) -> None:
         console.print(purchasing_table(plan.purchasing))
     if plan.routes is not None:
         console.print(routing_table(plan.routes))
+    if plan.capacity_sharing is not None:
+        for table in sharing_tables(plan.capacity_sharing):
+            console.print(table)
+    if plan.replan is not None:
+        console.print(replan_table(plan.replan))
 
     stats = Table(title="Solver")
     for col in ("stage", "solver", "status", "objective", "bound", "gap", "first feas.", "time"):
@@ -155,6 +161,73 @@ def summary(plan: Plan, console: Console) -> None:
             f"{s.wall_time_s:.2f}s",
         )
     console.print(stats)
+
+
+def sharing_tables(cs: CapacitySharing, top: int = 5) -> list[Table]:
+    """The top capacity-sharing suggestions: where capacity pays, what is idle, transfers."""
+    tables: list[Table] = []
+    if cs.extra_capacity_pays:
+        pays = Table(title="Where extra capacity pays most (LP duals, objective per hour)")
+        for col in ("factory", "group", "period", "per extra hour"):
+            pays.add_column(col, justify="right" if col == "per extra hour" else "left")
+        for need in cs.extra_capacity_pays[:top]:
+            pays.add_row(
+                need.factory,
+                need.resource_group,
+                str(need.period),
+                _money(need.marginal_cents_per_hour),
+            )
+        tables.append(pays)
+    if cs.idle_to_offer:
+        idle = Table(title="Idle capacity to offer")
+        for col in ("factory", "group", "processes", "periods", "idle h"):
+            idle.add_column(col, justify="right" if col == "idle h" else "left")
+        for offer in cs.idle_to_offer[:top]:
+            periods = offer.periods
+            span = f"{periods[0]}..{periods[-1]}" if len(periods) > 1 else str(periods[0])
+            idle.add_row(
+                offer.factory,
+                offer.resource_group,
+                ", ".join(offer.processes),
+                f"{span} ({len(periods)})",
+                f"{offer.idle_hours:,.1f}",
+            )
+        tables.append(idle)
+    if cs.transfers:
+        moves = Table(title="Suggested transfers (saving re-solved)")
+        for col in ("kind", "what", "from", "to", "saving"):
+            moves.add_column(col, justify="right" if col == "saving" else "left")
+        for tr in cs.transfers[:top]:
+            what = (
+                f"{tr.quantity} x {tr.order}"
+                if tr.kind.value == "MOVE_WORK"
+                else f"{tr.hours:g} h {tr.resource_group} p{tr.period}"
+            )
+            moves.add_row(
+                tr.kind.value, what, tr.from_factory, tr.to_factory, _money(tr.saving_cents)
+            )
+        tables.append(moves)
+    return tables
+
+
+def replan_table(r: Replan) -> Table:
+    t = Table(title="Re-plan: what changed", show_header=False)
+    for line in r.events:
+        t.add_row("event", line)
+    t.add_row("frozen units kept", f"{r.frozen_units:,}")
+    t.add_row("orders moved", f"{r.orders_moved} ({r.moved_units:,} units moved away)")
+    for m in r.moves[:8]:
+        t.add_row(
+            "  move", f"{m.order}: {m.units} units {m.from_factory or '-'} -> {m.to_factory or '-'}"
+        )
+    if len(r.moves) > 8:
+        t.add_row("  ...", f"{len(r.moves) - 8} more in the plan's replan.moves")
+    t.add_row("total cost change", _money(r.total_delta_cents))
+    t.add_row("newly late", ", ".join(r.newly_late[:8]) or "none")
+    t.add_row("newly unserved", ", ".join(u.order for u in r.newly_unserved[:8]) or "none")
+    for line in r.released + r.conflicts:
+        t.add_row("[bold yellow]note[/]", line)
+    return t
 
 
 def purchasing_table(pu: Purchasing) -> Table:
@@ -228,11 +301,8 @@ def routing_table(ro: Routing) -> Table:
     return table
 
 
-def _cmd_solve(args: argparse.Namespace) -> int:
-    from matcher.pipeline import plan as run_plan
-
-    instance = load_instance(args.instance)
-    params = SolveParams(
+def _params(args: argparse.Namespace) -> SolveParams:
+    return SolveParams(
         assignment_solver=args.solver,
         time_limit_s=args.time_limit,
         seed=args.seed,
@@ -245,9 +315,79 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         savings_split=args.savings_split,
         shapley_permutations=args.shapley_permutations,
         max_suppliers_per_material=args.max_suppliers,
+        sharing=not args.no_sharing,
+        backups=args.backups,
     )
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from matcher.pipeline import plan as run_plan
+
+    instance = load_instance(args.instance)
+    params = _params(args)
     with _LiveProgress(not args.quiet) as live:
         result = run_plan(instance, params, live)
+    _write_plan(result, args)
+    return EXIT_OK
+
+
+def _cmd_replan(args: argparse.Namespace) -> int:
+    from matcher.check import load_plan
+    from matcher.events import load_disruption
+    from matcher.replan import replan
+
+    instance = load_instance(args.instance)
+    previous = load_plan(args.plan)
+    disruption = load_disruption(args.events, instance)
+    if args.stability is not None:
+        disruption = disruption.model_copy(update={"stability": args.stability})
+    with _LiveProgress(not args.quiet) as live:
+        result = replan(instance, previous, disruption, _params(args), live)
+    _write_plan(result, args)
+    return EXIT_OK
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from matcher.check import load_plan
+    from matcher.recommend import load_order, recommend
+
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan)
+    order = load_order(args.order, instance)
+    result = recommend(instance, plan, order, args.top_k)
+    if args.json:
+        print(result.model_dump_json(indent=1))
+    else:
+        out.print(recommendations_table(result))
+    return EXIT_OK
+
+
+def recommendations_table(r: Recommendations) -> Table:
+    t = Table(title=f"Factories for {r.order} ({r.wall_time_s * 1000:.0f} ms)")
+    for col in ("#", "factory", "total", "cost", "done by", "late", "credit", "would move"):
+        t.add_column(col, justify="left" if col in ("factory", "would move") else "right")
+    for o in r.options:
+        moves = "; ".join(
+            f"{d.units} x {d.order} {d.from_factory}->{d.to_factory}" for d in o.displaced
+        )
+        t.add_row(
+            str(o.rank),
+            o.factory,
+            _money(o.total_cents),
+            _money(o.cost_cents),
+            str(o.completion_period),
+            str(o.late_units),
+            str(o.credit_score),
+            moves or "-",
+        )
+    if not r.options:
+        t.caption = r.reason or "no capable factory can take it: " + "; ".join(
+            f"{f}: {why}" for f, why in list(r.not_possible.items())[:5]
+        )
+    return t
+
+
+def _write_plan(result: Plan, args: argparse.Namespace) -> None:
     text = result.model_dump_json(indent=1 if args.output != "-" else None)
     if args.output == "-":
         print(text)
@@ -257,7 +397,6 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         summary(result, err if args.output == "-" else out)
         if args.output and args.output != "-":
             out.print(f"plan written to {args.output}")
-    return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -492,34 +631,39 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="solve an instance and write the plan")
     p.add_argument("instance")
-    p.add_argument("-o", "--output", help="plan JSON path ('-' for stdout)")
-    p.add_argument("--solver", default="cpsat", choices=available())
-    p.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2, help="solver threads (1 = deterministic)")
-    p.add_argument(
-        "--max-candidates", type=int, default=0, help="cheapest N factories per order (0 = all)"
-    )
-    p.add_argument("--hard-mandatory", action="store_true", help="mandatory orders as hard rows")
-    p.add_argument(
-        "--strategy",
-        choices=["auto", "full", "core", "lns"],
-        default="auto",
-        help="cpsat: whole model, LP-reduced-cost core, large-neighbourhood search, or pick "
-        "by size (default)",
-    )
-    p.add_argument("--purchasing-solver", default="auto", choices=purchasing_available())
-    p.add_argument("--routing-solver", default="auto", choices=routing_available())
-    p.add_argument("--savings-split", choices=["shapley", "proportional"], default="shapley")
-    p.add_argument(
-        "--shapley-permutations",
-        type=int,
-        default=200,
-        help="sampled Shapley above 12 factories per material (default 200)",
-    )
-    p.add_argument("--max-suppliers", type=int, default=None, help="most suppliers per material")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    _solve_options(p, available(), purchasing_available(), routing_available())
     p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser(
+        "replan",
+        help="re-plan after a disruption, moving as little as possible",
+        description="Apply EVENTS (factory outages, capacity cuts, orders added, cancelled or "
+        "changed; frozen work; now_period) to the plan and re-solve with a stability penalty "
+        "per unit moved (docs/sharing.md).",
+    )
+    p.add_argument("instance")
+    p.add_argument("plan", help="the previous plan (JSON)")
+    p.add_argument("events", help="the disruption (JSON, docs/sharing.md)")
+    p.add_argument(
+        "--stability",
+        type=int,
+        default=None,
+        help="cents per unit moved away from its factory (default: the events file's, else "
+        "the weights')",
+    )
+    _solve_options(p, available(), purchasing_available(), routing_available())
+    p.set_defaults(func=_cmd_replan)
+
+    p = sub.add_parser(
+        "recommend",
+        help="the best factories for one new order, given a plan's remaining capacity",
+    )
+    p.add_argument("instance")
+    p.add_argument("plan")
+    p.add_argument("order", help="the order (JSON file, or the id of an order of the instance)")
+    p.add_argument("-k", "--top-k", type=int, default=5, help="how many factories (default 5)")
+    p.add_argument("--json", action="store_true", help="print the recommendations as JSON")
+    p.set_defaults(func=_cmd_recommend)
 
     p = sub.add_parser("validate", help="validate an instance; list every problem")
     p.add_argument("instance")
@@ -570,13 +714,52 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _solve_options(
+    p: argparse.ArgumentParser,
+    solvers: list[str],
+    purchasing_solvers: list[str],
+    routing_solvers: list[str],
+) -> None:
+    p.add_argument("-o", "--output", help="plan JSON path ('-' for stdout)")
+    p.add_argument("--solver", default="cpsat", choices=solvers)
+    p.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="solver threads (1 = deterministic)")
+    p.add_argument(
+        "--max-candidates", type=int, default=0, help="cheapest N factories per order (0 = all)"
+    )
+    p.add_argument("--hard-mandatory", action="store_true", help="mandatory orders as hard rows")
+    p.add_argument(
+        "--strategy",
+        choices=["auto", "full", "core", "lns"],
+        default="auto",
+        help="cpsat: whole model, LP-reduced-cost core, large-neighbourhood search, or pick "
+        "by size (default)",
+    )
+    p.add_argument("--purchasing-solver", default="auto", choices=purchasing_solvers)
+    p.add_argument("--routing-solver", default="auto", choices=routing_solvers)
+    p.add_argument("--savings-split", choices=["shapley", "proportional"], default="shapley")
+    p.add_argument(
+        "--shapley-permutations",
+        type=int,
+        default=200,
+        help="sampled Shapley above 12 factories per material (default 200)",
+    )
+    p.add_argument("--max-suppliers", type=int, default=None, help="most suppliers per material")
+    p.add_argument("--no-sharing", action="store_true", help="skip the capacity-sharing analysis")
+    p.add_argument(
+        "--backups", action="store_true", help="capacity sharing: a backup factory per order part"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     try:
         code: int = args.func(args)
         return code
-    except InvalidInstanceError as exc:
+    except (InvalidInstanceError, PlanFormatError) as exc:
         _print_issues(exc.issues)
         return EXIT_INVALID
     except ValueError as exc:  # bad parameter combinations

@@ -164,3 +164,11 @@ class SolveParams(BaseModel):
         le=100_000,
         description="Sampled Shapley (above 12 factories per material): permutations drawn.",
     )
+    sharing: bool = Field(
+        default=True,
+        description="Run the capacity-sharing analysis after the assignment (marginal values, "
+        "idle and overloaded factories, transfers).",
+    )
+    backups: bool = Field(
+        default=False, description="Capacity sharing: a backup factory for every order part."
+    )

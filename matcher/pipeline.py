@@ -30,7 +30,7 @@ from matcher.result import (
 
 if TYPE_CHECKING:
     from solvers.assignment.base import AssignmentResult
-    from solvers.assignment.problem import AssignmentProblem
+    from solvers.assignment.problem import AnchorSpec, AssignmentProblem
 
 
 ASSIGNMENT_SHARE = {0: 1.0, 1: 0.7, 2: 0.6}
@@ -39,6 +39,10 @@ ROUTING_SHARE = 0.15
 """Share of the time limit kept for routing when purchasing runs before it."""
 MIN_STAGE_SHARE = 0.1
 """A later stage gets at least this share, even after a slow assignment."""
+SHARING_SHARE = 0.1
+"""Share of the time limit kept for the capacity-sharing analysis (when asked for)."""
+MIN_SHARING_S = 1.0
+"""The analysis gets at least this long: its LP must finish to say anything."""
 
 
 def plan(
@@ -46,8 +50,11 @@ def plan(
     params: SolveParams | None = None,
     progress: ProgressCallback | None = None,
     stop: StopSignal | None = None,
+    anchor: AnchorSpec | None = None,
 ) -> Plan:
     """Solve ``instance`` and return the plan.
+
+    ``anchor`` ties the solve to a previous plan (a re-plan: :mod:`matcher.replan`).
 
     ``progress`` hears of every improved incumbent; setting ``stop`` (from another
     thread) ends the solve early with the best plan found so far.
@@ -64,7 +71,7 @@ def plan(
     weights = params.weights or instance.weights
     backend = get_backend(params.assignment_solver)
     compile_start = time.perf_counter()
-    problem = build_problem(instance, weights, params.max_candidates)
+    problem = build_problem(instance, weights, params.max_candidates, anchor)
     compile_s = time.perf_counter() - compile_start
     if not backend.supports(problem, params):
         why = getattr(backend, "unsupported_reason", lambda *_: None)(problem, params)
@@ -75,6 +82,8 @@ def plan(
     buys = any(o.bill_of_materials for o in instance.orders) and bool(instance.suppliers)
     routes = bool(instance.fleet.vehicles)
     budget = params.time_limit_s * ASSIGNMENT_SHARE[buys + routes]  # the rest: later stages
+    if params.sharing:
+        budget *= 1 - SHARING_SHARE
     solve_params = params.model_copy(update={"time_limit_s": budget})
     if params.workers > 1:  # wall-clock limits: compiling the problem counts too
         left = max(0.1, budget - compile_s)
@@ -82,43 +91,7 @@ def plan(
     result = backend.solve(problem, solve_params, _improvements(progress), stop)
     reasons = explain_unserved(problem, result.parts, result.status)
 
-    allocations: list[Allocation] = []
-    served: set[int] = set()
-    credit_units = 0
-    for part in sorted(result.parts, key=lambda p: p.candidate):
-        cand = problem.candidates[part.candidate]
-        order = problem.orders[cand.order].order
-        factory = instance.factories[cand.factory]
-        caps = {c.process: c for c in factory.capabilities}
-        served.add(cand.order)
-        qty = part.quantity
-        periods = [PeriodQuantity(period=t, quantity=q) for t, q in sorted(part.quantities.items())]
-        late_units = sum(q for t, q in part.quantities.items() if t > order.due_period)
-        lateness = sum(
-            order.penalties.late_cents_per_unit_period * (t - order.due_period) * q
-            for t, q in part.quantities.items()
-            if t > order.due_period
-        )
-        credit_units += cand.credit * qty
-        last = len(order.operations) - 1
-        for j, op in enumerate(order.operations):
-            cap = caps[op.process]
-            allocations.append(
-                Allocation(
-                    order=order.id,
-                    operation=j,
-                    process=op.process,
-                    factory=factory.id,
-                    resource_group=cap.resource_group,
-                    quantity=qty,
-                    periods=periods,
-                    production_cents=cap.unit_cost_cents * qty,
-                    transport_cents=cand.transport * qty if j == last else 0,
-                    lateness_cents=lateness if j == last else 0,
-                    late_units=late_units if j == last else 0,
-                )
-            )
-    allocations.sort(key=lambda a: (a.order, a.factory, a.operation))
+    allocations, served, credit_units = _allocations(problem, result)
 
     unassigned: list[Unassigned] = []
     for info in problem.orders:
@@ -171,6 +144,8 @@ def plan(
         left = params.time_limit_s - (time.perf_counter() - compile_start)
         if routes:
             left -= ROUTING_SHARE * params.time_limit_s
+        if params.sharing:
+            left -= SHARING_SHARE * params.time_limit_s
         seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
         bought = run_purchasing(
             instance, allocations, params, seconds, _improvements(progress), stop
@@ -183,6 +158,8 @@ def plan(
         from solvers.routing.stage import run_routing
 
         left = params.time_limit_s - (time.perf_counter() - compile_start)
+        if params.sharing:
+            left -= SHARING_SHARE * params.time_limit_s
         seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
         routed = run_routing(
             instance, allocations, purchasing, params, seconds, _improvements(progress), stop
@@ -190,7 +167,15 @@ def plan(
         if routed is not None:
             routing, routing_stats = routed
             stages.append(routing_stats)
-    costs = _costs(allocations, unassigned, credit_units, weights, purchasing, routing)
+    sharing = None
+    if params.sharing and problem.orders:
+        from solvers.sharing.analysis import analyse
+
+        left = params.time_limit_s - (time.perf_counter() - compile_start)
+        seconds = max(MIN_SHARING_S, SHARING_SHARE * params.time_limit_s, left)
+        sharing = analyse(problem, result.parts, params, seconds, stop)
+    moved = 0 if anchor is None else moved_units(anchor.previous, allocations)
+    costs = _costs(allocations, unassigned, credit_units, weights, purchasing, routing, moved)
     return Plan(
         instance=instance.name,
         status=least_proven(s.status for s in stages),
@@ -202,7 +187,54 @@ def plan(
         stages=stages,
         purchasing=purchasing,
         routes=routing,
+        capacity_sharing=sharing,
     )
+
+
+def _allocations(
+    problem: AssignmentProblem, result: AssignmentResult
+) -> tuple[list[Allocation], set[int], int]:
+    """The plan's allocations (one per operation of each part), the orders served and
+    the credit units."""
+    instance = problem.instance
+    allocations: list[Allocation] = []
+    served: set[int] = set()
+    credit_units = 0
+    for part in sorted(result.parts, key=lambda p: p.candidate):
+        cand = problem.candidates[part.candidate]
+        order = problem.orders[cand.order].order
+        factory = instance.factories[cand.factory]
+        caps = {c.process: c for c in factory.capabilities}
+        served.add(cand.order)
+        qty = part.quantity
+        periods = [PeriodQuantity(period=t, quantity=q) for t, q in sorted(part.quantities.items())]
+        late_units = sum(q for t, q in part.quantities.items() if t > order.due_period)
+        lateness = sum(
+            order.penalties.late_cents_per_unit_period * (t - order.due_period) * q
+            for t, q in part.quantities.items()
+            if t > order.due_period
+        )
+        credit_units += cand.credit * qty
+        last = len(order.operations) - 1
+        for j, op in enumerate(order.operations):
+            cap = caps[op.process]
+            allocations.append(
+                Allocation(
+                    order=order.id,
+                    operation=j,
+                    process=op.process,
+                    factory=factory.id,
+                    resource_group=cap.resource_group,
+                    quantity=qty,
+                    periods=periods,
+                    production_cents=cap.unit_cost_cents * qty,
+                    transport_cents=cand.transport * qty if j == last else 0,
+                    lateness_cents=lateness if j == last else 0,
+                    late_units=late_units if j == last else 0,
+                )
+            )
+    allocations.sort(key=lambda a: (a.order, a.factory, a.operation))
+    return allocations, served, credit_units
 
 
 def _improvements(progress: ProgressCallback | None) -> ProgressCallback | None:
@@ -278,6 +310,7 @@ def _costs(
     w: ObjectiveWeights,
     bought: Purchasing | None = None,
     routing: Routing | None = None,
+    moved: int = 0,
 ) -> CostBreakdown:
     """The plan's cost terms; routes replace the per-unit transport estimates of goods
     and materials (docs/routing.md)."""
@@ -296,6 +329,7 @@ def _costs(
         + w.unserved * unserved
         + w.credit * credit_units
         + w.purchasing * purchasing
+        + w.stability * moved
     )
     return CostBreakdown(
         production=production,
@@ -305,8 +339,18 @@ def _costs(
         credit=credit_units,
         purchasing=purchasing,
         total=production + transport + lateness + unserved + purchasing,
+        moved_units=moved,
         objective=objective,
     )
+
+
+def moved_units(previous: dict[tuple[str, str], int], allocations: list[Allocation]) -> int:
+    """Units of ``previous`` ((order, factory) -> units) no longer made at that factory."""
+    now: dict[tuple[str, str], int] = defaultdict(int)
+    for a in allocations:
+        if a.operation == 0:
+            now[(a.order, a.factory)] += a.quantity
+    return sum(max(0, units - now.get(key, 0)) for key, units in previous.items())
 
 
 def _kpis(

@@ -110,6 +110,11 @@ class CostBreakdown(Result):
     total: int = Field(
         default=0, description="production + transport + lateness + unserved + purchasing."
     )
+    moved_units: int = Field(
+        default=0,
+        description="Re-plans: units no longer made at the factory the previous plan gave "
+        "them (unweighted; the objective adds weights.stability cents per unit).",
+    )
     objective: int = Field(default=0, description="Weighted sum of all terms.")
 
 
@@ -346,6 +351,153 @@ class Routing(Result):
     notes: list[str] = Field(default_factory=list)
 
 
+class CapacityRow(Result):
+    """One factory's resource group in one period: its capacity, use and worth."""
+
+    factory: str
+    resource_group: str
+    period: int
+    free_minutes: int = Field(description="Capacity the plan could use (available - committed).")
+    used_minutes: float
+    idle_minutes: float = Field(description="free - used.")
+    marginal_cents_per_hour: float = Field(
+        description="Objective saved by one more hour here (the LP dual, >= 0); 0 where the "
+        "LP leaves capacity slack."
+    )
+
+
+class LoadStatus(StrEnum):
+    OVERLOADED = "OVERLOADED"  # orders it is cheapest for are late, unserved or displaced
+    UNDER_USED = "UNDER_USED"  # uses less than the threshold of its free capacity
+
+
+class FactoryLoad(Result):
+    factory: str
+    status: LoadStatus
+    utilisation: float = Field(description="Used / free minutes over the horizon.")
+    used_minutes: float
+    free_minutes: int
+    orders: list[str] = Field(
+        default_factory=list,
+        description="Overloaded: orders for which it is the cheapest capable factory and "
+        "that are late, unserved or made elsewhere at a higher cost.",
+    )
+    detail: str = ""
+
+
+class CapacityNeed(Result):
+    """Where extra capacity pays: a binding factory-resource-period and its value."""
+
+    factory: str
+    resource_group: str
+    period: int
+    marginal_cents_per_hour: float
+    processes: list[str] = Field(description="Processes the factory runs on this group.")
+
+
+class CapacityOffer(Result):
+    """Idle capacity a factory could offer the platform."""
+
+    factory: str
+    resource_group: str
+    processes: list[str]
+    periods: list[int] = Field(description="Periods with idle time, ascending.")
+    idle_hours: float = Field(description="Idle hours summed over those periods.")
+
+
+class TransferKind(StrEnum):
+    MOVE_WORK = "MOVE_WORK"  # move units of an order from one factory to another
+    LEND_CAPACITY = "LEND_CAPACITY"  # idle hours of one factory lent to another's group
+
+
+class Transfer(Result):
+    """A capacity-sharing suggestion, valued by re-solving the orders it affects."""
+
+    kind: TransferKind
+    from_factory: str = Field(
+        description="MOVE_WORK: where the units are now; LEND_CAPACITY: the lender."
+    )
+    to_factory: str = Field(description="MOVE_WORK: where they go; LEND_CAPACITY: the borrower.")
+    order: str | None = Field(default=None, description="MOVE_WORK: the order moved.")
+    quantity: int = Field(default=0, description="MOVE_WORK: units moved.")
+    resource_group: str | None = Field(default=None, description="LEND_CAPACITY: the group.")
+    period: int | None = Field(default=None, description="LEND_CAPACITY: the period.")
+    hours: float = Field(default=0.0, description="LEND_CAPACITY: hours lent.")
+    saving_cents: int = Field(
+        description="Objective of the plan minus that of the re-solve with the transfer "
+        "(orders outside the re-solved neighbourhood stay as planned)."
+    )
+    detail: str = ""
+
+
+class Backup(Result):
+    """The spare plan for one order part if its factory fails."""
+
+    order: str
+    primary_factory: str
+    quantity: int
+    backup_factory: str | None = Field(description="None: no capable factory has room.")
+    extra_cents: int | None = Field(
+        default=None, description="Objective cost of the backup minus that of the part now."
+    )
+    completion_period: int | None = None
+    detail: str = ""
+
+
+class CapacitySharing(Result):
+    """The capacity-sharing analysis of a plan (docs/sharing.md)."""
+
+    method: str = Field(description="How marginal values were computed.")
+    capacity: list[CapacityRow] = Field(default_factory=list)
+    overloaded: list[FactoryLoad] = Field(default_factory=list)
+    under_used: list[FactoryLoad] = Field(default_factory=list)
+    extra_capacity_pays: list[CapacityNeed] = Field(
+        default_factory=list, description="Ranked: highest marginal value first."
+    )
+    idle_to_offer: list[CapacityOffer] = Field(
+        default_factory=list, description="Ranked: most idle hours first."
+    )
+    transfers: list[Transfer] = Field(
+        default_factory=list, description="Ranked: largest saving first; savings > 0 only."
+    )
+    backups: list[Backup] | None = Field(
+        default=None, description="Backup factory per order part (when asked for)."
+    )
+    wall_time_s: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+
+class Move(Result):
+    """Units of one order that left a factory (or arrived at one) in a re-plan."""
+
+    order: str
+    from_factory: str | None = Field(description="None: units newly placed (an added order).")
+    to_factory: str | None = Field(description="None: the units are no longer made.")
+    units: int
+
+
+class Replan(Result):
+    """What a re-plan changed against the previous plan."""
+
+    now_period: int
+    stability_cents_per_unit: int
+    events: list[str] = Field(description="The events applied, one line each.")
+    frozen_units: int = Field(description="Units kept exactly as planned (frozen or done).")
+    released: list[str] = Field(
+        default_factory=list, description="Frozen work the events forced to move, and why."
+    )
+    moves: list[Move] = Field(default_factory=list)
+    orders_moved: int = 0
+    moved_units: int = 0
+    previous_total_cents: int
+    total_delta_cents: int = Field(description="costs.total of this plan minus the previous.")
+    newly_late: list[str] = Field(default_factory=list)
+    newly_unserved: list[Unassigned] = Field(default_factory=list)
+    conflicts: list[str] = Field(
+        default_factory=list, description="Frozen work the re-plan could not keep, and why."
+    )
+
+
 class Plan(Result):
     schema_version: str = "1"
     instance: str
@@ -358,4 +510,44 @@ class Plan(Result):
     stages: list[StageStats]
     purchasing: Purchasing | None = None
     routes: Routing | None = None
-    capacity_sharing: dict[str, Any] | None = None
+    capacity_sharing: CapacitySharing | None = None
+    replan: Replan | None = None
+
+
+class Displacement(Result):
+    """An order part that would have to move to make room for a recommended order."""
+
+    order: str
+    from_factory: str
+    to_factory: str
+    units: int
+    extra_cents: int = Field(description="Objective cost of the move.")
+
+
+class Recommendation(Result):
+    """One factory that could take a new order, given the plan's remaining capacity."""
+
+    rank: int
+    factory: str
+    cost_cents: int = Field(description="Objective cost of the order there (weighted terms).")
+    production_cents: int
+    transport_cents: int
+    lateness_cents: int
+    completion_period: int = Field(description="Earliest period by which it can be finished.")
+    late_units: int
+    credit_score: int
+    periods: list[PeriodQuantity] = Field(description="The placement behind cost_cents.")
+    displaced: list[Displacement] = Field(
+        default_factory=list, description="What would have to move (empty: it fits as is)."
+    )
+    total_cents: int = Field(description="cost_cents plus the extra cost of the moves.")
+
+
+class Recommendations(Result):
+    order: str
+    options: list[Recommendation] = Field(description="Best first (total_cents).")
+    not_possible: dict[str, str] = Field(
+        default_factory=dict, description="Capable factories that cannot take it, and why."
+    )
+    reason: str | None = Field(default=None, description="Why no factory is eligible at all.")
+    wall_time_s: float = 0.0

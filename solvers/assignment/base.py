@@ -87,15 +87,27 @@ def objective_of(problem: AssignmentProblem, parts: list[Part]) -> int:
     weighted, plus the penalty of every order left unserved."""
     total = 0
     served: set[int] = set()
+    made: dict[int, int] = {}
     for part in parts:
         cand = problem.candidates[part.candidate]
         served.add(cand.order)
+        made[part.candidate] = part.quantity
         for t, q in part.quantities.items():
             total += problem.unit_cost(cand, t) * q
     for info in problem.orders:
         if info.index not in served:
             total += problem.unserved_cost(info.index)
+    if problem.anchor is not None:
+        orders = {problem.candidates[k].order for k in problem.anchor.previous}
+        total += sum(problem.stability_cost(o, made) for o in orders)
     return total
+
+
+def anchor_unsupported(problem: AssignmentProblem) -> str | None:
+    """The reason a back-end without re-plan support gives for an anchored problem."""
+    if problem.anchor is None:
+        return None
+    return "re-plans (fixed work, stability) are modelled by the cpsat back-end only"
 
 
 def mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:

@@ -131,7 +131,7 @@ class _Builder:
             self.objective.append((-penalty, s))
         qty = info.order.quantity
         offered = self.offered.get(index, info.candidates)
-        used = [self.add_part(k) for k in offered]
+        used = [self.add_part(k, served) for k in offered]
         made = [x for k in offered for x in self.v.make[k].values()]
         if made:
             self.model.add(sum(made) == qty * served)
@@ -144,9 +144,25 @@ class _Builder:
             if isinstance(served, cp_model.IntVar):
                 for y in used:
                     self.model.add_implication(y, served)
+        self.add_stability(index, offered)
 
-    def add_part(self, k: int) -> cp_model.IntVar:
-        """Variables of candidate part ``k``; returns its used-flag ``y``."""
+    def add_stability(self, index: int, offered: list[int]) -> None:
+        """Re-plans: ``stability`` per previous unit no longer made at its factory,
+        as ``stability * (previous - kept)`` with ``kept <= units made there``."""
+        a = self.problem.anchor
+        if a is None or not a.stability:
+            return
+        for k in a.previous_of(self.problem, index):
+            self.constant += a.stability * a.previous[k]
+            if k not in self.v.make or not self.v.make[k]:
+                continue
+            kept = self.model.new_int_var(0, a.previous[k], f"kept{k}")
+            self.model.add(kept <= sum(self.v.make[k].values()))
+            self.objective.append((-a.stability, kept))
+
+    def add_part(self, k: int, served: cp_model.IntVar | int = 1) -> cp_model.IntVar:
+        """Variables of candidate part ``k``; returns its used-flag ``y``. Fixed units
+        of a re-plan are lower bounds while the order is served."""
         problem, model = self.problem, self.model
         cand = problem.candidates[k]
         info = problem.orders[cand.order]
@@ -156,12 +172,17 @@ class _Builder:
         make_k: dict[int, cp_model.IntVar] = {}
         runs_k: dict[int, cp_model.IntVar] = {}
         buyer_key = (cand.factory, info.order.buyer)
-        for t in cand.periods:
-            ub = units_fitting(self.free, cand, t, cand.hi)
+        for t in problem.periods_of(k):
+            fixed = problem.fixed_units(k, t)
+            ub = max(fixed, units_fitting(self.free, cand, t, cand.hi))
+            if problem.anchor is not None and t < problem.anchor.now:
+                ub = fixed  # the past: only what was done
             if ub <= 0:
                 continue
             x = model.new_int_var(0, ub, f"x{k}_{t}")
             make_k[t] = x
+            if fixed:
+                model.add(x >= fixed * served)
             self.objective.append((problem.unit_cost(cand, t), x))
             terms = [(u.seconds_per_unit, u.setup_seconds, u.resource) for u in cand.usage]
             if has_setup:
@@ -388,7 +409,10 @@ class CpSatBackend:
             # so it prunes little: that exact core is only used on small problems.)
             exact = relax.exact_core(best.objective) if best.objective is not None else None
             per_order = CORE_PER_ORDER * (phases + 1)
-            offered = relax.core(per_order, {p.candidate for p in best.parts})
+            keep = {p.candidate for p in best.parts}
+            if problem.anchor is not None:  # moving away from them has a price
+                keep |= problem.anchor.previous.keys() | problem.anchor.fixed.keys()
+            offered = relax.core(per_order, keep)
             is_exact = False
             if exact is not None and core_size(problem, exact) <= max(
                 EXACT_CORE_SMALL, core_size(problem, offered)
@@ -590,9 +614,11 @@ class CpSatBackend:
         stuck = [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
         bound_start = time.perf_counter()
         stopped = stop is not None and stop.is_set()
-        bound = (
+        bound: float | None = (
             lns.objective
             if lns.proven
+            else None
+            if problem.anchor is not None  # its arrays know no fixed work
             else relaxation.compute(
                 lns.objective,
                 fixed_unserved=stuck,
@@ -600,7 +626,8 @@ class CpSatBackend:
                 time_limit_s=0.0 if stopped else 1e9 if deterministic else bound_share,
             )
         )
-        bound = min(bound, lns.objective)
+        if bound is not None:
+            bound = min(bound, lns.objective)
         s = lns.stats
         notes = [
             f"{problem.size} production variables: large-neighbourhood search with CP-SAT "
@@ -610,6 +637,8 @@ class CpSatBackend:
             + _versus_greedy(problem, warm, warm_objective, parts, lns.objective),
             "bound: a neighbourhood holding every order was solved to optimality"
             if lns.proven
+            else "no bound: the Lagrangian bound does not model a re-plan's fixed work"
+            if bound is None
             else "bound: Lagrangian relaxation of the capacity rows "
             f"({time.perf_counter() - bound_start:.2f}s)",
         ]
@@ -622,7 +651,9 @@ class CpSatBackend:
             notes.append(f"deterministic: {budget:.1f} units of CP-SAT deterministic time")
         return AssignmentResult(
             solver=self.name,
-            status=SolveStatus.OPTIMAL if bound >= lns.objective else SolveStatus.FEASIBLE,
+            status=SolveStatus.OPTIMAL
+            if bound is not None and bound >= lns.objective
+            else SolveStatus.FEASIBLE,
             parts=parts,
             objective=lns.objective,
             best_bound=bound,
@@ -644,7 +675,8 @@ def _warm_start(
     """The greedy plan (none with hard mandatory orders) and its objective, reported."""
     if params.hard_mandatory:
         return [], None
-    warm = greedy_parts(problem, offered)
+    initial = problem.anchor.initial if problem.anchor else None
+    warm = greedy_parts(problem, offered, initial)
     objective = float(objective_of(problem, warm))
     if progress is not None:
         offset = problem.mandatory_penalty * len(mandatory_left_out(problem, warm))

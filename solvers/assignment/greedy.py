@@ -14,7 +14,7 @@ import time
 
 from matcher.params import ProgressCallback, SolveParams, StopSignal
 from matcher.result import SolveStatus
-from solvers.assignment.base import AssignmentResult, Part, objective_of
+from solvers.assignment.base import AssignmentResult, Part, anchor_unsupported, objective_of
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 
 _BIG = 1 << 62
@@ -177,13 +177,48 @@ def _place_split(
 
 
 def greedy_parts(
-    problem: AssignmentProblem, offered: dict[int, list[int]] | None = None
+    problem: AssignmentProblem,
+    offered: dict[int, list[int]] | None = None,
+    initial: dict[int, dict[int, int]] | None = None,
 ) -> list[Part]:
     """Greedy placement of every order, in priority order; with ``offered``, each
-    order only on those of its candidates (a core: much faster on wide problems)."""
+    order only on those of its candidates (a core: much faster on wide problems).
+
+    ``initial`` (candidate -> period -> units, whole orders) is placed first as it
+    is, where it fits: a re-plan's previous plan. Orders holding fixed work that it
+    does not place are left for CP-SAT (greedy knows no fixed units)."""
     cap = Capacity(problem)
+    parts: list[Part] = []
+    done: set[int] = set()
+    by_order: dict[int, list[Part]] = {}
+    for k, quantities in sorted((initial or {}).items()):
+        by_order.setdefault(problem.candidates[k].order, []).append(Part(k, dict(quantities)))
+    for order, previous in sorted(by_order.items()):
+        if sum(p.quantity for p in previous) != problem.orders[order].order.quantity:
+            continue
+        taken: list[Part] = []
+        for part in previous:
+            cand = problem.candidates[part.candidate]
+            fits = cap.fits_buyer(cand, part.quantities) and all(
+                cap.units_fitting(cand, t) >= q for t, q in part.quantities.items()
+            )
+            if not fits:
+                break
+            cap.take(cand, part.quantities)
+            taken.append(part)
+        if len(taken) == len(previous):
+            parts.extend(previous)
+            done.add(order)
+        else:
+            for part in taken:
+                cap.give_back(problem.candidates[part.candidate], part.quantities)
+    forced = problem.anchor.forced if problem.anchor else set()
     sequence = sorted(
-        (info for info in problem.orders if info.candidates),
+        (
+            info
+            for info in problem.orders
+            if info.candidates and info.index not in done and info.index not in forced
+        ),
         key=lambda i: (
             not i.order.mandatory,
             i.order.due_period,
@@ -191,7 +226,6 @@ def greedy_parts(
             i.index,
         ),
     )
-    parts: list[Part] = []
     for info in sequence:
         among = None
         if offered is not None:
@@ -206,7 +240,12 @@ class GreedyBackend:
     name = "greedy"
 
     def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
-        return not params.hard_mandatory
+        return not params.hard_mandatory and anchor_unsupported(problem) is None
+
+    def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
+        if params.hard_mandatory:
+            return "hard mandatory orders need an exact solver"
+        return anchor_unsupported(problem)
 
     def solve(
         self,

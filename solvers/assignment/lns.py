@@ -83,10 +83,12 @@ class Lns:
         return [p for ps in self.assigned.values() for p in ps]
 
     def order_cost(self, order: int) -> int:
+        """The order's share of the objective (stability included on re-plans)."""
         ps = self.assigned.get(order)
+        stability = self.problem.stability_cost(order, {p.candidate: p.quantity for p in ps or ()})
         if not ps:
-            return self.problem.unserved_cost(order)
-        return sum(
+            return self.problem.unserved_cost(order) + stability
+        return stability + sum(
             cost(self.problem, self.problem.candidates[p.candidate], p.quantities) for p in ps
         )
 
@@ -137,6 +139,8 @@ class Lns:
         for o in orders:
             current = {p.candidate for p in self.assigned.get(o, ())}
             cands = problem.orders[o].candidates
+            if problem.anchor is not None:
+                current |= set(problem.anchor.previous_of(problem, o))
             offered[o] = sorted(set(cands[:OFFERED_CANDIDATES]) | current)
         model, v = build_model(problem, False, orders, residual.free, residual.buyer, offered)
         hint(model, problem, v, [p for o in orders for p in self.assigned.get(o, ())])

@@ -29,6 +29,7 @@ from matcher.result import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
+    anchor_unsupported,
     mandatory_left_out,
     objective_of,
     unservable_mandatory,
@@ -253,6 +254,8 @@ class _MipBackend:
         return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
+        if (why := anchor_unsupported(problem)) is not None:
+            return why
         if problem.size > MAX_PRODUCTION_VARIABLES:
             return (
                 f"the model has {problem.size} production variables, more than the "

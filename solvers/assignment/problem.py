@@ -68,6 +68,40 @@ class Resource:
     free_seconds: tuple[int, ...]  # per period
 
 
+@dataclass(frozen=True)
+class AnchorSpec:
+    """A re-plan's ties to the previous plan, in instance ids (see :class:`Anchor`)."""
+
+    now: int
+    fixed: dict[tuple[str, str], dict[int, int]]  # (order, factory) -> period -> units
+    previous: dict[tuple[str, str], int]  # (order, factory) -> units previously there
+    initial: dict[tuple[str, str], dict[int, int]]  # the previous plan, repaired
+    stability: int  # weighted cents per unit moved
+
+
+@dataclass
+class Anchor:
+    """A re-plan's ties to the previous plan (docs/sharing.md).
+
+    New production only from period ``now``. ``fixed`` units stay (at least) where
+    and when they were: done work and frozen parts; an order holding some must be
+    served (its unserved cost is the mandatory penalty). Every unit of ``previous``
+    no longer made at its candidate costs ``stability``. ``initial`` is the previous
+    plan where it still fits: the warm start.
+    """
+
+    now: int
+    fixed: dict[int, dict[int, int]]  # candidate -> period -> units
+    previous: dict[int, int]  # candidate -> units
+    initial: dict[int, dict[int, int]]  # candidate -> period -> units
+    stability: int
+    forced: set[int]  # orders holding fixed units
+    lost: list[str] = field(default_factory=list)  # fixed work no candidate can hold
+
+    def previous_of(self, problem: AssignmentProblem, order: int) -> list[int]:
+        return [k for k in problem.orders[order].candidates if k in self.previous]
+
+
 @dataclass
 class AssignmentProblem:
     instance: Instance
@@ -79,6 +113,29 @@ class AssignmentProblem:
     # (factory index, buyer) -> cap in seconds, for factories with max_buyer_share
     buyer_caps: dict[tuple[int, str], int]
     mandatory_penalty: int  # internal penalty for an unserved mandatory order
+    anchor: Anchor | None = None  # set for a re-plan
+
+    def periods_of(self, k: int) -> list[int]:
+        """Periods candidate ``k`` may hold units in: its window, and its fixed units'."""
+        cand = self.candidates[k]
+        fixed = self.anchor.fixed.get(k) if self.anchor else None
+        if not fixed:
+            return list(cand.periods)
+        return sorted(set(cand.periods) | fixed.keys())
+
+    def fixed_units(self, k: int, t: int) -> int:
+        if self.anchor is None:
+            return 0
+        return self.anchor.fixed.get(k, {}).get(t, 0)
+
+    def stability_cost(self, order: int, made: dict[int, int]) -> int:
+        """Stability penalty of ``order`` when its candidates make ``made[k]`` units."""
+        a = self.anchor
+        if a is None or not a.stability:
+            return 0
+        return a.stability * sum(
+            max(0, a.previous[k] - made.get(k, 0)) for k in a.previous_of(self, order)
+        )
 
     def late_cost(self, order: int, period: int) -> int:
         """Weighted lateness cost of one unit of ``order`` produced in ``period``."""
@@ -94,7 +151,9 @@ class AssignmentProblem:
 
     def unserved_cost(self, order: int) -> int:
         o = self.orders[order].order
-        if o.penalties.unserved_cents is None:
+        if o.penalties.unserved_cents is None or (
+            self.anchor is not None and order in self.anchor.forced
+        ):
             return self.mandatory_penalty
         return self.weights.unserved * o.penalties.unserved_cents
 
@@ -147,8 +206,11 @@ def build_problem(
     instance: Instance,
     weights: ObjectiveWeights | None = None,
     max_candidates: int = 0,
+    anchor: AnchorSpec | None = None,
 ) -> AssignmentProblem:
-    """Compile ``instance`` into an :class:`AssignmentProblem`."""
+    """Compile ``instance`` into an :class:`AssignmentProblem`; with ``anchor``, a
+    re-plan of a previous plan (candidates holding fixed units are never filtered
+    out by the economic or reach rules, and new production starts at ``anchor.now``)."""
     w = weights or instance.weights
     n_periods = instance.horizon.periods
     resources: list[Resource] = []
@@ -170,6 +232,14 @@ def build_problem(
     profiles: dict[tuple[int, tuple[object, ...]], _Profile | tuple[ReasonCode, str]] = {}
     rates = _TransportRates(instance)
     free = [r.free_seconds for r in resources]
+    held: dict[str, set[int]] = {}  # order id -> factories that must stay candidates
+    forced: set[str] = set()  # orders holding fixed work
+    if anchor is not None:
+        factory_index = {f.id: fi for fi, f in enumerate(instance.factories)}
+        for oid, fid in list(anchor.fixed) + list(anchor.previous):
+            if fid in factory_index:
+                held.setdefault(oid, set()).add(factory_index[fid])
+        forced = {oid for oid, _ in anchor.fixed}
     for info in orders:
         for cand in _order_candidates(
             instance,
@@ -182,6 +252,9 @@ def build_problem(
             rates,
             w,
             max_candidates,
+            anchor.now if anchor else 0,
+            held.get(info.order.id, set()),
+            info.order.id in forced,
         ):
             info.candidates.append(len(candidates))
             candidates.append(cand)
@@ -203,7 +276,7 @@ def build_problem(
         + w.unserved * (o.order.penalties.unserved_cents or 0)
         for o in orders
     )
-    return AssignmentProblem(
+    problem = AssignmentProblem(
         instance=instance,
         weights=w,
         periods=n_periods,
@@ -213,6 +286,32 @@ def build_problem(
         buyer_caps=buyer_caps,
         mandatory_penalty=worst + 1,
     )
+    if anchor is not None:
+        problem.anchor = _anchor(problem, anchor)
+        # Moving a unit may now cost the stability penalty too.
+        problem.mandatory_penalty += anchor.stability * sum(o.quantity for o in instance.orders)
+    return problem
+
+
+def _anchor(problem: AssignmentProblem, spec: AnchorSpec) -> Anchor:
+    """:class:`AnchorSpec` in candidate indices; fixed work no candidate holds is lost."""
+    index: dict[tuple[str, str], int] = {}
+    for k, c in enumerate(problem.candidates):
+        index[(problem.orders[c.order].order.id, problem.instance.factories[c.factory].id)] = k
+    a = Anchor(spec.now, {}, {}, {}, spec.stability, set())
+    for key, slices in sorted(spec.fixed.items()):
+        if key not in index:
+            a.lost.append(f"{key[0]} at {key[1]}: that factory is no longer eligible for it")
+            continue
+        a.fixed[index[key]] = dict(slices)
+        a.forced.add(problem.candidates[index[key]].order)
+    for key, units in spec.previous.items():
+        if key in index:
+            a.previous[index[key]] = units
+    for key, slices in spec.initial.items():
+        if key in index:
+            a.initial[index[key]] = dict(slices)
+    return a
 
 
 def _worst_unit(c: Candidate, o: Order, w: ObjectiveWeights) -> int:
@@ -231,8 +330,15 @@ def _order_candidates(
     rates: _TransportRates,
     w: ObjectiveWeights,
     max_candidates: int,
+    now: int = 0,
+    held: set[int] | None = None,
+    forced: bool = False,
 ) -> list[Candidate]:
-    """The eligible parts of one order, cheapest first; sets ``info.reason`` if none."""
+    """The eligible parts of one order, cheapest first; sets ``info.reason`` if none.
+
+    ``now``: no production before it. ``held``: factories (of a previous plan) kept
+    whatever ``max_candidates`` says; ``forced``: the order holds fixed work, so only
+    the hard filters apply (it must be served)."""
     o = info.order
     capable = set(by_process.get(o.operations[0].process, ()))
     for op in o.operations[1:]:
@@ -249,6 +355,8 @@ def _order_candidates(
             profile = _profile(instance, o, fi, caps_by_factory[fi], res_index)
             profiles[key] = profile
         cand, why = _candidate(instance, o, info.index, fi, profile, transport[fi], w)
+        if cand is not None and now > cand.first:
+            cand.first = now
         if cand is None:
             assert why is not None
             failed.setdefault(why[0], why[1])
@@ -259,7 +367,10 @@ def _order_candidates(
         return []
     found.sort(key=lambda c: (c.base, c.factory))
     if max_candidates:
-        found = found[:max_candidates]
+        keep = held or set()
+        found = [c for i, c in enumerate(found) if i < max_candidates or c.factory in keep]
+    if forced:
+        return found
     _cut_late_periods(o, found, w, instance.horizon.periods)
     found = _drop_unusable(o, found, free, info)  # physical limits first,
     if not found:

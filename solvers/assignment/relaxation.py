@@ -43,6 +43,9 @@ class Relaxation:
     support: dict[int, float] = field(default_factory=dict)
     # every mandatory order (with candidates) fully served in the LP solution
     serves_mandatory: bool = False
+    # (resource, period) -> objective saved per extra second of capacity (>= 0; rows
+    # that cannot bind are absent, their value is 0)
+    capacity_values: dict[tuple[int, int], float] = field(default_factory=dict)
     wall_time_s: float = 0.0
     note: str = ""
 
@@ -94,6 +97,9 @@ class _Lp:
 
     problem: AssignmentProblem
     hard_mandatory: bool
+    # Capacity only in rows (columns bounded by the lot, not by the free time), so that
+    # the rows' duals carry the whole value of capacity: for marginal values.
+    priced: bool = False
     model: mb.Model = field(default_factory=mb.Model)
     cols: list[tuple[int, int]] = field(default_factory=list)  # (candidate, period) per x
     xs: list[mb.Variable] = field(default_factory=list)
@@ -105,6 +111,7 @@ class _Lp:
     served: list[mb.Variable] = field(default_factory=list)  # s per soft order
     penalties: list[float] = field(default_factory=list)
     mandatory_served: list[mb.Variable] = field(default_factory=list)
+    capacity_rows: dict[tuple[int, int], mb.LinearConstraint] = field(default_factory=dict)
     constant: float = 0.0
     impossible: bool = False  # a hard mandatory order has no usable column
 
@@ -114,11 +121,19 @@ class _Lp:
         info = problem.orders[cand.order]
         key = (cand.factory, info.order.buyer)
         own: list[mb.Variable] = []
-        for t in cand.periods:
-            ub = units_fitting(free, cand, t, cand.hi)
+        for t in problem.periods_of(k):
+            # Re-plans: fixed units are not lower bounds here (a relaxation may drop
+            # them), but their columns exist, and none before ``now`` beyond them.
+            fixed = problem.fixed_units(k, t)
+            ub = max(fixed, units_fitting(free, cand, t, cand.hi))
+            if problem.anchor is not None and t < problem.anchor.now:
+                ub = fixed
             if ub <= 0:
                 continue
-            x = self.model.new_num_var(0.0, float(ub), "")
+            column_ub = max(
+                ub, cand.hi if t >= (problem.anchor.now if problem.anchor else 0) else 0
+            )
+            x = self.model.new_num_var(0.0, float(column_ub if self.priced else ub), "")
             self.cols.append((k, t))
             self.xs.append(x)
             own.append(x)
@@ -163,8 +178,9 @@ class _Lp:
     def finish(self, free: list[list[int]]) -> None:
         for (r, t), (vs, cs) in self.load.items():
             cap = free[r][t]
-            if sum(c * v.upper_bound for c, v in zip(cs, vs, strict=True)) > cap:
-                self.model.add(mb.LinearExpr.weighted_sum(vs, cs) <= cap)
+            if self.priced or sum(c * v.upper_bound for c, v in zip(cs, vs, strict=True)) > cap:
+                row = self.model.add(mb.LinearExpr.weighted_sum(vs, cs) <= cap)
+                self.capacity_rows[(r, t)] = row
         for key, (vs, cs) in self.buyer.items():
             self.model.add(mb.LinearExpr.weighted_sum(vs, cs) <= self.problem.buyer_caps[key])
         self.model.minimize(
@@ -178,6 +194,7 @@ def solve_relaxation(
     hard_mandatory: bool,
     time_limit_s: float,
     stop: StopSignal | None = None,
+    priced: bool = False,
 ) -> Relaxation:
     """The LP relaxation of ``problem`` (see the module docstring).
 
@@ -186,10 +203,14 @@ def solve_relaxation(
     mandatory order out pays more than any plan serving them all), and its duals
     rank candidates far better than the soft LP's, whose order rows carry the big
     penalty of a mandatory order.
+
+    With ``priced``, capacity is modelled by rows only (every column bounded by its
+    lot, not by the free time), so that the rows' duals are the marginal values of
+    capacity (``capacity_values``); the optimum is the same up to setup amortisation.
     """
     start = time.perf_counter()
     free = [list(r.free_seconds) for r in problem.resources]
-    lp = _Lp(problem, hard_mandatory)
+    lp = _Lp(problem, hard_mandatory, priced)
     for info in problem.orders:
         if info.candidates:
             lp.add_order(info.index, free)
@@ -224,12 +245,19 @@ def solve_relaxation(
         if value > 1e-7:
             support[k] = support.get(k, 0.0) + value
     served = solver.values(mandatory_served).to_numpy() if mandatory_served else np.ones(1)
+    keys = list(lp.capacity_rows)
+    duals: FloatArray = (
+        solver.dual_values([lp.capacity_rows[k] for k in keys]).to_numpy() if keys else np.zeros(0)
+    )
+    # A <= row of a minimisation has a dual <= 0: minus it is the saving per second.
+    worth = {k: -d for k, d in zip(keys, duals.tolist(), strict=True) if -d > 1e-9}
     return Relaxation(
         problem,
         float(solver.objective_value),
         reduced,
         support,
         serves_mandatory=hard_mandatory or bool(np.all(served > 1 - 1e-6)),
+        capacity_values=worth,
         wall_time_s=time.perf_counter() - start,
         note=f"LP relaxation: {len(xs)} columns, bound {solver.objective_value:.0f}",
     )

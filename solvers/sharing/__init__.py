@@ -1,0 +1,1 @@
+"""Capacity sharing: marginal value of capacity, transfers, backups, recommendations."""

@@ -1,0 +1,481 @@
+"""The capacity-sharing analysis of an assignment (docs/sharing.md).
+
+Per factory, resource group and period: free, used and idle time, and the marginal
+value of one more hour, read from the dual prices of the capacity rows of the
+assignment's LP relaxation (GLOP). Factories are overloaded when orders they are
+the cheapest for end late, unserved or elsewhere while they have no room, and
+under-used below a utilisation threshold. Transfers are found and valued by
+re-solving the orders they touch with CP-SAT (:mod:`solvers.sharing.resolve`):
+lending a lender's idle hours to a binding group, and moving work where a re-solve
+of an overloaded factory's orders finds a cheaper plan.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from matcher.params import SolveParams, StopSignal
+from matcher.result import (
+    Backup,
+    CapacityNeed,
+    CapacityOffer,
+    CapacityRow,
+    CapacitySharing,
+    FactoryLoad,
+    LoadStatus,
+    Transfer,
+    TransferKind,
+)
+from solvers.assignment.base import Part
+from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
+from solvers.sharing.resolve import by_order, residual, resolve
+
+UNDER_USED_BELOW = 0.5
+"""A factory using less than this share of its free time is under-used."""
+TOP = 20
+"""Entries kept in each ranked list."""
+MIN_IDLE_MINUTES = 60
+"""Idle time below an hour in a period is not worth offering."""
+LEND_TRIES = 5
+"""Binding groups (highest marginal value first) for which a lender is sought."""
+MOVE_TRIES = 3
+"""Overloaded factories whose orders are re-solved for better moves."""
+NEIGHBOURHOOD = 120
+"""Most orders in one re-solve."""
+RESOLVE_S = 0.5
+"""CP-SAT time of one re-solve (deterministic time with one worker, so that the same
+seed gives the same transfers; the loops are then bounded by their counts only)."""
+
+METHOD = (
+    "LP dual prices (GLOP) of the capacity rows of the assignment's LP relaxation: "
+    "objective cents saved by one more hour, integrality relaxed and setups amortised "
+    "over a period's largest lot; 0 where the LP leaves the capacity slack"
+)
+
+
+@dataclass
+class _State:
+    problem: AssignmentProblem
+    parts: list[Part]
+    used: list[list[int]] = field(default_factory=list)  # resource -> period -> seconds
+    plan: dict[int, list[Part]] = field(default_factory=dict)
+    idle_now: list[list[int]] = field(default_factory=list)  # resource -> period -> seconds
+
+    def __post_init__(self) -> None:
+        p = self.problem
+        self.used = [[0] * p.periods for _ in p.resources]
+        for part in self.parts:
+            cand = p.candidates[part.candidate]
+            for t, q in part.quantities.items():
+                for u in cand.usage:
+                    self.used[u.resource][t] += u.seconds_per_unit * q + u.setup_seconds
+        self.plan = by_order(p, self.parts)
+        self.idle_now = [
+            [max(0, self.idle(r, t)) for t in range(p.periods)] for r in range(len(p.resources))
+        ]
+
+    def idle(self, r: int, t: int) -> int:
+        return self.problem.resources[r].free_seconds[t] - self.used[r][t]
+
+
+def analyse(
+    problem: AssignmentProblem,
+    parts: list[Part],
+    params: SolveParams,
+    seconds: float,
+    stop: StopSignal | None = None,
+) -> CapacitySharing:
+    """The capacity-sharing section of the plan made of ``parts``."""
+    from solvers.assignment.relaxation import solve_relaxation
+
+    start = time.perf_counter()
+    state = _State(problem, parts)
+    notes: list[str] = []
+    relax = solve_relaxation(problem, True, 0.4 * seconds, stop, priced=True)
+    if relax.bound is None and not params.hard_mandatory:
+        notes.append(
+            relax.note + "; the soft LP is used: values include the penalty of an "
+            "unserved mandatory order"
+        )
+        relax = solve_relaxation(problem, False, 0.4 * seconds, stop, priced=True)
+    values = relax.capacity_values if relax.bound is not None else {}
+    if relax.bound is None:
+        notes.append(f"no marginal values: {relax.note}")
+    rows = _rows(state, values)
+    processes = _processes(problem)
+    overloaded, under_used = _loads(state)
+    needs = [
+        CapacityNeed(
+            factory=r.factory,
+            resource_group=r.resource_group,
+            period=r.period,
+            marginal_cents_per_hour=r.marginal_cents_per_hour,
+            processes=processes[(r.factory, r.resource_group)],
+        )
+        for r in sorted(rows, key=lambda r: (-r.marginal_cents_per_hour, r.factory, r.period))
+        if r.marginal_cents_per_hour > 0
+    ][:TOP]
+    offers = _offers(state, processes)
+    deadline = start + seconds
+    transfers = _lend(state, needs, processes, params, deadline, stop)
+    transfers += _moves(state, overloaded, params, deadline, stop)
+    transfers.sort(key=lambda tr: (-tr.saving_cents, tr.kind.value, tr.from_factory))
+    backups = _backups(state) if params.backups else None
+    return CapacitySharing(
+        method=METHOD,
+        capacity=rows,
+        overloaded=overloaded,
+        under_used=under_used,
+        extra_capacity_pays=needs,
+        idle_to_offer=offers,
+        transfers=transfers,
+        backups=backups,
+        wall_time_s=round(time.perf_counter() - start, 3),
+        notes=notes,
+    )
+
+
+def _rows(state: _State, values: dict[tuple[int, int], float]) -> list[CapacityRow]:
+    p = state.problem
+    rows: list[CapacityRow] = []
+    for r, res in enumerate(p.resources):
+        fid = p.instance.factories[res.factory].id
+        for t in range(p.periods):
+            free, used = res.free_seconds[t], state.used[r][t]
+            if not (free or used):
+                continue
+            rows.append(
+                CapacityRow(
+                    factory=fid,
+                    resource_group=res.group,
+                    period=t,
+                    free_minutes=free // 60,
+                    used_minutes=used / 60,
+                    idle_minutes=free // 60 - used / 60,
+                    marginal_cents_per_hour=round(3600 * values.get((r, t), 0.0), 2),
+                )
+            )
+    return rows
+
+
+def _processes(problem: AssignmentProblem) -> dict[tuple[str, str], list[str]]:
+    """Processes each (factory, resource group) runs."""
+    out: dict[tuple[str, str], set[str]] = {
+        (problem.instance.factories[r.factory].id, r.group): set() for r in problem.resources
+    }
+    for f in problem.instance.factories:
+        for c in f.capabilities:
+            out.setdefault((f.id, c.resource_group), set()).add(c.process)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _hurt(state: _State, order: int) -> bool:
+    """Unserved, late, or partly made at a dearer factory than its cheapest."""
+    p = state.problem
+    info = p.orders[order]
+    parts = state.plan.get(order, [])
+    if not parts:
+        return True
+    cheapest = p.candidates[info.candidates[0]].base
+    for part in parts:
+        cand = p.candidates[part.candidate]
+        if cand.base > cheapest or any(t > info.order.due_period for t in part.quantities):
+            return True
+    return False
+
+
+def _full(state: _State, cand: Candidate) -> bool:
+    """No room for one more unit of ``cand`` in any on-time period of its window."""
+    due = state.problem.orders[cand.order].order.due_period
+    window = [t for t in cand.periods if t <= due] or list(cand.periods)
+    return all(units_fitting(state.idle_now, cand, t, 1) == 0 for t in window)
+
+
+def _loads(state: _State) -> tuple[list[FactoryLoad], list[FactoryLoad]]:
+    p = state.problem
+    hurt_at: dict[int, list[str]] = defaultdict(list)
+    for info in p.orders:
+        if info.candidates and _hurt(state, info.index):
+            cand = p.candidates[info.candidates[0]]
+            if _full(state, cand):
+                hurt_at[cand.factory].append(info.order.id)
+    used: dict[int, int] = defaultdict(int)
+    free: dict[int, int] = defaultdict(int)
+    for r, res in enumerate(p.resources):
+        used[res.factory] += sum(state.used[r])
+        free[res.factory] += sum(res.free_seconds)
+    overloaded: list[FactoryLoad] = []
+    under: list[FactoryLoad] = []
+    for fi, f in enumerate(p.instance.factories):
+        share = used[fi] / free[fi] if free[fi] else 0.0
+        common = {
+            "factory": f.id,
+            "utilisation": round(share, 4),
+            "used_minutes": used[fi] / 60,
+            "free_minutes": free[fi] // 60,
+        }
+        if hurt_at.get(fi):
+            orders = sorted(hurt_at[fi])
+            overloaded.append(
+                FactoryLoad(
+                    status=LoadStatus.OVERLOADED,
+                    orders=orders,
+                    detail=f"cheapest capable factory of {len(orders)} order(s) that end late, "
+                    "unserved or elsewhere, with no room left in their on-time periods",
+                    **common,
+                )
+            )
+        elif free[fi] and share < UNDER_USED_BELOW:
+            under.append(
+                FactoryLoad(
+                    status=LoadStatus.UNDER_USED,
+                    detail=f"uses {100 * share:.0f} % of its free time "
+                    f"(threshold {100 * UNDER_USED_BELOW:.0f} %)",
+                    **common,
+                )
+            )
+    overloaded.sort(key=lambda x: (-len(x.orders), x.factory))
+    under.sort(key=lambda x: (x.utilisation, x.factory))
+    return overloaded, under
+
+
+def _offers(state: _State, processes: dict[tuple[str, str], list[str]]) -> list[CapacityOffer]:
+    p = state.problem
+    offers: list[CapacityOffer] = []
+    for r, res in enumerate(p.resources):
+        fid = p.instance.factories[res.factory].id
+        idle = {t: res.free_seconds[t] // 60 - state.used[r][t] / 60 for t in range(p.periods)}
+        periods = [t for t, m in idle.items() if m >= MIN_IDLE_MINUTES]
+        if periods:
+            offers.append(
+                CapacityOffer(
+                    factory=fid,
+                    resource_group=res.group,
+                    processes=processes[(fid, res.group)],
+                    periods=periods,
+                    idle_hours=round(sum(idle[t] for t in periods) / 60, 4),
+                )
+            )
+    offers.sort(key=lambda o: (-o.idle_hours, o.factory, o.resource_group))
+    return offers[:TOP]
+
+
+def _users(state: _State, resource: int, period: int | None) -> list[int]:
+    """Orders with a candidate on ``resource`` (in ``period``), those there first."""
+    p = state.problem
+    there: list[int] = []
+    could: list[int] = []
+    for info in p.orders:
+        for k in info.candidates:
+            cand = p.candidates[k]
+            if any(u.resource == resource for u in cand.usage) and (
+                period is None or cand.first <= period <= cand.last
+            ):
+                at = any(part.candidate == k for part in state.plan.get(info.index, []))
+                (there if at else could).append(info.index)
+                break
+    hurt = [o for o in could if _hurt(state, o)]
+    return (there + hurt)[:NEIGHBOURHOOD]
+
+
+def _lend(
+    state: _State,
+    needs: list[CapacityNeed],
+    processes: dict[tuple[str, str], list[str]],
+    params: SolveParams,
+    deadline: float,
+    stop: StopSignal | None,
+) -> list[Transfer]:
+    """For the most valuable binding groups, borrow a compatible lender's idle hours in
+    the same period and re-solve the orders that could use them."""
+    p = state.problem
+    index = {(p.instance.factories[r.factory].id, r.group): i for i, r in enumerate(p.resources)}
+    out: list[Transfer] = []
+    tried: set[tuple[str, str, int]] = set()
+    for need in needs:
+        if len(tried) >= LEND_TRIES or _late(deadline, params) or _stopped(stop):
+            break
+        key = (need.factory, need.resource_group, need.period)
+        if key in tried:
+            continue
+        tried.add(key)
+        r_to = index[(need.factory, need.resource_group)]
+        t = need.period
+        wanted = set(need.processes)
+        lenders = [
+            (state.idle(r, t), r)
+            for (fid, group), r in index.items()
+            if fid != need.factory
+            and state.idle(r, t) >= 60 * MIN_IDLE_MINUTES
+            and wanted & set(processes[(fid, group)])
+        ]
+        if not lenders:
+            continue
+        idle, r_from = max(lenders, key=lambda x: (x[0], -x[1]))
+        own = p.resources[r_to].free_seconds[t]
+        hours = min(idle // 3600, max(1, own // 3600))
+        orders = _users(state, r_to, t)
+        if not orders:
+            continue
+        cap = residual(p, state.parts, set(orders))
+        cap.free[r_to][t] += 3600 * hours
+        cap.free[r_from][t] -= 3600 * hours
+        res = resolve(p, state.plan, orders, cap, params, _step(deadline, params))
+        if res.saving > 0:
+            lender = p.resources[r_from]
+            out.append(
+                Transfer(
+                    kind=TransferKind.LEND_CAPACITY,
+                    from_factory=p.instance.factories[lender.factory].id,
+                    to_factory=need.factory,
+                    resource_group=need.resource_group,
+                    period=t,
+                    hours=float(hours),
+                    saving_cents=res.saving,
+                    detail=f"{hours} idle h of {lender.group}; {len(orders)} orders re-solved "
+                    f"({'optimal' if res.optimal else 'best found'})",
+                )
+            )
+    return out
+
+
+def _moves(
+    state: _State,
+    overloaded: list[FactoryLoad],
+    params: SolveParams,
+    deadline: float,
+    stop: StopSignal | None,
+) -> list[Transfer]:
+    """Re-solve the orders around each overloaded factory; a cheaper answer becomes
+    MOVE_WORK transfers (the joint saving stated on each)."""
+    p = state.problem
+    fidx = {f.id: i for i, f in enumerate(p.instance.factories)}
+    oidx = {info.order.id: info.index for info in p.orders}
+    out: list[Transfer] = []
+    for load in overloaded[:MOVE_TRIES]:
+        if _late(deadline, params) or _stopped(stop):
+            break
+        fi = fidx[load.factory]
+        hurt = [oidx[o] for o in load.orders]
+        there = [
+            o
+            for o, ps in state.plan.items()
+            if any(p.candidates[x.candidate].factory == fi for x in ps)
+        ]
+        orders = sorted(set(hurt + there))[:NEIGHBOURHOOD]
+        cap = residual(p, state.parts, set(orders))
+        res = resolve(p, state.plan, orders, cap, params, _step(deadline, params))
+        if res.saving <= 0:
+            continue
+        moves = _diff(p, state.plan, res.parts, orders)
+        for order, src, dst, units in moves:
+            out.append(
+                Transfer(
+                    kind=TransferKind.MOVE_WORK,
+                    from_factory=src,
+                    to_factory=dst,
+                    order=order,
+                    quantity=units,
+                    saving_cents=res.saving,
+                    detail=f"one of {len(moves)} move(s) of a joint re-solve of "
+                    f"{len(orders)} orders saving {res.saving} in total",
+                )
+            )
+    return out
+
+
+def _diff(
+    p: AssignmentProblem, plan: dict[int, list[Part]], new: list[Part], orders: list[int]
+) -> list[tuple[str, str, str, int]]:
+    after = by_order(p, new)
+    moves: list[tuple[str, str, str, int]] = []
+    for o in orders:
+        was: dict[str, int] = defaultdict(int)
+        now: dict[str, int] = defaultdict(int)
+        for part in plan.get(o, []):
+            was[p.instance.factories[p.candidates[part.candidate].factory].id] += part.quantity
+        for part in after.get(o, []):
+            now[p.instance.factories[p.candidates[part.candidate].factory].id] += part.quantity
+        out = {f: was[f] - now[f] for f in was if was[f] > now[f]}
+        into = {f: now[f] - was[f] for f in now if now[f] > was[f]}
+        for src in sorted(out):
+            for dst in sorted(into):
+                units = min(out[src], into[dst])
+                if units > 0:
+                    moves.append((p.orders[o].order.id, src, dst, units))
+                    out[src] -= units
+                    into[dst] -= units
+    return moves
+
+
+def _backups(state: _State) -> list[Backup]:
+    """Per part: the cheapest other eligible factory that can take it in the capacity
+    the rest of the plan leaves (greedy placement, on-time periods first)."""
+    from solvers.assignment.greedy import Capacity, cost, fill
+
+    p = state.problem
+    cap = Capacity(p)
+    for part in state.parts:
+        cap.take(p.candidates[part.candidate], part.quantities)
+    out: list[Backup] = []
+    for part in sorted(state.parts, key=lambda x: x.candidate):
+        cand = p.candidates[part.candidate]
+        info = p.orders[cand.order]
+        cap.give_back(cand, part.quantities)
+        now_cost = cost(p, cand, part.quantities)
+        best: tuple[int, Candidate, dict[int, int]] | None = None
+        holding = {p.candidates[x.candidate].factory for x in state.plan.get(cand.order, [])}
+        for k in info.candidates:
+            other = p.candidates[k]
+            if other.factory in holding or not other.lo <= part.quantity <= other.hi:
+                continue
+            if best is not None and other.base * part.quantity >= best[0]:
+                break  # sorted by base cost: none further can be cheaper
+            quantities = fill(p, cap, other, part.quantity)
+            if quantities is not None:
+                c = cost(p, other, quantities)
+                if best is None or c < best[0]:
+                    best = (c, other, quantities)
+        cap.take(cand, part.quantities)
+        primary = p.instance.factories[cand.factory].id
+        if best is None:
+            out.append(
+                Backup(
+                    order=info.order.id,
+                    primary_factory=primary,
+                    quantity=part.quantity,
+                    backup_factory=None,
+                    detail="no other eligible factory has room for this part",
+                )
+            )
+            continue
+        c, other, quantities = best
+        out.append(
+            Backup(
+                order=info.order.id,
+                primary_factory=primary,
+                quantity=part.quantity,
+                backup_factory=p.instance.factories[other.factory].id,
+                extra_cents=c - now_cost,
+                completion_period=max(quantities),
+                detail="greedy placement in the capacity the rest of the plan leaves",
+            )
+        )
+    return out
+
+
+def _late(deadline: float, params: SolveParams) -> bool:
+    """Past the stage's deadline (ignored with one worker: the counts bound the work)."""
+    return params.workers > 1 and time.perf_counter() > deadline
+
+
+def _step(deadline: float, params: SolveParams) -> float:
+    if params.workers == 1:
+        return RESOLVE_S
+    return min(RESOLVE_S, max(0.05, deadline - time.perf_counter()))
+
+
+def _stopped(stop: StopSignal | None) -> bool:
+    return stop is not None and stop.is_set()

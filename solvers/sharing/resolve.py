@@ -1,0 +1,94 @@
+"""Re-solve a few orders exactly against the capacity the rest of a plan leaves.
+
+Transfers are valued this way rather than guessed: the orders a transfer touches are
+re-optimised with CP-SAT (a large-neighbourhood step), everything else staying as
+planned, so a reported saving is one a plan can actually reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from matcher.params import SolveParams
+from solvers.assignment.base import Part
+from solvers.assignment.greedy import Capacity, cost
+from solvers.assignment.problem import AssignmentProblem
+
+OFFERED_CANDIDATES = 8
+"""Cheapest candidates offered to each re-solved order, plus its current ones."""
+
+
+def order_cost(problem: AssignmentProblem, order: int, parts: list[Part]) -> int:
+    """The order's share of the internal objective (stability included on re-plans)."""
+    made = {p.candidate: p.quantity for p in parts}
+    total = problem.stability_cost(order, made)
+    if not parts:
+        return total + problem.unserved_cost(order)
+    return total + sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in parts)
+
+
+def by_order(problem: AssignmentProblem, parts: list[Part]) -> dict[int, list[Part]]:
+    out: dict[int, list[Part]] = {}
+    for p in parts:
+        out.setdefault(problem.candidates[p.candidate].order, []).append(p)
+    return out
+
+
+def residual(problem: AssignmentProblem, parts: list[Part], without: set[int]) -> Capacity:
+    """Capacity left by every part except those of the orders in ``without``."""
+    cap = Capacity(problem)
+    for p in parts:
+        cand = problem.candidates[p.candidate]
+        if cand.order not in without:
+            cap.take(cand, p.quantities)
+    return cap
+
+
+@dataclass
+class Resolved:
+    before: int  # objective share of the orders as planned
+    after: int | None  # after the re-solve (None: no solution in time)
+    parts: list[Part]  # the orders' new parts
+    optimal: bool
+
+    @property
+    def saving(self) -> int:
+        return 0 if self.after is None else self.before - self.after
+
+
+def resolve(
+    problem: AssignmentProblem,
+    plan: dict[int, list[Part]],
+    orders: list[int],
+    cap: Capacity,
+    params: SolveParams,
+    seconds: float,
+    extra_offered: dict[int, set[int]] | None = None,
+) -> Resolved:
+    """Re-optimise ``orders`` within ``cap`` (the capacity the other orders leave, possibly
+    changed by the caller); ``plan`` holds every order's current parts (the hint)."""
+    from solvers.assignment.cpsat import build_model, configure, extract, hint
+
+    current = [p for o in orders for p in plan.get(o, [])]
+    before = sum(order_cost(problem, o, plan.get(o, [])) for o in orders)
+    offered: dict[int, list[int]] = {}
+    for o in orders:
+        keep = {p.candidate for p in plan.get(o, [])}
+        keep |= (extra_offered or {}).get(o, set())
+        if problem.anchor is not None:
+            keep |= set(problem.anchor.previous_of(problem, o))
+        cands = problem.orders[o].candidates
+        offered[o] = sorted(set(cands[:OFFERED_CANDIDATES]) | (keep & set(cands)))
+    model, v = build_model(problem, False, orders, cap.free, cap.buyer, offered)
+    hint(model, problem, v, current)
+    solver = cp_model.CpSolver()
+    configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
+    code = solver.solve(model)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Resolved(before, None, current, False)
+    after = round(solver.objective_value)
+    if after >= before:
+        return Resolved(before, before, current, code == cp_model.OPTIMAL)
+    return Resolved(before, after, extract(solver, v), code == cp_model.OPTIMAL)

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from matcher.params import SolveParams
+from matcher.pipeline import plan
+from matcher.result import CapacitySharing, LoadStatus, TransferKind
+from tests.sharing_data import factory, instance, order
+
+PARAMS = SolveParams(workers=1, seed=0, time_limit_s=5)
+
+
+def _sharing(**kw: object) -> CapacitySharing:
+    # F1 makes a unit for 100, F2 for 150; 15 units are due now and F1 has 10 hours.
+    inst = instance(
+        [factory("F1", 100, [10]), factory("F2", 150, [100])], [order("O1", 15, split=2)]
+    )
+    p = plan(inst, PARAMS.model_copy(update=kw))
+    assert p.stages[0].status.value == "OPTIMAL"
+    assert p.capacity_sharing is not None
+    return p.capacity_sharing
+
+
+def test_an_hour_more_at_the_binding_factory_is_worth_the_price_difference() -> None:
+    cs = _sharing()
+    rows = {(r.factory, r.period): r for r in cs.capacity}
+    assert rows[("F1", 0)].used_minutes == 600
+    assert rows[("F1", 0)].idle_minutes == 0
+    assert rows[("F1", 0)].marginal_cents_per_hour == pytest.approx(50.0)
+    assert rows[("F2", 0)].idle_minutes == 100 * 60 - 5 * 60
+    assert rows[("F2", 0)].marginal_cents_per_hour == 0.0
+    assert [n.factory for n in cs.extra_capacity_pays] == ["F1"]
+    assert cs.extra_capacity_pays[0].marginal_cents_per_hour == pytest.approx(50.0)
+    assert "GLOP" in cs.method
+
+
+def test_the_binding_cheapest_factory_is_overloaded_and_the_idle_one_under_used() -> None:
+    cs = _sharing()
+    assert [(f.factory, f.status, f.orders) for f in cs.overloaded] == [
+        ("F1", LoadStatus.OVERLOADED, ["O1"])
+    ]
+    assert [f.factory for f in cs.under_used] == ["F2"]
+    assert cs.idle_to_offer[0].factory == "F2"
+    assert cs.idle_to_offer[0].idle_hours == pytest.approx(95.0)
+    assert cs.idle_to_offer[0].processes == ["press"]
+
+
+def test_lending_idle_hours_to_the_binding_factory_is_valued_by_re_solving() -> None:
+    cs = _sharing()
+    (lend,) = [t for t in cs.transfers if t.kind == TransferKind.LEND_CAPACITY]
+    # F2 lends 10 idle hours to F1 (as many as F1 has): the 5 units made at F2 for 150
+    # move to F1 for 100.
+    assert (lend.from_factory, lend.to_factory, lend.period, lend.hours) == ("F2", "F1", 0, 10.0)
+    assert lend.saving_cents == 5 * 50
+
+
+def test_an_optimal_plan_has_no_work_worth_moving() -> None:
+    cs = _sharing()
+    assert not [t for t in cs.transfers if t.kind == TransferKind.MOVE_WORK]
+
+
+def test_backups_name_the_next_cheapest_factory_with_room_and_its_extra_cost() -> None:
+    inst = instance(
+        [factory("F1", 100, [10]), factory("F2", 150, [100]), factory("F3", 120, [4])],
+        [order("O1", 8)],
+    )
+    cs = plan(inst, PARAMS.model_copy(update={"backups": True})).capacity_sharing
+    assert cs is not None and cs.backups is not None
+    (backup,) = cs.backups
+    # F3 is cheaper than F2 but has room for 4 of the 8 units only.
+    assert (backup.order, backup.primary_factory, backup.backup_factory) == ("O1", "F1", "F2")
+    assert backup.extra_cents == 8 * 50
+
+
+def test_a_lost_factory_part_without_room_anywhere_has_no_backup() -> None:
+    inst = instance([factory("F1", 100, [10]), factory("F2", 150, [3])], [order("O1", 8)])
+    cs = plan(inst, PARAMS.model_copy(update={"backups": True})).capacity_sharing
+    assert cs is not None and cs.backups is not None
+    assert cs.backups[0].backup_factory is None
+
+
+def test_the_analysis_can_be_switched_off() -> None:
+    inst = instance([factory("F1", 100, [10])], [order("O1", 8)])
+    assert plan(inst, PARAMS.model_copy(update={"sharing": False})).capacity_sharing is None
