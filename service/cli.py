@@ -76,10 +76,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def add_remote_parser(sub: Any) -> None:
-    p = sub.add_parser("remote", help="call a running service (solve, submit, watch, ...)")
+    p = sub.add_parser(
+        "remote", help="call a running service (solve, submit, watch, replan, recommend, ...)"
+    )
     verbs = p.add_subparsers(dest="verb", required=True)
 
-    def common(q: argparse.ArgumentParser) -> None:
+    def connection(q: argparse.ArgumentParser) -> None:
         q.add_argument(
             "--address",
             default=os.environ.get("MATCHER_ADDRESS", "127.0.0.1:50051"),
@@ -87,6 +89,9 @@ def add_remote_parser(sub: Any) -> None:
         )
         q.add_argument("--token", default=os.environ.get("MATCHER_TOKEN"), help="bearer token")
         q.add_argument("--tls-ca", type=Path, help="PEM root certificate: connect with TLS")
+
+    def common(q: argparse.ArgumentParser) -> None:
+        connection(q)
         q.add_argument("-o", "--output", help="write the plan JSON here ('-' for stdout)")
         q.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
 
@@ -102,6 +107,10 @@ def add_remote_parser(sub: Any) -> None:
         q.add_argument("--savings-split", choices=["shapley", "proportional"])
         q.add_argument("--shapley-permutations", type=int)
         q.add_argument("--max-suppliers", type=int, dest="max_suppliers_per_material")
+        q.add_argument(
+            "--no-sharing", action="store_true", help="skip the capacity-sharing analysis"
+        )
+        q.add_argument("--backups", action="store_true", help="a backup factory per order part")
 
     q = verbs.add_parser("solve", help="unary Solve; prints the summary, writes the plan")
     common(q)
@@ -131,6 +140,38 @@ def add_remote_parser(sub: Any) -> None:
     q.add_argument("--limit", type=int, default=50)
     q.set_defaults(func=_remote_list)
 
+    q = verbs.add_parser(
+        "replan",
+        help="unary Replan: re-plan after a disruption, moving as little as possible",
+        description="Send INSTANCE, the previous PLAN and EVENTS (the disruption JSON, as for "
+        "'matcher replan') to the service; prints the summary, writes the new plan.",
+    )
+    common(q)
+    solve_options(q)
+    q.add_argument("plan", help="the previous plan (JSON)")
+    q.add_argument("events", help="the disruption (JSON, docs/sharing.md)")
+    q.add_argument(
+        "--stability",
+        type=int,
+        help="cents per unit moved away from its factory (default: the events file's, else "
+        "the weights')",
+    )
+    q.add_argument("--timeout", type=float, help="call deadline, seconds (the solve stops in time)")
+    q.set_defaults(func=_remote_replan)
+
+    q = verbs.add_parser(
+        "recommend",
+        help="unary Recommend: the best factories for one new order, given a plan",
+    )
+    connection(q)
+    q.add_argument("instance")
+    q.add_argument("plan")
+    q.add_argument("order", help="the order (JSON file, or the id of an order of the instance)")
+    q.add_argument("-k", "--top-k", type=int, default=5, help="how many factories (default 5)")
+    q.add_argument("--json", action="store_true", help="print the recommendations as JSON")
+    q.add_argument("--timeout", type=float, help="call deadline, seconds")
+    q.set_defaults(func=_remote_recommend)
+
 
 # ----------------------------------------------------------------------- verbs
 
@@ -154,7 +195,12 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
         "shapley_permutations",
         "max_suppliers_per_material",
     )
-    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    params = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.no_sharing:  # unset keeps the service's default (on)
+        params["sharing"] = False
+    if args.backups:
+        params["backups"] = True
+    return params
 
 
 def _rpc_error(exc: grpc.RpcError) -> int:
@@ -299,6 +345,48 @@ def _remote_list(args: argparse.Namespace) -> int:
     def body(client: MatcherClient) -> int:
         for job in client.list(page_size=args.limit).jobs:
             _show_job(job)
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def _remote_replan(args: argparse.Namespace) -> int:
+    from matcher.check import load_plan
+    from matcher.events import load_disruption
+    from matcher.validation import load_instance
+
+    instance = load_instance(args.instance)
+    previous = load_plan(args.plan)
+    disruption = load_disruption(args.events, instance)
+    if args.stability is not None:
+        disruption = disruption.model_copy(update={"stability": args.stability})
+
+    def body(client: MatcherClient) -> int:
+        response = client.replan_raw(
+            instance, previous, disruption, timeout=args.timeout, **_params(args)
+        )
+        _write_plan(args, response.plan)
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def _remote_recommend(args: argparse.Namespace) -> int:
+    from matcher.check import load_plan
+    from matcher.cli import out, recommendations_table
+    from matcher.recommend import load_order
+    from matcher.validation import load_instance
+
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan)
+    order = load_order(args.order, instance)
+
+    def body(client: MatcherClient) -> int:
+        result = client.recommend(instance, plan, order, args.top_k, timeout=args.timeout)
+        if args.json:
+            print(result.model_dump_json(indent=1))
+        else:
+            out.print(recommendations_table(result))
         return EXIT_OK
 
     return _run(args, body)

@@ -5,19 +5,30 @@ with MatcherClient("localhost:50051") as client:
     plan = client.solve(instance, time_limit_s=5)           # a domain Plan
     job = client.submit(instance, idempotency_key="batch-7")
     for event in client.watch(job.job_id): ...
+    new_plan = client.replan(instance, plan, {"events": [...]}, time_limit_s=5)
+    options = client.recommend(instance, plan, order, top_k=3)  # Recommendations
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from matcher.models import Instance
-from matcher.result import Plan
-from service.convert import dict_to_message, instance_to_proto, plan_from_proto
+from matcher.events import Disruption
+from matcher.models import Instance, Order
+from matcher.result import Plan, Recommendations
+from service.convert import (
+    dict_to_message,
+    disruption_to_proto,
+    instance_to_proto,
+    order_to_proto,
+    plan_from_proto,
+    plan_to_proto,
+    recommendations_from_proto,
+)
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from service.gen.matcher.v1 import matcher_pb2_grpc as pb_grpc
 
@@ -64,6 +75,10 @@ class MatcherClient:
     def _instance(instance: Instance | pb.Instance) -> pb.Instance:
         return instance if isinstance(instance, pb.Instance) else instance_to_proto(instance)
 
+    @staticmethod
+    def _plan(plan: Plan | pb.Plan) -> pb.Plan:
+        return plan if isinstance(plan, pb.Plan) else plan_to_proto(plan)
+
     def solve_raw(
         self,
         instance: Instance | pb.Instance,
@@ -82,6 +97,71 @@ class MatcherClient:
         self, instance: Instance | pb.Instance, timeout: float | None = None, **params: Any
     ) -> Plan:
         return plan_from_proto(self.solve_raw(instance, timeout, **params).plan)
+
+    def replan_raw(
+        self,
+        instance: Instance | pb.Instance,
+        previous: Plan | pb.Plan,
+        disruption: Disruption | Mapping[str, Any] | pb.Disruption,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> pb.ReplanResponse:
+        """``Replan``. ``disruption`` may be its JSON form (the EVENTS file's dict), which
+        the server validates."""
+        if not isinstance(disruption, pb.Disruption):
+            disruption = disruption_to_proto(disruption)
+        request = pb.ReplanRequest(
+            instance=self._instance(instance),
+            previous=self._plan(previous),
+            disruption=disruption,
+            params=solve_parameters(**params),
+        )
+        response: pb.ReplanResponse = self.stub.Replan(
+            request, timeout=timeout, metadata=self.metadata
+        )
+        return response
+
+    def replan(
+        self,
+        instance: Instance | pb.Instance,
+        previous: Plan | pb.Plan,
+        disruption: Disruption | Mapping[str, Any] | pb.Disruption,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> Plan:
+        response = self.replan_raw(instance, previous, disruption, timeout, **params)
+        return plan_from_proto(response.plan)
+
+    def recommend_raw(
+        self,
+        instance: Instance | pb.Instance,
+        plan: Plan | pb.Plan,
+        order: Order | Mapping[str, Any] | pb.Order,
+        top_k: int = 5,
+        timeout: float | None = None,
+    ) -> pb.RecommendResponse:
+        """``Recommend``; ``order`` may be its JSON form (validated by the server)."""
+        request = pb.RecommendRequest(
+            instance=self._instance(instance),
+            plan=self._plan(plan),
+            order=order if isinstance(order, pb.Order) else order_to_proto(order),
+            top_k=top_k,
+        )
+        response: pb.RecommendResponse = self.stub.Recommend(
+            request, timeout=timeout, metadata=self.metadata
+        )
+        return response
+
+    def recommend(
+        self,
+        instance: Instance | pb.Instance,
+        plan: Plan | pb.Plan,
+        order: Order | Mapping[str, Any] | pb.Order,
+        top_k: int = 5,
+        timeout: float | None = None,
+    ) -> Recommendations:
+        response = self.recommend_raw(instance, plan, order, top_k, timeout)
+        return recommendations_from_proto(response.recommendations)
 
     def validate(
         self, instance: Instance | pb.Instance, timeout: float | None = None

@@ -7,22 +7,38 @@ with the same path as the CLI's), and a plan's ``model_dump`` becomes a message.
 Enum values carry their type's prefix in proto (``SOLVE_STATUS_OPTIMAL``) and not in
 the domain (``OPTIMAL``, ``all_units``). Unset fields are left out of the dict so
 the domain's defaults apply (see the presence note in the proto).
+
+Two shapes JSON has and proto lacks get one generic rule each: a list that may be
+``None`` as well as empty is a message whose only field is ``repeated ... items``
+(``BackupList``), and a disruption event's ``type`` is the name of the oneof
+member that carries it (``DisruptionEvent.capacity_cut``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, TypeVar
+import types
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
+from pydantic import BaseModel, ValidationError
 
-from matcher.models import Instance
+from matcher.events import Disruption, FreezeRef, parse_disruption
+from matcher.models import Instance, Order
 from matcher.params import Progress, SolveParams
-from matcher.result import Plan
-from matcher.validation import Issue, parse_instance
+from matcher.result import Plan, Recommendations
+from matcher.validation import (
+    InvalidInstanceError,
+    Issue,
+    Parts,
+    consistency_issues,
+    parse_instance,
+    pydantic_issues,
+)
 from service.gen.matcher.v1 import matcher_pb2 as pb
 
 M = TypeVar("M", bound=Message)
@@ -53,9 +69,24 @@ def _is_map(field: FieldDescriptor) -> bool:
     return field.message_type is not None and field.message_type.GetOptions().map_entry
 
 
+def _is_list_wrapper(field: FieldDescriptor) -> bool:
+    """A message standing for a list that may be absent: its only field is ``items``."""
+    if field.message_type is None or field.label == FieldDescriptor.LABEL_REPEATED:
+        return False
+    fields = field.message_type.fields
+    return (
+        len(fields) == 1
+        and fields[0].name == "items"
+        and fields[0].label == FieldDescriptor.LABEL_REPEATED
+    )
+
+
 def _scalar_to_domain(field: FieldDescriptor, value: Any, empty_lists: bool = False) -> Any:
     if field.enum_type is not None:
         return _enum_to_domain(field.enum_type, value)
+    if _is_list_wrapper(field):
+        items = value.DESCRIPTOR.fields_by_name["items"]
+        return [_scalar_to_domain(items, v, empty_lists) for v in value.items]
     if field.message_type is not None:
         return message_to_dict(value, empty_lists)
     return value
@@ -129,6 +160,10 @@ def _fill(message: Message, data: dict[str, Any], path: str) -> None:
                     target.append(_enum_from_domain(field.enum_type, item))
                 else:
                     target.append(item)
+        elif _is_list_wrapper(field):
+            sub = getattr(message, key)
+            sub.SetInParent()  # set, even when the list is empty
+            _fill(sub, {"items": value}, f"{where}.")
         elif field.message_type is not None:
             sub = getattr(message, key)
             if isinstance(sub, struct_pb2.Struct):
@@ -149,6 +184,43 @@ def dict_to_message(data: dict[str, Any], message: M) -> M:
     return message
 
 
+def _nullable(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+def _restore_nones(annotation: Any, value: Any) -> None:
+    """Put back, in place, the ``None`` of fields the domain requires but allows to be
+    ``None`` (``Move.from_factory``): the dump leaves them out and proto cannot say
+    "set to nothing", so an unset field comes back missing."""
+    origin = get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if isinstance(value, dict):
+            for name, info in annotation.model_fields.items():
+                if name in value:
+                    _restore_nones(info.annotation, value[name])
+                elif info.is_required() and _nullable(info.annotation):
+                    value[name] = None
+    elif origin is Annotated:
+        _restore_nones(get_args(annotation)[0], value)
+    elif origin is list and isinstance(value, list):
+        for item in value:
+            _restore_nones(get_args(annotation)[0], item)
+    elif origin is dict and isinstance(value, dict):
+        for item in value.values():
+            _restore_nones(get_args(annotation)[1], item)
+    elif origin in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:  # X | None; a true union cannot tell which member it is
+            _restore_nones(members[0], value)
+
+
+def _result_from_proto(model: type[BaseModel], message: Message) -> Any:
+    """A domain result (plan, recommendations): every list present, ``None``s back."""
+    data = message_to_dict(message, empty_lists=True)
+    _restore_nones(model, data)
+    return model.model_validate(data)
+
+
 # --------------------------------------------------------------------- requests
 
 
@@ -160,6 +232,124 @@ def instance_from_proto(message: pb.Instance) -> Instance:
 
 def instance_to_proto(instance: Instance) -> pb.Instance:
     return dict_to_message(instance.model_dump(mode="json", exclude_none=True), pb.Instance())
+
+
+def order_from_proto(message: pb.Order, instance: Instance | None = None) -> Order:
+    """A validated domain order (a new one: it need not be in ``instance``), checked
+    against the instance's processes, materials and horizon when given; raises
+    ``InvalidInstanceError`` with paths relative to the order (``operations[0].process``).
+    """
+    try:
+        order = Order.model_validate(message_to_dict(message))
+    except ValidationError as err:
+        raise InvalidInstanceError(pydantic_issues(err)) from None
+    if instance is not None:
+        parts = Parts.of(instance)
+        parts.orders = [(0, order)]
+        issues = [
+            Issue(i.path.removeprefix("orders[0]").removeprefix("."), i.message)
+            for i in consistency_issues(parts)
+            if i.path.startswith("orders[0]")
+        ]
+        if issues:
+            raise InvalidInstanceError(issues)
+    return order
+
+
+def order_to_proto(order: Order | Mapping[str, Any]) -> pb.Order:
+    data = order.model_dump(mode="json", exclude_none=True) if isinstance(order, Order) else order
+    return dict_to_message(dict(data), pb.Order())
+
+
+# ------------------------------------------------------------------ disruptions
+
+_EVENT_ONEOF = "event"
+
+
+def disruption_to_proto(disruption: Disruption | Mapping[str, Any]) -> pb.Disruption:
+    """The message of a disruption, or of its JSON form (unvalidated: the server
+    checks it). A bare order id in ``frozen`` becomes ``FreezeRef(order=ID)``."""
+    if isinstance(disruption, Disruption):
+        data: dict[str, Any] = disruption.model_dump(mode="json", exclude_none=True)
+    else:
+        data = dict(disruption)
+    data["frozen"] = [{"order": f} if isinstance(f, str) else f for f in data.get("frozen", [])]
+    events = []
+    for event in data.get("events", []):
+        fields = dict(event)
+        kind = fields.pop("type", None)
+        events.append({kind: fields} if kind else {})
+    data["events"] = events
+    return dict_to_message(data, pb.Disruption())
+
+
+def _disruption_dict(message: pb.Disruption) -> dict[str, Any]:
+    """The JSON form (an event with no oneof member set is ``{}``)."""
+    data = message_to_dict(message)
+    events = []
+    for event in message.events:
+        kind = event.WhichOneof(_EVENT_ONEOF)
+        events.append({"type": kind, **message_to_dict(getattr(event, kind))} if kind else {})
+    if events:
+        data["events"] = events
+    return data
+
+
+_DISRUPTION_FIELDS = re.compile(r"^(now_period|stability|frozen|events)(?=$|[.\[])")
+
+
+def is_disruption_path(path: str) -> bool:
+    """Whether a domain path (``events[2].quantity``) is about a disruption."""
+    return bool(_DISRUPTION_FIELDS.match(path))
+
+
+def disruption_issues(message: pb.Disruption, issues: Iterable[Issue]) -> list[Issue]:
+    """Issues of a disruption in its JSON form (``events[2].factory``, as
+    :func:`matcher.events.parse_disruption` and the re-plan report them) with their
+    paths in ``message`` (``events[2].factory_unavailable.factory``)."""
+    kinds = [event.WhichOneof(_EVENT_ONEOF) for event in message.events]
+    return [i for i in (_disruption_issue(i, kinds) for i in issues) if i is not None]
+
+
+def _disruption_issue(issue: Issue, kinds: list[str | None]) -> Issue | None:
+    """The domain's path (``events[2].factory``) as a path in the message
+    (``events[2].factory_unavailable.factory``); ``None`` drops a pydantic artefact."""
+    path = issue.path
+    if m := re.match(r"^events\[(\d+)\](.*)$", path):
+        index, rest = int(m.group(1)), m.group(2)
+        kind = kinds[index] if index < len(kinds) else None
+        if kind is None:
+            if not rest:
+                return Issue(path, "no event set; set one of " + ", ".join(_event_kinds()))
+        elif rest and not re.match(rf"^\.{kind}(?=$|[.\[])", rest):
+            path = f"events[{index}].{kind}{rest}"
+    elif m := re.match(r"^frozen\[(\d+)\]\.([^.\[]+)(.*)$", path):
+        # refs are sent as FreezeRef dicts: drop the bare-id member's complaints
+        member, rest = m.group(2), m.group(3)
+        if member == FreezeRef.__name__:
+            path = f"frozen[{m.group(1)}]{rest}"
+        elif member not in FreezeRef.model_fields:
+            return None
+    return Issue(path, issue.message)
+
+
+def _event_kinds() -> list[str]:
+    return [f.name for f in pb.DisruptionEvent.DESCRIPTOR.oneofs_by_name[_EVENT_ONEOF].fields]
+
+
+def disruption_from_proto(message: pb.Disruption, instance: Instance | None) -> Disruption:
+    """The validated disruption; raises ``InvalidInstanceError`` with paths in the
+    message. Without an instance (it was invalid) only the fields are checked."""
+    data = _disruption_dict(message)
+    try:
+        if instance is None:
+            try:
+                return Disruption.model_validate(data)
+            except ValidationError as err:
+                raise InvalidInstanceError(pydantic_issues(err)) from None
+        return parse_disruption(data, instance)
+    except InvalidInstanceError as err:
+        raise InvalidInstanceError(disruption_issues(message, err.issues)) from None
 
 
 def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[Issue]:
@@ -223,9 +413,28 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
 
 
 def plan_from_proto(message: pb.Plan) -> Plan:
-    data = message_to_dict(message, empty_lists=True)
-    data.pop("capacity_sharing", None)  # a stage not in the domain plan yet
-    return Plan.model_validate(data)
+    """The domain plan; raises pydantic's ``ValidationError`` for a malformed one."""
+    plan: Plan = _result_from_proto(Plan, message)
+    return plan
+
+
+def plan_issues(message: pb.Plan, prefix: str) -> tuple[Plan | None, list[Issue]]:
+    """A plan sent by a client, or its problems with their paths (``previous.status``)."""
+    try:
+        return plan_from_proto(message), []
+    except ValidationError as err:
+        return None, pydantic_issues(err, (prefix,))
+
+
+def recommendations_to_proto(recommendations: Recommendations) -> pb.Recommendations:
+    return dict_to_message(
+        recommendations.model_dump(mode="json", exclude_none=True), pb.Recommendations()
+    )
+
+
+def recommendations_from_proto(message: pb.Recommendations) -> Recommendations:
+    result: Recommendations = _result_from_proto(Recommendations, message)
+    return result
 
 
 def progress_to_proto(progress: Progress, improvements: int) -> pb.JobProgress:

@@ -1,30 +1,41 @@
 """The ``matcher.v1.Matcher`` servicer: convert, call the engine, convert back.
 
-Unary solves run on their own pool of worker processes, jobs on another, so a
-long job never delays an interactive call.
+Unary solves and re-plans run on their own pool of worker processes, jobs on
+another, so a long job never delays an interactive call. Recommend runs in the
+call's thread: it is a fast heuristic, and a queue behind running solves would make
+an interactive answer wait.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NoReturn
 
 import grpc
 
-from matcher.models import Instance
+from matcher.events import Disruption
+from matcher.models import Instance, Order
 from matcher.params import SolveParams
+from matcher.result import Plan
 from matcher.validation import InvalidInstanceError, Issue
 from service import metrics
 from service.context import request_id
 from service.convert import (
     InvalidParamsError,
+    disruption_from_proto,
+    disruption_issues,
     instance_from_proto,
+    is_disruption_path,
+    order_from_proto,
     params_from_proto,
+    plan_issues,
     plan_to_proto,
+    recommendations_to_proto,
 )
 from service.errors import abort, bad_request_status, plain_status
 from service.gen.matcher.v1 import matcher_pb2 as pb
@@ -51,6 +62,8 @@ log = logging.getLogger("matcher.service")
 CANCEL_WAIT_S = 5.0  # CancelJob waits this long for the job to stop and keep its plan
 PROGRESS_EVERY_S = 1.0  # WatchJob sends improved incumbents at most this often
 WATCH_POLL_S = 0.5
+DEFAULT_TOP_K = 5  # Recommend's options when top_k is 0
+_REQUEST_FIELDS = re.compile(r"^(instance|previous|disruption|params|plan|order|top_k)(?=$|[.\[])")
 
 
 def deadline_margin(remaining: float) -> float:
@@ -62,6 +75,18 @@ def _not_found(context: grpc.ServicerContext, job_id: str) -> NoReturn:
     abort(context, plain_status(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'"))
 
 
+def under(prefix: str, issues: Iterable[Issue]) -> list[Issue]:
+    """Issues with paths in a part of the request made paths in the request
+    (``events[2].factory_unavailable.factory`` -> ``disruption.events[2]...``); a path
+    that already names a request field is kept."""
+    return [
+        i
+        if _REQUEST_FIELDS.match(i.path)
+        else Issue(f"{prefix}.{i.path}" if i.path else prefix, i.message)
+        for i in issues
+    ]
+
+
 class MatcherServicer(pb_grpc.MatcherServicer):
     def __init__(self, settings: Settings, solve_pool: WorkerPool, jobs: JobManager) -> None:
         self.settings = settings
@@ -70,10 +95,11 @@ class MatcherServicer(pb_grpc.MatcherServicer):
 
     # ---------------------------------------------------------------- helpers
 
-    def _parse(
-        self, instance: pb.Instance, params: pb.SolveParameters, context: grpc.ServicerContext
-    ) -> tuple[Instance, SolveParams]:
-        """The validated request, or an abort listing every violation."""
+    def _instance(
+        self, instance: pb.Instance, context: grpc.ServicerContext, issues: list[Issue]
+    ) -> Instance | None:
+        """The validated instance, or ``None`` with its problems added to ``issues``;
+        an instance over the size limit aborts at once."""
         if len(instance.orders) > self.settings.max_orders:
             abort(
                 context,
@@ -83,20 +109,20 @@ class MatcherServicer(pb_grpc.MatcherServicer):
                     f"{self.settings.max_orders} (setting max_orders)",
                 ),
             )
-        issues: list[Issue] = []
-        domain: Instance | None = None
-        solve_params: SolveParams | None = None
         try:
-            domain = instance_from_proto(instance)
+            return instance_from_proto(instance)
         except InvalidInstanceError as err:
-            issues += [
-                Issue(f"instance.{i.path}" if i.path else "instance", i.message) for i in err.issues
-            ]
+            issues += under("instance", err.issues)
+            return None
+
+    def _params(self, params: pb.SolveParameters, issues: list[Issue]) -> SolveParams | None:
+        """The validated parameters, or ``None`` with their problems added to ``issues``."""
         try:
             solve_params = params_from_proto(params)
         except InvalidParamsError as err:
             issues += err.issues
-        if solve_params is not None and solve_params.time_limit_s > self.settings.max_time_limit_s:
+            return None
+        if solve_params.time_limit_s > self.settings.max_time_limit_s:
             issues.append(
                 Issue(
                     "params.time_limit_s",
@@ -104,19 +130,39 @@ class MatcherServicer(pb_grpc.MatcherServicer):
                     f"{self.settings.max_time_limit_s:g}s",
                 )
             )
+        return solve_params
+
+    def _parse(
+        self, instance: pb.Instance, params: pb.SolveParameters, context: grpc.ServicerContext
+    ) -> tuple[Instance, SolveParams]:
+        """The validated request, or an abort listing every violation."""
+        issues: list[Issue] = []
+        domain = self._instance(instance, context, issues)
+        solve_params = self._params(params, issues)
         if issues or domain is None or solve_params is None:
             abort(context, bad_request_status(issues))
         return domain, solve_params
 
-    # ------------------------------------------------------------------ unary
+    def _plan(
+        self, message: pb.Plan, present: bool, field: str, issues: list[Issue]
+    ) -> Plan | None:
+        """A plan from the request, or ``None`` with its problems added to ``issues``."""
+        if not present:
+            issues.append(Issue(field, "a plan is required"))
+            return None
+        plan, problems = plan_issues(message, field)
+        issues += problems
+        return plan
 
-    def Solve(self, request: pb.SolveRequest, context: grpc.ServicerContext) -> pb.SolveResponse:
-        start = time.perf_counter()
-        instance, params = self._parse(request.instance, request.params, context)
-        if request.params.mode == pb.SOLVE_MODE_VALIDATE_ONLY:
-            return pb.SolveResponse(
-                validated_only=True, elapsed_s=time.perf_counter() - start, request_id=request_id()
-            )
+    def _run(
+        self,
+        task: Task,
+        context: grpc.ServicerContext,
+        invalid: Callable[[list[Issue]], list[Issue]],
+    ) -> Plan:
+        """Solve ``task`` on the solve pool, told to stop before the client's deadline
+        (see :func:`deadline_margin`); errors become statuses. ``invalid`` puts the
+        issues of an ``InvalidInstanceError`` raised by the engine into request paths."""
         if self.solve_pool.pending() >= self.settings.max_pending_solves:
             abort(
                 context,
@@ -127,10 +173,8 @@ class MatcherServicer(pb_grpc.MatcherServicer):
                 ),
             )
         remaining = context.time_remaining()
-        stop_at = None
         if remaining is not None and remaining < 1e6:
-            stop_at = time.monotonic() + remaining - deadline_margin(remaining)
-        task = Task(id=uuid.uuid4().hex, instance=instance, params=params, stop_at=stop_at)
+            task.stop_at = time.monotonic() + remaining - deadline_margin(remaining)
         context.add_callback(lambda: self.solve_pool.cancel(task, "the call ended"))
         future = self.solve_pool.submit(task)
         try:
@@ -138,7 +182,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         except TaskCancelledError as exc:
             abort(context, plain_status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc)))
         except TaskFailedError as exc:
-            self._task_error(context, exc)
+            self._task_error(context, exc, invalid)
         except WorkerCrashedError as exc:
             log.error("solver crashed", extra={"error": str(exc)})
             abort(
@@ -151,13 +195,100 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         except PoolClosedError as exc:
             abort(context, plain_status(grpc.StatusCode.UNAVAILABLE, str(exc)))
         metrics.observe_plan(plan)
+        return plan
+
+    # ------------------------------------------------------------------ unary
+
+    def Solve(self, request: pb.SolveRequest, context: grpc.ServicerContext) -> pb.SolveResponse:
+        start = time.perf_counter()
+        instance, params = self._parse(request.instance, request.params, context)
+        if request.params.mode == pb.SOLVE_MODE_VALIDATE_ONLY:
+            return pb.SolveResponse(
+                validated_only=True, elapsed_s=time.perf_counter() - start, request_id=request_id()
+            )
+        task = Task(id=uuid.uuid4().hex, instance=instance, params=params)
+        plan = self._run(task, context, lambda issues: under("instance", issues))
         return pb.SolveResponse(
             plan=plan_to_proto(plan), elapsed_s=time.perf_counter() - start, request_id=request_id()
         )
 
-    def _task_error(self, context: grpc.ServicerContext, exc: TaskFailedError) -> None:
+    def Replan(self, request: pb.ReplanRequest, context: grpc.ServicerContext) -> pb.ReplanResponse:
+        start = time.perf_counter()
+        issues: list[Issue] = []
+        instance = self._instance(request.instance, context, issues)
+        previous = self._plan(request.previous, request.HasField("previous"), "previous", issues)
+        disruption: Disruption | None = None
+        try:
+            disruption = disruption_from_proto(request.disruption, instance)
+        except InvalidInstanceError as err:
+            issues += under("disruption", err.issues)
+        params = self._params(request.params, issues)
+        if issues or instance is None or previous is None or disruption is None or params is None:
+            abort(context, bad_request_status(issues))
+        if request.params.mode == pb.SOLVE_MODE_VALIDATE_ONLY:
+            return pb.ReplanResponse(
+                validated_only=True, elapsed_s=time.perf_counter() - start, request_id=request_id()
+            )
+        task = Task(
+            id=uuid.uuid4().hex,
+            instance=instance,
+            params=params,
+            previous=previous,
+            disruption=disruption,
+        )
+
+        def invalid(issues: list[Issue]) -> list[Issue]:  # the plan's, or the disruption's
+            about_events = [i for i in issues if is_disruption_path(i.path)]
+            rest = [i for i in issues if not is_disruption_path(i.path)]
+            events = disruption_issues(request.disruption, about_events)
+            return under("disruption", events) + under("previous", rest)
+
+        plan = self._run(task, context, invalid)
+        return pb.ReplanResponse(
+            plan=plan_to_proto(plan), elapsed_s=time.perf_counter() - start, request_id=request_id()
+        )
+
+    def Recommend(
+        self, request: pb.RecommendRequest, context: grpc.ServicerContext
+    ) -> pb.RecommendResponse:
+        start = time.perf_counter()
+        issues: list[Issue] = []
+        instance = self._instance(request.instance, context, issues)
+        plan = self._plan(request.plan, request.HasField("plan"), "plan", issues)
+        order: Order | None = None
+        if not request.HasField("order"):
+            issues.append(Issue("order", "an order is required"))
+        else:
+            try:
+                order = order_from_proto(request.order, instance)
+            except InvalidInstanceError as err:
+                issues += under("order", err.issues)
+        if request.top_k < 0:
+            issues.append(Issue("top_k", f"must be at least 1, or 0 for {DEFAULT_TOP_K}"))
+        if issues or instance is None or plan is None or order is None:
+            abort(context, bad_request_status(issues))
+        from matcher.recommend import recommend
+
+        try:
+            result = recommend(instance, plan, order, request.top_k or DEFAULT_TOP_K)
+        except InvalidInstanceError as err:
+            abort(context, bad_request_status(under("order", err.issues)))
+        return pb.RecommendResponse(
+            recommendations=recommendations_to_proto(result),
+            elapsed_s=time.perf_counter() - start,
+            request_id=request_id(),
+        )
+
+    def _task_error(
+        self,
+        context: grpc.ServicerContext,
+        exc: TaskFailedError,
+        invalid: Callable[[list[Issue]], list[Issue]],
+    ) -> None:
         if exc.kind == "ValueError":  # plan(): a back-end that cannot take this problem
             abort(context, bad_request_status([Issue("params.assignment_solver", str(exc))]))
+        if exc.kind == InvalidInstanceError.__name__:  # replan(): a plan not of the instance
+            abort(context, bad_request_status(invalid(exc.issues)))
         log.error("solve failed", extra={"error": f"{exc.kind}: {exc}"})
         abort(
             context,

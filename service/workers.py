@@ -1,7 +1,8 @@
 """Solver worker processes: a crashing solve never takes the server down.
 
 Each slot owns one long-lived process (spawned, so no gRPC state is forked) that
-imports the engine once and then solves task after task. The parent talks to it
+imports the engine once and then solves task after task (a solve, or a re-plan when
+the task carries a previous plan and a disruption). The parent talks to it
 over a pipe: ``solve`` and ``cancel`` go in; ``progress``, ``done`` and ``error``
 come out. A cancel sets the task's :class:`~matcher.params.StopSignal` in the
 worker, so the solver stops and the best plan so far still comes back. A process
@@ -26,9 +27,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from matcher.events import Disruption
 from matcher.models import Instance
 from matcher.params import Progress, SolveParams, StopSignal
 from matcher.result import Plan
+from matcher.validation import InvalidInstanceError, Issue
 
 log = logging.getLogger("matcher.workers")
 
@@ -37,11 +40,14 @@ SPAWN_TIMEOUT_S = 120.0
 
 
 class TaskFailedError(Exception):
-    """The solve raised in the worker; ``kind`` is the exception's class name."""
+    """The solve raised in the worker; ``kind`` is the exception's class name and
+    ``issues`` those of an ``InvalidInstanceError`` (a re-plan's previous plan that
+    does not fit its instance)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, issues: list[Issue] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.issues = issues or []
 
 
 class WorkerCrashedError(Exception):
@@ -61,6 +67,8 @@ class Task:
     id: str
     instance: Instance
     params: SolveParams
+    previous: Plan | None = None  # with disruption: a re-plan
+    disruption: Disruption | None = None
     on_start: Callable[[], None] | None = None
     on_progress: Callable[[Progress], None] | None = None
     stop_at: float | None = None  # time.monotonic() at which the solve is told to stop
@@ -88,7 +96,9 @@ class _Child:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.send_lock = threading.Lock()
-        self.tasks: queue.Queue[tuple[str, Instance, SolveParams] | None] = queue.Queue()
+        self.tasks: queue.Queue[
+            tuple[str, Instance, SolveParams, Plan | None, Disruption | None] | None
+        ] = queue.Queue()
         self.lock = threading.Lock()
         self.current: dict[str, StopSignal] = {}
         self.early_cancels: dict[str, str] = {}  # cancels that overtook their task
@@ -116,7 +126,14 @@ class _Child:
                 self.tasks.put(None)
                 return
 
-    def solve(self, task_id: str, instance: Instance, params: SolveParams) -> None:
+    def solve(
+        self,
+        task_id: str,
+        instance: Instance,
+        params: SolveParams,
+        previous: Plan | None = None,
+        disruption: Disruption | None = None,
+    ) -> None:
         from matcher.pipeline import plan
 
         stop = StopSignal()
@@ -135,10 +152,17 @@ class _Child:
                 self.send(("progress", task_id, p))
 
         try:
-            result = plan(instance, params, progress, stop)
+            if previous is not None and disruption is not None:
+                from matcher.replan import replan
+
+                result = replan(instance, previous, disruption, params, progress, stop)
+            else:
+                result = plan(instance, params, progress, stop)
+        except InvalidInstanceError as exc:
+            self.send(("error", task_id, type(exc).__name__, str(exc), exc.issues))
         except Exception as exc:
             traceback.print_exc()
-            self.send(("error", task_id, type(exc).__name__, str(exc)))
+            self.send(("error", task_id, type(exc).__name__, str(exc), []))
         else:
             self.send(("done", task_id, result))
         finally:
@@ -227,7 +251,7 @@ class _Slot:
             self.task = task
         if task.on_start is not None:
             task.on_start()
-        self.send(("solve", task.id, task.instance, params))
+        self.send(("solve", task.id, task.instance, params, task.previous, task.disruption))
         if task.cancel_reason is not None:  # cancelled while being handed over
             self.send(("cancel", task.id, task.cancel_reason))
         try:
@@ -268,7 +292,7 @@ class _Slot:
             elif msg[0] == "done":
                 task.future.set_result(msg[2])
             elif msg[0] == "error":
-                task.future.set_exception(TaskFailedError(msg[2], msg[3]))
+                task.future.set_exception(TaskFailedError(msg[2], msg[3], msg[4]))
 
 
 class WorkerPool:

@@ -75,6 +75,18 @@ class UnroutedReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNROUTED_REASON_TOO_HEAVY: _ClassVar[UnroutedReason]
     UNROUTED_REASON_OUT_OF_REACH: _ClassVar[UnroutedReason]
     UNROUTED_REASON_CARRIER_CHEAPER: _ClassVar[UnroutedReason]
+
+class LoadStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOAD_STATUS_UNSPECIFIED: _ClassVar[LoadStatus]
+    LOAD_STATUS_OVERLOADED: _ClassVar[LoadStatus]
+    LOAD_STATUS_UNDER_USED: _ClassVar[LoadStatus]
+
+class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_KIND_UNSPECIFIED: _ClassVar[TransferKind]
+    TRANSFER_KIND_MOVE_WORK: _ClassVar[TransferKind]
+    TRANSFER_KIND_LEND_CAPACITY: _ClassVar[TransferKind]
 SOLVE_MODE_DEFAULT: SolveMode
 SOLVE_MODE_VALIDATE_ONLY: SolveMode
 JOB_STATE_UNSPECIFIED: JobState
@@ -115,9 +127,15 @@ UNROUTED_REASON_UNSPECIFIED: UnroutedReason
 UNROUTED_REASON_TOO_HEAVY: UnroutedReason
 UNROUTED_REASON_OUT_OF_REACH: UnroutedReason
 UNROUTED_REASON_CARRIER_CHEAPER: UnroutedReason
+LOAD_STATUS_UNSPECIFIED: LoadStatus
+LOAD_STATUS_OVERLOADED: LoadStatus
+LOAD_STATUS_UNDER_USED: LoadStatus
+TRANSFER_KIND_UNSPECIFIED: TransferKind
+TRANSFER_KIND_MOVE_WORK: TransferKind
+TRANSFER_KIND_LEND_CAPACITY: TransferKind
 
 class SolveParameters(_message.Message):
-    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations")
+    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups")
     TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +152,8 @@ class SolveParameters(_message.Message):
     MAX_SUPPLIERS_PER_MATERIAL_FIELD_NUMBER: _ClassVar[int]
     SAVINGS_SPLIT_FIELD_NUMBER: _ClassVar[int]
     SHAPLEY_PERMUTATIONS_FIELD_NUMBER: _ClassVar[int]
+    SHARING_FIELD_NUMBER: _ClassVar[int]
+    BACKUPS_FIELD_NUMBER: _ClassVar[int]
     time_limit_s: float
     seed: int
     workers: int
@@ -150,7 +170,9 @@ class SolveParameters(_message.Message):
     max_suppliers_per_material: int
     savings_split: str
     shapley_permutations: int
-    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ...) -> None: ...
+    sharing: bool
+    backups: bool
+    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ..., sharing: _Optional[bool] = ..., backups: _Optional[bool] = ...) -> None: ...
 
 class SolveRequest(_message.Message):
     __slots__ = ("instance", "params")
@@ -239,6 +261,52 @@ class ListJobsResponse(_message.Message):
     jobs: _containers.RepeatedCompositeFieldContainer[Job]
     next_page_token: str
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ReplanRequest(_message.Message):
+    __slots__ = ("instance", "previous", "disruption", "params")
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    DISRUPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    instance: Instance
+    previous: Plan
+    disruption: Disruption
+    params: SolveParameters
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., previous: _Optional[_Union[Plan, _Mapping]] = ..., disruption: _Optional[_Union[Disruption, _Mapping]] = ..., params: _Optional[_Union[SolveParameters, _Mapping]] = ...) -> None: ...
+
+class ReplanResponse(_message.Message):
+    __slots__ = ("plan", "validated_only", "elapsed_s", "request_id")
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    VALIDATED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    plan: Plan
+    validated_only: bool
+    elapsed_s: float
+    request_id: str
+    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ..., validated_only: _Optional[bool] = ..., elapsed_s: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RecommendRequest(_message.Message):
+    __slots__ = ("instance", "plan", "order", "top_k")
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    instance: Instance
+    plan: Plan
+    order: Order
+    top_k: int
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., plan: _Optional[_Union[Plan, _Mapping]] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class RecommendResponse(_message.Message):
+    __slots__ = ("recommendations", "elapsed_s", "request_id")
+    RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    recommendations: Recommendations
+    elapsed_s: float
+    request_id: str
+    def __init__(self, recommendations: _Optional[_Union[Recommendations, _Mapping]] = ..., elapsed_s: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class JobProgress(_message.Message):
     __slots__ = ("stage", "solver", "elapsed_s", "objective", "best_bound", "gap", "improvements")
@@ -618,6 +686,88 @@ class Instance(_message.Message):
     weights: ObjectiveWeights
     def __init__(self, schema_version: _Optional[str] = ..., name: _Optional[str] = ..., horizon: _Optional[_Union[Horizon, _Mapping]] = ..., processes: _Optional[_Iterable[_Union[Process, _Mapping]]] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., factories: _Optional[_Iterable[_Union[Factory, _Mapping]]] = ..., orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., suppliers: _Optional[_Iterable[_Union[Supplier, _Mapping]]] = ..., fleet: _Optional[_Union[Fleet, _Mapping]] = ..., transport: _Optional[_Union[Transport, _Mapping]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ...) -> None: ...
 
+class Disruption(_message.Message):
+    __slots__ = ("now_period", "stability", "frozen", "events")
+    NOW_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    STABILITY_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    now_period: int
+    stability: int
+    frozen: _containers.RepeatedCompositeFieldContainer[FreezeRef]
+    events: _containers.RepeatedCompositeFieldContainer[DisruptionEvent]
+    def __init__(self, now_period: _Optional[int] = ..., stability: _Optional[int] = ..., frozen: _Optional[_Iterable[_Union[FreezeRef, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[DisruptionEvent, _Mapping]]] = ...) -> None: ...
+
+class FreezeRef(_message.Message):
+    __slots__ = ("order", "factory")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    factory: str
+    def __init__(self, order: _Optional[str] = ..., factory: _Optional[str] = ...) -> None: ...
+
+class DisruptionEvent(_message.Message):
+    __slots__ = ("factory_unavailable", "capacity_cut", "order_added", "order_cancelled", "order_changed")
+    FACTORY_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_CUT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ADDED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    factory_unavailable: FactoryUnavailable
+    capacity_cut: CapacityCut
+    order_added: OrderAdded
+    order_cancelled: OrderCancelled
+    order_changed: OrderChanged
+    def __init__(self, factory_unavailable: _Optional[_Union[FactoryUnavailable, _Mapping]] = ..., capacity_cut: _Optional[_Union[CapacityCut, _Mapping]] = ..., order_added: _Optional[_Union[OrderAdded, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., order_changed: _Optional[_Union[OrderChanged, _Mapping]] = ...) -> None: ...
+
+class FactoryUnavailable(_message.Message):
+    __slots__ = ("factory", "from_period", "to_period")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    FROM_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    TO_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    from_period: int
+    to_period: int
+    def __init__(self, factory: _Optional[str] = ..., from_period: _Optional[int] = ..., to_period: _Optional[int] = ...) -> None: ...
+
+class CapacityCut(_message.Message):
+    __slots__ = ("factory", "resource_group", "from_period", "to_period", "available_minutes", "fraction")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    FROM_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    TO_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    resource_group: str
+    from_period: int
+    to_period: int
+    available_minutes: int
+    fraction: float
+    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., from_period: _Optional[int] = ..., to_period: _Optional[int] = ..., available_minutes: _Optional[int] = ..., fraction: _Optional[float] = ...) -> None: ...
+
+class OrderAdded(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class OrderCancelled(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    def __init__(self, order: _Optional[str] = ...) -> None: ...
+
+class OrderChanged(_message.Message):
+    __slots__ = ("order", "quantity", "due_period")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    DUE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    quantity: int
+    due_period: int
+    def __init__(self, order: _Optional[str] = ..., quantity: _Optional[int] = ..., due_period: _Optional[int] = ...) -> None: ...
+
 class PeriodQuantity(_message.Message):
     __slots__ = ("period", "quantity")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
@@ -667,7 +817,7 @@ class Unassigned(_message.Message):
     def __init__(self, order: _Optional[str] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., detail: _Optional[str] = ..., mandatory: _Optional[bool] = ..., penalty_cents: _Optional[int] = ...) -> None: ...
 
 class CostBreakdown(_message.Message):
-    __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "total", "objective")
+    __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "total", "objective", "moved_units")
     PRODUCTION_FIELD_NUMBER: _ClassVar[int]
     TRANSPORT_FIELD_NUMBER: _ClassVar[int]
     LATENESS_FIELD_NUMBER: _ClassVar[int]
@@ -676,6 +826,7 @@ class CostBreakdown(_message.Message):
     PURCHASING_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    MOVED_UNITS_FIELD_NUMBER: _ClassVar[int]
     production: int
     transport: int
     lateness: int
@@ -684,7 +835,8 @@ class CostBreakdown(_message.Message):
     purchasing: int
     total: int
     objective: int
-    def __init__(self, production: _Optional[int] = ..., transport: _Optional[int] = ..., lateness: _Optional[int] = ..., unserved: _Optional[int] = ..., credit: _Optional[int] = ..., purchasing: _Optional[int] = ..., total: _Optional[int] = ..., objective: _Optional[int] = ...) -> None: ...
+    moved_units: int
+    def __init__(self, production: _Optional[int] = ..., transport: _Optional[int] = ..., lateness: _Optional[int] = ..., unserved: _Optional[int] = ..., credit: _Optional[int] = ..., purchasing: _Optional[int] = ..., total: _Optional[int] = ..., objective: _Optional[int] = ..., moved_units: _Optional[int] = ...) -> None: ...
 
 class Utilisation(_message.Message):
     __slots__ = ("factory", "resource_group", "period", "used_minutes", "free_minutes")
@@ -1001,60 +1153,186 @@ class Routing(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, requests: _Optional[_Iterable[_Union[TransportRequest, _Mapping]]] = ..., routes: _Optional[_Iterable[_Union[VehicleRoute, _Mapping]]] = ..., unrouted: _Optional[_Iterable[_Union[Unrouted, _Mapping]]] = ..., fleet_cents: _Optional[int] = ..., carrier_cents: _Optional[int] = ..., estimate_cents: _Optional[int] = ..., vehicles_used: _Optional[int] = ..., distance_km: _Optional[float] = ..., service_minutes: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class CapacityValue(_message.Message):
-    __slots__ = ("factory", "resource_group", "period", "idle_minutes", "marginal_cents_per_hour")
+class CapacityRow(_message.Message):
+    __slots__ = ("factory", "resource_group", "period", "free_minutes", "used_minutes", "idle_minutes", "marginal_cents_per_hour")
     FACTORY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
+    FREE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    USED_MINUTES_FIELD_NUMBER: _ClassVar[int]
     IDLE_MINUTES_FIELD_NUMBER: _ClassVar[int]
     MARGINAL_CENTS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
     factory: str
     resource_group: str
     period: int
+    free_minutes: int
+    used_minutes: float
     idle_minutes: float
     marginal_cents_per_hour: float
-    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., idle_minutes: _Optional[float] = ..., marginal_cents_per_hour: _Optional[float] = ...) -> None: ...
+    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., free_minutes: _Optional[int] = ..., used_minutes: _Optional[float] = ..., idle_minutes: _Optional[float] = ..., marginal_cents_per_hour: _Optional[float] = ...) -> None: ...
+
+class FactoryLoad(_message.Message):
+    __slots__ = ("factory", "status", "utilisation", "used_minutes", "free_minutes", "orders", "detail")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FIELD_NUMBER: _ClassVar[int]
+    USED_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    FREE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    status: LoadStatus
+    utilisation: float
+    used_minutes: float
+    free_minutes: int
+    orders: _containers.RepeatedScalarFieldContainer[str]
+    detail: str
+    def __init__(self, factory: _Optional[str] = ..., status: _Optional[_Union[LoadStatus, str]] = ..., utilisation: _Optional[float] = ..., used_minutes: _Optional[float] = ..., free_minutes: _Optional[int] = ..., orders: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class CapacityNeed(_message.Message):
+    __slots__ = ("factory", "resource_group", "period", "marginal_cents_per_hour", "processes")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    MARGINAL_CENTS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    resource_group: str
+    period: int
+    marginal_cents_per_hour: float
+    processes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., marginal_cents_per_hour: _Optional[float] = ..., processes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CapacityOffer(_message.Message):
+    __slots__ = ("factory", "resource_group", "processes", "periods", "idle_hours")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    PERIODS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_HOURS_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    resource_group: str
+    processes: _containers.RepeatedScalarFieldContainer[str]
+    periods: _containers.RepeatedScalarFieldContainer[int]
+    idle_hours: float
+    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., processes: _Optional[_Iterable[str]] = ..., periods: _Optional[_Iterable[int]] = ..., idle_hours: _Optional[float] = ...) -> None: ...
 
 class Transfer(_message.Message):
-    __slots__ = ("order", "from_factory", "to_factory", "quantity", "saving_cents")
+    __slots__ = ("kind", "from_factory", "to_factory", "order", "quantity", "resource_group", "period", "hours", "saving_cents", "detail")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FROM_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    TO_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    SAVING_CENTS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    kind: TransferKind
+    from_factory: str
+    to_factory: str
+    order: str
+    quantity: int
+    resource_group: str
+    period: int
+    hours: float
+    saving_cents: int
+    detail: str
+    def __init__(self, kind: _Optional[_Union[TransferKind, str]] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., order: _Optional[str] = ..., quantity: _Optional[int] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., hours: _Optional[float] = ..., saving_cents: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class Backup(_message.Message):
+    __slots__ = ("order", "primary_factory", "quantity", "backup_factory", "extra_cents", "completion_period", "detail")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    BACKUP_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CENTS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    primary_factory: str
+    quantity: int
+    backup_factory: str
+    extra_cents: int
+    completion_period: int
+    detail: str
+    def __init__(self, order: _Optional[str] = ..., primary_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., backup_factory: _Optional[str] = ..., extra_cents: _Optional[int] = ..., completion_period: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class BackupList(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Backup]
+    def __init__(self, items: _Optional[_Iterable[_Union[Backup, _Mapping]]] = ...) -> None: ...
+
+class CapacitySharing(_message.Message):
+    __slots__ = ("method", "capacity", "overloaded", "under_used", "extra_capacity_pays", "idle_to_offer", "transfers", "backups", "wall_time_s", "notes")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    OVERLOADED_FIELD_NUMBER: _ClassVar[int]
+    UNDER_USED_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CAPACITY_PAYS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TO_OFFER_FIELD_NUMBER: _ClassVar[int]
+    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    BACKUPS_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    capacity: _containers.RepeatedCompositeFieldContainer[CapacityRow]
+    overloaded: _containers.RepeatedCompositeFieldContainer[FactoryLoad]
+    under_used: _containers.RepeatedCompositeFieldContainer[FactoryLoad]
+    extra_capacity_pays: _containers.RepeatedCompositeFieldContainer[CapacityNeed]
+    idle_to_offer: _containers.RepeatedCompositeFieldContainer[CapacityOffer]
+    transfers: _containers.RepeatedCompositeFieldContainer[Transfer]
+    backups: BackupList
+    wall_time_s: float
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, method: _Optional[str] = ..., capacity: _Optional[_Iterable[_Union[CapacityRow, _Mapping]]] = ..., overloaded: _Optional[_Iterable[_Union[FactoryLoad, _Mapping]]] = ..., under_used: _Optional[_Iterable[_Union[FactoryLoad, _Mapping]]] = ..., extra_capacity_pays: _Optional[_Iterable[_Union[CapacityNeed, _Mapping]]] = ..., idle_to_offer: _Optional[_Iterable[_Union[CapacityOffer, _Mapping]]] = ..., transfers: _Optional[_Iterable[_Union[Transfer, _Mapping]]] = ..., backups: _Optional[_Union[BackupList, _Mapping]] = ..., wall_time_s: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Move(_message.Message):
+    __slots__ = ("order", "from_factory", "to_factory", "units")
     ORDER_FIELD_NUMBER: _ClassVar[int]
     FROM_FACTORY_FIELD_NUMBER: _ClassVar[int]
     TO_FACTORY_FIELD_NUMBER: _ClassVar[int]
-    QUANTITY_FIELD_NUMBER: _ClassVar[int]
-    SAVING_CENTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
     order: str
     from_factory: str
     to_factory: str
-    quantity: int
-    saving_cents: int
-    def __init__(self, order: _Optional[str] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., saving_cents: _Optional[int] = ...) -> None: ...
+    units: int
+    def __init__(self, order: _Optional[str] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., units: _Optional[int] = ...) -> None: ...
 
-class Backup(_message.Message):
-    __slots__ = ("order", "factory", "extra_cents")
-    ORDER_FIELD_NUMBER: _ClassVar[int]
-    FACTORY_FIELD_NUMBER: _ClassVar[int]
-    EXTRA_CENTS_FIELD_NUMBER: _ClassVar[int]
-    order: str
-    factory: str
-    extra_cents: int
-    def __init__(self, order: _Optional[str] = ..., factory: _Optional[str] = ..., extra_cents: _Optional[int] = ...) -> None: ...
-
-class CapacitySharing(_message.Message):
-    __slots__ = ("capacity", "overloaded_factories", "transfers", "backups", "method")
-    CAPACITY_FIELD_NUMBER: _ClassVar[int]
-    OVERLOADED_FACTORIES_FIELD_NUMBER: _ClassVar[int]
-    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
-    BACKUPS_FIELD_NUMBER: _ClassVar[int]
-    METHOD_FIELD_NUMBER: _ClassVar[int]
-    capacity: _containers.RepeatedCompositeFieldContainer[CapacityValue]
-    overloaded_factories: _containers.RepeatedScalarFieldContainer[str]
-    transfers: _containers.RepeatedCompositeFieldContainer[Transfer]
-    backups: _containers.RepeatedCompositeFieldContainer[Backup]
-    method: str
-    def __init__(self, capacity: _Optional[_Iterable[_Union[CapacityValue, _Mapping]]] = ..., overloaded_factories: _Optional[_Iterable[str]] = ..., transfers: _Optional[_Iterable[_Union[Transfer, _Mapping]]] = ..., backups: _Optional[_Iterable[_Union[Backup, _Mapping]]] = ..., method: _Optional[str] = ...) -> None: ...
+class Replan(_message.Message):
+    __slots__ = ("now_period", "stability_cents_per_unit", "events", "frozen_units", "released", "moves", "orders_moved", "moved_units", "previous_total_cents", "total_delta_cents", "newly_late", "newly_unserved", "conflicts")
+    NOW_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    STABILITY_CENTS_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_UNITS_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    MOVES_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_MOVED_FIELD_NUMBER: _ClassVar[int]
+    MOVED_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TOTAL_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_DELTA_CENTS_FIELD_NUMBER: _ClassVar[int]
+    NEWLY_LATE_FIELD_NUMBER: _ClassVar[int]
+    NEWLY_UNSERVED_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    now_period: int
+    stability_cents_per_unit: int
+    events: _containers.RepeatedScalarFieldContainer[str]
+    frozen_units: int
+    released: _containers.RepeatedScalarFieldContainer[str]
+    moves: _containers.RepeatedCompositeFieldContainer[Move]
+    orders_moved: int
+    moved_units: int
+    previous_total_cents: int
+    total_delta_cents: int
+    newly_late: _containers.RepeatedScalarFieldContainer[str]
+    newly_unserved: _containers.RepeatedCompositeFieldContainer[Unassigned]
+    conflicts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, now_period: _Optional[int] = ..., stability_cents_per_unit: _Optional[int] = ..., events: _Optional[_Iterable[str]] = ..., frozen_units: _Optional[int] = ..., released: _Optional[_Iterable[str]] = ..., moves: _Optional[_Iterable[_Union[Move, _Mapping]]] = ..., orders_moved: _Optional[int] = ..., moved_units: _Optional[int] = ..., previous_total_cents: _Optional[int] = ..., total_delta_cents: _Optional[int] = ..., newly_late: _Optional[_Iterable[str]] = ..., newly_unserved: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., conflicts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing")
+    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1067,6 +1345,7 @@ class Plan(_message.Message):
     PURCHASING_FIELD_NUMBER: _ClassVar[int]
     ROUTES_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_SHARING_FIELD_NUMBER: _ClassVar[int]
+    REPLAN_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     instance: str
     status: SolveStatus
@@ -1079,4 +1358,68 @@ class Plan(_message.Message):
     purchasing: Purchasing
     routes: Routing
     capacity_sharing: CapacitySharing
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ...) -> None: ...
+    replan: Replan
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ...) -> None: ...
+
+class Displacement(_message.Message):
+    __slots__ = ("order", "from_factory", "to_factory", "units", "extra_cents")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    FROM_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    TO_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CENTS_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    from_factory: str
+    to_factory: str
+    units: int
+    extra_cents: int
+    def __init__(self, order: _Optional[str] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., units: _Optional[int] = ..., extra_cents: _Optional[int] = ...) -> None: ...
+
+class Recommendation(_message.Message):
+    __slots__ = ("rank", "factory", "cost_cents", "production_cents", "transport_cents", "lateness_cents", "completion_period", "late_units", "credit_score", "periods", "displaced", "total_cents")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_CENTS_FIELD_NUMBER: _ClassVar[int]
+    LATENESS_CENTS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    LATE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_SCORE_FIELD_NUMBER: _ClassVar[int]
+    PERIODS_FIELD_NUMBER: _ClassVar[int]
+    DISPLACED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CENTS_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    factory: str
+    cost_cents: int
+    production_cents: int
+    transport_cents: int
+    lateness_cents: int
+    completion_period: int
+    late_units: int
+    credit_score: int
+    periods: _containers.RepeatedCompositeFieldContainer[PeriodQuantity]
+    displaced: _containers.RepeatedCompositeFieldContainer[Displacement]
+    total_cents: int
+    def __init__(self, rank: _Optional[int] = ..., factory: _Optional[str] = ..., cost_cents: _Optional[int] = ..., production_cents: _Optional[int] = ..., transport_cents: _Optional[int] = ..., lateness_cents: _Optional[int] = ..., completion_period: _Optional[int] = ..., late_units: _Optional[int] = ..., credit_score: _Optional[int] = ..., periods: _Optional[_Iterable[_Union[PeriodQuantity, _Mapping]]] = ..., displaced: _Optional[_Iterable[_Union[Displacement, _Mapping]]] = ..., total_cents: _Optional[int] = ...) -> None: ...
+
+class Recommendations(_message.Message):
+    __slots__ = ("order", "options", "not_possible", "reason", "wall_time_s")
+    class NotPossibleEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NOT_POSSIBLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    options: _containers.RepeatedCompositeFieldContainer[Recommendation]
+    not_possible: _containers.ScalarMap[str, str]
+    reason: str
+    wall_time_s: float
+    def __init__(self, order: _Optional[str] = ..., options: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ..., not_possible: _Optional[_Mapping[str, str]] = ..., reason: _Optional[str] = ..., wall_time_s: _Optional[float] = ...) -> None: ...

@@ -72,6 +72,16 @@ class MatcherStub:
                 request_serializer=matcher_dot_v1_dot_matcher__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=matcher_dot_v1_dot_matcher__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.Replan = channel.unary_unary(
+                '/matcher.v1.Matcher/Replan',
+                request_serializer=matcher_dot_v1_dot_matcher__pb2.ReplanRequest.SerializeToString,
+                response_deserializer=matcher_dot_v1_dot_matcher__pb2.ReplanResponse.FromString,
+                _registered_method=True)
+        self.Recommend = channel.unary_unary(
+                '/matcher.v1.Matcher/Recommend',
+                request_serializer=matcher_dot_v1_dot_matcher__pb2.RecommendRequest.SerializeToString,
+                response_deserializer=matcher_dot_v1_dot_matcher__pb2.RecommendResponse.FromString,
+                _registered_method=True)
 
 
 class MatcherServicer:
@@ -131,6 +141,24 @@ class MatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Replan(self, request, context):
+        """Re-plans after a disruption: the previous plan, the events since it was made
+        (factory down, capacity cut, orders added, cancelled or changed) and the work
+        that must not move. Runs like Solve (worker process, deadline honoured); the
+        plan's `replan` section says what moved and what it cost.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Recommend(self, request, context):
+        """Ranks the factories that could take a new order given a plan's remaining
+        capacity (interactive: no solver run).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MatcherServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +196,16 @@ def add_MatcherServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=matcher_dot_v1_dot_matcher__pb2.ListJobsRequest.FromString,
                     response_serializer=matcher_dot_v1_dot_matcher__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'Replan': grpc.unary_unary_rpc_method_handler(
+                    servicer.Replan,
+                    request_deserializer=matcher_dot_v1_dot_matcher__pb2.ReplanRequest.FromString,
+                    response_serializer=matcher_dot_v1_dot_matcher__pb2.ReplanResponse.SerializeToString,
+            ),
+            'Recommend': grpc.unary_unary_rpc_method_handler(
+                    servicer.Recommend,
+                    request_deserializer=matcher_dot_v1_dot_matcher__pb2.RecommendRequest.FromString,
+                    response_serializer=matcher_dot_v1_dot_matcher__pb2.RecommendResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +399,60 @@ class Matcher:
             '/matcher.v1.Matcher/ListJobs',
             matcher_dot_v1_dot_matcher__pb2.ListJobsRequest.SerializeToString,
             matcher_dot_v1_dot_matcher__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Replan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matcher.v1.Matcher/Replan',
+            matcher_dot_v1_dot_matcher__pb2.ReplanRequest.SerializeToString,
+            matcher_dot_v1_dot_matcher__pb2.ReplanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Recommend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matcher.v1.Matcher/Recommend',
+            matcher_dot_v1_dot_matcher__pb2.RecommendRequest.SerializeToString,
+            matcher_dot_v1_dot_matcher__pb2.RecommendResponse.FromString,
             options,
             channel_credentials,
             insecure,
