@@ -6,7 +6,11 @@ stage ran, the rules of ``docs/purchasing.md`` (needs, offers, lead times, cover
 inbound transport, totals and the savings split), and when the routing stage ran, those
 of ``docs/routing.md`` (the transport requests the plan implies and their splits, each
 routed once or left to the carrier for a reason the instance bears out, shifts, travel
-times, loads, distances, route costs and totals). It deliberately shares no code with
+times, loads, distances, route costs and totals), and when a capacity-sharing analysis is
+attached, its rows, rankings, transfers and backups (docs/sharing.md). A re-plan is
+checked against the previous plan and the events (:func:`check_replan`): the instance
+after the events, work fixed before ``now_period`` or frozen, the units moved and the
+report of what changed. It deliberately shares no code with
 the engines in ``solvers/``: a bug in an engine must not hide behind the same bug in
 its verifier. It reports every violation it finds, each with a stable code and a path
 into the plan, rather than stopping at the first.
@@ -16,14 +20,17 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from matcher.events import Disruption, OrderCancelled, load_disruption
 from matcher.models import (
     Capability,
     Factory,
@@ -38,17 +45,25 @@ from matcher.models import (
 )
 from matcher.result import (
     Allocation,
+    CapacityRow,
+    CapacitySharing,
     CostBreakdown,
     Plan,
     Purchase,
     Purchasing,
+    Replan,
     Routing,
     ShortageReason,
     SolveStatus,
+    Transfer,
+    TransferKind,
     UnroutedReason,
     VehicleRoute,
 )
 from matcher.validation import Issue, format_loc, load_instance
+
+if TYPE_CHECKING:
+    from matcher.replan import Setup
 
 EARTH_RADIUS_KM = 6371.0
 # Floats (rates, minutes) are compared with this tolerance; money and seconds are
@@ -74,6 +89,11 @@ TIME_TOL = 1.0
 LEG_TIME_TOL = 1.0 / 60
 LEG_KM_TOL = 0.01
 COST_TOL = 1
+# docs/sharing.md: minutes, hours and marginal values of the capacity-sharing analysis
+# are floats; this much absolute noise is let pass.
+SHARING_TOL = 1e-6
+# Idle hours offered may be stated to 4 decimals: half a unit of the last is let pass.
+IDLE_HOURS_TOL = 5e-5
 
 
 class ViolationCode(StrEnum):
@@ -187,6 +207,31 @@ class ViolationCode(StrEnum):
     STOP_LOAD = "STOP_LOAD"
     # Routing: reported figures.
     ROUTING_TOTALS = "ROUTING_TOTALS"
+    # Capacity sharing (docs/sharing.md): the capacity rows against the plan's use.
+    SHARING_ROW_UNKNOWN = "SHARING_ROW_UNKNOWN"
+    SHARING_ROW_DUPLICATE = "SHARING_ROW_DUPLICATE"
+    SHARING_USED_MISMATCH = "SHARING_USED_MISMATCH"
+    SHARING_FREE_MISMATCH = "SHARING_FREE_MISMATCH"
+    SHARING_IDLE_MISMATCH = "SHARING_IDLE_MISMATCH"
+    SHARING_NEGATIVE_MARGINAL = "SHARING_NEGATIVE_MARGINAL"
+    # Capacity sharing: the ranked suggestions.
+    SHARING_RANKING = "SHARING_RANKING"
+    SHARING_NEED_MISMATCH = "SHARING_NEED_MISMATCH"
+    SHARING_OFFER_MISMATCH = "SHARING_OFFER_MISMATCH"
+    SHARING_TRANSFER_INVALID = "SHARING_TRANSFER_INVALID"
+    SHARING_BACKUP_INVALID = "SHARING_BACKUP_INVALID"
+    # Re-plans (docs/sharing.md): the plan against the previous plan and the events.
+    CANCELLED_ORDER_PLANNED = "CANCELLED_ORDER_PLANNED"
+    FROZEN_WORK_MOVED = "FROZEN_WORK_MOVED"
+    PRODUCTION_BEFORE_NOW = "PRODUCTION_BEFORE_NOW"
+    FROZEN_CONFLICT_UNLISTED = "FROZEN_CONFLICT_UNLISTED"
+    MOVED_UNITS_MISMATCH = "MOVED_UNITS_MISMATCH"
+    # Re-plans: the report of what changed.
+    REPLAN_MISSING = "REPLAN_MISSING"
+    REPLAN_MOVES = "REPLAN_MOVES"
+    REPLAN_FIGURES = "REPLAN_FIGURES"
+    REPLAN_NEWLY_LATE = "REPLAN_NEWLY_LATE"
+    REPLAN_NEWLY_UNSERVED = "REPLAN_NEWLY_UNSERVED"
 
 
 @dataclass(frozen=True)
@@ -413,9 +458,21 @@ class _Checker:
         self.order_parts: dict[str, int] = defaultdict(int)
         self.late_orders: set[str] = set()
         self.totals = _Totals()
+        self.cancelled: set[str] = set()  # re-plans: orders the events cancelled
+        self.moved: int | None = None  # re-plans: the units moved (None: as the plan says)
 
     def add(self, code: ViolationCode, path: str, message: str) -> None:
         self.violations.append(Violation(code, path, message))
+
+    def _unknown_order(self, path: str, order_id: str) -> None:
+        if order_id in self.cancelled:
+            self.add(
+                ViolationCode.CANCELLED_ORDER_PLANNED,
+                path,
+                f"order '{order_id}' was cancelled by the events",
+            )
+        else:
+            self.add(ViolationCode.UNKNOWN_ORDER, path, f"unknown order '{order_id}'")
 
     # -- rows ------------------------------------------------------------------
 
@@ -428,7 +485,7 @@ class _Checker:
         order = self.orders.get(a.order)
         factory = self.factories.get(a.factory)
         if order is None:
-            self.add(ViolationCode.UNKNOWN_ORDER, f"{path}.order", f"unknown order '{a.order}'")
+            self._unknown_order(f"{path}.order", a.order)
         else:
             self.served.setdefault(order.id, i)
         if factory is None:
@@ -774,7 +831,7 @@ class _Checker:
             path = f"unassigned[{i}]"
             order = self.orders.get(u.order)
             if order is None:
-                self.add(ViolationCode.UNKNOWN_ORDER, f"{path}.order", f"unknown order '{u.order}'")
+                self._unknown_order(f"{path}.order", u.order)
                 continue
             if u.order in listed:
                 self.add(
@@ -867,11 +924,43 @@ class _Checker:
         routing.run()
         self.totals.routed = routing.transport
 
+    # -- capacity sharing ----------------------------------------------------------
+
+    def check_sharing(self) -> None:
+        """The capacity-sharing section, when the analysis ran (docs/sharing.md)."""
+        if self.plan.capacity_sharing is None:
+            return
+        _SharingChecker(self, self.plan.capacity_sharing).run()
+
+    # -- units moved -----------------------------------------------------------------
+
+    def claim_moved_units(self) -> None:
+        """Without the previous plan the units moved cannot be recomputed: the plan's
+        figure counts in the objective as it stands, with a warning when non-zero."""
+        moved = self.plan.costs.moved_units
+        if moved < 0:
+            self.add(
+                ViolationCode.MOVED_UNITS_MISMATCH,
+                "costs.moved_units",
+                f"{moved} units moved: cannot be negative",
+            )
+        elif moved:
+            self.warnings.append(
+                f"costs.moved_units {moved} is unverified: checking it needs the previous "
+                "plan and the events (check_replan)"
+            )
+        if self.plan.replan is not None:
+            self.warnings.append(
+                "the replan section is unverified: checking it needs the previous plan and "
+                "the events (check_replan)"
+            )
+
     # -- costs -----------------------------------------------------------------
 
     def recomputed(self) -> CostBreakdown:
         t = self.totals
         w = self.plan.weights
+        moved = self.plan.costs.moved_units if self.moved is None else self.moved
         transport, purchasing = t.transport, t.purchasing
         if t.routed is not None:
             # docs/routing.md: the fleet's routes and the carrier replace the per-unit
@@ -885,6 +974,7 @@ class _Checker:
             + w.unserved * t.unserved
             + w.credit * t.credit
             + w.purchasing * purchasing
+            + w.stability * moved
         )
         return CostBreakdown(
             production=t.production,
@@ -894,6 +984,7 @@ class _Checker:
             credit=t.credit,
             purchasing=purchasing,
             total=total,
+            moved_units=moved,
             objective=objective,
         )
 
@@ -902,6 +993,13 @@ class _Checker:
         for name in ("production", "transport", "lateness", "unserved", "credit", "purchasing"):
             self._compare_cost(name, getattr(recomputed, name), getattr(stated, name))
         self._compare_cost("total", recomputed.total, stated.total)
+        if stated.moved_units != recomputed.moved_units:
+            self.add(
+                ViolationCode.MOVED_UNITS_MISMATCH,
+                "costs.moved_units",
+                f"recomputed {recomputed.moved_units} units moved away from the factories of "
+                f"the previous plan, plan says {stated.moved_units}",
+            )
         if stated.objective != recomputed.objective:
             self.add(
                 ViolationCode.OBJECTIVE_MISMATCH,
@@ -2357,6 +2455,540 @@ class _RoutingChecker:
             )
 
 
+Key = tuple[str, str]  # (order id, factory id)
+
+
+def _processes_on(factory: Factory, group: str) -> list[str]:
+    """The processes ``factory`` runs on resource group ``group``, sorted."""
+    return sorted({c.process for c in factory.capabilities if c.resource_group == group})
+
+
+def _capable(factory: Factory, order: Order) -> bool:
+    """Whether ``factory`` has a capability for every process of ``order``."""
+    processes = {c.process for c in factory.capabilities}
+    return all(op.process in processes for op in order.operations)
+
+
+def _part_units(plan: Plan) -> dict[Key, int]:
+    """Units per (order, factory): operation 0 rows (every operation has the same)."""
+    units: dict[Key, int] = defaultdict(int)
+    for a in plan.allocations:
+        if a.operation == 0:
+            units[(a.order, a.factory)] += a.quantity
+    return units
+
+
+class _SharingChecker:
+    """The capacity-sharing section against docs/sharing.md.
+
+    Each capacity row's use is recomputed from the plan's allocations (the seconds the
+    capacity check charges: processing plus setup in every period a part runs), its
+    free time from the instance; the ranked suggestions are checked against those rows,
+    the plan's parts and the factories' capabilities. The marginal values themselves
+    (LP duals) are only checked for sign and consistency: the checker solves no LP.
+    """
+
+    def __init__(self, checker: _Checker, section: CapacitySharing) -> None:
+        self.add = checker.add
+        self.section = section
+        self.periods = checker.periods
+        self.free = checker.free
+        self.used = checker.used
+        self.factories = checker.factories
+        self.orders = checker.orders
+        self.units = _part_units(checker.plan)
+        self.rows: dict[tuple[str, str, int], CapacityRow] = {}
+
+    def run(self) -> None:
+        for i, row in enumerate(self.section.capacity):
+            self._check_row(i, row)
+        self._check_needs()
+        self._check_offers()
+        self._check_transfers()
+        self._check_backups()
+
+    def _check_row(self, i: int, row: CapacityRow) -> None:
+        path = f"capacity_sharing.capacity[{i}]"
+        key = (row.factory, row.resource_group, row.period)
+        where = f"factory '{row.factory}' resource '{row.resource_group}' period {row.period}"
+        free = self.free.get((row.factory, row.resource_group))
+        if free is None or not 0 <= row.period < self.periods:
+            self.add(ViolationCode.SHARING_ROW_UNKNOWN, path, f"{where} does not exist")
+            return
+        if key in self.rows:
+            self.add(ViolationCode.SHARING_ROW_DUPLICATE, path, f"{where} listed twice")
+            return
+        self.rows[key] = row
+        used = self.used.get(key, 0) / 60
+        if not abs(row.used_minutes - used) <= SHARING_TOL:
+            self.add(
+                ViolationCode.SHARING_USED_MISMATCH,
+                f"{path}.used_minutes",
+                f"{where}: the plan uses {used:g} min (incl. setup), row says {row.used_minutes:g}",
+            )
+        if row.free_minutes != free[row.period]:
+            self.add(
+                ViolationCode.SHARING_FREE_MISMATCH,
+                f"{path}.free_minutes",
+                f"{where}: free {free[row.period]} min, row says {row.free_minutes}",
+            )
+        idle = row.free_minutes - row.used_minutes
+        if not abs(row.idle_minutes - idle) <= SHARING_TOL:
+            self.add(
+                ViolationCode.SHARING_IDLE_MISMATCH,
+                f"{path}.idle_minutes",
+                f"{where}: free {row.free_minutes} - used {row.used_minutes:g} = {idle:g} min, "
+                f"row says {row.idle_minutes:g}",
+            )
+        marginal = row.marginal_cents_per_hour
+        if not (math.isfinite(marginal) and marginal >= 0):
+            self.add(
+                ViolationCode.SHARING_NEGATIVE_MARGINAL,
+                f"{path}.marginal_cents_per_hour",
+                f"{where}: marginal value {marginal:g} cents per hour; it is at least 0",
+            )
+
+    def _check_ranking(self, name: str, values: Sequence[float], what: str) -> None:
+        """``values`` must not increase along the list."""
+        for k in range(1, len(values)):
+            if values[k] > values[k - 1] + SHARING_TOL:
+                self.add(
+                    ViolationCode.SHARING_RANKING,
+                    f"capacity_sharing.{name}[{k}]",
+                    f"ranked by {what}, highest first: {values[k]:g} after {values[k - 1]:g}",
+                )
+
+    def _check_processes(
+        self, code: ViolationCode, path: str, factory: Factory, group: str, stated: list[str]
+    ) -> None:
+        expected = _processes_on(factory, group)
+        if sorted(set(stated)) != expected:
+            self.add(
+                code,
+                f"{path}.processes",
+                f"factory '{factory.id}' runs {expected} on '{group}', entry says {stated}",
+            )
+
+    def _check_needs(self) -> None:
+        needs = self.section.extra_capacity_pays
+        values = [n.marginal_cents_per_hour for n in needs]
+        self._check_ranking("extra_capacity_pays", values, "marginal value")
+        for k, n in enumerate(needs):
+            path = f"capacity_sharing.extra_capacity_pays[{k}]"
+            where = f"factory '{n.factory}' resource '{n.resource_group}' period {n.period}"
+            row = self.rows.get((n.factory, n.resource_group, n.period))
+            if row is None:
+                self.add(ViolationCode.SHARING_NEED_MISMATCH, path, f"{where} has no capacity row")
+                continue
+            stated, expected = n.marginal_cents_per_hour, row.marginal_cents_per_hour
+            if not abs(stated - expected) <= SHARING_TOL * max(1.0, abs(expected)):
+                self.add(
+                    ViolationCode.SHARING_NEED_MISMATCH,
+                    f"{path}.marginal_cents_per_hour",
+                    f"{where}: its capacity row says {expected:g} cents per hour, entry "
+                    f"says {stated:g}",
+                )
+            factory = self.factories[n.factory]
+            self._check_processes(
+                ViolationCode.SHARING_NEED_MISMATCH, path, factory, n.resource_group, n.processes
+            )
+
+    def _check_offers(self) -> None:
+        """Each offer's idle hours against the idle time the plan leaves (free minutes
+        of the instance minus the plan's use), not against the rows as stated: a wrong
+        row is reported once, by the row checks."""
+        offers = self.section.idle_to_offer
+        self._check_ranking("idle_to_offer", [o.idle_hours for o in offers], "idle hours")
+        for k, o in enumerate(offers):
+            path = f"capacity_sharing.idle_to_offer[{k}]"
+            where = f"factory '{o.factory}' resource '{o.resource_group}'"
+            free = self.free.get((o.factory, o.resource_group))
+            if free is None:
+                self.add(ViolationCode.SHARING_OFFER_MISMATCH, path, f"{where} does not exist")
+                continue
+            if o.periods != sorted(set(o.periods)):
+                self.add(
+                    ViolationCode.SHARING_OFFER_MISMATCH,
+                    f"{path}.periods",
+                    f"{where}: periods {o.periods} are not strictly ascending",
+                )
+            idle = 0.0
+            complete = True
+            for t in o.periods:
+                if not 0 <= t < self.periods:
+                    complete = False
+                    self.add(
+                        ViolationCode.SHARING_OFFER_MISMATCH,
+                        f"{path}.periods",
+                        f"{where}: period {t} is outside the horizon 0..{self.periods - 1}",
+                    )
+                    continue
+                minutes = free[t] - self.used.get((o.factory, o.resource_group, t), 0) / 60
+                if not minutes > SHARING_TOL:
+                    self.add(
+                        ViolationCode.SHARING_OFFER_MISMATCH,
+                        f"{path}.periods",
+                        f"{where}: period {t} has no idle time ({minutes:g} min)",
+                    )
+                idle += minutes
+            hours = idle / 60
+            tol = IDLE_HOURS_TOL + SHARING_TOL * max(1, len(o.periods))
+            if complete and not abs(o.idle_hours - hours) <= tol:
+                self.add(
+                    ViolationCode.SHARING_OFFER_MISMATCH,
+                    f"{path}.idle_hours",
+                    f"{where}: the plan leaves {hours:.6f} idle h in periods {o.periods}, "
+                    f"entry says {o.idle_hours}",
+                )
+            self._check_processes(
+                ViolationCode.SHARING_OFFER_MISMATCH,
+                path,
+                self.factories[o.factory],
+                o.resource_group,
+                o.processes,
+            )
+
+    def _check_transfers(self) -> None:
+        transfers = self.section.transfers
+        self._check_ranking("transfers", [t.saving_cents for t in transfers], "saving")
+        for k, tr in enumerate(transfers):
+            problems: list[str] = []
+            if tr.saving_cents <= 0:
+                problems.append(f"saving {tr.saving_cents} cents: only savings > 0 are listed")
+            for side in (tr.from_factory, tr.to_factory):
+                if side not in self.factories:
+                    problems.append(f"unknown factory '{side}'")
+            if tr.from_factory == tr.to_factory:
+                problems.append(f"moves from '{tr.from_factory}' to itself")
+            elif tr.kind is TransferKind.MOVE_WORK:
+                problems += self._move_problems(tr)
+            else:
+                problems += self._lend_problems(tr)
+            for problem in problems:
+                self.add(
+                    ViolationCode.SHARING_TRANSFER_INVALID,
+                    f"capacity_sharing.transfers[{k}]",
+                    f"{tr.kind.value}: {problem}",
+                )
+
+    def _move_problems(self, tr: Transfer) -> list[str]:
+        if tr.order is None:
+            return ["names no order"]
+        order = self.orders.get(tr.order)
+        if order is None:
+            return [f"unknown order '{tr.order}'"]
+        problems: list[str] = []
+        units = self.units.get((order.id, tr.from_factory), 0)
+        if tr.quantity <= 0:
+            problems.append(f"quantity {tr.quantity} is not positive")
+        elif units < tr.quantity:
+            problems.append(
+                f"moves {tr.quantity} units of order '{order.id}' from '{tr.from_factory}', "
+                f"which makes {units} of it"
+            )
+        to = self.factories.get(tr.to_factory)
+        if to is not None and not _capable(to, order):
+            problems.append(f"factory '{to.id}' lacks a process of order '{order.id}'")
+        return problems
+
+    def _lend_problems(self, tr: Transfer) -> list[str]:
+        problems: list[str] = []
+        if not tr.hours > 0:
+            problems.append(f"lends {tr.hours:g} hours")
+        if tr.period is not None and not 0 <= tr.period < self.periods:
+            problems.append(f"period {tr.period} is outside the horizon 0..{self.periods - 1}")
+        groups = {g for f in (tr.from_factory, tr.to_factory) for (fid, g) in self.free if fid == f}
+        if tr.resource_group is None or tr.resource_group not in groups:
+            problems.append(
+                f"resource group {tr.resource_group!r} is not a group of '{tr.from_factory}' "
+                f"or '{tr.to_factory}'"
+            )
+        return problems
+
+    def _check_backups(self) -> None:
+        for k, b in enumerate(self.section.backups or []):
+            problems: list[str] = []
+            units = self.units.get((b.order, b.primary_factory))
+            if units is None:
+                problems.append(f"order '{b.order}' has no part at '{b.primary_factory}'")
+            elif b.quantity != units:
+                problems.append(
+                    f"order '{b.order}' makes {units} units at '{b.primary_factory}', backup "
+                    f"says {b.quantity}"
+                )
+            order = self.orders.get(b.order)
+            backup = b.backup_factory
+            if backup is None or order is None:
+                pass
+            elif backup == b.primary_factory:
+                problems.append(f"the backup of a part at '{backup}' is '{backup}' itself")
+            elif backup not in self.factories:
+                problems.append(f"unknown backup factory '{backup}'")
+            elif not _capable(self.factories[backup], order):
+                problems.append(f"backup factory '{backup}' lacks a process of order '{order.id}'")
+            for problem in problems:
+                self.add(
+                    ViolationCode.SHARING_BACKUP_INVALID,
+                    f"capacity_sharing.backups[{k}]",
+                    problem,
+                )
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What a re-plan is checked against: the instance before the events, the previous
+    plan, the disruption and the starting point derived from them."""
+
+    instance: Instance
+    plan: Plan
+    disruption: Disruption
+    setup: Setup
+
+
+def _late_orders(orders: dict[str, Order], plan: Plan) -> set[str]:
+    """Orders of ``plan`` with a unit made after their due period (in ``orders``)."""
+    late: set[str] = set()
+    for a in plan.allocations:
+        order = orders.get(a.order)
+        if a.operation != 0 or order is None:
+            continue
+        if any(pq.period > order.due_period and pq.quantity > 0 for pq in a.periods):
+            late.add(order.id)
+    return late
+
+
+class _ReplanChecker:
+    """A re-plan against the previous plan and the events (docs/sharing.md).
+
+    The plan is otherwise checked as any plan, against the instance after the events.
+    Here: the fixed work (done before ``now_period``, or frozen) is made where and when
+    it was, nothing else is made before ``now_period``, the units moved are recomputed
+    from the previous plan's parts, and the ``replan`` report is reconciled with both
+    plans. Parts are read from operation 0 rows (every operation has the same periods;
+    a row that differs is reported by the part checks).
+    """
+
+    def __init__(self, checker: _Checker, previous: _Previous) -> None:
+        self.add = checker.add
+        self.warnings = checker.warnings
+        self.plan = checker.plan
+        self.inst = checker.inst
+        self.served = checker.served
+        self.previous = previous
+        self.now = previous.disruption.now_period
+        self.fixed = previous.setup.fixed
+        self.made: dict[Key, dict[int, int]] = defaultdict(dict)
+        self.ref: dict[tuple[str, str, int], tuple[int, int]] = {}  # first (row, entry)
+        self.first: dict[Key, int] = {}  # first row of each part
+        for i, a in enumerate(self.plan.allocations):
+            if a.operation != 0:
+                continue
+            key = (a.order, a.factory)
+            self.first.setdefault(key, i)
+            slices = self.made[key]
+            for k, pq in enumerate(a.periods):
+                slices[pq.period] = slices.get(pq.period, 0) + pq.quantity
+                self.ref.setdefault((a.order, a.factory, pq.period), (i, k))
+        self.after = _part_units(self.plan)
+        self.before = _part_units(previous.plan)
+
+    def run(self) -> int:
+        """Check; return the units moved, recomputed."""
+        self._check_fixed()
+        self._check_before_now()
+        moved = sum(
+            max(0, units - self.after.get(key, 0))
+            for key, units in self.previous.setup.kept.items()
+        )
+        report = self.plan.replan
+        if report is None:
+            self.add(
+                ViolationCode.REPLAN_MISSING,
+                "replan",
+                "a re-plan must say what changed: the plan has no replan section",
+            )
+        else:
+            self._check_figures(report, moved)
+            self._check_moves(report)
+            self._check_newly(report)
+        return moved
+
+    # -- fixed work --------------------------------------------------------------------
+
+    def _check_fixed(self) -> None:
+        report = self.plan.replan
+        for key, slices in sorted(self.fixed.items()):
+            order, factory = key
+            made = self.made.get(key, {})
+            for t, q in sorted(slices.items()):
+                got = made.get(t, 0)
+                if got >= q:
+                    continue  # more before now_period: PRODUCTION_BEFORE_NOW
+                if order in self.served:
+                    self.add(
+                        ViolationCode.FROZEN_WORK_MOVED,
+                        f"allocations[{self.first[key]}]" if key in self.first else "allocations",
+                        f"order '{order}' at '{factory}' period {t}: {q} unit(s) are fixed "
+                        f"(made before now_period {self.now} or frozen), the plan makes {got}",
+                    )
+                    continue
+                self.warnings.append(
+                    f"frozen work lost: order '{order}' is unserved, so its {q} fixed unit(s) "
+                    f"at '{factory}' in period {t} are not made"
+                )
+                if report is not None and not _conflict_listed(report.conflicts, key, t):
+                    self.add(
+                        ViolationCode.FROZEN_CONFLICT_UNLISTED,
+                        "replan.conflicts",
+                        f"order '{order}' is unserved and loses its fixed units at '{factory}' "
+                        f"in period {t}, but replan.conflicts does not say so",
+                    )
+
+    def _check_before_now(self) -> None:
+        for key, slices in self.made.items():
+            fixed = self.fixed.get(key, {})
+            for t, q in sorted(slices.items()):
+                if t >= self.now or q <= fixed.get(t, 0):
+                    continue
+                order, factory = key
+                i, k = self.ref[(order, factory, t)]
+                self.add(
+                    ViolationCode.PRODUCTION_BEFORE_NOW,
+                    f"allocations[{i}].periods[{k}]",
+                    f"order '{order}' at '{factory}': {q} unit(s) in period {t}, before "
+                    f"now_period {self.now}; the previous plan made {fixed.get(t, 0)} there",
+                )
+
+    # -- the report ----------------------------------------------------------------------
+
+    def _check_figures(self, report: Replan, moved: int) -> None:
+        disruption = self.previous.disruption
+        weight = self.plan.weights.stability
+        if disruption.stability is not None and weight != disruption.stability:
+            self.add(
+                ViolationCode.REPLAN_FIGURES,
+                "weights.stability",
+                f"the events set stability to {disruption.stability} cents per unit, the plan "
+                f"weighs {weight}",
+            )
+        previous_total = self.previous.plan.costs.total
+        figures = {
+            "now_period": self.now,
+            "stability_cents_per_unit": weight,
+            "frozen_units": sum(sum(s.values()) for s in self.fixed.values()),
+            "orders_moved": len({o for o, _ in self._expected_moves()[0]}),
+            "moved_units": moved,
+            "previous_total_cents": previous_total,
+            "total_delta_cents": self.plan.costs.total - previous_total,
+        }
+        for name, expected in figures.items():
+            stated = getattr(report, name)
+            if stated != expected:
+                self.add(
+                    ViolationCode.REPLAN_FIGURES,
+                    f"replan.{name}",
+                    f"recomputed {expected}, report says {stated}",
+                )
+
+    def _expected_moves(self) -> tuple[dict[Key, int], dict[Key, int]]:
+        """Units leaving and arriving per (order, factory), for orders of the instance
+        after the events (a cancelled order's units are not moved: they go)."""
+        orders = {o.id for o in self.inst.orders}
+        leaving: dict[Key, int] = {}
+        arriving: dict[Key, int] = {}
+        for key in set(self.before) | set(self.after):
+            if key[0] not in orders:
+                continue
+            delta = self.after.get(key, 0) - self.before.get(key, 0)
+            if delta < 0:
+                leaving[key] = -delta
+            elif delta > 0:
+                arriving[key] = delta
+        return leaving, arriving
+
+    def _check_moves(self, report: Replan) -> None:
+        orders = {o.id for o in self.inst.orders}
+        leaving: dict[Key, int] = defaultdict(int)
+        arriving: dict[Key, int] = defaultdict(int)
+        for k, m in enumerate(report.moves):
+            path = f"replan.moves[{k}]"
+            problem = None
+            if m.order not in orders:
+                problem = f"order '{m.order}' is not in the instance after the events"
+            elif m.units <= 0:
+                problem = f"moves {m.units} units"
+            elif m.from_factory == m.to_factory:
+                problem = f"moves from {m.from_factory!r} to {m.to_factory!r}"
+            if problem is not None:
+                self.add(ViolationCode.REPLAN_MOVES, path, problem)
+                continue
+            if m.from_factory is not None:
+                leaving[(m.order, m.from_factory)] += m.units
+            if m.to_factory is not None:
+                arriving[(m.order, m.to_factory)] += m.units
+        out, into = self._expected_moves()
+        for key in sorted(set(out) | set(into) | set(leaving) | set(arriving)):
+            order, factory = key
+            was, now = self.before.get(key, 0), self.after.get(key, 0)
+            for what, expected, stated in (
+                ("take", out.get(key, 0), leaving.get(key, 0)),
+                ("bring", into.get(key, 0), arriving.get(key, 0)),
+            ):
+                if stated != expected:
+                    self.add(
+                        ViolationCode.REPLAN_MOVES,
+                        "replan.moves",
+                        f"order '{order}' at '{factory}': the moves {what} {stated} unit(s) "
+                        f"{'away' if what == 'take' else 'there'}, the plans differ by "
+                        f"{expected} (previous {was}, now {now})",
+                    )
+
+    def _check_newly(self, report: Replan) -> None:
+        before = _late_orders({o.id: o for o in self.previous.instance.orders}, self.previous.plan)
+        after = _late_orders({o.id: o for o in self.inst.orders}, self.plan)
+        expected = sorted(after - before)
+        if sorted(report.newly_late) != expected:
+            self.add(
+                ViolationCode.REPLAN_NEWLY_LATE,
+                "replan.newly_late",
+                f"orders late now and on time before: {expected}, report says "
+                f"{sorted(report.newly_late)}",
+            )
+        # Unserved now and not before: served before, or added by the events.
+        unserved_before = {u.order for u in self.previous.plan.unassigned}
+        unserved = sorted(
+            o.id
+            for o in self.inst.orders
+            if o.id not in self.served and o.id not in unserved_before
+        )
+        stated = sorted(u.order for u in report.newly_unserved)
+        if stated != unserved:
+            self.add(
+                ViolationCode.REPLAN_NEWLY_UNSERVED,
+                "replan.newly_unserved",
+                f"orders unserved now and not before (served or added): {unserved}, report "
+                f"says {stated}",
+            )
+        listed = {u.order: u for u in self.plan.unassigned}
+        for k, u in enumerate(report.newly_unserved):
+            if u.order in listed and u != listed[u.order]:
+                self.add(
+                    ViolationCode.REPLAN_NEWLY_UNSERVED,
+                    f"replan.newly_unserved[{k}]",
+                    f"order '{u.order}' differs from its entry in unassigned",
+                )
+
+
+def _conflict_listed(conflicts: Sequence[str], key: Key, period: int) -> bool:
+    """Whether a line of ``conflicts`` names the part and the period
+    (``"O1 at F2: frozen units in period 3 not kept ..."``)."""
+    order, factory = key
+    mention = re.compile(rf"\bperiod {period}\b")
+    return any(
+        line.startswith(f"{order} at {factory}:") and mention.search(line) for line in conflicts
+    )
+
+
 def _fmt(a: Allocation) -> str:
     return "{" + ", ".join(f"{pq.period}: {pq.quantity}" for pq in a.periods) + "}"
 
@@ -2386,7 +3018,67 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
         Every violation found (empty when the plan is valid), warnings that do not
         make a plan invalid (an unserved mandatory order), and the costs recomputed
         from the instance and the plan's quantities alone.
+
+    Notes
+    -----
+    A capacity-sharing section is verified too (docs/sharing.md). Without the previous
+    plan, ``costs.moved_units`` cannot be recomputed: it enters the objective
+    (``weights.stability`` per unit) as the plan states it, with a warning when it is
+    not zero; :func:`check_replan` verifies it.
     """
+    return _check(instance, plan, None)
+
+
+def check_replan(
+    instance: Instance, previous: Plan, disruption: Disruption, plan: Plan
+) -> CheckReport:
+    """Verify the re-plan ``plan`` of ``previous`` after ``disruption`` (docs/sharing.md).
+
+    The plan is checked as by :func:`check_plan` against the instance after the events
+    (with the split policy of orders whose frozen work the events released relaxed, as
+    :func:`matcher.replan.prepare` derives it; that data preparation is shared on
+    purpose, the rest is verified from the plans alone). On top of that:
+
+    - the fixed work (made before ``now_period``, or frozen) is made, at least, at the
+      same factory in the same periods, and nothing else before ``now_period``; an
+      unserved order that loses fixed work is a warning, and must be listed in
+      ``replan.conflicts``;
+    - an order the events cancel appears nowhere, an order they add appears;
+    - ``costs.moved_units`` is recomputed: the units of each previous part (at most the
+      order's new quantity) no longer made at its factory; the objective counts
+      ``weights.stability`` per unit;
+    - the ``replan`` report: its moves reconcile the previous and the new units per
+      order and factory, and its figures and lists agree with both plans.
+
+    Parameters
+    ----------
+    instance
+        The instance ``previous`` was made for, before the events.
+    previous
+        The plan before the events.
+    disruption
+        The events, ``now_period`` and the frozen work.
+    plan
+        The re-plan to verify.
+
+    Returns
+    -------
+    CheckReport
+        As :func:`check_plan`, ``recomputed.moved_units`` included.
+
+    Raises
+    ------
+    matcher.validation.InvalidInstanceError
+        When ``previous`` does not belong to ``instance`` or the events contradict the
+        work already done (as :func:`matcher.replan.prepare`).
+    """
+    from matcher.replan import prepare
+
+    setup = prepare(instance, previous, disruption)
+    return _check(setup.instance, plan, _Previous(instance, previous, disruption, setup))
+
+
+def _check(instance: Instance, plan: Plan, previous: _Previous | None) -> CheckReport:
     if plan.status in _NO_SOLUTION and not plan.allocations and not plan.unassigned:
         # A failed solve returns an empty plan by design; nothing in it to verify.
         return CheckReport(
@@ -2399,6 +3091,13 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
         checker.warnings.append(
             f"plan is for instance '{plan.instance}', checked against '{instance.name}'"
         )
+    if previous is not None:
+        known = {o.id for o in instance.orders}
+        checker.cancelled = {
+            e.order
+            for e in previous.disruption.events
+            if isinstance(e, OrderCancelled) and e.order not in known
+        }
     checker.check_rows()
     checker.check_parts()
     checker.check_orders()
@@ -2406,6 +3105,11 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     checker.check_capacity()
     checker.check_purchasing()
     checker.check_routing()
+    checker.check_sharing()
+    if previous is None:
+        checker.claim_moved_units()
+    else:
+        checker.moved = _ReplanChecker(checker, previous).run()
     recomputed = checker.recomputed()
     checker.check_costs(recomputed)
     checker.check_kpis()
@@ -2452,3 +3156,26 @@ def check_files(instance_path: str | Path, plan_path: str | Path) -> CheckReport
     """
     instance = load_instance(instance_path)
     return check_plan(instance, load_plan(plan_path))
+
+
+def check_replan_files(
+    instance_path: str | Path,
+    plan_path: str | Path,
+    previous_path: str | Path,
+    events_path: str | Path,
+) -> CheckReport:
+    """Load a re-plan, the plan before it, its instance and its events, and check it.
+
+    Raises
+    ------
+    matcher.validation.InvalidInstanceError
+        If the instance or the events file is not valid (or they contradict the
+        previous plan).
+    PlanFormatError
+        If either plan file is not a valid plan.
+    """
+    instance = load_instance(instance_path)
+    plan = load_plan(plan_path)
+    previous = load_plan(previous_path)
+    disruption = load_disruption(events_path, instance)
+    return check_replan(instance, previous, disruption, plan)

@@ -32,6 +32,8 @@ from matcher.validation import InvalidInstanceError, Issue, load_instance
 
 if TYPE_CHECKING:
     from matcher.bench import BenchRow, RunSettings, Summary
+    from matcher.events import Disruption
+    from matcher.models import Instance, Order
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_CHECK_FAILED = 0, 1, 2, 3
 
@@ -331,16 +333,32 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_replan(args: argparse.Namespace) -> int:
+def replan_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Disruption]:
+    """The instance, previous plan and disruption of ``replan`` (local or remote)."""
     from matcher.check import load_plan
     from matcher.events import load_disruption
-    from matcher.replan import replan
 
     instance = load_instance(args.instance)
     previous = load_plan(args.plan)
     disruption = load_disruption(args.events, instance)
     if args.stability is not None:
         disruption = disruption.model_copy(update={"stability": args.stability})
+    return instance, previous, disruption
+
+
+def recommend_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Order]:
+    """The instance, plan and new order of ``recommend`` (local or remote)."""
+    from matcher.check import load_plan
+    from matcher.recommend import load_order
+
+    instance = load_instance(args.instance)
+    return instance, load_plan(args.plan), load_order(args.order, instance)
+
+
+def _cmd_replan(args: argparse.Namespace) -> int:
+    from matcher.replan import replan
+
+    instance, previous, disruption = replan_inputs(args)
     with _LiveProgress(not args.quiet) as live:
         result = replan(instance, previous, disruption, _params(args), live)
     _write_plan(result, args)
@@ -348,12 +366,9 @@ def _cmd_replan(args: argparse.Namespace) -> int:
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    from matcher.check import load_plan
-    from matcher.recommend import load_order, recommend
+    from matcher.recommend import recommend
 
-    instance = load_instance(args.instance)
-    plan = load_plan(args.plan)
-    order = load_order(args.order, instance)
+    instance, plan, order = recommend_inputs(args)
     result = recommend(instance, plan, order, args.top_k)
     if args.json:
         print(result.model_dump_json(indent=1))
@@ -412,9 +427,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from matcher.check import check_files
+    from matcher.check import check_files, check_replan_files
 
-    report = check_files(args.instance, args.plan)
+    if (args.previous is None) != (args.events is None):
+        raise ValueError("--previous and --events go together (they check a re-plan)")
+    if args.previous is not None:
+        report = check_replan_files(args.instance, args.plan, args.previous, args.events)
+    else:
+        report = check_files(args.instance, args.plan)
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for v in report.violations:
@@ -672,6 +692,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="verify a plan against its instance, recomputing costs")
     p.add_argument("instance")
     p.add_argument("plan")
+    p.add_argument("--previous", help="a re-plan: the plan it started from")
+    p.add_argument("--events", help="a re-plan: the disruption it answered")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("generate", help="generate a realistic random instance")

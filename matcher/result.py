@@ -491,8 +491,13 @@ class Replan(Result):
     moved_units: int = 0
     previous_total_cents: int
     total_delta_cents: int = Field(description="costs.total of this plan minus the previous.")
-    newly_late: list[str] = Field(default_factory=list)
-    newly_unserved: list[Unassigned] = Field(default_factory=list)
+    newly_late: list[str] = Field(
+        default_factory=list, description="Late now and not before (on time or added)."
+    )
+    newly_unserved: list[Unassigned] = Field(
+        default_factory=list,
+        description="Unserved now and not before: served in the previous plan, or added.",
+    )
     conflicts: list[str] = Field(
         default_factory=list, description="Frozen work the re-plan could not keep, and why."
     )

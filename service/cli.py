@@ -351,15 +351,9 @@ def _remote_list(args: argparse.Namespace) -> int:
 
 
 def _remote_replan(args: argparse.Namespace) -> int:
-    from matcher.check import load_plan
-    from matcher.events import load_disruption
-    from matcher.validation import load_instance
+    from matcher.cli import replan_inputs
 
-    instance = load_instance(args.instance)
-    previous = load_plan(args.plan)
-    disruption = load_disruption(args.events, instance)
-    if args.stability is not None:
-        disruption = disruption.model_copy(update={"stability": args.stability})
+    instance, previous, disruption = replan_inputs(args)
 
     def body(client: MatcherClient) -> int:
         response = client.replan_raw(
@@ -372,14 +366,9 @@ def _remote_replan(args: argparse.Namespace) -> int:
 
 
 def _remote_recommend(args: argparse.Namespace) -> int:
-    from matcher.check import load_plan
-    from matcher.cli import out, recommendations_table
-    from matcher.recommend import load_order
-    from matcher.validation import load_instance
+    from matcher.cli import out, recommend_inputs, recommendations_table
 
-    instance = load_instance(args.instance)
-    plan = load_plan(args.plan)
-    order = load_order(args.order, instance)
+    instance, plan, order = recommend_inputs(args)
 
     def body(client: MatcherClient) -> int:
         result = client.recommend(instance, plan, order, args.top_k, timeout=args.timeout)

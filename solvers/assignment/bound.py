@@ -29,6 +29,8 @@ class LagrangianBound:
 
     def __init__(self, problem: AssignmentProblem) -> None:
         self.problem = problem
+        # lam[r, t] of the best bound found: a price per second of capacity
+        self.multipliers = np.zeros((len(problem.resources), problem.periods))
         self.active = [i.index for i in problem.orders if i.candidates]
         self.unplaceable = float(
             sum(problem.unserved_cost(i.index) for i in problem.orders if not i.candidates)
@@ -109,6 +111,7 @@ class LagrangianBound:
             bound -= float((lam[:n_res] * self.cap).sum())
             if best == -math.inf or bound > best + 1e-9 * abs(best):
                 best, stall = bound, 0
+                self.multipliers = lam[:n_res].copy()
             else:
                 stall += 1
                 if stall >= 15:

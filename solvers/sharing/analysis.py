@@ -16,6 +16,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from matcher.params import SolveParams, StopSignal
 from matcher.result import (
     Backup,
@@ -48,10 +50,20 @@ RESOLVE_S = 0.5
 """CP-SAT time of one re-solve (deterministic time with one worker, so that the same
 seed gives the same transfers; the loops are then bounded by their counts only)."""
 
+LP_MAX_VARIABLES = 300_000
+"""Above this many production variables (the priced LP then takes minutes and
+gigabytes: 177 s and 5 GB at 10 000 orders, measured), Lagrangian multipliers are the
+marginal values."""
+
 METHOD = (
     "LP dual prices (GLOP) of the capacity rows of the assignment's LP relaxation: "
     "objective cents saved by one more hour, integrality relaxed and setups amortised "
     "over a period's largest lot; 0 where the LP leaves the capacity slack"
+)
+LAGRANGE_METHOD = (
+    "Lagrangian multipliers of the capacity rows (subgradient ascent, the multipliers of "
+    "the best bound found; setups, lots and part counts relaxed): objective cents per "
+    "hour, an estimate of the LP's dual prices"
 )
 
 
@@ -88,21 +100,11 @@ def analyse(
     stop: StopSignal | None = None,
 ) -> CapacitySharing:
     """The capacity-sharing section of the plan made of ``parts``."""
-    from solvers.assignment.relaxation import solve_relaxation
 
     start = time.perf_counter()
     state = _State(problem, parts)
     notes: list[str] = []
-    relax = solve_relaxation(problem, True, 0.4 * seconds, stop, priced=True)
-    if relax.bound is None and not params.hard_mandatory:
-        notes.append(
-            relax.note + "; the soft LP is used: values include the penalty of an "
-            "unserved mandatory order"
-        )
-        relax = solve_relaxation(problem, False, 0.4 * seconds, stop, priced=True)
-    values = relax.capacity_values if relax.bound is not None else {}
-    if relax.bound is None:
-        notes.append(f"no marginal values: {relax.note}")
+    values, method = _values(state, params, 0.4 * seconds, stop, notes)
     rows = _rows(state, values)
     processes = _processes(problem)
     overloaded, under_used = _loads(state)
@@ -124,7 +126,7 @@ def analyse(
     transfers.sort(key=lambda tr: (-tr.saving_cents, tr.kind.value, tr.from_factory))
     backups = _backups(state) if params.backups else None
     return CapacitySharing(
-        method=METHOD,
+        method=method,
         capacity=rows,
         overloaded=overloaded,
         under_used=under_used,
@@ -135,6 +137,48 @@ def analyse(
         wall_time_s=round(time.perf_counter() - start, 3),
         notes=notes,
     )
+
+
+def _values(
+    state: _State,
+    params: SolveParams,
+    seconds: float,
+    stop: StopSignal | None,
+    notes: list[str],
+) -> tuple[dict[tuple[int, int], float], str]:
+    """Per (resource, period), the objective saved by one more second, and the method."""
+    from solvers.assignment.base import objective_of
+    from solvers.assignment.bound import LagrangianBound
+    from solvers.assignment.relaxation import solve_relaxation
+
+    problem = state.problem
+    if problem.size > LP_MAX_VARIABLES:
+        relaxation = LagrangianBound(problem)
+        incumbent = float(objective_of(problem, state.parts))
+        if params.workers == 1:  # a fixed number of steps: the same values every time
+            relaxation.compute(incumbent, iterations=500, time_limit_s=1e9)
+        else:
+            relaxation.compute(incumbent, iterations=5000, time_limit_s=seconds)
+        lam = relaxation.multipliers
+        notes.append(
+            f"{problem.size} production variables: Lagrangian multipliers instead of the "
+            f"LP's duals (above {LP_MAX_VARIABLES})"
+        )
+        values = {
+            (int(r), int(t)): float(lam[r, t]) for r, t in zip(*np.nonzero(lam > 1e-9), strict=True)
+        }
+        return values, LAGRANGE_METHOD
+    relax = solve_relaxation(problem, True, seconds, stop, priced=True)
+    if relax.bound is None and not params.hard_mandatory:
+        notes.append(
+            relax.note + "; the soft LP is used: values include the penalty of an unserved "
+            "mandatory order"
+        )
+        relax = solve_relaxation(problem, False, seconds, stop, priced=True)
+    if relax.bound is None:
+        notes.append(f"no marginal values: {relax.note}")
+        return {}, METHOD
+    return relax.capacity_values, METHOD
 
 
 def _rows(state: _State, values: dict[tuple[int, int], float]) -> list[CapacityRow]:

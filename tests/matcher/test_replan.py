@@ -205,3 +205,24 @@ def test_a_disruption_needs_known_event_types() -> None:
     with pytest.raises(InvalidInstanceError):
         parse_disruption({"events": [{"type": "earthquake"}]}, inst)
     assert isinstance(parse_disruption({}, inst), Disruption)
+
+
+def test_the_cli_re_plans_and_the_checker_accepts_it(tmp_path: Any) -> None:
+    from matcher.cli import main
+
+    inst = instance(
+        [factory("F1", 100, [10]), factory("F2", 110, [10], score=95), factory("F3", 130, [10])],
+        [order("A", 8), order("B", 9, min_credit=90)],
+    )
+    (tmp_path / "i.json").write_text(inst.model_dump_json())
+    (tmp_path / "p.json").write_text(plan(inst, PARAMS).model_dump_json())
+    (tmp_path / "e.json").write_text(
+        '{"events": [{"type": "factory_unavailable", "factory": "F1", '
+        '"from_period": 0, "to_period": 0}]}'
+    )
+    i, p, e, n = (str(tmp_path / f) for f in ("i.json", "p.json", "e.json", "n.json"))
+    assert main(["replan", i, p, e, "-o", n, "-q", "--workers", "1", "--time-limit", "2"]) == 0
+    assert main(["check", i, n, "--previous", p, "--events", e]) == 0
+    assert main(["check", i, n, "--previous", p]) == 2  # --events is needed too
+    (tmp_path / "bad.json").write_text('{"events": [{"type": "factory_unavailable"}]}')
+    assert main(["replan", i, p, str(tmp_path / "bad.json"), "-o", n, "-q"]) == 2

@@ -82,3 +82,16 @@ def test_a_lost_factory_part_without_room_anywhere_has_no_backup() -> None:
 def test_the_analysis_can_be_switched_off() -> None:
     inst = instance([factory("F1", 100, [10])], [order("O1", 8)])
     assert plan(inst, PARAMS.model_copy(update={"sharing": False})).capacity_sharing is None
+
+
+def test_large_problems_price_capacity_with_lagrangian_multipliers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import solvers.sharing.analysis as analysis
+
+    monkeypatch.setattr(analysis, "LP_MAX_VARIABLES", 0)
+    cs = _sharing(workers=2)
+    assert cs.method.startswith("Lagrangian multipliers")
+    rows = {r.factory: r.marginal_cents_per_hour for r in cs.capacity}
+    assert rows["F1"] == pytest.approx(50.0, rel=0.05)
+    assert rows["F2"] == 0.0
