@@ -27,7 +27,12 @@ FloatArray = npt.NDArray[np.float64]
 class LagrangianBound:
     """Arrays over (candidate, period) built once; :meth:`compute` runs the ascent."""
 
-    def __init__(self, problem: AssignmentProblem) -> None:
+    def __init__(
+        self, problem: AssignmentProblem, offered: dict[int, list[int]] | None = None
+    ) -> None:
+        """``offered``: per order, the only candidates modelled (default: all). The
+        result is then no bound on the whole problem, but its multipliers still price
+        capacity (the capacity-sharing analysis uses this on very large problems)."""
         self.problem = problem
         # lam[r, t] of the best bound found: a price per second of capacity
         self.multipliers = np.zeros((len(problem.resources), problem.periods))
@@ -39,8 +44,9 @@ class LagrangianBound:
             return
         n_periods, n_res = problem.periods, len(problem.resources)
         infos = [problem.orders[o] for o in self.active]
-        cands = [problem.candidates[k] for i in infos for k in i.candidates]
-        counts = [len(i.candidates) for i in infos]
+        chosen = [offered.get(i.index, i.candidates) if offered else i.candidates for i in infos]
+        cands = [problem.candidates[k] for ks in chosen for k in ks]
+        counts = [len(ks) for ks in chosen]
         self.group = np.repeat(np.arange(len(infos)), counts)
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self.qty = np.array([i.order.quantity for i in infos], dtype=np.float64)

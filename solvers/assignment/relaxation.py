@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,6 +196,7 @@ def solve_relaxation(
     time_limit_s: float,
     stop: StopSignal | None = None,
     priced: bool = False,
+    leave_out: Collection[int] = (),
 ) -> Relaxation:
     """The LP relaxation of ``problem`` (see the module docstring).
 
@@ -207,12 +209,14 @@ def solve_relaxation(
     With ``priced``, capacity is modelled by rows only (every column bounded by its
     lot, not by the free time), so that the rows' duals are the marginal values of
     capacity (``capacity_values``); the optimum is the same up to setup amortisation.
+    Orders in ``leave_out`` are
+    taken as unserved (their penalty a constant): the value is then no bound.
     """
     start = time.perf_counter()
     free = [list(r.free_seconds) for r in problem.resources]
     lp = _Lp(problem, hard_mandatory, priced)
     for info in problem.orders:
-        if info.candidates:
+        if info.candidates and info.index not in leave_out:
             lp.add_order(info.index, free)
         else:
             lp.constant += problem.unserved_cost(info.index)

@@ -60,6 +60,8 @@ METHOD = (
     "objective cents saved by one more hour, integrality relaxed and setups amortised "
     "over a period's largest lot; 0 where the LP leaves the capacity slack"
 )
+LAGRANGE_CANDIDATES = 3
+"""Candidates per order (cheapest first, besides the plan's) in the Lagrangian pricing."""
 LAGRANGE_METHOD = (
     "Lagrangian multipliers of the capacity rows (subgradient ascent, the multipliers of "
     "the best bound found; setups, lots and part counts relaxed): objective cents per "
@@ -147,34 +149,52 @@ def _values(
     notes: list[str],
 ) -> tuple[dict[tuple[int, int], float], str]:
     """Per (resource, period), the objective saved by one more second, and the method."""
-    from solvers.assignment.base import objective_of
+    from solvers.assignment.base import mandatory_left_out, objective_of
     from solvers.assignment.bound import LagrangianBound
     from solvers.assignment.relaxation import solve_relaxation
 
     problem = state.problem
+    # Mandatory orders the plan cannot serve stay out of the pricing: their internal
+    # penalty is no money (it would make the LP price capacity at it, or infeasible, and
+    # every Lagrangian step overshoot).
+    stuck = [o for o in mandatory_left_out(problem, state.parts) if problem.orders[o].candidates]
+    if stuck:
+        notes.append(
+            f"{len(stuck)} mandatory order(s) the plan cannot serve are left out of the "
+            "pricing (capacity that would let one be served is worth more than any price)"
+        )
     if problem.size > LP_MAX_VARIABLES:
-        relaxation = LagrangianBound(problem)
+        offered = {
+            info.index: sorted(
+                set(info.candidates[:LAGRANGE_CANDIDATES])
+                | {part.candidate for part in state.plan.get(info.index, [])}
+            )
+            for info in problem.orders
+            if info.candidates
+        }
+        relaxation = LagrangianBound(problem, offered)
         incumbent = float(objective_of(problem, state.parts))
         if params.workers == 1:  # a fixed number of steps: the same values every time
-            relaxation.compute(incumbent, iterations=500, time_limit_s=1e9)
+            relaxation.compute(incumbent, stuck, iterations=500, time_limit_s=1e9)
         else:
-            relaxation.compute(incumbent, iterations=5000, time_limit_s=seconds)
+            relaxation.compute(incumbent, stuck, iterations=5000, time_limit_s=seconds)
         lam = relaxation.multipliers
         notes.append(
             f"{problem.size} production variables: Lagrangian multipliers instead of the "
-            f"LP's duals (above {LP_MAX_VARIABLES})"
+            f"LP's duals (above {LP_MAX_VARIABLES}), over each order's "
+            f"{LAGRANGE_CANDIDATES} cheapest candidates and those the plan uses"
         )
         values = {
             (int(r), int(t)): float(lam[r, t]) for r, t in zip(*np.nonzero(lam > 1e-9), strict=True)
         }
         return values, LAGRANGE_METHOD
-    relax = solve_relaxation(problem, True, seconds, stop, priced=True)
+    relax = solve_relaxation(problem, True, seconds, stop, priced=True, leave_out=stuck)
     if relax.bound is None and not params.hard_mandatory:
         notes.append(
             relax.note + "; the soft LP is used: values include the penalty of an unserved "
             "mandatory order"
         )
-        relax = solve_relaxation(problem, False, seconds, stop, priced=True)
+        relax = solve_relaxation(problem, False, seconds, stop, priced=True, leave_out=stuck)
     if relax.bound is None:
         notes.append(f"no marginal values: {relax.note}")
         return {}, METHOD
