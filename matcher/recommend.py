@@ -311,30 +311,21 @@ class _Room:
 
     def _backup(self, cap: Capacity, part: Part, avoid: int) -> Part | None:
         """The cheapest placement of ``part``'s units at another factory with room."""
-        from solvers.assignment.base import Part
-        from solvers.assignment.greedy import cost, fill
+        from solvers.assignment.greedy import cheapest_single_part
 
         p = self.problem
-        cand = p.candidates[part.candidate]
+        order = p.candidates[part.candidate].order
         holding = {
             p.candidates[x.candidate].factory
             for x in self.parts
-            if p.candidates[x.candidate].order == cand.order
+            if p.candidates[x.candidate].order == order
         }
-        best: tuple[int, Part] | None = None
-        for k in p.orders[cand.order].candidates:
-            other = p.candidates[k]
-            if other.factory == avoid or other.factory in holding:
-                continue
-            if not other.lo <= part.quantity <= other.hi:
-                continue
-            if best is not None and other.base * part.quantity >= best[0]:
-                break
-            quantities = fill(p, cap, other, part.quantity)
-            if quantities is not None:
-                c = cost(p, other, quantities)
-                if best is None or c < best[0]:
-                    best = (c, Part(k, quantities))
+        among = [
+            k
+            for k in p.orders[order].candidates
+            if p.candidates[k].factory != avoid and p.candidates[k].factory not in holding
+        ]
+        best = cheapest_single_part(p, cap, order, among, part.quantity)
         return None if best is None else best[1]
 
 

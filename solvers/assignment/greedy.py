@@ -103,13 +103,18 @@ def cost(problem: AssignmentProblem, cand: Candidate, quantities: dict[int, int]
 
 
 def cheapest_single_part(
-    problem: AssignmentProblem, cap: Capacity, order: int, among: list[int] | None = None
+    problem: AssignmentProblem,
+    cap: Capacity,
+    order: int,
+    among: list[int] | None = None,
+    quantity: int | None = None,
 ) -> tuple[int, Part] | None:
-    """Cost and part of the cheapest way to make all of ``order`` at one factory in
-    ``cap`` (nothing is taken), or None if no single factory can. ``among``: a subset
-    of the order's candidates, cheapest first (default: all)."""
+    """Cost and part of the cheapest way to make all of ``order`` (or ``quantity`` of
+    it: one part) at one factory in ``cap`` (nothing is taken), or None if no single
+    factory can. ``among``: a subset of the order's candidates, cheapest first
+    (default: all)."""
     info = problem.orders[order]
-    qty = info.order.quantity
+    qty = info.order.quantity if quantity is None else quantity
     best: tuple[int, Part] | None = None
     for k in info.candidates if among is None else among:
         cand = problem.candidates[k]

@@ -477,7 +477,7 @@ def _diff(
 def _backups(state: _State) -> list[Backup]:
     """Per part: the cheapest other eligible factory that can take it in the capacity
     the rest of the plan leaves (greedy placement, on-time periods first)."""
-    from solvers.assignment.greedy import Capacity, cost, fill
+    from solvers.assignment.greedy import Capacity, cheapest_single_part, cost
 
     p = state.problem
     cap = Capacity(p)
@@ -489,19 +489,9 @@ def _backups(state: _State) -> list[Backup]:
         info = p.orders[cand.order]
         cap.give_back(cand, part.quantities)
         now_cost = cost(p, cand, part.quantities)
-        best: tuple[int, Candidate, dict[int, int]] | None = None
         holding = {p.candidates[x.candidate].factory for x in state.plan.get(cand.order, [])}
-        for k in info.candidates:
-            other = p.candidates[k]
-            if other.factory in holding or not other.lo <= part.quantity <= other.hi:
-                continue
-            if best is not None and other.base * part.quantity >= best[0]:
-                break  # sorted by base cost: none further can be cheaper
-            quantities = fill(p, cap, other, part.quantity)
-            if quantities is not None:
-                c = cost(p, other, quantities)
-                if best is None or c < best[0]:
-                    best = (c, other, quantities)
+        among = [k for k in info.candidates if p.candidates[k].factory not in holding]
+        best = cheapest_single_part(p, cap, cand.order, among, part.quantity)
         cap.take(cand, part.quantities)
         primary = p.instance.factories[cand.factory].id
         if best is None:
@@ -515,7 +505,8 @@ def _backups(state: _State) -> list[Backup]:
                 )
             )
             continue
-        c, other, quantities = best
+        c, found = best
+        other, quantities = p.candidates[found.candidate], found.quantities
         out.append(
             Backup(
                 order=info.order.id,
