@@ -154,6 +154,9 @@ def _values(
     from solvers.assignment.relaxation import solve_relaxation
 
     problem = state.problem
+    if _stopped(stop):  # a deadline or a cancel: the plan matters, not its prices
+        notes.append(f"{stop.reason if stop else ''}: no marginal values, no transfers")
+        return {}, METHOD
     # Mandatory orders the plan cannot serve stay out of the pricing: their internal
     # penalty is no money (it would make the LP price capacity at it, or infeasible, and
     # every Lagrangian step overshoot).
@@ -189,7 +192,7 @@ def _values(
         }
         return values, LAGRANGE_METHOD
     relax = solve_relaxation(problem, True, seconds, stop, priced=True, leave_out=stuck)
-    if relax.bound is None and not params.hard_mandatory:
+    if relax.bound is None and not params.hard_mandatory and not _stopped(stop):
         notes.append(
             relax.note + "; the soft LP is used: values include the penalty of an unserved "
             "mandatory order"

@@ -95,3 +95,18 @@ def test_large_problems_price_capacity_with_lagrangian_multipliers(
     rows = {r.factory: r.marginal_cents_per_hour for r in cs.capacity}
     assert rows["F1"] == pytest.approx(50.0, rel=0.05)
     assert rows["F2"] == 0.0
+
+
+def test_a_stopped_solve_skips_pricing_and_transfers() -> None:
+    from matcher.params import StopSignal
+
+    stop = StopSignal()
+    stop.set("deadline")
+    inst = instance(
+        [factory("F1", 100, [10]), factory("F2", 150, [100])], [order("O1", 15, split=2)]
+    )
+    cs = plan(inst, PARAMS, stop=stop).capacity_sharing
+    assert cs is not None
+    assert all(r.marginal_cents_per_hour == 0 for r in cs.capacity)
+    assert cs.transfers == []
+    assert any("deadline" in n for n in cs.notes)
