@@ -15,6 +15,7 @@ from matcher.models import Instance, ObjectiveWeights
 from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
 from matcher.result import (
     Allocation,
+    CapacitySharing,
     CostBreakdown,
     FactoryUtilisation,
     Kpis,
@@ -41,8 +42,6 @@ MIN_STAGE_SHARE = 0.1
 """A later stage gets at least this share, even after a slow assignment."""
 SHARING_SHARE = 0.1
 """Share of the time limit kept for the capacity-sharing analysis (when asked for)."""
-MIN_SHARING_S = 1.0
-"""The analysis gets at least this long: its LP must finish to say anything."""
 
 
 def plan(
@@ -169,11 +168,7 @@ def plan(
             stages.append(routing_stats)
     sharing = None
     if params.sharing and problem.orders:
-        from solvers.sharing.analysis import analyse
-
-        left = params.time_limit_s - (time.perf_counter() - compile_start)
-        seconds = max(MIN_SHARING_S, SHARING_SHARE * params.time_limit_s, left)
-        sharing = analyse(problem, result.parts, params, seconds, stop)
+        sharing = _sharing(problem, result, params, compile_start, stop)
     moved = 0 if anchor is None else moved_units(anchor.previous, allocations)
     costs = _costs(allocations, unassigned, credit_units, weights, purchasing, routing, moved)
     return Plan(
@@ -235,6 +230,23 @@ def _allocations(
             )
     allocations.sort(key=lambda a: (a.order, a.factory, a.operation))
     return allocations, served, credit_units
+
+
+def _sharing(
+    problem: AssignmentProblem,
+    result: AssignmentResult,
+    params: SolveParams,
+    started: float,
+    stop: StopSignal | None,
+) -> CapacitySharing:
+    """The capacity-sharing analysis, in its share of the time (with more than one
+    worker, also whatever the earlier stages left)."""
+    from solvers.sharing.analysis import analyse
+
+    seconds = SHARING_SHARE * params.time_limit_s  # one worker: the same work each time
+    if params.workers > 1:
+        seconds = max(seconds, params.time_limit_s - (time.perf_counter() - started))
+    return analyse(problem, result.parts, params, seconds, stop)
 
 
 def _improvements(progress: ProgressCallback | None) -> ProgressCallback | None:

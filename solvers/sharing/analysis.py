@@ -47,8 +47,8 @@ MOVE_TRIES = 3
 NEIGHBOURHOOD = 120
 """Most orders in one re-solve."""
 RESOLVE_S = 0.5
-"""CP-SAT time of one re-solve (deterministic time with one worker, so that the same
-seed gives the same transfers; the loops are then bounded by their counts only)."""
+"""Most CP-SAT time of one re-solve (deterministic time with one worker, so that the
+same seed gives the same transfers; the loops are then bounded by their counts only)."""
 
 LP_MAX_VARIABLES = 300_000
 """Above this many production variables (the priced LP then takes minutes and
@@ -123,8 +123,8 @@ def analyse(
     ][:TOP]
     offers = _offers(state, processes)
     deadline = start + seconds
-    transfers = _lend(state, needs, processes, params, deadline, stop)
-    transfers += _moves(state, overloaded, params, deadline, stop)
+    transfers = _lend(state, needs, processes, params, seconds, deadline, stop)
+    transfers += _moves(state, overloaded, params, seconds, deadline, stop)
     transfers.sort(key=lambda tr: (-tr.saving_cents, tr.kind.value, tr.from_factory))
     backups = _backups(state) if params.backups else None
     return CapacitySharing(
@@ -352,6 +352,7 @@ def _lend(
     needs: list[CapacityNeed],
     processes: dict[tuple[str, str], list[str]],
     params: SolveParams,
+    seconds: float,
     deadline: float,
     stop: StopSignal | None,
 ) -> list[Transfer]:
@@ -389,7 +390,7 @@ def _lend(
         cap = residual(p, state.parts, set(orders))
         cap.free[r_to][t] += 3600 * hours
         cap.free[r_from][t] -= 3600 * hours
-        res = resolve(p, state.plan, orders, cap, params, _step(deadline, params))
+        res = resolve(p, state.plan, orders, cap, params, _step(seconds, deadline, params))
         if res.saving > 0:
             lender = p.resources[r_from]
             out.append(
@@ -412,6 +413,7 @@ def _moves(
     state: _State,
     overloaded: list[FactoryLoad],
     params: SolveParams,
+    seconds: float,
     deadline: float,
     stop: StopSignal | None,
 ) -> list[Transfer]:
@@ -433,7 +435,7 @@ def _moves(
         ]
         orders = sorted(set(hurt + there))[:NEIGHBOURHOOD]
         cap = residual(p, state.parts, set(orders))
-        res = resolve(p, state.plan, orders, cap, params, _step(deadline, params))
+        res = resolve(p, state.plan, orders, cap, params, _step(seconds, deadline, params))
         if res.saving <= 0:
             continue
         moves = _diff(p, state.plan, res.parts, orders)
@@ -529,9 +531,11 @@ def _late(deadline: float, params: SolveParams) -> bool:
     return params.workers > 1 and time.perf_counter() > deadline
 
 
-def _step(deadline: float, params: SolveParams) -> float:
+def _step(seconds: float, deadline: float, params: SolveParams) -> float:
+    """CP-SAT time of one re-solve: with one worker a fixed share of the stage's
+    ``seconds`` (deterministic time, the same every run), else what the clock leaves."""
     if params.workers == 1:
-        return RESOLVE_S
+        return max(0.01, min(RESOLVE_S, 0.6 * seconds / (LEND_TRIES + MOVE_TRIES)))
     return min(RESOLVE_S, max(0.05, deadline - time.perf_counter()))
 
 
