@@ -1,0 +1,1 @@
+"""Machine-level scheduling (issue #8): a problem, a CP-SAT back-end, importers."""
