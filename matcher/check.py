@@ -64,6 +64,7 @@ from matcher.validation import Issue, format_loc, load_instance
 
 if TYPE_CHECKING:
     from matcher.replan import Setup
+    from matcher.schedule import Schedule
 
 EARTH_RADIUS_KM = 6371.0
 # Floats (rates, minutes) are compared with this tolerance; money and seconds are
@@ -232,6 +233,15 @@ class ViolationCode(StrEnum):
     REPLAN_FIGURES = "REPLAN_FIGURES"
     REPLAN_NEWLY_LATE = "REPLAN_NEWLY_LATE"
     REPLAN_NEWLY_UNSERVED = "REPLAN_NEWLY_UNSERVED"
+    SCHEDULE_UNKNOWN = "SCHEDULE_UNKNOWN"
+    SCHEDULE_MACHINE = "SCHEDULE_MACHINE"
+    SCHEDULE_DURATION = "SCHEDULE_DURATION"
+    SCHEDULE_CALENDAR = "SCHEDULE_CALENDAR"
+    SCHEDULE_RELEASE = "SCHEDULE_RELEASE"
+    SCHEDULE_OVERLAP = "SCHEDULE_OVERLAP"
+    SCHEDULE_PRECEDENCE = "SCHEDULE_PRECEDENCE"
+    SCHEDULE_COVERAGE = "SCHEDULE_COVERAGE"
+    SCHEDULE_LATENESS = "SCHEDULE_LATENESS"
 
 
 @dataclass(frozen=True)
@@ -3179,3 +3189,149 @@ def check_replan_files(
     previous = load_plan(previous_path)
     disruption = load_disruption(events_path, instance)
     return check_replan(instance, previous, disruption, plan)
+
+
+# --- machine schedules (matcher schedule) -------------------------------------------
+
+
+def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[Violation]:  # noqa: C901
+    """Verify machine schedules against the instance's calendars and the plan, from
+    the data alone: every lot's duration, machine and working window, no overlap on a
+    machine, operations of a lot in order, release at its period, the plan's units all
+    scheduled, and the stated lateness (docs/scheduling.md)."""
+    out: list[Violation] = []
+    factories = {f.id: f for f in instance.factories}
+    orders = {o.id: o for o in instance.orders}
+    length = instance.horizon.period_minutes
+    end_of_horizon = instance.horizon.periods * length
+    planned: dict[tuple[str, str, int], int] = {}
+    for a in plan.allocations:
+        if a.operation == 0:
+            for pq in a.periods:
+                planned[(a.order, a.factory, pq.period)] = pq.quantity
+    for fi, fs in enumerate(schedule.factories):
+        f = factories.get(fs.factory)
+        if f is None:
+            out.append(_v("SCHEDULE_UNKNOWN", f"factories[{fi}].factory", "unknown factory"))
+            continue
+        caps = {c.process: c for c in f.capabilities}
+        wins: dict[str, list[tuple[int, int]]] = {}
+        names: dict[str, str] = {}
+        for r in f.resources:
+            wins[r.id] = []
+            for p in range(instance.horizon.periods):
+                shift = min(length, r.available_minutes[p] // r.machines)
+                taken = (r.committed_minutes[p] if r.committed_minutes else 0) // r.machines
+                if shift > taken:
+                    wins[r.id].append((p * length + taken, p * length + shift))
+            for k in range(r.machines):
+                names[f"{r.id}#{k + 1}"] = r.id
+        chains: dict[tuple[str, int, int], dict[int, tuple[int, int, int]]] = {}
+        for mi, ms in enumerate(fs.machines):
+            path = f"factories[{fi}].machines[{mi}]"
+            group = names.get(ms.machine)
+            if group is None:
+                out.append(_v("SCHEDULE_UNKNOWN", f"{path}.machine", f"no machine {ms.machine}"))
+                continue
+            previous_end = -1
+            for li, lot in enumerate(sorted(ms.lots, key=lambda x: x.start_minute)):
+                lpath = f"{path}.lots[{li}]"
+                order = orders.get(lot.order)
+                if order is None or not 0 <= lot.operation < len(order.operations):
+                    out.append(
+                        _v("SCHEDULE_UNKNOWN", lpath, f"unknown order or operation {lot.order}")
+                    )
+                    continue
+                cap = caps.get(order.operations[lot.operation].process)
+                if cap is None or cap.resource_group != group:
+                    out.append(_v("SCHEDULE_MACHINE", lpath, f"{ms.machine} cannot run it"))
+                    continue
+                need = math.ceil(cap.seconds_per_unit * lot.quantity / 60) + cap.setup_minutes
+                if lot.end_minute - lot.start_minute != need:
+                    out.append(
+                        _v(
+                            "SCHEDULE_DURATION",
+                            lpath,
+                            f"lasts {lot.end_minute - lot.start_minute} min, needs {need}",
+                        )
+                    )
+                inside = lot.start_minute >= end_of_horizon or any(
+                    a <= lot.start_minute and lot.end_minute <= b for a, b in wins[group]
+                )
+                if not inside:
+                    out.append(
+                        _v(
+                            "SCHEDULE_CALENDAR",
+                            lpath,
+                            f"[{lot.start_minute}, {lot.end_minute}) is outside every "
+                            f"working window of {ms.machine}",
+                        )
+                    )
+                if lot.start_minute < lot.period * length:
+                    out.append(
+                        _v("SCHEDULE_RELEASE", lpath, f"starts before its period {lot.period}")
+                    )
+                if lot.start_minute < previous_end:
+                    out.append(
+                        _v(
+                            "SCHEDULE_OVERLAP",
+                            lpath,
+                            f"starts at {lot.start_minute}, before the previous lot "
+                            f"ends ({previous_end})",
+                        )
+                    )
+                previous_end = max(previous_end, lot.end_minute)
+                key = (lot.order, lot.period, lot.chunk)
+                chains.setdefault(key, {})[lot.operation] = (
+                    lot.start_minute,
+                    lot.end_minute,
+                    lot.quantity,
+                )
+                if lot.operation == len(order.operations) - 1:
+                    late = max(0, lot.end_minute - (lot.period + 1) * length)
+                    if lot.late_minutes != late:
+                        out.append(
+                            _v(
+                                "SCHEDULE_LATENESS",
+                                f"{lpath}.late_minutes",
+                                f"is {lot.late_minutes}, the lot ends {late} min late",
+                            )
+                        )
+        made: dict[tuple[str, int], int] = {}
+        for (oid, period, chunk), ops in chains.items():
+            n_ops = len(orders[oid].operations)
+            if sorted(ops) != list(range(n_ops)):
+                out.append(
+                    _v(
+                        "SCHEDULE_PRECEDENCE",
+                        f"factories[{fi}]",
+                        f"{oid} period {period} chunk {chunk}: operations {sorted(ops)} of {n_ops}",
+                    )
+                )
+                continue
+            for k in range(n_ops - 1):
+                if ops[k + 1][0] < ops[k][1]:
+                    out.append(
+                        _v(
+                            "SCHEDULE_PRECEDENCE",
+                            f"factories[{fi}]",
+                            f"{oid} period {period} chunk {chunk}: operation {k + 1} "
+                            f"starts before {k} ends",
+                        )
+                    )
+            made[(oid, period)] = made.get((oid, period), 0) + ops[0][2]
+        for (oid, fid, period), qty in planned.items():
+            if fid == fs.factory and made.get((oid, period), 0) != qty:
+                out.append(
+                    _v(
+                        "SCHEDULE_COVERAGE",
+                        f"factories[{fi}]",
+                        f"{oid} period {period}: {made.get((oid, period), 0)} of the "
+                        f"plan's {qty} units scheduled",
+                    )
+                )
+    return out
+
+
+def _v(code: str, path: str, message: str) -> Violation:
+    return Violation(ViolationCode(code).value, path, message)

@@ -377,6 +377,42 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from matcher.check import check_schedule, load_plan
+    from matcher.schedule import schedule_plan
+
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan)
+    result = schedule_plan(
+        instance, plan, args.factory, args.time_limit, args.workers, args.seed, args.objective
+    )
+    text = result.model_dump_json(indent=1 if args.output != "-" else None)
+    if args.output == "-":
+        print(text)
+    elif args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    if not args.quiet:
+        console = err if args.output == "-" else out
+        t = Table(title=f"Machine schedules ({args.objective})")
+        for col in ("factory", "status", "machines", "lots", "late lots", "makespan", "time"):
+            t.add_column(col, justify="left" if col in ("factory", "status") else "right")
+        for f in result.factories:
+            t.add_row(
+                f.factory,
+                f.status.value,
+                str(len(f.machines)),
+                str(sum(len(m.lots) for m in f.machines)),
+                str(f.late_lots),
+                "-" if f.makespan_minute is None else f"{f.makespan_minute / 60:,.1f} h",
+                f"{f.wall_time_s:.2f}s",
+            )
+        console.print(t)
+    violations = check_schedule(instance, plan, result)
+    for v in violations:
+        print(f"violation: {v.path}: [{v.code}] {v.message}", file=sys.stderr)
+    return EXIT_CHECK_FAILED if violations else EXIT_OK
+
+
 def recommendations_table(r: Recommendations) -> Table:
     t = Table(title=f"Factories for {r.order} ({r.wall_time_s * 1000:.0f} ms)")
     for col in ("#", "factory", "total", "cost", "done by", "late", "credit", "would move"):
@@ -429,6 +465,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from matcher.check import check_files, check_replan_files
 
+    if args.schedule is not None:
+        return _check_schedule_file(args)
     if (args.previous is None) != (args.events is None):
         raise ValueError("--previous and --events go together (they check a re-plan)")
     if args.previous is not None:
@@ -447,6 +485,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
         f"plan OK: feasible, costs recomputed (total {_money(c.total)}, "
         f"objective {_money(c.objective)})"
     )
+    return EXIT_OK
+
+
+def _check_schedule_file(args: argparse.Namespace) -> int:
+    from matcher.check import check_schedule, load_plan
+    from matcher.schedule import Schedule
+
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan)
+    try:
+        schedule = Schedule.model_validate_json(Path(args.schedule).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInstanceError(
+            [Issue("schedule", f"cannot read {args.schedule}: {exc}")]
+        ) from None
+    violations = check_schedule(instance, plan, schedule)
+    for v in violations:
+        print(f"violation: {v.path}: [{v.code}] {v.message}", file=sys.stderr)
+    if violations:
+        print(f"{len(violations)} violation(s)", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    lots = sum(len(m.lots) for f in schedule.factories for m in f.machines)
+    out.print(f"schedule OK: {lots} lots on their machines, calendars, chains and the plan")
     return EXIT_OK
 
 
@@ -675,6 +736,23 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_replan)
 
     p = sub.add_parser(
+        "schedule",
+        help="machine-by-machine schedules of a plan's work (CP-SAT), checked",
+        description="Schedule the plan's lots on the machines of each resource group, in "
+        "their calendars (docs/scheduling.md); the schedule is verified before exit.",
+    )
+    p.add_argument("instance")
+    p.add_argument("plan")
+    p.add_argument("--factory", help="only this factory (default: every factory with work)")
+    p.add_argument("-o", "--output", help="schedule JSON path ('-' for stdout)")
+    p.add_argument("--objective", choices=["tardiness", "makespan"], default="tardiness")
+    p.add_argument("--time-limit", type=float, default=30.0, help="seconds in all (default 30)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="solver threads (1 = deterministic)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    p.set_defaults(func=_cmd_schedule)
+
+    p = sub.add_parser(
         "recommend",
         help="the best factories for one new order, given a plan's remaining capacity",
     )
@@ -694,6 +772,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("plan")
     p.add_argument("--previous", help="a re-plan: the plan it started from")
     p.add_argument("--events", help="a re-plan: the disruption it answered")
+    p.add_argument("--schedule", help="check this machine schedule of the plan instead")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("generate", help="generate a realistic random instance")

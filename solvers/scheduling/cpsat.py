@@ -291,9 +291,21 @@ def solve_schedule(
     with stop_hook(stop, solver.stop_search):
         code = solver.solve(b.model, _First())
     status = _STATUS.get(code, SolveStatus.UNKNOWN)
-    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if code == cp_model.INFEASIBLE or code == cp_model.MODEL_INVALID:
         return ScheduleResult(
             "cpsat-schedule", status, wall_time_s=time.perf_counter() - start, notes=notes
+        )
+    if code == cp_model.UNKNOWN:  # nothing in time: the dispatching schedule stands
+        notes.append("CP-SAT found no schedule in time; the dispatching schedule is returned")
+        return ScheduleResult(
+            "cpsat-schedule",
+            SolveStatus.FEASIBLE,
+            heuristic,
+            makespan=h_makespan,
+            tardiness=h_tardiness,
+            wall_time_s=time.perf_counter() - start,
+            first_s=None,
+            notes=notes,
         )
     placed = b.extract(solver)
     span, tardiness = measure(problem, placed)
