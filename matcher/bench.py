@@ -3,8 +3,8 @@
 An index (``../shared/benchmarks/<family>/index.json``) lists instances with their
 best-known solution value (BKS). For each entry and solver, :func:`run_entry`
 
-1. loads the file through the entry's *family* (``gap``, ``cvrp``, ``vrptw``; job
-   shop registers here when it lands),
+1. loads the file through the entry's *family* (``gap``, ``cvrp``, ``vrptw``,
+   ``jssp``),
 2. solves it with the real engine, timing only the solve,
 3. verifies the answer against the raw file data alone (feasibility re-checked,
    objective recomputed), so a bug in the model mapping or in a solver cannot
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from matcher.io import vrp
+from matcher.io import jssp, vrp
 from matcher.io.gap import (
     GapData,
     assignment_from_plan,
@@ -45,11 +45,13 @@ from matcher.pipeline import plan
 
 if TYPE_CHECKING:
     from solvers.routing.problem import RoutingProblem
+    from solvers.scheduling.problem import SchedulingProblem
 
 ERROR = "ERROR"  # the status of a row whose entry or solve raised
 NO_SOLVER = "-"  # the solver of a row whose entry failed before a solver was chosen
 
-#: The keys of one JSON line, in order; routing rows add ``vehicles`` (:meth:`BenchRow.to_json`).
+#: The keys of one JSON line, in order; routing rows add ``vehicles``, job-shop rows
+#: ``bound`` and ``first_s`` (:meth:`BenchRow.to_json`).
 JSON_KEYS = (
     "name",
     "family",
@@ -91,12 +93,18 @@ class Verification:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One solve of one case: the solver's own status and time, and the verification."""
+    """One solve of one case: the solver's own status and time, and the verification.
+
+    ``bound`` and ``first_s`` (the solver's proven bound on the objective, and the
+    seconds to its first solution) are set by families whose solvers report them.
+    """
 
     status: str
     wall_s: float
     verification: Verification
     notes: tuple[str, ...] = ()
+    bound: float | None = None
+    first_s: float | None = None
 
 
 class BenchCase(Protocol):
@@ -414,12 +422,224 @@ def _warnings_as_notes(notes: list[str]) -> Iterator[None]:
             notes.append(f"{w.category.__name__}: {first}")
 
 
+# --- the job-shop family ------------------------------------------------------------
+
+JSSP_DEFAULT = "cpsat-schedule"
+"""The scheduling engine's back-end (``solvers.scheduling.cpsat.solve_schedule``)."""
+
+JSSP_TEXTBOOK = "cpsat-textbook"
+"""Plain CP-SAT on the OR-Tools job-shop sample's model (:func:`textbook_solve`): the
+reference the default is compared with."""
+
+
+@dataclass(frozen=True)
+class JsspAnswer:
+    """What a job-shop solver returns, in the file's terms."""
+
+    status: str
+    starts: list[list[int]] | None  # per job and operation; None without a solution
+    makespan: int | None = None  # as the solver computes it
+    bound: float | None = None
+    first_s: float | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _cpsat_status(code: Any) -> str:
+    from ortools.sat.python import cp_model
+
+    from matcher.result import SolveStatus
+
+    return {
+        cp_model.OPTIMAL: SolveStatus.OPTIMAL,
+        cp_model.FEASIBLE: SolveStatus.FEASIBLE,
+        cp_model.INFEASIBLE: SolveStatus.INFEASIBLE,
+        cp_model.UNKNOWN: SolveStatus.TIME_LIMIT,
+    }.get(code, SolveStatus.UNKNOWN).value
+
+
+def textbook_solve(data: jssp.JsspData, settings: RunSettings) -> JsspAnswer:
+    """Plain CP-SAT as the OR-Tools job-shop sample builds it (``jobshop_sat.py``).
+
+    An interval per operation with start and end in ``[0, horizon]``, the horizon
+    being the sum of all durations; ``add_no_overlap`` per machine; each operation
+    after its predecessor in the job; the makespan by ``add_max_equality`` over the
+    jobs' last ends, minimised. No hint, no bound, no parameters beyond the run's
+    workers, seed and time limit, which are applied as the scheduling back-end applies
+    them: the limit counts from the call (model building included); with one worker
+    it is deterministic time, wall clock only a safety net at 3x.
+    """
+    from ortools.sat.python import cp_model
+
+    start = time.perf_counter()
+    horizon = data.horizon
+    model = cp_model.CpModel()
+    starts: list[list[cp_model.IntVar]] = []
+    ends: list[list[cp_model.IntVar]] = []
+    on_machine: dict[int, list[cp_model.IntervalVar]] = {}
+    for j, job in enumerate(data.jobs):
+        starts.append([])
+        ends.append([])
+        for k, (machine, duration) in enumerate(job):
+            suffix = f"_{j}_{k}"
+            s = model.new_int_var(0, horizon, "start" + suffix)
+            e = model.new_int_var(0, horizon, "end" + suffix)
+            interval = model.new_interval_var(s, duration, e, "interval" + suffix)
+            starts[j].append(s)
+            ends[j].append(e)
+            on_machine.setdefault(machine, []).append(interval)
+    for machine in range(data.n_machines):
+        model.add_no_overlap(on_machine.get(machine, []))
+    for j in range(data.n_jobs):
+        for k in range(len(starts[j]) - 1):
+            model.add(starts[j][k + 1] >= ends[j][k])
+    makespan = model.new_int_var(0, horizon, "makespan")
+    model.add_max_equality(makespan, [e[-1] for e in ends if e])
+    model.minimize(makespan)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = settings.workers
+    solver.parameters.random_seed = settings.seed
+    left = max(0.05, settings.time_limit_s - (time.perf_counter() - start))
+    if settings.workers == 1:
+        solver.parameters.max_deterministic_time = left
+        solver.parameters.max_time_in_seconds = 3 * left + 1
+    else:
+        solver.parameters.max_time_in_seconds = left
+    first: list[float] = []
+
+    class _First(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            if not first:
+                first.append(time.perf_counter() - start)
+
+    code = solver.solve(model, _First())
+    status = _cpsat_status(code)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return JsspAnswer(status, None, first_s=first[0] if first else None)
+    return JsspAnswer(
+        status,
+        [[solver.value(s) for s in job] for job in starts],
+        makespan=solver.value(makespan),
+        bound=float(solver.best_objective_bound),
+        first_s=first[0] if first else None,
+    )
+
+
+def _engine_solve(
+    data: jssp.JsspData, problem: SchedulingProblem, settings: RunSettings
+) -> JsspAnswer:
+    """The scheduling back-end on the imported problem, its answer by job and operation,
+    with notes where its placement disagrees with the file (not part of verification:
+    the verifier reads machines and durations from the file)."""
+    from solvers.scheduling.cpsat import solve_schedule
+
+    result = solve_schedule(
+        problem, settings.time_limit_s, workers=settings.workers, seed=settings.seed
+    )
+    notes = list(result.notes)
+    if not result.placed:
+        return JsspAnswer(result.status.value, None, notes=tuple(notes))
+    starts: list[list[int]] = []
+    for j, job in enumerate(problem.jobs):
+        starts.append([])
+        for k, o in enumerate(job.operations):
+            placed = result.placed[o]
+            starts[j].append(placed.start)
+            machine, duration = data.jobs[j][k]
+            if (placed.machine, placed.end - placed.start) != (machine, duration):
+                notes.append(
+                    f"job {j} operation {k} placed on machine {placed.machine} for "
+                    f"{placed.end - placed.start}, the file says {machine} for {duration}"
+                )
+    return JsspAnswer(
+        result.status.value,
+        starts,
+        makespan=result.makespan,
+        bound=result.bound,
+        first_s=result.first_s,
+        notes=tuple(notes),
+    )
+
+
+class JsspFamily:
+    """Job shop (JSPLIB: ft, la, abz, orb, swv, ta, ...): minimise the makespan with the
+    scheduling engine, against plain CP-SAT on the textbook model."""
+
+    name = "jssp"
+
+    def solvers(self) -> list[str]:
+        return [JSSP_DEFAULT, JSSP_TEXTBOOK]
+
+    def default_solver(self) -> str:
+        return JSSP_DEFAULT
+
+    def load(self, entry: BenchEntry) -> BenchCase:
+        data = jssp.read(entry.path, name=entry.name)
+        for key, found in (("n_jobs", data.n_jobs), ("n_machines", data.n_machines)):
+            expected = entry.record.get(key)
+            if expected is not None and expected != found:
+                raise ValueError(f"{entry.path}: {key} is {found}, the index says {expected}")
+        return _JsspCase(data, jssp.to_problem(data))
+
+
+@dataclass(frozen=True)
+class _JsspCase:
+    data: jssp.JsspData
+    problem: SchedulingProblem
+
+    def solve(self, solver: str, settings: RunSettings) -> Attempt:
+        # Imports the back-ends once, outside the timed call.
+        import ortools.sat.python.cp_model  # noqa: F401
+
+        import solvers.scheduling.cpsat  # noqa: F401
+
+        if solver == JSSP_DEFAULT:
+            start = time.perf_counter()
+            answer = _engine_solve(self.data, self.problem, settings)
+        elif solver == JSSP_TEXTBOOK:
+            start = time.perf_counter()
+            answer = textbook_solve(self.data, settings)
+        else:
+            raise ValueError(
+                f"unknown solver '{solver}' for family jssp "
+                f"(available: {JSSP_DEFAULT}, {JSSP_TEXTBOOK})"
+            )
+        wall = time.perf_counter() - start
+        return self._attempt(answer, wall)
+
+    def _attempt(self, answer: JsspAnswer, wall: float) -> Attempt:
+        notes = list(answer.notes)
+        if answer.starts is None:
+            check = Verification(False, None)
+        else:
+            makespan, problems = jssp.verify(self.data, answer.starts)
+            check = Verification(not problems, None if problems else makespan, tuple(problems))
+            if not problems and answer.makespan is not None and answer.makespan != makespan:
+                # Not part of the verification: the solver's own value of its schedule.
+                notes.append(f"solver reports makespan {answer.makespan}, the verifier {makespan}")
+        if (
+            answer.bound is not None
+            and check.objective is not None
+            and answer.bound > check.objective
+        ):
+            notes.append(f"solver bound {answer.bound:g} above its verified makespan: check")
+        return Attempt(
+            status=answer.status,
+            wall_s=wall,
+            verification=check,
+            notes=tuple(notes),
+            bound=answer.bound,
+            first_s=answer.first_s,
+        )
+
+
 # --- the registry -------------------------------------------------------------------
 
 FAMILIES: dict[str, Callable[[], BenchFamily]] = {
     "gap": GapFamily,
     "cvrp": CvrpFamily,
     "vrptw": VrptwFamily,
+    "jssp": JsspFamily,
 }
 
 
@@ -536,6 +756,8 @@ class BenchRow:
     bks_is_optimal: bool = False
     message: str = ""  # error text, verification failures and flags
     vehicles: int | None = None  # routing: routes used, as counted by the verifier
+    bound: float | None = None  # job shop: the solver's proven bound on the objective
+    first_s: float | None = None  # job shop: seconds from the call to the first solution
 
     @property
     def failed(self) -> bool:
@@ -557,7 +779,9 @@ class BenchRow:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The keys of :data:`JSON_KEYS`, then ``vehicles`` when the row has it."""
+        """The keys of :data:`JSON_KEYS`, then ``vehicles`` when the row has it, then
+        ``bound`` and ``first_s`` (``null`` when unknown) on the rows of the families
+        in :data:`BOUND_FAMILIES` that ran a solver."""
         line = {
             "name": self.name,
             "family": self.family,
@@ -571,7 +795,14 @@ class BenchRow:
         }
         if self.vehicles is not None:
             line["vehicles"] = self.vehicles
+        if self.family in BOUND_FAMILIES and self.status != ERROR:
+            line["bound"] = self.bound
+            line["first_s"] = None if self.first_s is None else round(self.first_s, 3)
         return line
+
+
+#: Families whose JSON lines carry the solver's bound and time to first solution.
+BOUND_FAMILIES = frozenset({"jssp"})
 
 
 def gap_pct(objective: float, bks: float, sense: Literal["min", "max"]) -> float | None:
@@ -584,6 +815,16 @@ def gap_pct(objective: float, bks: float, sense: Literal["min", "max"]) -> float
     if bks == 0:
         return 0.0 if worse == 0 else None
     return 100.0 * worse / abs(bks)
+
+
+def _bound_flags(entry: BenchEntry, bound: float | None) -> list[str]:
+    """A proven bound beyond the BKS (a value some solution reaches) is wrong, or the BKS is."""
+    if bound is None or entry.bks is None:
+        return []
+    beyond = bound > entry.bks if entry.sense == "min" else bound < entry.bks
+    if beyond and not math.isclose(bound, entry.bks, rel_tol=1e-9, abs_tol=1e-6):
+        return [f"solver bound {bound:g} beyond the BKS {entry.bks:g}: check the solver or the BKS"]
+    return []
 
 
 def _flags(entry: BenchEntry, objective: float, gap: float | None, status: str) -> list[str]:
@@ -640,6 +881,14 @@ def _row(entry: BenchEntry, solver: str, attempt: Attempt) -> BenchRow:
         messages = _flags(entry, objective, gap, attempt.status) + messages
     else:
         messages.insert(0, "verification failed: " + _short(check.violations or ("no solution",)))
+    messages = _bound_flags(entry, attempt.bound) + messages
+    progress = []
+    if attempt.bound is not None and not (check.feasible and attempt.status == "OPTIMAL"):
+        progress.append(f"bound {attempt.bound:g}")
+    if attempt.first_s is not None:
+        progress.append(f"first solution {attempt.first_s:.2f} s")
+    if progress:
+        messages.append(", ".join(progress))
     return BenchRow(
         name=entry.name,
         family=entry.family,
@@ -653,6 +902,8 @@ def _row(entry: BenchEntry, solver: str, attempt: Attempt) -> BenchRow:
         bks_is_optimal=entry.bks_is_optimal,
         message="; ".join(messages),
         vehicles=check.vehicles,
+        bound=attempt.bound,
+        first_s=attempt.first_s,
     )
 
 

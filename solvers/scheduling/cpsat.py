@@ -7,9 +7,10 @@ times; sequence-dependent setups as a circuit over the machine's operations (onl
 machines with setups). Objective: makespan, or weighted tardiness then makespan.
 
 Over the textbook model (intervals, no-overlap, precedence, makespan) it adds a
-dispatching schedule (list scheduling, most work remaining first) as the solution
-hint and the horizon, the machine-load and job-length lower bounds on the makespan,
-and stronger disjunctive propagation (parameters below).
+dispatching schedule (list scheduling: the ready operation that can finish first,
+most work left breaking ties) as the solution hint and the horizon, the machine-load
+and job-length lower bounds on the makespan, and stronger disjunctive propagation
+(parameters below).
 """
 
 from __future__ import annotations
@@ -291,6 +292,8 @@ def solve_schedule(
     with stop_hook(stop, solver.stop_search):
         code = solver.solve(b.model, _First())
     status = _STATUS.get(code, SolveStatus.UNKNOWN)
+    if code == cp_model.MODEL_INVALID:
+        notes.append(f"CP-SAT rejected the model: {b.model.validate()}")
     if code == cp_model.INFEASIBLE or code == cp_model.MODEL_INVALID:
         return ScheduleResult(
             "cpsat-schedule", status, wall_time_s=time.perf_counter() - start, notes=notes

@@ -56,20 +56,34 @@ class SchedulingProblem:
     machines: list[Machine]
     jobs: list[Job]
     operations: list[Operation]
-    horizon: int  # every operation ends by then
+    # A time by which a schedule surely exists (sum of durations, or past the last
+    # calendar gap): the variables' range, widened to the dispatching schedule's end.
+    horizon: int
     objective: Objective = Objective.MAKESPAN
     name: str = "schedule"
 
     def validate(self) -> list[str]:
-        """Problems that make the data unusable (empty when fine)."""
+        """Problems that make the data unusable (empty when fine): every operation in
+        exactly one job, which it names; lags matching the chains; modes on known
+        machines with durations >= 0."""
         issues: list[str] = []
+        n = len(self.operations)
+        owner: dict[int, str] = {}
         for j, job in enumerate(self.jobs):
             if len(job.lags) not in (0, max(0, len(job.operations) - 1)):
                 issues.append(f"job {job.id}: {len(job.lags)} lags for {len(job.operations)} ops")
             for o in job.operations:
+                if not 0 <= o < n:
+                    issues.append(f"job {job.id}: operation {o} does not exist")
+                    continue
+                if o in owner:
+                    issues.append(f"operation {o} is listed by {owner[o]} and {job.id}")
+                owner[o] = job.id
                 if self.operations[o].job != j:
-                    issues.append(f"job {job.id}: operation {o} belongs to another job")
+                    issues.append(f"job {job.id}: operation {o} names another job")
         for i, op in enumerate(self.operations):
+            if i not in owner:
+                issues.append(f"operation {i} belongs to no job")
             if not op.modes:
                 issues.append(f"operation {i} has no mode")
             for m in op.modes:

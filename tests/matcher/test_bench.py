@@ -200,7 +200,7 @@ def test_bad_entries_are_failed_rows_with_their_reason_and_the_run_goes_on(
     messages = [
         row.message for r in records for row in bench.run_entry(r, tmp_path, None, SETTINGS)
     ]
-    assert messages[0] == "unknown family 'cvrp9' (known: cvrp, gap, vrptw)"
+    assert messages[0] == "unknown family 'cvrp9' (known: cvrp, gap, jssp, vrptw)"
     assert messages[1].startswith("FileNotFoundError: ") and "nowhere.txt" in messages[1]
     assert messages[2:4] == [
         "gap entry without a 'file_format'",

@@ -88,3 +88,17 @@ def test_the_dispatching_schedule_is_feasible_with_breaks_and_lags() -> None:
     assert all(e <= 5 or s >= 10 for s, e in on0)  # never across the break
     assert placed[1].start >= placed[0].end + 2
     assert placed[2].start >= 1
+
+
+def test_malformed_problems_are_refused_with_reasons_not_exceptions() -> None:
+    problem = SchedulingProblem(
+        [Machine("M0")],
+        [Job("A", (0, 5)), Job("B", (0,))],
+        [Operation(0, (Mode(0, 3),)), Operation(1, (Mode(3, 1),))],
+        horizon=10,
+    )
+    result = solve_schedule(problem, 1, workers=1)
+    assert result.status == SolveStatus.UNKNOWN
+    text = " ".join(result.notes)
+    for what in ("does not exist", "listed by A and B", "belongs to no job", "bad mode"):
+        assert what in text
