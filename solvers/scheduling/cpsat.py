@@ -149,7 +149,7 @@ def lower_bound(problem: SchedulingProblem) -> int:
     return max([chain, *load])
 
 
-Literal = cp_model.IntVar | int  # a presence literal, or 1 for a single-mode operation
+Presence = cp_model.IntVar | int  # a presence literal, or 1 for a single-mode operation
 
 
 @dataclass
@@ -161,8 +161,8 @@ class _Model:
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     starts: list[cp_model.IntVar] = field(default_factory=list)
     ends: list[cp_model.IntVar] = field(default_factory=list)
-    chosen: list[list[tuple[int, Literal]]] = field(default_factory=list)  # (machine, lit)
-    on: dict[int, list[tuple[cp_model.IntervalVar, int, Literal]]] = field(default_factory=dict)
+    chosen: list[list[tuple[int, Presence]]] = field(default_factory=list)  # (machine, lit)
+    on: dict[int, list[tuple[cp_model.IntervalVar, int, Presence]]] = field(default_factory=dict)
 
     def variables(self) -> None:
         model = self.model
@@ -178,7 +178,7 @@ class _Model:
                 self.on.setdefault(mode.machine, []).append((iv, i, 1))
                 self.chosen.append([(mode.machine, 1)])
                 continue
-            lits: list[tuple[int, Literal]] = []
+            lits: list[tuple[int, Presence]] = []
             for k, mode in enumerate(op.modes):
                 lit = model.new_bool_var(f"p{i}_{k}")
                 iv = model.new_optional_interval_var(s, mode.duration, e, lit, f"i{i}_{k}")
@@ -330,7 +330,7 @@ def _setups(
     model: cp_model.CpModel,
     problem: SchedulingProblem,
     m: int,
-    items: list[tuple[cp_model.IntervalVar, int, Literal]],
+    items: list[tuple[cp_model.IntervalVar, int, Presence]],
     starts: list[cp_model.IntVar],
     ends: list[cp_model.IntVar],
 ) -> None:
