@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -386,11 +387,7 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     result = schedule_plan(
         instance, plan, args.factory, args.time_limit, args.workers, args.seed, args.objective
     )
-    text = result.model_dump_json(indent=1 if args.output != "-" else None)
-    if args.output == "-":
-        print(text)
-    elif args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    _write_json(result, args.output)
     if not args.quiet:
         console = err if args.output == "-" else out
         t = Table(title=f"Machine schedules ({args.objective})")
@@ -438,12 +435,17 @@ def recommendations_table(r: Recommendations) -> Table:
     return t
 
 
-def _write_plan(result: Plan, args: argparse.Namespace) -> None:
-    text = result.model_dump_json(indent=1 if args.output != "-" else None)
-    if args.output == "-":
+def _write_json(result: BaseModel, output: str | None) -> None:
+    """``result`` as JSON to ``output`` ('-': stdout, compact; None: nowhere)."""
+    text = result.model_dump_json(indent=1 if output != "-" else None)
+    if output == "-":
         print(text)
-    elif args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    elif output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+
+
+def _write_plan(result: Plan, args: argparse.Namespace) -> None:
+    _write_json(result, args.output)
     if not args.quiet:
         summary(result, err if args.output == "-" else out)
         if args.output and args.output != "-":
