@@ -19,8 +19,7 @@ from matcher.models import Factory, Frozen, Id, Instance, NonNegInt, Order, PosI
 from matcher.validation import (
     InvalidInstanceError,
     Issue,
-    Parts,
-    consistency_issues,
+    order_issues,
     pydantic_issues,
 )
 
@@ -191,12 +190,7 @@ def _consistency(d: Disruption, instance: Instance) -> list[Issue]:
             if e.order.id in orders or e.order.id in added:
                 issues.append(Issue(f"{path}.order.id", f"order {e.order.id} already exists"))
             added.add(e.order.id)
-            parts = Parts.of(instance)
-            parts.orders = [(0, e.order)]
-            for issue in consistency_issues(parts):
-                if issue.path.startswith("orders[0]"):
-                    where = issue.path.replace("orders[0]", f"{path}.order", 1)
-                    issues.append(Issue(where, issue.message))
+            issues += order_issues(f"{path}.order", e.order, instance)
         else:
             if e.order not in orders | added:
                 issues.append(Issue(f"{path}.order", f"unknown order {e.order}"))

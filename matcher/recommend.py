@@ -22,8 +22,7 @@ from matcher.result import Displacement, PeriodQuantity, Plan, Recommendation, R
 from matcher.validation import (
     InvalidInstanceError,
     Issue,
-    Parts,
-    consistency_issues,
+    order_issues,
     pydantic_issues,
 )
 
@@ -59,14 +58,7 @@ def parse_order(data: Any, instance: Instance) -> Order:
         order = Order.model_validate(data)
     except ValidationError as err:
         raise InvalidInstanceError(pydantic_issues(err, ("order",))) from None
-    parts = Parts.of(instance)
-    parts.orders = [(0, order)]
-    issues = [
-        Issue(i.path.replace("orders[0]", "order", 1), i.message)
-        for i in consistency_issues(parts)
-        if i.path.startswith("orders[0]")
-    ]
-    if issues:
+    if issues := order_issues("order", order, instance):
         raise InvalidInstanceError(issues)
     return order
 
@@ -84,7 +76,8 @@ def recommend(instance: Instance, plan: Plan, order: Order, top_k: int = 5) -> R
     from solvers.assignment.problem import build_problem
 
     start = time.perf_counter()
-    parse_order(order.model_dump(mode="json"), instance)
+    if issues := order_issues("order", order, instance):
+        raise InvalidInstanceError(issues)
     weights = plan.weights
     others = [o for o in instance.orders if o.id != order.id]
     problem = build_problem(instance.model_copy(update={"orders": [*others, order]}), weights)

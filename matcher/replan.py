@@ -254,11 +254,12 @@ def _factories_of(plan: Plan) -> dict[str, dict[str, int]]:
 
 
 def _report(previous: Plan, new: Plan, d: Disruption, setup: Setup) -> Replan:
-    fixed, kept = setup.fixed, setup.kept
+    fixed = setup.fixed
+    remaining = {o.id for o in setup.instance.orders}  # cancelled orders are not
     before, after = _factories_of(previous), _factories_of(new)
     moves: list[Move] = []
     for order in sorted(set(before) | set(after)):
-        if order not in after and order not in {o for o, _ in kept}:
+        if order not in remaining:
             continue  # cancelled
         was, now = before.get(order, {}), after.get(order, {})
         out = {f: was[f] - now.get(f, 0) for f in was if was[f] > now.get(f, 0)}

@@ -132,6 +132,19 @@ def consistency_issues(parts: Parts) -> list[Issue]:
     return issues
 
 
+def order_issues(path: str, order: Order, instance: Instance) -> list[Issue]:
+    """Cross-reference violations of one order against ``instance`` (processes,
+    materials, periods), with paths under ``path``: an order that arrives on its own
+    (a re-plan's added order, a recommendation)."""
+    return _order_issues(
+        path,
+        order,
+        {p.id for p in instance.processes},
+        {m.id for m in instance.materials},
+        instance.horizon.periods,
+    )
+
+
 def _factory_issues(
     path: str,
     factory: Factory,
