@@ -1,7 +1,8 @@
 """Independent checker of plans.
 
 Recomputes every constraint, cost and KPI of ``docs/model.md`` from the instance
-and the plan's decisions (quantities per period) alone, and, when the purchasing
+and the plan's decisions (quantities per period; for orders split by operation, the
+transfers between their operations too) alone, and, when the purchasing
 stage ran, the rules of ``docs/purchasing.md`` (needs, offers, lead times, coverage,
 inbound transport, totals and the savings split), and when the routing stage ran, those
 of ``docs/routing.md`` (the transport requests the plan implies and their splits, each
@@ -48,6 +49,7 @@ from matcher.result import (
     CapacityRow,
     CapacitySharing,
     CostBreakdown,
+    OperationTransfer,
     Plan,
     Purchase,
     Purchasing,
@@ -132,6 +134,18 @@ class ViolationCode(StrEnum):
     DUPLICATE_UNASSIGNED = "DUPLICATE_UNASSIGNED"
     PENALTY_MISMATCH = "PENALTY_MISMATCH"
     MANDATORY_FLAG_MISMATCH = "MANDATORY_FLAG_MISMATCH"
+    # Orders split by operation (docs/model.md): the price ceiling of the dearest
+    # combination of the factories used for each operation.
+    ROUTED_PRICE_ABOVE_MAX = "ROUTED_PRICE_ABOVE_MAX"
+    # Orders split by operation: one transfer between consecutive operations.
+    TRANSFER_NOT_ROUTED = "TRANSFER_NOT_ROUTED"
+    TRANSFER_UNKNOWN_PART = "TRANSFER_UNKNOWN_PART"
+    DUPLICATE_TRANSFER = "DUPLICATE_TRANSFER"
+    TRANSFER_PERIODS = "TRANSFER_PERIODS"
+    TRANSFER_PRECEDENCE = "TRANSFER_PRECEDENCE"
+    TRANSFER_COST_MISMATCH = "TRANSFER_COST_MISMATCH"
+    # Orders split by operation: a stage part's units against the transfers.
+    TRANSFER_BALANCE = "TRANSFER_BALANCE"
     # Shared resources.
     CAPACITY_EXCEEDED = "CAPACITY_EXCEEDED"
     BUYER_SHARE_EXCEEDED = "BUYER_SHARE_EXCEEDED"
@@ -312,6 +326,40 @@ def inbound_transport_cents(
     return math.floor(km * t.road_factor * material.kg_per_unit * t.cents_per_tonne_km / 1000 + 0.5)
 
 
+def is_routed(order: Order) -> bool:
+    """Whether ``order`` is planned operation by operation (docs/model.md): split by
+    operation with two or more operations; with one it is planned as usual."""
+    return order.split.by_operation and len(order.operations) >= 2
+
+
+def transfer_minutes(instance: Instance, a: Factory, b: Factory) -> float:
+    """``m(a, b)``: handling plus road km at the transfer speed, in minutes."""
+    t = instance.transport
+    km = haversine_km(a.location, b.location) * t.road_factor
+    return t.transfer_handling_minutes + 60 * km / t.transfer_speed_kmh
+
+
+def transfer_lag(instance: Instance, a: Factory, b: Factory) -> int:
+    """``lag(a, b)`` of docs/model.md: 0 at one factory, else ``1 + ceil(m / period)``.
+
+    The quotient is rounded up with :data:`FLOAT_TOL` of slack, so float noise in a
+    trip of exactly whole periods does not cost a period.
+    """
+    if a.id == b.id:
+        return 0
+    minutes = transfer_minutes(instance, a, b)
+    return 1 + math.ceil(minutes / instance.horizon.period_minutes - FLOAT_TOL)
+
+
+def unit_transfer_cents(instance: Instance, order: Order, a: Factory, b: Factory) -> int:
+    """Per-unit transfer rate ``v(o, a, b)``: half-up rounding, 0 at one factory."""
+    if a.id == b.id:
+        return 0
+    km = haversine_km(a.location, b.location)
+    t = instance.transport
+    return math.floor(km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5)
+
+
 def _whole(quantity: float) -> int | None:
     """The whole number ``quantity`` holds, or ``None`` if it is fractional (or not finite)."""
     if not math.isfinite(quantity):
@@ -369,7 +417,8 @@ def cumulative_needs(instance: Instance, plan: Plan) -> dict[tuple[str, str], li
     """Whole-unit cumulative material needs ``cum[p]`` per (factory, material).
 
     From the first operation's rows of the plan (every operation of a part runs at the
-    same factory in the same periods) times the orders' bills of materials, rounded up
+    same factory in the same periods; an order split by operation gets its materials at
+    its first operation's factories) times the orders' bills of materials, rounded up
     cumulatively as docs/purchasing.md states. Rows naming an unknown order or factory,
     and periods outside the horizon, are left out: they are violations of their own.
     """
@@ -418,6 +467,7 @@ class _Totals:
     purchasing: int = 0  # the recomputed collective cost, when the stage ran
     material: int = 0  # its materials alone (what purchasing is once routes exist)
     routed: int | None = None  # fleet + carrier, replacing transport once routes exist
+    transfers: int = 0  # orders split by operation: their transfers, added to transport
 
 
 def _late(allocation: Allocation, order: Order) -> tuple[int, int]:
@@ -459,6 +509,8 @@ class _Checker:
         self.violations: list[Violation] = []
         self.warnings: list[str] = []
         self.parts: dict[tuple[str, str], _Part] = {}
+        # Orders split by operation: stage parts by order id, operation and factory id.
+        self.stages: dict[str, dict[int, dict[str, _Part]]] = {}
         self.served: dict[str, int] = {}  # order id -> first row naming it
         self.used: dict[tuple[str, str, int], int] = {}  # seconds
         self.used_ref: dict[tuple[str, str, int], tuple[int, int]] = {}  # first (row, entry)
@@ -529,11 +581,7 @@ class _Checker:
             )
         if factory is None:
             return
-        key = (order.id, factory.id)
-        part = self.parts.get(key)
-        if part is None:
-            part = self.parts[key] = _Part(order, factory, i)
-        part.rows[a.operation].append(i)
+        self._part_of(i, a, order, factory).rows[a.operation].append(i)
         cap = self.caps[factory.id].get(process)
         if cap is None:
             return  # reported once per part as NO_CAPABILITY
@@ -545,6 +593,21 @@ class _Checker:
                 f"row says '{a.resource_group}'",
             )
         self._charge(i, a, order, factory, cap)
+
+    def _part_of(self, i: int, a: Allocation, order: Order, factory: Factory) -> _Part:
+        """The part row ``i`` belongs to: the order at the factory, or for an order split
+        by operation its stage part (the operation at the factory)."""
+        if is_routed(order):
+            stages = self.stages.setdefault(order.id, {}).setdefault(a.operation, {})
+            stage = stages.get(factory.id)
+            if stage is None:
+                stage = stages[factory.id] = _Part(order, factory, i)
+            return stage
+        key = (order.id, factory.id)
+        part = self.parts.get(key)
+        if part is None:
+            part = self.parts[key] = _Part(order, factory, i)
+        return part
 
     def _check_periods(self, path: str, a: Allocation, order: Order | None) -> None:
         # Fast path for the common, valid row: strictly ascending positive entries
@@ -696,39 +759,11 @@ class _Checker:
         order, factory = part.order, part.factory
         path = f"allocations[{part.first_row}]"
         caps: list[Capability] = []
-        for j, op in enumerate(order.operations):
-            cap = self.caps[factory.id].get(op.process)
-            if cap is None:
-                self.add(
-                    ViolationCode.NO_CAPABILITY,
-                    path,
-                    f"order '{order.id}' operation {j}: factory '{factory.id}' has no "
-                    f"capability '{op.process}'",
-                )
-                continue
-            caps.append(cap)
-            if op.material is not None and cap.materials and op.material not in cap.materials:
-                self.add(
-                    ViolationCode.MATERIAL_NOT_SUPPORTED,
-                    path,
-                    f"order '{order.id}' operation {j} needs material '{op.material}'; "
-                    f"factory '{factory.id}' '{op.process}' handles {cap.materials}",
-                )
-            if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
-                self.add(
-                    ViolationCode.QUALITY_BELOW_MIN,
-                    path,
-                    f"order '{order.id}' operation {j} needs quality grade "
-                    f">= {op.min_quality_grade}; factory '{factory.id}' '{op.process}' has "
-                    f"{cap.quality_grade}",
-                )
-        if order.min_credit_score is not None and factory.credit.score < order.min_credit_score:
-            self.add(
-                ViolationCode.CREDIT_BELOW_MIN,
-                path,
-                f"order '{order.id}' needs credit score >= {order.min_credit_score}; "
-                f"factory '{factory.id}' has {factory.credit.score}",
-            )
+        for j in range(len(order.operations)):
+            cap = self._fit(path, order, j, factory)
+            if cap is not None:
+                caps.append(cap)
+        self._check_credit(path, order, factory)
         if len(caps) != len(order.operations):
             return  # price and lot bounds are undefined without every capability
         price = sum(c.unit_cost_cents for c in caps)
@@ -757,6 +792,45 @@ class _Checker:
                 path,
                 f"order '{order.id}' at '{factory.id}': part of {quantity} units is below "
                 f"the minimum split quantity {order.split.min_quantity}",
+            )
+
+    def _fit(self, path: str, order: Order, j: int, factory: Factory) -> Capability | None:
+        """The capability ``factory`` would make operation ``j`` of ``order`` with, its
+        material and quality grade checked; ``None`` (reported) when it has none."""
+        op = order.operations[j]
+        cap = self.caps[factory.id].get(op.process)
+        if cap is None:
+            self.add(
+                ViolationCode.NO_CAPABILITY,
+                path,
+                f"order '{order.id}' operation {j}: factory '{factory.id}' has no "
+                f"capability '{op.process}'",
+            )
+            return None
+        if op.material is not None and cap.materials and op.material not in cap.materials:
+            self.add(
+                ViolationCode.MATERIAL_NOT_SUPPORTED,
+                path,
+                f"order '{order.id}' operation {j} needs material '{op.material}'; "
+                f"factory '{factory.id}' '{op.process}' handles {cap.materials}",
+            )
+        if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
+            self.add(
+                ViolationCode.QUALITY_BELOW_MIN,
+                path,
+                f"order '{order.id}' operation {j} needs quality grade "
+                f">= {op.min_quality_grade}; factory '{factory.id}' '{op.process}' has "
+                f"{cap.quality_grade}",
+            )
+        return cap
+
+    def _check_credit(self, path: str, order: Order, factory: Factory) -> None:
+        if order.min_credit_score is not None and factory.credit.score < order.min_credit_score:
+            self.add(
+                ViolationCode.CREDIT_BELOW_MIN,
+                path,
+                f"order '{order.id}' needs credit score >= {order.min_credit_score}; "
+                f"factory '{factory.id}' has {factory.credit.score}",
             )
 
     def _part_costs(self, part: _Part, canonical: int, quantity: int) -> None:
@@ -806,11 +880,28 @@ class _Checker:
                 f"{who}: expected {late_units}, row says {a.late_units}",
             )
 
+    # -- orders split by operation ----------------------------------------------
+
+    def check_routed(self) -> None:
+        """Stage parts of orders split by operation, and every transfer (docs/model.md)."""
+        _RoutedChecker(self).run()
+
+    def delivering_parts(self) -> list[_Part]:
+        """The parts goods leave from for the buyer: every part, and the last operation's
+        stage parts of orders split by operation (each a part of its one operation)."""
+        parts = list(self.parts.values())
+        for order_id, by_operation in self.stages.items():
+            last = len(self.orders[order_id].operations) - 1
+            parts += by_operation.get(last, {}).values()
+        return parts
+
     # -- orders ----------------------------------------------------------------
 
     def check_orders(self) -> None:
         for order_id, first in self.served.items():
             order = self.orders[order_id]
+            if is_routed(order):
+                continue  # per operation, by check_routed
             path = f"allocations[{first}]"
             units = self.order_units.get(order_id, 0)
             if units != order.quantity:
@@ -976,6 +1067,9 @@ class _Checker:
             # docs/routing.md: the fleet's routes and the carrier replace the per-unit
             # estimates, and the materials' inbound transport moves into transport.
             transport, purchasing = t.routed, t.material
+        # docs/model.md: transfers between operations are not routed; their per-unit
+        # estimate adds to transport before and after routing.
+        transport += t.transfers
         total = t.production + transport + t.lateness + t.unserved + purchasing
         objective = (
             w.production * t.production
@@ -1101,6 +1195,357 @@ class _Checker:
                     f"factory '{fid}' resource '{rid}' period {t} uses {seconds / 60} min "
                     "but has no row",
                 )
+
+
+def _span(allocation: Allocation) -> tuple[int, int] | None:
+    """(first, last) period with a positive quantity; ``None`` for a row without one."""
+    periods = [pq.period for pq in allocation.periods if pq.quantity > 0]
+    return (min(periods), max(periods)) if periods else None
+
+
+class _RoutedChecker:
+    """Orders split by operation against the last section of docs/model.md.
+
+    Their rows are grouped into stage parts, one per (operation, factory), instead of
+    parts with equal period profiles. Each stage part is checked for its own operation
+    (capability, material, grade, credit floor, lot bounds, the split minimum), each
+    operation for its units and number of factories, each order for the price ceiling
+    of the dearest combination of factories, and each transfer against the stage parts
+    it joins: units in and out, the ship and arrival periods (from the checker's own
+    lag), the precedence and the cost. Costs go into the checker's totals: transport to
+    the buyer, lateness and credit from the last operation's stage parts, and the
+    transfers' recomputed cents.
+    """
+
+    def __init__(self, checker: _Checker) -> None:
+        self.checker = checker
+        self.add = checker.add
+        self.inst = checker.inst
+        self.allocations = checker.plan.allocations
+        self.orders = checker.orders
+        self.factories = checker.factories
+        self.stages = checker.stages
+        self.totals = checker.totals
+        # Units the transfers carry out of and into each stage part (order, j, factory).
+        self.out: dict[tuple[str, int, str], int] = defaultdict(int)
+        self.into: dict[tuple[str, int, str], int] = defaultdict(int)
+        self.listed: dict[tuple[str, int, str, str], int] = {}  # flow -> first transfer
+
+    def run(self) -> None:
+        served = [self.orders[o] for o in self.checker.served if is_routed(self.orders[o])]
+        for order in served:
+            self._check_order(order, self.stages.get(order.id, {}))
+        for k, transfer in enumerate(self.checker.plan.transfers):
+            self._check_transfer(k, transfer)
+        for order in served:
+            self._check_balance(order, self.stages.get(order.id, {}))
+
+    def _head(self, stage: _Part) -> Allocation:
+        """The stage part's row (the first, when it has duplicates: reported)."""
+        return self.allocations[next(iter(stage.rows.values()))[0]]
+
+    # -- stage parts -----------------------------------------------------------------
+
+    def _check_order(self, order: Order, by_operation: dict[int, dict[str, _Part]]) -> None:
+        for j, op in enumerate(order.operations):
+            stages = by_operation.get(j, {})
+            if not stages:
+                self.add(
+                    ViolationCode.MISSING_OPERATION,
+                    f"allocations[{self.checker.served[order.id]}]",
+                    f"order '{order.id}' (split by operation): no row for operation {j} "
+                    f"('{op.process}'); a served order has every operation made in full",
+                )
+                continue
+            self._check_operation(order, j, stages)
+            for stage in stages.values():
+                self._check_stage(stage, j)
+        self._check_price(order, by_operation)
+
+    def _check_operation(self, order: Order, j: int, stages: dict[str, _Part]) -> None:
+        path = f"allocations[{min(s.first_row for s in stages.values())}]"
+        units = sum(self._head(s).quantity for s in stages.values())
+        if units != order.quantity:
+            self.add(
+                ViolationCode.QUANTITY_MISMATCH,
+                path,
+                f"order '{order.id}' operation {j}: stage parts sum to {units} units, order "
+                f"quantity is {order.quantity}",
+            )
+        n = len(stages)
+        if not order.split.allowed and n > 1:
+            self.add(
+                ViolationCode.SPLIT_NOT_ALLOWED,
+                path,
+                f"order '{order.id}' may not be split but runs operation {j} at {n} "
+                f"factories {sorted(stages)}",
+            )
+        elif order.split.allowed and n > order.split.max_factories:
+            self.add(
+                ViolationCode.TOO_MANY_FACTORIES,
+                path,
+                f"order '{order.id}' runs operation {j} at {n} factories {sorted(stages)}, "
+                f"at most {order.split.max_factories} allowed",
+            )
+
+    def _check_stage(self, stage: _Part, j: int) -> None:
+        order, factory = stage.order, stage.factory
+        path = f"allocations[{stage.first_row}]"
+        rows = stage.rows[j]
+        for extra in rows[1:]:
+            self.add(
+                ViolationCode.DUPLICATE_OPERATION,
+                f"allocations[{extra}]",
+                f"order '{order.id}' operation {j} at '{factory.id}' has more than one row "
+                f"(first at {path})",
+            )
+        quantity = self.allocations[rows[0]].quantity
+        cap = self.checker._fit(path, order, j, factory)
+        self.checker._check_credit(path, order, factory)
+        if cap is not None and (
+            quantity < cap.min_lot or (cap.max_lot is not None and quantity > cap.max_lot)
+        ):
+            self.add(
+                ViolationCode.LOT_SIZE_VIOLATED,
+                path,
+                f"order '{order.id}' operation {j} at '{factory.id}': stage part of {quantity} "
+                f"units outside the lot bounds {cap.min_lot}.."
+                f"{cap.max_lot if cap.max_lot is not None else 'inf'}",
+            )
+        if order.split.allowed and quantity < order.split.min_quantity:
+            self.add(
+                ViolationCode.SPLIT_BELOW_MIN_QUANTITY,
+                path,
+                f"order '{order.id}' operation {j} at '{factory.id}': stage part of {quantity} "
+                f"units is below the minimum split quantity {order.split.min_quantity}",
+            )
+        self._stage_costs(stage, j)
+
+    def _stage_costs(self, stage: _Part, j: int) -> None:
+        """Transport to the buyer, lateness and credit: the last operation's stage parts
+        only; the rows' stated figures (production is charged row by row)."""
+        order, factory = stage.order, stage.factory
+        rows = stage.rows[j]
+        if j < len(order.operations) - 1:
+            for i in rows:
+                why = "only the last operation's rows carry it"
+                self.checker._row_figures(i, self.allocations[i], (0, 0, 0), why)
+            return
+        rate = unit_transport_cents(self.inst, order, factory)
+        head = self.allocations[rows[0]]
+        lateness, late_units = _late(head, order)
+        self.totals.transport += rate * head.quantity
+        self.totals.lateness += lateness
+        self.totals.credit += (100 - factory.credit.score) * head.quantity
+        if late_units > 0:
+            self.checker.late_orders.add(order.id)
+        for i in rows:
+            a = self.allocations[i]
+            cents, units = _late(a, order)
+            why = f"last operation: {rate} per unit x {a.quantity}"
+            self.checker._row_figures(i, a, (rate * a.quantity, cents, units), why)
+
+    def _check_price(self, order: Order, by_operation: dict[int, dict[str, _Part]]) -> None:
+        """The ceiling binds the dearest factory used for each operation, summed."""
+        ceiling = order.max_unit_price_cents
+        if ceiling is None:
+            return
+        dearest: list[tuple[int, str]] = []
+        for j, op in enumerate(order.operations):
+            costs = [
+                (cap.unit_cost_cents, fid)
+                for fid in by_operation.get(j, {})
+                if (cap := self.checker.caps[fid].get(op.process)) is not None
+            ]
+            if not costs:
+                return  # undefined without a capability (reported)
+            dearest.append(max(costs))
+        price = sum(cents for cents, _ in dearest)
+        if price > ceiling:
+            route = " + ".join(
+                f"operation {j} at '{fid}' {cents}" for j, (cents, fid) in enumerate(dearest)
+            )
+            self.add(
+                ViolationCode.ROUTED_PRICE_ABOVE_MAX,
+                f"allocations[{self.checker.served[order.id]}]",
+                f"order '{order.id}' pays at most {ceiling} per unit; the dearest combination "
+                f"of its factories costs {price} ({route})",
+            )
+
+    # -- transfers -------------------------------------------------------------------
+
+    def _stage(self, order: Order, j: int, factory: str) -> _Part | None:
+        return self.stages.get(order.id, {}).get(j, {}).get(factory)
+
+    def _check_transfer(self, k: int, tr: OperationTransfer) -> None:
+        path = f"transfers[{k}]"
+        order = self.orders.get(tr.order)
+        if order is None:
+            self.checker._unknown_order(f"{path}.order", tr.order)
+        ends = []
+        for side, fid in (("from_factory", tr.from_factory), ("to_factory", tr.to_factory)):
+            factory = self.factories.get(fid)
+            if factory is None:
+                self.add(
+                    ViolationCode.UNKNOWN_FACTORY, f"{path}.{side}", f"unknown factory '{fid}'"
+                )
+            else:
+                ends.append(factory)
+        if order is None or len(ends) != 2:
+            return
+        sender, receiver = ends
+        self._check_cost(path, tr, order, sender, receiver)
+        if not is_routed(order):
+            self.add(
+                ViolationCode.TRANSFER_NOT_ROUTED,
+                f"{path}.order",
+                f"order '{order.id}' "
+                + (
+                    "has one operation: it is planned as usual"
+                    if order.split.by_operation
+                    else "is not split by operation: its operations run together at a factory"
+                )
+                + "; only an order split by operation has transfers",
+            )
+            return
+        if not 0 <= tr.operation < len(order.operations) - 1:
+            self.add(
+                ViolationCode.OPERATION_OUT_OF_RANGE,
+                f"{path}.operation",
+                f"order '{order.id}' has {len(order.operations)} operations: a transfer is "
+                f"sent by operation 0..{len(order.operations) - 2}, not {tr.operation}",
+            )
+            return
+        self._check_flow(k, tr, order, sender, receiver)
+
+    def _check_cost(
+        self, path: str, tr: OperationTransfer, order: Order, sender: Factory, receiver: Factory
+    ) -> None:
+        rate = unit_transfer_cents(self.inst, order, sender, receiver)
+        cents = rate * tr.quantity
+        self.totals.transfers += cents
+        if tr.transport_cents != cents:
+            self.add(
+                ViolationCode.TRANSFER_COST_MISMATCH,
+                f"{path}.transport_cents",
+                f"order '{order.id}' from '{sender.id}' to '{receiver.id}': {rate} per unit x "
+                f"{tr.quantity} = {cents}, transfer says {tr.transport_cents}",
+            )
+
+    def _check_flow(
+        self, k: int, tr: OperationTransfer, order: Order, sender: Factory, receiver: Factory
+    ) -> None:
+        path = f"transfers[{k}]"
+        j = tr.operation
+        flow = (order.id, j, sender.id, receiver.id)
+        if flow in self.listed:
+            self.add(
+                ViolationCode.DUPLICATE_TRANSFER,
+                path,
+                f"order '{order.id}' operation {j} from '{sender.id}' to '{receiver.id}' is "
+                f"already listed at transfers[{self.listed[flow]}]",
+            )
+        self.listed.setdefault(flow, k)
+        if tr.quantity <= 0:
+            self.add(
+                ViolationCode.NON_POSITIVE_QUANTITY,
+                f"{path}.quantity",
+                f"order '{order.id}' operation {j} from '{sender.id}' to '{receiver.id}': "
+                f"quantity {tr.quantity} is not positive",
+            )
+        ends = {}
+        for side, step, factory in (("from", j, sender), ("to", j + 1, receiver)):
+            stage = self._stage(order, step, factory.id)
+            if stage is None:
+                self.add(
+                    ViolationCode.TRANSFER_UNKNOWN_PART,
+                    f"{path}.{side}_factory",
+                    f"order '{order.id}' has no row for operation {step} at '{factory.id}'",
+                )
+                continue
+            ends[side] = self._head(stage)
+            flows = self.out if side == "from" else self.into
+            flows[(order.id, step, factory.id)] += tr.quantity
+        if "from" in ends:
+            self._check_timing(path, tr, order, (sender, receiver), ends)
+
+    def _check_timing(
+        self,
+        path: str,
+        tr: OperationTransfer,
+        order: Order,
+        factories: tuple[Factory, Factory],
+        ends: dict[str, Allocation],
+    ) -> None:
+        """Ship and arrival periods from the sender's row and the lag; the receiver may
+        not start before the lot arrives (recomputed, so a wrong stated arrival is
+        reported once)."""
+        sender, receiver = factories
+        span = _span(ends["from"])
+        if span is None:
+            return  # a row without production: reported with the row
+        j, last = tr.operation, span[1]
+        if tr.ship_period != last:
+            self.add(
+                ViolationCode.TRANSFER_PERIODS,
+                f"{path}.ship_period",
+                f"order '{order.id}' operation {j} at '{sender.id}' last produces in period "
+                f"{last}, transfer says {tr.ship_period}",
+            )
+        lag = transfer_lag(self.inst, sender, receiver)
+        why = self._lag_why(sender, receiver)
+        arrive = last + lag
+        if tr.arrive_period != arrive:
+            self.add(
+                ViolationCode.TRANSFER_PERIODS,
+                f"{path}.arrive_period",
+                f"order '{order.id}' operation {j} from '{sender.id}' to '{receiver.id}': "
+                f"period {last} + lag {lag} ({why}) = {arrive}, transfer says "
+                f"{tr.arrive_period}",
+            )
+        start = _span(ends["to"]) if "to" in ends and tr.quantity > 0 else None
+        if start is not None and start[0] < arrive:
+            self.add(
+                ViolationCode.TRANSFER_PRECEDENCE,
+                path,
+                f"order '{order.id}' operation {j + 1} at '{receiver.id}' starts in period "
+                f"{start[0]}, before the lot from operation {j} at '{sender.id}' arrives in "
+                f"period {arrive} (last period {last} + lag {lag}: {why})",
+            )
+
+    def _lag_why(self, sender: Factory, receiver: Factory) -> str:
+        if sender.id == receiver.id:
+            return "one factory"
+        t = self.inst.transport
+        km = haversine_km(sender.location, receiver.location) * t.road_factor
+        minutes = transfer_minutes(self.inst, sender, receiver)
+        return (
+            f"{t.transfer_handling_minutes} min handling + {km:.2f} road km at "
+            f"{t.transfer_speed_kmh:g} km/h = {minutes:.1f} min, periods of "
+            f"{self.inst.horizon.period_minutes} min"
+        )
+
+    def _check_balance(self, order: Order, by_operation: dict[int, dict[str, _Part]]) -> None:
+        """Every unit of a stage part leaves for the next operation and arrives from the
+        previous one (not checked next to an operation with no row: reported once)."""
+        last = len(order.operations) - 1
+        for j, stages in by_operation.items():
+            for fid, stage in stages.items():
+                quantity = self._head(stage).quantity
+                sides = (
+                    ("from", "to", j + 1, self.out, j < last),
+                    ("into", "from", j - 1, self.into, j > 0),
+                )
+                for word, towards, other, flows, applies in sides:
+                    carried = flows.get((order.id, j, fid), 0)
+                    if not applies or other not in by_operation or carried == quantity:
+                        continue
+                    self.add(
+                        ViolationCode.TRANSFER_BALANCE,
+                        f"allocations[{stage.first_row}].quantity",
+                        f"order '{order.id}' operation {j} at '{fid}' makes {quantity} units; "
+                        f"transfers {word} it {towards} operation {other} carry {carried}",
+                    )
 
 
 class _PurchasingChecker:
@@ -1726,7 +2171,7 @@ class _RoutingChecker:
         self.dims = tuple(listed) or ("weight_kg", "volume_m3")
         self.km_cache: dict[tuple[float, float, float, float], float] = {}
         self.fits_cache: dict[tuple[tuple[str, float], ...], int | None] = {}
-        self.expected = self._expected(checker.parts.values())
+        self.expected = self._expected(checker.delivering_parts())
         # Requests by id as they count: the expected ones, except that a request split
         # otherwise than the rules say counts as the plan states its parts.
         self.loads: dict[str, _Load] = dict(self.expected)
@@ -3014,6 +3459,9 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     has a routes section, that is verified under docs/routing.md, and then
     ``costs.transport`` is the fleet's route costs plus the carrier's price of every
     load the fleet does not carry, and ``costs.purchasing`` the materials alone.
+    Orders split by operation are checked stage part by stage part, with their
+    transfers (``plan.transfers``), whose per-unit estimates ``costs.transport`` adds
+    with or without routes.
 
     Parameters
     ----------
@@ -3110,6 +3558,7 @@ def _check(instance: Instance, plan: Plan, previous: _Previous | None) -> CheckR
         }
     checker.check_rows()
     checker.check_parts()
+    checker.check_routed()
     checker.check_orders()
     checker.check_coverage()
     checker.check_capacity()
@@ -3198,17 +3647,24 @@ def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[V
     """Verify machine schedules against the instance's calendars and the plan, from
     the data alone: every lot's duration, machine and working window, no overlap on a
     machine, operations of a lot in order, release at its period, the plan's units all
-    scheduled, and the stated lateness (docs/scheduling.md)."""
+    scheduled, and the stated lateness (docs/scheduling.md).
+
+    A lot chains every operation of its order, except for an order split by operation:
+    each of its stage parts has lots of its own operation alone (``stage`` below is that
+    operation; ``None`` for a whole chain)."""
     out: list[Violation] = []
     factories = {f.id: f for f in instance.factories}
     orders = {o.id: o for o in instance.orders}
     length = instance.horizon.period_minutes
     end_of_horizon = instance.horizon.periods * length
-    planned: dict[tuple[str, str, int], int] = {}
+    planned: dict[tuple[str, str, int, int | None], int] = {}
     for a in plan.allocations:
-        if a.operation == 0:
+        routed = a.order in orders and is_routed(orders[a.order])
+        if a.operation == 0 or routed:
             for pq in a.periods:
-                planned[(a.order, a.factory, pq.period)] = pq.quantity
+                planned[(a.order, a.factory, pq.period, a.operation if routed else None)] = (
+                    pq.quantity
+                )
     for fi, fs in enumerate(schedule.factories):
         f = factories.get(fs.factory)
         if f is None:
@@ -3226,7 +3682,7 @@ def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[V
                     wins[r.id].append((p * length + taken, p * length + shift))
             for k in range(r.machines):
                 names[f"{r.id}#{k + 1}"] = r.id
-        chains: dict[tuple[str, int, int], dict[int, tuple[int, int, int]]] = {}
+        chains: dict[tuple[str, int, int, int | None], dict[int, tuple[int, int, int]]] = {}
         for mi, ms in enumerate(fs.machines):
             path = f"factories[{fi}].machines[{mi}]"
             group = names.get(ms.machine)
@@ -3281,7 +3737,8 @@ def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[V
                         )
                     )
                 previous_end = max(previous_end, lot.end_minute)
-                key = (lot.order, lot.period, lot.chunk)
+                stage = lot.operation if is_routed(order) else None
+                key = (lot.order, lot.period, lot.chunk, stage)
                 chains.setdefault(key, {})[lot.operation] = (
                     lot.start_minute,
                     lot.end_minute,
@@ -3297,10 +3754,11 @@ def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[V
                                 f"is {lot.late_minutes}, the lot ends {late} min late",
                             )
                         )
-        made: dict[tuple[str, int], int] = {}
-        for (oid, period, chunk), ops in chains.items():
+        made: dict[tuple[str, int, int | None], int] = {}
+        for (oid, period, chunk, stage), ops in chains.items():
             n_ops = len(orders[oid].operations)
-            if sorted(ops) != list(range(n_ops)):
+            chain = list(range(n_ops)) if stage is None else [stage]
+            if sorted(ops) != chain:
                 out.append(
                     _v(
                         "SCHEDULE_PRECEDENCE",
@@ -3309,7 +3767,7 @@ def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[V
                     )
                 )
                 continue
-            for k in range(n_ops - 1):
+            for k in chain[:-1]:
                 if ops[k + 1][0] < ops[k][1]:
                     out.append(
                         _v(
@@ -3319,15 +3777,16 @@ def check_schedule(instance: Instance, plan: Plan, schedule: Schedule) -> list[V
                             f"starts before {k} ends",
                         )
                     )
-            made[(oid, period)] = made.get((oid, period), 0) + ops[0][2]
-        for (oid, fid, period), qty in planned.items():
-            if fid == fs.factory and made.get((oid, period), 0) != qty:
+            made[(oid, period, stage)] = made.get((oid, period, stage), 0) + ops[chain[0]][2]
+        for (oid, fid, period, stage), qty in planned.items():
+            done = made.get((oid, period, stage), 0)
+            if fid == fs.factory and done != qty:
+                what = "" if stage is None else f" operation {stage}"
                 out.append(
                     _v(
                         "SCHEDULE_COVERAGE",
                         f"factories[{fi}]",
-                        f"{oid} period {period}: {made.get((oid, period), 0)} of the "
-                        f"plan's {qty} units scheduled",
+                        f"{oid}{what} period {period}: {done} of the plan's {qty} units scheduled",
                     )
                 )
     return out

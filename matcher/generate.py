@@ -8,6 +8,16 @@ drawn from one ``numpy.random.default_rng(seed)`` in a fixed order, so the same
 arguments always give the same instance, and the result goes through
 :class:`~matcher.models.Instance` validation like any user input.
 
+Orders split by operation (``by_operation``, docs/model.md): that share of the
+multi-operation orders gets ``split.by_operation: true``, and a quarter of those
+(in industries that have such chains) ask for a chain of processes no single
+factory offers, so that only routing the lot between factories serves them. These
+draws come from a second stream seeded from the same seed, so the main stream, the
+factories and every other order are the same whatever the share, and a share of 0
+gives exactly the instance of a generator without the option. :func:`instance_json`
+writes an instance as the ``generate`` command does, leaving out the fields of
+features it does not use so that files made before them stay byte-identical.
+
 Sizing: order quantities are scaled so that the processing minutes the orders need
 are 72-92 % of the free minutes of the resource groups that host the demanded
 processes (each order needing roughly 0.2-4 days of one resource group). When there
@@ -29,13 +39,15 @@ from numpy.typing import NDArray
 
 from matcher.models import Instance, Transport
 
-__all__ = ["generate"]
+__all__ = ["generate", "instance_json"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 _SHIFT_MINUTES = 480
 _EARTH_KM_PER_DEG = 111.2
+_BY_OPERATION_STREAM = 1  # spawn key of the by-operation draws' own stream
+_ROUTING_ONLY_SHARE = 0.25  # of the orders split by operation: a chain no factory offers
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -858,6 +870,52 @@ def _draw_order_ops(
     return order_ind.astype(np.int64), ops, ref
 
 
+def _route_by_operation(
+    rng: np.random.Generator | None,
+    share: float,
+    ops: list[tuple[str, ...]],
+    ref: IntArray,
+    order_ind: IntArray,
+    industries: list[_IndustrySpec],
+    fac: _Factories,
+) -> tuple[list[bool], dict[int, dict[str, _Cap]]]:
+    """Which orders are split by operation (``round(share * m)`` of the ``m``
+    multi-operation orders), and the reference capability per process of those that
+    need routing.
+
+    A quarter of them, in industries with chains no profile holds, switch to such a
+    chain (``ops`` updated in place, before the orders are sized and priced): no
+    single factory can make them, routing can. Each of their operations gets its
+    own reference capability, drawn among the factories offering the process, so
+    that its material and grade requirements stay satisfiable; ``ref`` becomes the
+    last operation's factory (the one that delivers). ``rng`` is the side stream,
+    never the main one; nothing is drawn when ``share`` is 0.
+    """
+    routed = [False] * len(ops)
+    route_caps: dict[int, dict[str, _Cap]] = {}
+    multi = [o for o, t in enumerate(ops) if len(t) >= 2]
+    count = round(share * len(multi))
+    if rng is None or count == 0:
+        return routed, route_caps
+    offering: dict[str, list[tuple[int, _Cap]]] = {}
+    for f, caps in enumerate(fac.caps):
+        for cap in caps:
+            offering.setdefault(cap.process, []).append((f, cap))
+    chosen = sorted(rng.choice(len(multi), count, replace=False).tolist())
+    switch = rng.random(count) < _ROUTING_ONLY_SHARE
+    for i, c in enumerate(chosen):
+        o = multi[c]
+        routed[o] = True
+        chains = industries[int(order_ind[o])].impossible
+        if not (switch[i] and chains):
+            continue
+        ops[o] = chains[int(rng.integers(0, len(chains)))]
+        picks = {p: offering[p][int(rng.integers(0, len(offering[p])))] for p in ops[o]}
+        route_caps[o] = {p: cap for p, (_, cap) in picks.items()}
+        ref[o] = picks[ops[o][-1]][0]
+    return routed, route_caps
+
+
 def _size_orders(
     rng: np.random.Generator,
     ops: list[tuple[str, ...]],
@@ -943,11 +1001,16 @@ def _draw_orders(
     stats: _Stats,
     clusters: list[_Place],
     industries: list[_IndustrySpec],
+    by_operation: float = 0.0,
+    side: np.random.Generator | None = None,
 ) -> _OrderPlan:
     plan = _OrderPlan([], {}, {})
     if n == 0:
         return plan
     order_ind, ops, ref = _draw_order_ops(rng, n, fac, cal, stats, industries)
+    routed, route_caps = _route_by_operation(
+        side, by_operation, ops, ref, order_ind, industries, fac
+    )
     qty_raw, days = _size_orders(rng, ops, fac, cal, stats, periods)
     qty = _nice(qty_raw)
     buyers = _draw_buyers(rng, n, order_ind, clusters, len(industries))
@@ -987,7 +1050,9 @@ def _draw_orders(
     uniforms = rng.random((n, _OP_UNIFORMS)).tolist()
     for o, (q, r, d, b, uw) in enumerate(zip(*cols, strict=True)):
         ind = industries[int(order_ind[o])]
-        caps = {c.process: c for c in fac.caps[int(ref[o])]} if ref[o] >= 0 else None
+        caps = route_caps.get(o)
+        if caps is None and ref[o] >= 0:
+            caps = {c.process: c for c in fac.caps[int(ref[o])]}
         operations, bom = _operations(uniforms[o], ind, ops[o], stats, caps)
         order: dict[str, Any] = {
             "id": ids[o],
@@ -1001,6 +1066,8 @@ def _draw_orders(
             "bill_of_materials": bom,
             **terms[o],
         }
+        if routed[o]:
+            order["split"] = {**order.get("split", {}), "by_operation": True}
         plan.dicts.append(order)
         for mat, per in bom.items():
             plan.material_demand[mat] = plan.material_demand.get(mat, 0.0) + q * per
@@ -1021,10 +1088,11 @@ def _operations(
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Operations with occasional material and grade requirements, and the bill of materials.
 
-    Requirements stay within what the reference factory ``ref`` offers, so only the
-    deliberately impossible orders (``ref is None``) lack a capable factory. ``u``
-    holds this order's pre-drawn uniforms: drawing them in one array for all orders
-    is what keeps 50 000 orders fast.
+    Requirements stay within what the reference factory ``ref`` offers (for an order
+    split by operation whose chain no factory offers: one capability per process,
+    of different factories), so only the deliberately impossible orders (``ref is
+    None``) lack a capable factory. ``u`` holds this order's pre-drawn uniforms:
+    drawing them in one array for all orders is what keeps 50 000 orders fast.
     """
     specs = {p.id: p for p in ind.processes}
 
@@ -1268,6 +1336,7 @@ def generate(
     *,
     start_date: dt.date = dt.date(2026, 1, 5),
     name: str | None = None,
+    by_operation: float = 0.0,
 ) -> Instance:
     """A realistic, valid instance; the same arguments always give the same instance.
 
@@ -1287,6 +1356,11 @@ def generate(
         follow the calendar).
     name
         Instance name; defaults to ``gen-o{orders}-f{factories}-p{periods}-s{seed}``.
+    by_operation
+        Share (0..1) of the multi-operation orders split by operation
+        (``split.by_operation``); a quarter of those ask for a chain no single
+        factory offers. Drawn from a second stream of ``seed``: at 0 the instance
+        is exactly the one without the option, and factories never change.
 
     Returns
     -------
@@ -1299,7 +1373,10 @@ def generate(
         raise ValueError(f"factories must be >= 1, got {factories}")
     if not 1 <= periods <= 10_000:
         raise ValueError(f"periods must be in 1..10000, got {periods}")
+    if not 0.0 <= by_operation <= 1.0:
+        raise ValueError(f"by_operation must be in [0, 1], got {by_operation}")
     rng = np.random.default_rng(seed)
+    side = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_BY_OPERATION_STREAM,)))
     clusters = _pick_clusters(rng, factories)
     industries = _pick_industries(rng, factories)
     fac = _draw_factories(rng, factories, clusters, industries)
@@ -1308,7 +1385,9 @@ def generate(
     _set_max_lots(rng, fac, cal)
     credit = _draw_credit(rng, fac)
     stats = _stats(fac, cal, [c["score"] for c in credit])
-    plan = _draw_orders(rng, orders, periods, fac, cal, stats, clusters, industries)
+    plan = _draw_orders(
+        rng, orders, periods, fac, cal, stats, clusters, industries, by_operation, side
+    )
     processes, materials = _catalogue(industries)
     data: dict[str, Any] = {
         "name": name if name is not None else f"gen-o{orders}-f{factories}-p{periods}-s{seed}",
@@ -1324,3 +1403,26 @@ def generate(
         "transport": {"carrier_min_cents": CARRIER_MIN_CENTS},
     }
     return Instance.model_validate(data)
+
+
+def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
+    """The instance's JSON as ``matcher generate`` writes it: unset fields and the
+    fields of orders split by operation left out while unused (``by_operation``
+    false, the transfer speed and handling at their defaults), so that files made
+    before that feature, such as ``instances/demo.json``, can be re-made byte for byte.
+    """
+    transport = instance.transport
+    unused_transfer = {
+        name
+        for name in ("transfer_speed_kmh", "transfer_handling_minutes")
+        if getattr(transport, name) == Transport.model_fields[name].default
+    }
+    exclude: dict[str, Any] = {
+        "orders": {
+            i: {"split": {"by_operation"}}
+            for i, order in enumerate(instance.orders)
+            if not order.split.by_operation
+        },
+        "transport": unused_transfer,
+    }
+    return instance.model_dump_json(exclude_none=True, exclude=exclude, indent=indent)

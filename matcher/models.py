@@ -145,7 +145,15 @@ class Operation(Frozen):
 class SplitPolicy(Frozen):
     allowed: bool = False
     min_quantity: PosInt = Field(default=1, description="Smallest quantity of one part.")
-    max_factories: PosInt = Field(default=1)
+    max_factories: PosInt = Field(
+        default=1, description="Most factories per order (per operation with by_operation)."
+    )
+    by_operation: bool = Field(
+        default=False,
+        description="Each operation may run at its own factories; the lot travels between "
+        "them (transfer time and cost, docs/model.md). Off: all operations of a part run at "
+        "one factory in the same periods.",
+    )
 
 
 class Penalties(Frozen):
@@ -266,6 +274,15 @@ class Transport(Frozen):
         default=0,
         description="The carrier's minimum charge per shipment. Routing only: a load the "
         "fleet does not carry costs max(this, its per-unit estimate).",
+    )
+    transfer_speed_kmh: float = Field(
+        default=50.0,
+        gt=0.0,
+        description="Average speed of a lot moving between two factories (orders split "
+        "by operation): road km / this = driving time.",
+    )
+    transfer_handling_minutes: NonNegInt = Field(
+        default=0, description="Loading, paperwork and unloading of one inter-factory transfer."
     )
 
 

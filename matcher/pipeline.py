@@ -19,9 +19,11 @@ from matcher.result import (
     CostBreakdown,
     FactoryUtilisation,
     Kpis,
+    OperationTransfer,
     PeriodQuantity,
     Plan,
     Purchasing,
+    ReasonCode,
     Routing,
     StageStats,
     Unassigned,
@@ -91,27 +93,15 @@ def plan(
     reasons = explain_unserved(problem, result.parts, result.status)
 
     allocations, served, credit_units = _allocations(problem, result)
+    transfers = _transfers(problem, result)
 
-    unassigned: list[Unassigned] = []
-    for info in problem.orders:
-        if info.index in served:
-            continue
-        if info.reason is not None:
-            code, detail = info.reason, info.detail
-        else:
-            code, detail = reasons[info.index]
-        o = info.order
-        unassigned.append(
-            Unassigned(
-                order=o.id,
-                reason=code,
-                detail=detail,
-                mandatory=o.mandatory,
-                penalty_cents=o.penalties.unserved_cents or 0,
-            )
-        )
+    unassigned = _unassigned(problem, served, reasons)
 
     objective, bound, notes = _plan_terms(problem, result, served)
+    if params.sharing and problem.routed:
+        notes.append(
+            "capacity sharing skipped: the analysis does not model orders split by operation"
+        )
     stage = StageStats(
         stage="assignment",
         solver=result.solver,
@@ -167,10 +157,12 @@ def plan(
             routing, routing_stats = routed
             stages.append(routing_stats)
     sharing = None
-    if params.sharing and problem.orders:
+    if params.sharing and problem.orders and not problem.routed:
         sharing = _sharing(problem, result, params, compile_start, stop)
     moved = 0 if anchor is None else moved_units(anchor.previous, allocations)
-    costs = _costs(allocations, unassigned, credit_units, weights, purchasing, routing, moved)
+    costs = _costs(
+        allocations, unassigned, credit_units, weights, purchasing, routing, moved, transfers
+    )
     return Plan(
         instance=instance.name,
         status=least_proven(s.status for s in stages),
@@ -183,7 +175,60 @@ def plan(
         purchasing=purchasing,
         routes=routing,
         capacity_sharing=sharing,
+        transfers=transfers,
     )
+
+
+def _unassigned(
+    problem: AssignmentProblem,
+    served: set[int],
+    reasons: dict[int, tuple[ReasonCode, str]],
+) -> list[Unassigned]:
+    """Every order the plan leaves out, with its reason (from the filters or the solve)."""
+    out: list[Unassigned] = []
+    for info in problem.orders:
+        if info.index in served:
+            continue
+        if info.reason is not None:
+            code, detail = info.reason, info.detail
+        else:
+            code, detail = reasons[info.index]
+        o = info.order
+        out.append(
+            Unassigned(
+                order=o.id,
+                reason=code,
+                detail=detail,
+                mandatory=o.mandatory,
+                penalty_cents=o.penalties.unserved_cents or 0,
+            )
+        )
+    return out
+
+
+def _transfers(problem: AssignmentProblem, result: AssignmentResult) -> list[OperationTransfer]:
+    """The plan's transfers between the operations of orders split by operation."""
+    out: list[OperationTransfer] = []
+    last_period = {p.candidate: max(p.quantities) for p in result.parts}
+    for (f, g), units in result.flows.items():
+        sender, receiver = problem.candidates[f], problem.candidates[g]
+        assert sender.operation is not None
+        lag, rate = problem.transfer(f, g)
+        ship = last_period[f]
+        out.append(
+            OperationTransfer(
+                order=problem.orders[sender.order].order.id,
+                operation=sender.operation,
+                from_factory=problem.instance.factories[sender.factory].id,
+                to_factory=problem.instance.factories[receiver.factory].id,
+                quantity=units,
+                ship_period=ship,
+                arrive_period=ship + lag,
+                transport_cents=rate * units,
+            )
+        )
+    out.sort(key=lambda t: (t.order, t.operation, t.from_factory, t.to_factory))
+    return out
 
 
 def _allocations(
@@ -212,6 +257,8 @@ def _allocations(
         credit_units += cand.credit * qty
         last = len(order.operations) - 1
         for j, op in enumerate(order.operations):
+            if cand.operation is not None and j != cand.operation:
+                continue  # a stage part makes one operation
             cap = caps[op.process]
             allocations.append(
                 Allocation(
@@ -323,15 +370,18 @@ def _costs(
     bought: Purchasing | None = None,
     routing: Routing | None = None,
     moved: int = 0,
+    transfers: list[OperationTransfer] | None = None,
 ) -> CostBreakdown:
     """The plan's cost terms; routes replace the per-unit transport estimates of goods
-    and materials (docs/routing.md)."""
+    and materials (docs/routing.md). Transfers between operations are not routed: their
+    estimates count either way (docs/model.md)."""
     production = sum(a.production_cents for a in allocations)
     transport = sum(a.transport_cents for a in allocations)
     purchasing = 0 if bought is None else bought.collective_cents
     if routing is not None:
         transport = routing.fleet_cents + routing.carrier_cents
         purchasing = 0 if bought is None else bought.material_cents
+    transport += sum(t.transport_cents for t in transfers or ())
     lateness = sum(a.lateness_cents for a in allocations)
     unserved = sum(u.penalty_cents for u in unassigned)
     objective = (

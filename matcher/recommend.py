@@ -24,6 +24,7 @@ from matcher.validation import (
     Issue,
     order_issues,
     pydantic_issues,
+    routed_issues,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +78,17 @@ def recommend(instance: Instance, plan: Plan, order: Order, top_k: int = 5) -> R
 
     start = time.perf_counter()
     if issues := order_issues("order", order, instance):
+        raise InvalidInstanceError(issues)
+    if order.split.by_operation and len(order.operations) > 1:
+        raise InvalidInstanceError(
+            [
+                Issue(
+                    "order.split.by_operation",
+                    "recommendations for orders split by operation are not supported yet",
+                )
+            ]
+        )
+    if issues := routed_issues(instance):
         raise InvalidInstanceError(issues)
     weights = plan.weights
     others = [o for o in instance.orders if o.id != order.id]

@@ -19,7 +19,7 @@ from matcher.models import Instance
 from matcher.params import ProgressCallback, SolveParams, StopSignal
 from matcher.pipeline import plan as solve_plan
 from matcher.result import Move, Plan, Replan
-from matcher.validation import InvalidInstanceError, Issue
+from matcher.validation import InvalidInstanceError, Issue, routed_issues
 
 Key = tuple[str, str]  # (order id, factory id)
 
@@ -42,6 +42,8 @@ def replan(
     """
     from solvers.assignment.problem import AnchorSpec
 
+    if issues := routed_issues(instance):
+        raise InvalidInstanceError(issues)
     params = params or SolveParams()
     weights = params.weights or instance.weights
     stability = weights.stability if disruption.stability is None else disruption.stability

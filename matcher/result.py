@@ -82,6 +82,23 @@ class Allocation(Result):
     late_units: int = 0
 
 
+class OperationTransfer(Result):
+    """Units of an order split by operation moving from one operation's factory to the
+    next operation's (docs/model.md): listed for every such flow, also when both
+    operations run at the same factory (then no time and no cost)."""
+
+    order: str
+    operation: int = Field(description="The sending operation; the receiver is the next one.")
+    from_factory: str
+    to_factory: str
+    quantity: int
+    ship_period: int = Field(description="Last period of the sending operation at from_factory.")
+    arrive_period: int = Field(
+        description="First period to_factory may work on the units: ship_period + the lag."
+    )
+    transport_cents: int = Field(description="Per-unit transfer rate x quantity.")
+
+
 class Unassigned(Result):
     order: str
     reason: ReasonCode
@@ -97,7 +114,8 @@ class CostBreakdown(Result):
     transport: int = Field(
         default=0,
         description="Per-unit estimates of product transport; once routes exist, the "
-        "fleet's route costs plus the carrier estimate of every unrouted load.",
+        "fleet's route costs plus the carrier estimate of every unrouted load. Both plus "
+        "the inter-factory transfers of orders split by operation.",
     )
     lateness: int = 0
     unserved: int = 0
@@ -517,6 +535,10 @@ class Plan(Result):
     routes: Routing | None = None
     capacity_sharing: CapacitySharing | None = None
     replan: Replan | None = None
+    transfers: list[OperationTransfer] = Field(
+        default_factory=list,
+        description="Inter-operation flows of orders split by operation (docs/model.md).",
+    )
 
 
 class Displacement(Result):

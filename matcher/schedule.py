@@ -104,6 +104,7 @@ class _Lot:
     period: int
     chunk: int
     quantity: int
+    operations: tuple[int, ...]  # the order's operations this lot chains, in order
 
 
 def schedule_plan(
@@ -177,15 +178,21 @@ def _schedule_factory(
         group_machines[res.id] = ids
     lots: list[_Lot] = []
     for alloc in plan.allocations:
-        if alloc.factory != factory.id or alloc.operation != 0:
+        order = orders[alloc.order]
+        routed = order.split.by_operation and len(order.operations) > 1
+        if alloc.factory != factory.id or (alloc.operation != 0 and not routed):
             continue
+        # A part chains all of its order's operations; a stage part of an order split
+        # by operation is its own operation (the transfer lag sits between periods).
+        ops = (alloc.operation,) if routed else tuple(range(len(order.operations)))
         for pq in alloc.periods:
-            lots += _chunks(orders[alloc.order], pq.period, pq.quantity, caps, shift)
+            lots += _chunks(order, ops, pq.period, pq.quantity, caps, shift)
     operations: list[Operation] = []
     jobs: list[Job] = []
     for lot in lots:
         ids = []
-        for op in lot.order.operations:
+        for j in lot.operations:
+            op = lot.order.operations[j]
             cap = caps[op.process]
             minutes = math.ceil(cap.seconds_per_unit * lot.quantity / 60) + cap.setup_minutes
             modes = tuple(Mode(m, minutes) for m in group_machines[cap.resource_group])
@@ -193,7 +200,8 @@ def _schedule_factory(
             operations.append(Operation(len(jobs), modes, name=op.process))
         jobs.append(
             Job(
-                f"{lot.order.id}/p{lot.period}/c{lot.chunk}",
+                f"{lot.order.id}/p{lot.period}/c{lot.chunk}"
+                + (f"/o{lot.operations[0]}" if len(lot.operations) == 1 else ""),
                 tuple(ids),
                 release=lot.period * length,
                 due=(lot.period + 1) * length,
@@ -230,7 +238,8 @@ def _schedule_factory(
         last = result.placed[job.operations[-1]]
         late = max(0, last.end - (job.due or 0))
         late_lots += late > 0
-        for k, o in enumerate(job.operations):
+        last_op = len(lot.order.operations) - 1
+        for k, o in zip(lot.operations, job.operations, strict=True):
             p = result.placed[o]
             rows.setdefault(p.machine, []).append(
                 ScheduledLot(
@@ -245,7 +254,7 @@ def _schedule_factory(
                     end_minute=p.end,
                     start=start_dt + dt.timedelta(minutes=p.start),
                     end=start_dt + dt.timedelta(minutes=p.end),
-                    late_minutes=late if k == len(job.operations) - 1 else 0,
+                    late_minutes=late if k == last_op else 0,
                 )
             )
     group_of = {m: g for g, ms in group_machines.items() for m in ms}
@@ -281,19 +290,20 @@ def _gaps(wins: list[tuple[int, int]], end: int) -> tuple[tuple[int, int], ...]:
 
 def _chunks(
     order: Order,
+    ops: tuple[int, ...],
     period: int,
     quantity: int,
     caps: dict[str, Capability],
     shift: dict[tuple[str, int], int],
 ) -> list[_Lot]:
-    """The lot of ``quantity`` units in ``period``, cut so that each operation of each
-    chunk fits one machine's shift there (one chunk when it already does)."""
+    """The lot of ``quantity`` units in ``period``, cut so that each of its operations
+    ``ops`` of each chunk fits one machine's shift there (one chunk when it already does)."""
     per_chunk = quantity
-    for op in order.operations:
-        cap = caps[op.process]
+    for j in ops:
+        cap = caps[order.operations[j].process]
         room = shift.get((cap.resource_group, period), 0) - cap.setup_minutes
         if cap.seconds_per_unit and room > 0:
             per_chunk = min(per_chunk, max(1, (60 * room) // cap.seconds_per_unit))
     n = math.ceil(quantity / per_chunk)
     sizes = [quantity // n + (1 if c < quantity % n else 0) for c in range(n)]
-    return [_Lot(order, period, c, q) for c, q in enumerate(sizes)]
+    return [_Lot(order, period, c, q, ops) for c, q in enumerate(sizes)]

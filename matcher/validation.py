@@ -398,3 +398,17 @@ def load_instance(path: str | Path) -> Instance:
             [Issue("", f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
         ) from None
     return parse_instance(data)
+
+
+def routed_issues(instance: Instance, prefix: str = "orders") -> list[Issue]:
+    """Re-plans and recommendations do not handle orders split by operation yet: one
+    issue per such order (docs/model.md)."""
+    return [
+        Issue(
+            f"{prefix}[{i}].split.by_operation",
+            f"order {o.id} is split by operation; re-plans and recommendations do not "
+            "handle such orders yet",
+        )
+        for i, o in enumerate(instance.orders)
+        if o.split.by_operation and len(o.operations) > 1
+    ]

@@ -37,6 +37,8 @@ class AssignmentResult:
     seed: int = 0
     workers: int = 1
     notes: list[str] = field(default_factory=list)
+    # orders split by operation: (sending stage part, receiving stage part) -> units
+    flows: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def gap(self) -> float | None:
@@ -82,10 +84,36 @@ def get_backend(name: str) -> AssignmentBackend:
     return backend
 
 
-def objective_of(problem: AssignmentProblem, parts: list[Part]) -> int:
+def routed_flows(problem: AssignmentProblem, parts: list[Part]) -> dict[tuple[int, int], int]:
+    """The transfers of routed orders made with one stage part per operation (as the
+    greedy places them): each part passes everything to the next operation's."""
+    by_order: dict[int, dict[int, Part]] = {}
+    for p in parts:
+        cand = problem.candidates[p.candidate]
+        if cand.operation is not None:
+            stage = by_order.setdefault(cand.order, {})
+            if cand.operation in stage:
+                raise ValueError("routed_flows needs one stage part per operation")
+            stage[cand.operation] = p
+    flows: dict[tuple[int, int], int] = {}
+    for stage in by_order.values():
+        for j in range(len(stage) - 1):
+            flows[(stage[j].candidate, stage[j + 1].candidate)] = stage[j].quantity
+    return flows
+
+
+def objective_of(
+    problem: AssignmentProblem,
+    parts: list[Part],
+    flows: dict[tuple[int, int], int] | None = None,
+) -> int:
     """Internal objective of a set of parts: production/transport/credit/lateness
-    weighted, plus the penalty of every order left unserved."""
-    total = 0
+    weighted, plus the penalty of every order left unserved; with the transfers of
+    routed orders (``flows``, by default as :func:`routed_flows` derives them)."""
+    if flows is None:
+        flows = routed_flows(problem, parts)
+    total = sum(problem.transfer(f, g)[1] * units for (f, g), units in flows.items())
+    total *= problem.weights.transport
     served: set[int] = set()
     made: dict[int, int] = {}
     for part in parts:
@@ -108,6 +136,16 @@ def anchor_unsupported(problem: AssignmentProblem) -> str | None:
     if problem.anchor is None:
         return None
     return "re-plans (fixed work, stability) are modelled by the cpsat back-end only"
+
+
+def routed_unsupported(problem: AssignmentProblem) -> str | None:
+    """The reason a back-end without routed orders gives for a problem holding some."""
+    if not problem.routed:
+        return None
+    return (
+        f"{len(problem.routed)} order(s) are split by operation (split.by_operation); "
+        "they are modelled by the cpsat back-end only"
+    )
 
 
 def mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:

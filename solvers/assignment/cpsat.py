@@ -22,6 +22,7 @@ from solvers.assignment.base import (
     Part,
     mandatory_left_out,
     objective_of,
+    routed_flows,
     unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
@@ -42,6 +43,9 @@ class _Vars:
     make: dict[int, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # c -> t -> x
     runs: dict[int, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # c -> t -> z
     served: dict[int, cp_model.IntVar] = field(default_factory=dict)  # order -> s
+    # orders split by operation: (sending stage part, receiving stage part) -> units
+    flows: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    links: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)  # flow used
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -129,6 +133,9 @@ class _Builder:
             penalty = self.problem.unserved_cost(index)
             self.constant += penalty
             self.objective.append((-penalty, s))
+        if info.stages is not None:
+            self.add_routed(index, served)
+            return
         qty = info.order.quantity
         offered = self.offered.get(index, info.candidates)
         used = [self.add_part(k, served) for k in offered]
@@ -145,6 +152,81 @@ class _Builder:
                 for y in used:
                     self.model.add_implication(y, served)
         self.add_stability(index, offered)
+
+    def add_routed(self, index: int, served: cp_model.IntVar | int) -> None:
+        """An order split by operation (docs/model.md): every operation made in full by
+        its own stage parts; batch transfers between consecutive operations, each
+        starting no earlier than the sender's last period plus the transfer lag."""
+        problem, model = self.problem, self.model
+        info = problem.orders[index]
+        assert info.stages is not None
+        qty = info.order.quantity
+        window: dict[int, tuple[cp_model.IntVar, cp_model.IntVar]] = {}
+        totals: dict[int, cp_model.LinearExprT] = {}
+        dearest: list[cp_model.IntVar] = []
+        for stage in info.stages:
+            used = [self.add_part(k, served) for k in stage]
+            made = [x for k in stage for x in self.v.make[k].values()]
+            if made:
+                model.add(sum(made) == qty * served)
+            else:
+                model.add(served == 0)
+            if info.max_parts == 1:
+                model.add(sum(used) == served)
+            else:
+                model.add(sum(used) <= info.max_parts)
+                if isinstance(served, cp_model.IntVar):
+                    for y in used:
+                        model.add_implication(y, served)
+            for k in stage:
+                window[k] = self._window(k)
+                totals[k] = sum(self.v.make[k].values())
+            costs = [problem.candidates[k].unit_cost for k in stage]
+            top = model.new_int_var(0, max(costs), f"price{index}_{len(dearest)}")
+            for k, c in zip(stage, costs, strict=True):
+                model.add(top >= c * self.v.used[k])
+            dearest.append(top)
+        ceiling = info.order.max_unit_price_cents
+        if ceiling is not None:
+            model.add(sum(dearest) <= ceiling)
+        for sending, receiving in zip(info.stages, info.stages[1:], strict=False):
+            inflow: dict[int, list[cp_model.IntVar]] = {g: [] for g in receiving}
+            for f in sending:
+                outflow = []
+                for g in receiving:
+                    lag, rate = problem.transfer(f, g)
+                    w = model.new_int_var(0, qty, f"w{f}_{g}")
+                    b = model.new_bool_var(f"b{f}_{g}")
+                    model.add(w <= qty * b)
+                    model.add_implication(b, self.v.used[f])
+                    model.add_implication(b, self.v.used[g])
+                    model.add(window[g][0] >= window[f][1] + lag).only_enforce_if(b)
+                    if rate:
+                        self.objective.append((problem.weights.transport * rate, w))
+                    self.v.flows[(f, g)] = w
+                    self.v.links[(f, g)] = b
+                    outflow.append(w)
+                    inflow[g].append(w)
+                model.add(sum(outflow) == totals[f])
+            for g, ws in inflow.items():
+                model.add(sum(ws) == totals[g])
+
+    def _window(self, k: int) -> tuple[cp_model.IntVar, cp_model.IntVar]:
+        """First and last period stage part ``k`` produces in (free when unused)."""
+        model = self.model
+        cand = self.problem.candidates[k]
+        first = model.new_int_var(cand.first, cand.last, f"first{k}")
+        last = model.new_int_var(cand.first, cand.last, f"last{k}")
+        runs = self.v.runs[k]
+        for t, x in self.v.make[k].items():
+            active = runs.get(t)
+            if active is None:
+                active = model.new_bool_var(f"a{k}_{t}")
+                model.add(x <= max(x.proto.domain) * active)  # no [-1]: proto lists
+                runs[t] = active
+            model.add(first <= t).only_enforce_if(active)
+            model.add(last >= t).only_enforce_if(active)
+        return first, last
 
     def add_stability(self, index: int, offered: list[int]) -> None:
         """Re-plans: ``stability`` per previous unit no longer made at its factory,
@@ -245,6 +327,11 @@ def hint(model: cp_model.CpModel, problem: AssignmentProblem, v: _Vars, parts: l
     served = {problem.candidates[p.candidate].order for p in parts}
     for o, s in v.served.items():
         model.add_hint(s, o in served)
+    flows = routed_flows(problem, parts)
+    for key, w in v.flows.items():
+        units = flows.get(key, 0)
+        model.add_hint(w, units)
+        model.add_hint(v.links[key], units > 0)
     for k, y in v.used.items():
         part = chosen.get(k)
         model.add_hint(y, part is not None)
@@ -312,6 +399,11 @@ class CpSatBackend:
         return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
+        if problem.routed and params.strategy in ("core", "lns"):
+            return (
+                f"orders split by operation are modelled by the whole model only; strategy "
+                f"'{params.strategy}' does not know them (use 'auto' or 'full')"
+            )
         if (
             params.hard_mandatory
             and params.strategy != "full"
@@ -342,6 +434,8 @@ class CpSatBackend:
                 notes=[why],
             )
         strategy = params.strategy
+        if problem.routed:
+            strategy = "full"  # the LP core and LNS do not model routed orders
         if strategy == "auto":
             if estimated_core_size(problem) <= CORE_MAX_VARIABLES:
                 strategy = "core"
@@ -548,16 +642,25 @@ class CpSatBackend:
         status = _STATUS.get(code, SolveStatus.UNKNOWN)
         bound = solver.best_objective_bound if code != cp_model.MODEL_INVALID else None
         first: float | None
+        flows: dict[tuple[int, int], int] = {}
+        if problem.routed:
+            notes.append(
+                f"{len(problem.routed)} order(s) split by operation: whole model with "
+                f"{len(v.flows)} transfer flows"
+            )
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             parts = extract(solver, v)
+            flows = extract_flows(solver, v)
             found = float(solver.objective_value)
             objective: float | None = found
             if warm_objective is not None and warm_objective < found:
                 parts, objective = warm, warm_objective
+                flows = routed_flows(problem, warm)
                 notes.append("greedy warm start was better than CP-SAT's incumbent")
             first = warm_time if warm else callback.first
         elif warm_objective is not None:
             parts, objective, first = warm, warm_objective, warm_time
+            flows = routed_flows(problem, warm)
             status = SolveStatus.FEASIBLE
             notes.append("CP-SAT found no solution in time; the greedy plan is returned")
         else:
@@ -577,6 +680,7 @@ class CpSatBackend:
             seed=params.seed,
             workers=params.workers,
             notes=notes,
+            flows=flows,
         )
 
     def _solve_lns(
@@ -719,6 +823,16 @@ def configure(solver: cp_model.CpSolver, params: SolveParams, seconds: float) ->
         return [f"deterministic limit {seconds:.2f} (wall-clock safety {3 * seconds + 1:.0f}s)"]
     p.max_time_in_seconds = seconds
     return []
+
+
+def extract_flows(solver: cp_model.CpSolver, v: _Vars) -> dict[tuple[int, int], int]:
+    """Units moving between stage parts of orders split by operation (positive only)."""
+    out: dict[tuple[int, int], int] = {}
+    for key, w in v.flows.items():
+        units = int(solver.value(w))
+        if units > 0:
+            out[key] = units
+    return out
 
 
 def extract(solver: cp_model.CpSolver, v: _Vars) -> list[Part]:

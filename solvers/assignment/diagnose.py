@@ -30,6 +30,9 @@ def explain_unserved(
     for info in problem.orders:
         if info.index in served or not info.candidates:
             continue
+        if info.stages is not None:
+            out[info.index] = _explain_routed(problem, left, info.index, status)
+            continue
         penalty = problem.unserved_cost(info.index)
         placed = place_order(problem, left, info.index)
         if placed is not None:
@@ -88,3 +91,63 @@ def _binding(problem: AssignmentProblem, left: Capacity, order: int) -> str:
     return (worst[1] if worst else "no free capacity") + (
         f"; the other {n - 1} eligible factories are full too" if n > 1 else ""
     )
+
+
+ROUTED_TRIAL_S = 1.0
+"""CP-SAT deterministic time for one trial placement of an order split by operation."""
+
+
+def _explain_routed(
+    problem: AssignmentProblem, left: Capacity, order: int, status: SolveStatus
+) -> tuple[ReasonCode, str]:
+    """The same questions for an order split by operation, answered by CP-SAT on that
+    order alone (greedy placement does not search its routes): in the capacity the plan
+    leaves, then on empty factories."""
+    from ortools.sat.python import cp_model
+
+    from solvers.assignment.cpsat import build_model
+
+    def trial(free: list[list[int]], buyer: dict[tuple[int, str], int]) -> float | None:
+        model, v = build_model(problem, True, orders=[order], free=free, buyer_caps=buyer)
+        if order in v.served:
+            model.add(v.served[order] == 1)  # the question is whether it can be made
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_deterministic_time = ROUTED_TRIAL_S
+        code = solver.solve(model)
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return float(solver.objective_value)
+        return None
+
+    penalty = problem.unserved_cost(order)
+    found = trial(left.free, left.buyer)
+    if found is not None:
+        return _fits_verdict(found, penalty, status)
+    empty = Capacity(problem)
+    if trial(empty.free, empty.buyer) is None:
+        return (
+            ReasonCode.DUE_DATE_INFEASIBLE,
+            "no route through the eligible factories of its operations was found even on "
+            f"empty factories ({ROUTED_TRIAL_S:.0f} s of CP-SAT)",
+        )
+    return (
+        ReasonCode.CAPACITY_EXHAUSTED,
+        "its operations fit on empty factories but not in the capacity the plan leaves",
+    )
+
+
+def _fits_verdict(found: float, penalty: int, status: SolveStatus) -> tuple[ReasonCode, str]:
+    if found > penalty:
+        return (
+            ReasonCode.NOT_WORTH_SERVING,
+            f"cheapest placement costs {found:.0f} cents, more than its penalty {penalty}",
+        )
+    why = (
+        "the solver stopped before placing it"
+        if status != SolveStatus.OPTIMAL
+        else "placing it would displace more valuable orders"
+    )
+    code = (
+        ReasonCode.SOLVER_LIMIT if status != SolveStatus.OPTIMAL else ReasonCode.NOT_WORTH_SERVING
+    )
+    return code, f"fits in the free capacity at {found:.0f} cents vs penalty {penalty}: {why}"

@@ -14,7 +14,13 @@ import time
 
 from matcher.params import ProgressCallback, SolveParams, StopSignal
 from matcher.result import SolveStatus
-from solvers.assignment.base import AssignmentResult, Part, anchor_unsupported, objective_of
+from solvers.assignment.base import (
+    AssignmentResult,
+    Part,
+    anchor_unsupported,
+    objective_of,
+    routed_flows,
+)
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 
 _BIG = 1 << 62
@@ -75,18 +81,7 @@ def fill(
     problem: AssignmentProblem, cap: Capacity, cand: Candidate, need: int
 ) -> dict[int, int] | None:
     """Spread ``need`` units of ``cand`` over its periods, or None if it does not fit."""
-    out: dict[int, int] = {}
-    left = need
-    for t in period_preference(problem, cand):
-        q = min(left, cap.units_fitting(cand, t))
-        if q > 0:
-            out[t] = q
-            left -= q
-            if left == 0:
-                break
-    if left:
-        return None
-    return out if cap.fits_buyer(cand, out) else None
+    return _fill_in(cap, cand, need, period_preference(problem, cand))
 
 
 def most_that_fits(problem: AssignmentProblem, cap: Capacity, cand: Candidate, limit: int) -> int:
@@ -145,6 +140,73 @@ def place_order(
     if info.max_parts > 1:
         return _place_split(problem, cap, order, among)
     return None
+
+
+def place_routed(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+    """A placement of an order split by operation in ``cap``, taken from it; or None.
+
+    Operation by operation, the cheapest stage part that makes the whole quantity
+    from the earliest period the previous one's transfer allows (early operations
+    as soon as possible, the last one just in time). One stage part per operation:
+    a feasible start, not a search."""
+    info = problem.orders[order]
+    assert info.stages is not None
+    qty = info.order.quantity
+    last = len(info.stages) - 1
+    placed: list[Part] = []
+    total = 0
+    for j, stage in enumerate(info.stages):
+        best: tuple[int, int, Part] | None = None  # cost, finish, part
+        for k in stage:
+            cand = problem.candidates[k]
+            if not cand.lo <= qty <= cand.hi:
+                continue
+            start, moving = cand.first, 0
+            if placed:
+                sender = placed[-1]
+                lag, rate = problem.transfer(sender.candidate, k)
+                start = max(start, max(sender.quantities) + lag)
+                moving = problem.weights.transport * rate * qty
+            order_of = [t for t in period_preference(problem, cand) if t >= start]
+            if j < last:
+                order_of.sort()
+            quantities = _fill_in(cap, cand, qty, order_of)
+            if quantities is None:
+                continue
+            c = cost(problem, cand, quantities) + moving
+            finish = max(quantities)
+            if best is None or (c, finish) < (best[0], best[1]):
+                best = (c, finish, Part(k, quantities))
+        if best is None:
+            for p in placed:
+                cap.give_back(problem.candidates[p.candidate], p.quantities)
+            return None
+        cap.take(problem.candidates[best[2].candidate], best[2].quantities)
+        placed.append(best[2])
+        total += best[0]
+    if total > problem.unserved_cost(order):
+        for p in placed:
+            cap.give_back(problem.candidates[p.candidate], p.quantities)
+        return None
+    return placed
+
+
+def _fill_in(
+    cap: Capacity, cand: Candidate, need: int, periods: list[int]
+) -> dict[int, int] | None:
+    """``need`` units of ``cand`` in ``periods`` (in that order of preference), or None."""
+    out: dict[int, int] = {}
+    left = need
+    for t in periods:
+        q = min(left, cap.units_fitting(cand, t))
+        if q > 0:
+            out[t] = q
+            left -= q
+            if left == 0:
+                break
+    if left or not cap.fits_buyer(cand, out):
+        return None
+    return out
 
 
 def _place_split(
@@ -232,6 +294,11 @@ def greedy_parts(
         ),
     )
     for info in sequence:
+        if info.stages is not None:
+            routed = place_routed(problem, cap, info.index)
+            if routed:
+                parts.extend(routed)
+            continue
         among = None
         if offered is not None:
             among = sorted(offered.get(info.index, []), key=lambda k: problem.candidates[k].base)
@@ -273,4 +340,5 @@ class GreedyBackend:
             seed=params.seed,
             workers=1,
             notes=["greedy heuristic: no bound is proved"],
+            flows=routed_flows(problem, parts),
         )

@@ -32,6 +32,7 @@ from solvers.assignment.base import (
     anchor_unsupported,
     mandatory_left_out,
     objective_of,
+    routed_unsupported,
     unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
@@ -254,7 +255,7 @@ class _MipBackend:
         return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
-        if (why := anchor_unsupported(problem)) is not None:
+        if (why := anchor_unsupported(problem) or routed_unsupported(problem)) is not None:
             return why
         if problem.size > MAX_PRODUCTION_VARIABLES:
             return (

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.geo import EARTH_RADIUS_KM, transport_cents_per_unit
+from matcher.geo import (
+    EARTH_RADIUS_KM,
+    transfer_lag_periods,
+    transfer_minutes,
+    transport_cents_per_unit,
+)
 from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Order
 from matcher.result import ReasonCode
 
@@ -42,6 +47,9 @@ class Candidate:
     first: int  # first period it may produce in
     last: int  # last period worth producing in
     base: int = 0  # weighted per-unit objective coefficient, on time
+    # None: a part making every operation; j: a stage part of an order split by
+    # operation, making operation j only (docs/model.md)
+    operation: int | None = None
 
     @property
     def periods(self) -> range:
@@ -55,6 +63,9 @@ class OrderInfo:
     candidates: list[int] = field(default_factory=list)  # indices into problem.candidates
     reason: ReasonCode | None = None  # set when there is no candidate
     detail: str = ""
+    # orders split by operation: the candidates of each operation (all are also in
+    # ``candidates``); None for an ordinary order
+    stages: list[list[int]] | None = None
 
     @property
     def max_parts(self) -> int:
@@ -114,6 +125,7 @@ class AssignmentProblem:
     buyer_caps: dict[tuple[int, str], int]
     mandatory_penalty: int  # internal penalty for an unserved mandatory order
     anchor: Anchor | None = None  # set for a re-plan
+    _lags: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)
 
     def periods_of(self, k: int) -> list[int]:
         """Periods candidate ``k`` may hold units in: its window, and its fixed units'."""
@@ -137,6 +149,30 @@ class AssignmentProblem:
             max(0, a.previous[k] - made.get(k, 0)) for k in a.previous_of(self, order)
         )
 
+    @property
+    def routed(self) -> list[int]:
+        """Orders split by operation that have candidates."""
+        return [i.index for i in self.orders if i.stages is not None and i.candidates]
+
+    def transfer(self, k: int, k2: int) -> tuple[int, int]:
+        """Lag in periods and weighted cents per unit of moving a routed order's units
+        from stage part ``k`` to stage part ``k2`` (the next operation's)."""
+        a, b = self.candidates[k], self.candidates[k2]
+        if a.factory == b.factory:
+            return 0, 0
+        key = (a.factory, b.factory)
+        lag = self._lags.get(key)
+        fa, fb = self.instance.factories[a.factory], self.instance.factories[b.factory]
+        if lag is None:
+            minutes = transfer_minutes(fa.location, fb.location, self.instance.transport)
+            lag = transfer_lag_periods(minutes, self.instance.horizon.period_minutes)
+            self._lags[key] = lag
+        o = self.orders[a.order].order
+        rate = transport_cents_per_unit(
+            fa.location, fb.location, self.instance.transport, o.unit_weight_kg
+        )
+        return lag, rate
+
     def late_cost(self, order: int, period: int) -> int:
         """Weighted lateness cost of one unit of ``order`` produced in ``period``."""
         o = self.orders[order].order
@@ -147,7 +183,12 @@ class AssignmentProblem:
         )
 
     def unit_cost(self, cand: Candidate, period: int) -> int:
+        if cand.operation is not None and cand.operation < self._last_op(cand.order):
+            return cand.base  # lateness is on the last operation
         return cand.base + self.late_cost(cand.order, period)
+
+    def _last_op(self, order: int) -> int:
+        return len(self.orders[order].order.operations) - 1
 
     def unserved_cost(self, order: int) -> int:
         o = self.orders[order].order
@@ -258,6 +299,7 @@ def build_problem(
         ):
             info.candidates.append(len(candidates))
             candidates.append(cand)
+        _group_stages(info, candidates)
 
     buyer_caps: dict[tuple[int, str], int] = {}
     buyers = sorted({o.buyer for o in instance.orders})
@@ -271,8 +313,7 @@ def build_problem(
     # Larger than the objective of any plan, so that serving a mandatory order
     # always beats any saving elsewhere.
     worst = sum(
-        o.order.quantity
-        * max((_worst_unit(candidates[k], o.order, w) for k in o.candidates), default=0)
+        o.order.quantity * _worst_order_unit(instance, candidates, o, w)
         + w.unserved * (o.order.penalties.unserved_cents or 0)
         for o in orders
     )
@@ -291,6 +332,18 @@ def build_problem(
         # Moving a unit may now cost the stability penalty too.
         problem.mandatory_penalty += anchor.stability * sum(o.quantity for o in instance.orders)
     return problem
+
+
+def _group_stages(info: OrderInfo, candidates: list[Candidate]) -> None:
+    """``info.stages`` of an order split by operation, from its stage parts."""
+    o = info.order
+    if not (o.split.by_operation and len(o.operations) > 1):
+        return
+    info.stages = [[] for _ in o.operations]
+    for k in info.candidates:
+        op = candidates[k].operation
+        assert op is not None
+        info.stages[op].append(k)
 
 
 def _anchor(problem: AssignmentProblem, spec: AnchorSpec) -> Anchor:
@@ -319,6 +372,28 @@ def _worst_unit(c: Candidate, o: Order, w: ObjectiveWeights) -> int:
     return c.base + late * max(0, c.last - o.due_period)
 
 
+def _worst_order_unit(
+    instance: Instance, candidates: list[Candidate], info: OrderInfo, w: ObjectiveWeights
+) -> int:
+    """Most one unit of the order can cost in any plan (for the mandatory penalty)."""
+    o = info.order
+    if info.stages is None:
+        return max((_worst_unit(candidates[k], o, w) for k in info.candidates), default=0)
+    if not info.candidates:
+        return 0
+    total = sum(max(_worst_unit(candidates[k], o, w) for k in stage) for stage in info.stages)
+    locations = {
+        candidates[k].factory: instance.factories[candidates[k].factory].location
+        for k in info.candidates
+    }
+    farthest = max(
+        transport_cents_per_unit(a, b, instance.transport, o.unit_weight_kg)
+        for a in locations.values()
+        for b in locations.values()
+    )
+    return total + w.transport * farthest * (len(info.stages) - 1)
+
+
 def _order_candidates(
     instance: Instance,
     info: OrderInfo,
@@ -340,6 +415,19 @@ def _order_candidates(
     whatever ``max_candidates`` says; ``forced``: the order holds fixed work, so only
     the hard filters apply (it must be served)."""
     o = info.order
+    if o.split.by_operation and len(o.operations) > 1:
+        return _stage_candidates(
+            instance,
+            info,
+            by_process,
+            caps_by_factory,
+            res_index,
+            rates,
+            w,
+            max_candidates,
+            now,
+            held or set(),
+        )
     capable = set(by_process.get(o.operations[0].process, ()))
     for op in o.operations[1:]:
         capable &= set(by_process.get(op.process, ()))
@@ -384,6 +472,115 @@ def _order_candidates(
             f"factory), more than its penalty {w.unserved * (o.penalties.unserved_cents or 0)}"
         )
     return found
+
+
+def _stage_candidates(
+    instance: Instance,
+    info: OrderInfo,
+    by_process: dict[str, list[int]],
+    caps_by_factory: list[dict[str, Capability]],
+    res_index: dict[tuple[int, str], int],
+    rates: _TransportRates,
+    w: ObjectiveWeights,
+    max_candidates: int,
+    now: int,
+    held: set[int],
+) -> list[Candidate]:
+    """Stage parts of an order split by operation: for each operation, the factories
+    that may make it (docs/model.md), cheapest first; sets ``info.reason`` if some
+    operation has none. Only hard filters apply: the order's window, lateness and the
+    economics are the solver's."""
+    o = info.order
+    last = len(o.operations) - 1
+    shipping = rates.for_order(o, sorted(set(by_process.get(o.operations[last].process, ()))))
+    per_op: list[list[Candidate]] = []
+    for j, op in enumerate(o.operations):
+        failed: dict[ReasonCode, str] = {}
+        found: list[Candidate] = []
+        capable = sorted(set(by_process.get(op.process, ())))
+        for fi in capable:
+            f = instance.factories[fi]
+            cap = caps_by_factory[fi][op.process]
+            why: tuple[ReasonCode, str] | None = None
+            if op.material is not None and cap.materials and op.material not in cap.materials:
+                why = (ReasonCode.NO_CAPABLE_FACTORY, f"{f.id} does not work {op.material}")
+            elif op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
+                why = (ReasonCode.NO_CAPABLE_FACTORY, f"{f.id} grade {cap.quality_grade}")
+            elif o.min_credit_score is not None and f.credit.score < o.min_credit_score:
+                why = (
+                    ReasonCode.CREDIT_BELOW_MIN,
+                    f"best capable credit score below {o.min_credit_score}",
+                )
+            lo = max(cap.min_lot, o.split.min_quantity if o.split.allowed else o.quantity)
+            hi = o.quantity if cap.max_lot is None else min(o.quantity, cap.max_lot)
+            if why is None and lo > hi:
+                why = (
+                    ReasonCode.LOT_SIZE_INFEASIBLE,
+                    f"lot limits of capable factories do not admit a part of this order "
+                    f"(quantity {o.quantity})",
+                )
+            if why is not None:
+                failed.setdefault(why[0], why[1])
+                continue
+            transport = shipping[fi] if j == last else 0
+            credit = 100 - f.credit.score if j == last else 0
+            found.append(
+                Candidate(
+                    order=info.index,
+                    factory=fi,
+                    unit_cost=cap.unit_cost_cents,
+                    transport=transport,
+                    credit=credit,
+                    lo=lo,
+                    hi=hi,
+                    usage=(
+                        Usage(
+                            res_index[(fi, cap.resource_group)],
+                            cap.seconds_per_unit,
+                            60 * cap.setup_minutes,
+                        ),
+                    ),
+                    first=max(o.release_period, now),
+                    last=instance.horizon.periods - 1,
+                    base=w.production * cap.unit_cost_cents
+                    + w.transport * transport
+                    + w.credit * credit,
+                    operation=j,
+                )
+            )
+        if not found:
+            procs = f"operation {j} ({op.process})"
+            if not capable:
+                info.reason, info.detail = (
+                    ReasonCode.NO_CAPABLE_FACTORY,
+                    f"no factory offers {procs}",
+                )
+            else:
+                info.reason, info.detail = _no_candidate_reason(o, set(capable), failed)
+                info.detail = f"{procs}: {info.detail}"
+            return []
+        found.sort(key=lambda c: (c.base, c.factory))
+        per_op.append(found)
+    if o.max_unit_price_cents is not None:
+        cheapest = [min(c.unit_cost for c in cands) for cands in per_op]
+        floor = sum(cheapest)
+        if floor > o.max_unit_price_cents:
+            info.reason = ReasonCode.PRICE_ABOVE_MAX
+            info.detail = (
+                f"the cheapest capable factories of each operation charge {floor} per unit, "
+                f"above the ceiling {o.max_unit_price_cents}"
+            )
+            return []
+        per_op = [
+            [c for c in cands if floor - cheapest[j] + c.unit_cost <= o.max_unit_price_cents]
+            for j, cands in enumerate(per_op)
+        ]
+    if max_candidates:
+        per_op = [
+            [c for i, c in enumerate(cands) if i < max_candidates or c.factory in held]
+            for cands in per_op
+        ]
+    return [c for cands in per_op for c in cands]
 
 
 @dataclass(frozen=True, slots=True)

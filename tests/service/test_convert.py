@@ -21,6 +21,7 @@ from matcher.result import (
     Kpis,
     LoadStatus,
     Move,
+    OperationTransfer,
     PeriodQuantity,
     Plan,
     ReasonCode,
@@ -308,6 +309,65 @@ def test_a_plan_with_capacity_sharing_and_replan_round_trips_through_proto(
     assert message.costs.moved_units == 7
     assert not message.replan.moves[1].HasField("from_factory")
     assert plan_from_proto(message) == full
+
+
+def test_an_instance_with_an_order_split_by_operation_round_trips_through_proto() -> None:
+    data = tiny_json()
+    data["orders"][3]["split"] = {"allowed": True, "max_factories": 2, "by_operation": True}
+    data["transport"].update(transfer_speed_kmh=35.5, transfer_handling_minutes=90)
+    instance = parse_instance(data)
+    message = instance_to_proto(instance)
+    assert message.orders[3].split.by_operation
+    assert not message.orders[0].split.by_operation
+    assert message.transport.transfer_speed_kmh == 35.5
+    assert message.transport.transfer_handling_minutes == 90
+    assert instance_from_proto(message) == instance
+
+
+def test_unset_transfer_fields_take_the_domain_defaults_and_zero_handling_is_kept(
+    tiny_instance: Instance,
+) -> None:
+    message = instance_to_proto(tiny_instance)
+    message.transport.ClearField("transfer_speed_kmh")
+    message.transport.ClearField("transfer_handling_minutes")
+    transport = instance_from_proto(message).transport
+    assert (transport.transfer_speed_kmh, transport.transfer_handling_minutes) == (50.0, 0)
+    message.transport.transfer_handling_minutes = 0
+    assert message.transport.HasField("transfer_handling_minutes")
+    assert instance_from_proto(message).transport.transfer_handling_minutes == 0
+
+
+def test_a_plan_with_transfers_of_orders_split_by_operation_round_trips_through_proto() -> None:
+    transfers = [
+        OperationTransfer(
+            order="O4",
+            operation=0,
+            from_factory="F1",
+            to_factory="F2",
+            quantity=6,
+            ship_period=0,
+            arrive_period=2,
+            transport_cents=1234,
+        ),
+        OperationTransfer(  # within one factory: no lag, no cost (0 is a value, not unset)
+            order="O4",
+            operation=0,
+            from_factory="F1",
+            to_factory="F1",
+            quantity=4,
+            ship_period=0,
+            arrive_period=0,
+            transport_cents=0,
+        ),
+    ]
+    routed = _bare_plan().model_copy(update={"transfers": transfers})
+    message = plan_to_proto(routed)
+    assert [(t.from_factory, t.to_factory, t.quantity) for t in message.transfers] == [
+        ("F1", "F2", 6),
+        ("F1", "F1", 4),
+    ]
+    assert (message.transfers[0].arrive_period, message.transfers[0].transport_cents) == (2, 1234)
+    assert plan_from_proto(message) == routed
 
 
 def test_a_plan_without_the_new_sections_round_trips_with_them_unset() -> None:

@@ -483,14 +483,16 @@ class Operation(_message.Message):
     def __init__(self, process: _Optional[str] = ..., material: _Optional[str] = ..., min_quality_grade: _Optional[int] = ...) -> None: ...
 
 class SplitPolicy(_message.Message):
-    __slots__ = ("allowed", "min_quantity", "max_factories")
+    __slots__ = ("allowed", "min_quantity", "max_factories", "by_operation")
     ALLOWED_FIELD_NUMBER: _ClassVar[int]
     MIN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     MAX_FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    BY_OPERATION_FIELD_NUMBER: _ClassVar[int]
     allowed: bool
     min_quantity: int
     max_factories: int
-    def __init__(self, allowed: _Optional[bool] = ..., min_quantity: _Optional[int] = ..., max_factories: _Optional[int] = ...) -> None: ...
+    by_operation: bool
+    def __init__(self, allowed: _Optional[bool] = ..., min_quantity: _Optional[int] = ..., max_factories: _Optional[int] = ..., by_operation: _Optional[bool] = ...) -> None: ...
 
 class Penalties(_message.Message):
     __slots__ = ("late_cents_per_unit_period", "unserved_cents")
@@ -631,14 +633,18 @@ class Fleet(_message.Message):
     def __init__(self, depots: _Optional[_Iterable[_Union[Depot, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[Vehicle, _Mapping]]] = ..., service_minutes: _Optional[int] = ...) -> None: ...
 
 class Transport(_message.Message):
-    __slots__ = ("road_factor", "cents_per_tonne_km", "carrier_min_cents")
+    __slots__ = ("road_factor", "cents_per_tonne_km", "carrier_min_cents", "transfer_speed_kmh", "transfer_handling_minutes")
     ROAD_FACTOR_FIELD_NUMBER: _ClassVar[int]
     CENTS_PER_TONNE_KM_FIELD_NUMBER: _ClassVar[int]
     CARRIER_MIN_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_SPEED_KMH_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_HANDLING_MINUTES_FIELD_NUMBER: _ClassVar[int]
     road_factor: float
     cents_per_tonne_km: float
     carrier_min_cents: int
-    def __init__(self, road_factor: _Optional[float] = ..., cents_per_tonne_km: _Optional[float] = ..., carrier_min_cents: _Optional[int] = ...) -> None: ...
+    transfer_speed_kmh: float
+    transfer_handling_minutes: int
+    def __init__(self, road_factor: _Optional[float] = ..., cents_per_tonne_km: _Optional[float] = ..., carrier_min_cents: _Optional[int] = ..., transfer_speed_kmh: _Optional[float] = ..., transfer_handling_minutes: _Optional[int] = ...) -> None: ...
 
 class ObjectiveWeights(_message.Message):
     __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "load_balance", "stability")
@@ -1331,8 +1337,28 @@ class Replan(_message.Message):
     conflicts: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, now_period: _Optional[int] = ..., stability_cents_per_unit: _Optional[int] = ..., events: _Optional[_Iterable[str]] = ..., frozen_units: _Optional[int] = ..., released: _Optional[_Iterable[str]] = ..., moves: _Optional[_Iterable[_Union[Move, _Mapping]]] = ..., orders_moved: _Optional[int] = ..., moved_units: _Optional[int] = ..., previous_total_cents: _Optional[int] = ..., total_delta_cents: _Optional[int] = ..., newly_late: _Optional[_Iterable[str]] = ..., newly_unserved: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., conflicts: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class OperationTransfer(_message.Message):
+    __slots__ = ("order", "operation", "from_factory", "to_factory", "quantity", "ship_period", "arrive_period", "transport_cents")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    FROM_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    TO_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    SHIP_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ARRIVE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_CENTS_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    operation: int
+    from_factory: str
+    to_factory: str
+    quantity: int
+    ship_period: int
+    arrive_period: int
+    transport_cents: int
+    def __init__(self, order: _Optional[str] = ..., operation: _Optional[int] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_period: _Optional[int] = ..., arrive_period: _Optional[int] = ..., transport_cents: _Optional[int] = ...) -> None: ...
+
 class Plan(_message.Message):
-    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan")
+    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1346,6 +1372,7 @@ class Plan(_message.Message):
     ROUTES_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_SHARING_FIELD_NUMBER: _ClassVar[int]
     REPLAN_FIELD_NUMBER: _ClassVar[int]
+    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     instance: str
     status: SolveStatus
@@ -1359,7 +1386,8 @@ class Plan(_message.Message):
     routes: Routing
     capacity_sharing: CapacitySharing
     replan: Replan
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ...) -> None: ...
+    transfers: _containers.RepeatedCompositeFieldContainer[OperationTransfer]
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ...) -> None: ...
 
 class Displacement(_message.Message):
     __slots__ = ("order", "from_factory", "to_factory", "units", "extra_cents")
