@@ -136,22 +136,28 @@ class _Builder:
         if info.stages is not None:
             self.add_routed(index, served)
             return
-        qty = info.order.quantity
         offered = self.offered.get(index, info.candidates)
-        used = [self.add_part(k, served) for k in offered]
-        made = [x for k in offered for x in self.v.make[k].values()]
+        self.add_cover(index, offered, served)
+        self.add_stability(index, offered)
+
+    def add_cover(self, index: int, parts: list[int], served: cp_model.IntVar | int) -> None:
+        """``parts`` make the whole order when it is served, within its factory limit
+        (all of an order's candidates, or one operation's stage parts)."""
+        model = self.model
+        info = self.problem.orders[index]
+        used = [self.add_part(k, served) for k in parts]
+        made = [x for k in parts for x in self.v.make[k].values()]
         if made:
-            self.model.add(sum(made) == qty * served)
+            model.add(sum(made) == info.order.quantity * served)
         else:
-            self.model.add(served == 0)
+            model.add(served == 0)
         if info.max_parts == 1:
-            self.model.add(sum(used) == served)
+            model.add(sum(used) == served)
         else:
-            self.model.add(sum(used) <= info.max_parts)
+            model.add(sum(used) <= info.max_parts)
             if isinstance(served, cp_model.IntVar):
                 for y in used:
-                    self.model.add_implication(y, served)
-        self.add_stability(index, offered)
+                    model.add_implication(y, served)
 
     def add_routed(self, index: int, served: cp_model.IntVar | int) -> None:
         """An order split by operation (docs/model.md): every operation made in full by
@@ -165,19 +171,7 @@ class _Builder:
         totals: dict[int, cp_model.LinearExprT] = {}
         dearest: list[cp_model.IntVar] = []
         for stage in info.stages:
-            used = [self.add_part(k, served) for k in stage]
-            made = [x for k in stage for x in self.v.make[k].values()]
-            if made:
-                model.add(sum(made) == qty * served)
-            else:
-                model.add(served == 0)
-            if info.max_parts == 1:
-                model.add(sum(used) == served)
-            else:
-                model.add(sum(used) <= info.max_parts)
-                if isinstance(served, cp_model.IntVar):
-                    for y in used:
-                        model.add_implication(y, served)
+            self.add_cover(index, stage, served)
             for k in stage:
                 window[k] = self._window(k)
                 totals[k] = sum(self.v.make[k].values())

@@ -39,17 +39,7 @@ def explain_unserved(
             for p in placed:  # only a trial: give the capacity back
                 left.give_back(problem.candidates[p.candidate], p.quantities)
             c = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in placed)
-            why = (
-                "the solver stopped before placing it"
-                if status != SolveStatus.OPTIMAL
-                else "placing it would displace more valuable orders"
-            )
-            out[info.index] = (
-                ReasonCode.SOLVER_LIMIT
-                if status != SolveStatus.OPTIMAL
-                else ReasonCode.NOT_WORTH_SERVING,
-                f"fits in the free capacity at {c} cents vs penalty {penalty}: {why}",
-            )
+            out[info.index] = _fits_verdict(c, penalty, status)  # c <= penalty here
             continue
         single = cheapest_single_part(problem, left, info.index)
         if single is not None and single[0] > penalty:
@@ -137,6 +127,7 @@ def _explain_routed(
 
 
 def _fits_verdict(found: float, penalty: int, status: SolveStatus) -> tuple[ReasonCode, str]:
+    """The reason of an order that fits in the free capacity at ``found`` cents."""
     if found > penalty:
         return (
             ReasonCode.NOT_WORTH_SERVING,

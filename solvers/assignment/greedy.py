@@ -178,17 +178,15 @@ def place_routed(problem: AssignmentProblem, cap: Capacity, order: int) -> list[
             if best is None or (c, finish) < (best[0], best[1]):
                 best = (c, finish, Part(k, quantities))
         if best is None:
-            for p in placed:
-                cap.give_back(problem.candidates[p.candidate], p.quantities)
-            return None
+            break
         cap.take(problem.candidates[best[2].candidate], best[2].quantities)
         placed.append(best[2])
         total += best[0]
-    if total > problem.unserved_cost(order):
-        for p in placed:
-            cap.give_back(problem.candidates[p.candidate], p.quantities)
-        return None
-    return placed
+    if len(placed) == len(info.stages) and total <= problem.unserved_cost(order):
+        return placed
+    for p in placed:  # no route, or not worth its penalty: give the capacity back
+        cap.give_back(problem.candidates[p.candidate], p.quantities)
+    return None
 
 
 def _fill_in(

@@ -19,7 +19,7 @@ from matcher.geo import (
     transfer_minutes,
     transport_cents_per_unit,
 )
-from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Order
+from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Operation, Order
 from matcher.result import ReasonCode
 
 
@@ -501,24 +501,8 @@ def _stage_candidates(
         for fi in capable:
             f = instance.factories[fi]
             cap = caps_by_factory[fi][op.process]
-            why: tuple[ReasonCode, str] | None = None
-            if op.material is not None and cap.materials and op.material not in cap.materials:
-                why = (ReasonCode.NO_CAPABLE_FACTORY, f"{f.id} does not work {op.material}")
-            elif op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
-                why = (ReasonCode.NO_CAPABLE_FACTORY, f"{f.id} grade {cap.quality_grade}")
-            elif o.min_credit_score is not None and f.credit.score < o.min_credit_score:
-                why = (
-                    ReasonCode.CREDIT_BELOW_MIN,
-                    f"best capable credit score below {o.min_credit_score}",
-                )
-            lo = max(cap.min_lot, o.split.min_quantity if o.split.allowed else o.quantity)
-            hi = o.quantity if cap.max_lot is None else min(o.quantity, cap.max_lot)
-            if why is None and lo > hi:
-                why = (
-                    ReasonCode.LOT_SIZE_INFEASIBLE,
-                    f"lot limits of capable factories do not admit a part of this order "
-                    f"(quantity {o.quantity})",
-                )
+            lo, hi = _part_bounds(o, cap.min_lot, cap.max_lot)
+            why = _operation_unfit(f, op, cap) or _credit_unfit(o, f) or _lots_unfit(o, lo, hi)
             if why is not None:
                 failed.setdefault(why[0], why[1])
                 continue
@@ -606,17 +590,8 @@ def _profile(
     chosen: list[Capability] = []
     for op in o.operations:
         cap = caps[op.process]
-        if op.material is not None and cap.materials and op.material not in cap.materials:
-            return (
-                ReasonCode.NO_CAPABLE_FACTORY,
-                f"{f.id} does not work {op.material} for {op.process}",
-            )
-        if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
-            return (
-                ReasonCode.NO_CAPABLE_FACTORY,
-                f"{f.id} grade {cap.quality_grade} < required {op.min_quality_grade} "
-                f"for {op.process}",
-            )
+        if (why := _operation_unfit(f, op, cap)) is not None:
+            return why
         chosen.append(cap)
     merged: dict[int, list[int]] = {}
     for cap in chosen:
@@ -632,6 +607,44 @@ def _profile(
     )
 
 
+def _operation_unfit(f: Factory, op: Operation, cap: Capability) -> tuple[ReasonCode, str] | None:
+    """Why ``cap`` of ``f`` cannot make operation ``op`` (material, grade), or None."""
+    if op.material is not None and cap.materials and op.material not in cap.materials:
+        return (
+            ReasonCode.NO_CAPABLE_FACTORY,
+            f"{f.id} does not work {op.material} for {op.process}",
+        )
+    if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
+        return (
+            ReasonCode.NO_CAPABLE_FACTORY,
+            f"{f.id} grade {cap.quality_grade} < required {op.min_quality_grade} for {op.process}",
+        )
+    return None
+
+
+def _credit_unfit(o: Order, f: Factory) -> tuple[ReasonCode, str] | None:
+    if o.min_credit_score is not None and f.credit.score < o.min_credit_score:
+        return ReasonCode.CREDIT_BELOW_MIN, f"best capable credit score below {o.min_credit_score}"
+    return None
+
+
+def _part_bounds(o: Order, min_lot: int, max_lot: int | None) -> tuple[int, int]:
+    """Smallest and largest part of ``o`` the lot limits and the split policy allow."""
+    lo = max(min_lot, o.split.min_quantity if o.split.allowed else o.quantity)
+    hi = o.quantity if max_lot is None else min(o.quantity, max_lot)
+    return lo, hi
+
+
+def _lots_unfit(o: Order, lo: int, hi: int) -> tuple[ReasonCode, str] | None:
+    if lo <= hi:
+        return None
+    return (
+        ReasonCode.LOT_SIZE_INFEASIBLE,
+        f"lot limits of capable factories do not admit a part of this order "
+        f"(quantity {o.quantity})",
+    )
+
+
 def _candidate(
     instance: Instance,
     o: Order,
@@ -644,24 +657,16 @@ def _candidate(
     if not isinstance(profile, _Profile):
         return None, profile
     f = instance.factories[fi]
-    if o.min_credit_score is not None and f.credit.score < o.min_credit_score:
-        return None, (
-            ReasonCode.CREDIT_BELOW_MIN,
-            f"best capable credit score below {o.min_credit_score}",
-        )
+    if (why := _credit_unfit(o, f)) is not None:
+        return None, why
     if o.max_unit_price_cents is not None and profile.unit_cost > o.max_unit_price_cents:
         return None, (
             ReasonCode.PRICE_ABOVE_MAX,
             f"cheapest capable unit price above the ceiling {o.max_unit_price_cents}",
         )
-    lo = max(profile.min_lot, o.split.min_quantity if o.split.allowed else o.quantity)
-    hi = o.quantity if profile.max_lot is None else min(o.quantity, profile.max_lot)
-    if lo > hi:
-        return None, (
-            ReasonCode.LOT_SIZE_INFEASIBLE,
-            f"lot limits of capable factories do not admit a part of this order "
-            f"(quantity {o.quantity})",
-        )
+    lo, hi = _part_bounds(o, profile.min_lot, profile.max_lot)
+    if (why := _lots_unfit(o, lo, hi)) is not None:
+        return None, why
     credit = 100 - f.credit.score
     cand = Candidate(
         order=order_index,
