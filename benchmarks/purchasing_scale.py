@@ -1,7 +1,7 @@
 """Purchasing-stage benchmark: solve time and gap by size, Shapley sampling error.
 
 Sizes (the issue's): ``--factories`` (50, 200, 1000) x 50 materials x 20 suppliers x 5
-tiers, needs and offers from :func:`matcher.generate_purchasing.purchasing_case` (seed
+tiers, needs and offers from :func:`matcher.generate.purchasing.purchasing_case` (seed
 1). For each size it measures
 
 - the **collective** solve: every material's model to proven optimality or its share of
@@ -30,9 +30,9 @@ import sys
 import time
 from typing import Any
 
-from matcher.generate_purchasing import purchasing_case
-from matcher.params import SolveParams
-from matcher.result import Allocation, PeriodQuantity, SolveStatus
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Allocation, PeriodQuantity, SolveStatus
+from matcher.generate.purchasing import purchasing_case
 from solvers.linear import Limits
 from solvers.purchasing import split
 from solvers.purchasing.problem import build_purchasing_problem

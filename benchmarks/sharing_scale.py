@@ -21,11 +21,11 @@ import sys
 import time
 from typing import Any
 
-from matcher.events import parse_disruption
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.replan import replan
-from matcher.validation import load_instance
+from matcher.app.pipeline import plan
+from matcher.app.replan import replan
+from matcher.domain.events import parse_disruption
+from matcher.domain.params import SolveParams
+from matcher.domain.validation import load_instance
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,9 @@ import sys
 import time
 from typing import Any
 
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.validation import load_instance
+from matcher.app.pipeline import plan
+from matcher.domain.params import SolveParams
+from matcher.domain.validation import load_instance
 
 
 def _rss_mb() -> float:
@@ -29,7 +29,7 @@ def _rss_mb() -> float:
 
 
 def measure(path: str, time_limit_s: float, workers: int, seed: int) -> dict[str, Any]:
-    """Load ``path``, run :func:`matcher.pipeline.plan` and report times, memory and result."""
+    """Load ``path``, run :func:`matcher.app.pipeline.plan` and report times, memory and result."""
     start = time.perf_counter()
     instance = load_instance(path)
     load_s = time.perf_counter() - start

@@ -8,10 +8,10 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.harness import ROOT
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.recommend import recommend
-from matcher.validation import load_instance
+from matcher.app.pipeline import plan
+from matcher.app.recommend import recommend
+from matcher.domain.params import SolveParams
+from matcher.domain.validation import load_instance
 
 pytestmark = pytest.mark.benchmark_suite
 

@@ -20,7 +20,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from benchmarks.harness import ROOT, InstanceFiles, SolveSettings
 from benchmarks.report import Measurements
 from benchmarks.sizes import INSTANCE_SEED, Size
-from matcher.validation import load_instance
+from matcher.domain.validation import load_instance
 from solvers.assignment.problem import AssignmentProblem, build_problem
 
 pytestmark = pytest.mark.benchmark_suite

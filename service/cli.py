@@ -262,7 +262,7 @@ def _show_job(job: pb.Job) -> None:
 
 
 def _remote_solve(args: argparse.Namespace) -> int:
-    from matcher.validation import load_instance
+    from matcher.domain.validation import load_instance
 
     instance = load_instance(args.instance)
 
@@ -275,7 +275,7 @@ def _remote_solve(args: argparse.Namespace) -> int:
 
 
 def _remote_submit(args: argparse.Namespace) -> int:
-    from matcher.validation import load_instance
+    from matcher.domain.validation import load_instance
 
     instance = load_instance(args.instance)
 

@@ -17,9 +17,10 @@ from typing import Any
 
 import grpc
 
-from matcher.events import Disruption
-from matcher.models import Instance, Order
-from matcher.result import Plan, Recommendations
+from matcher.domain.entities import Order
+from matcher.domain.events import Disruption
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Plan, Recommendations
 from service.convert import (
     dict_to_message,
     disruption_to_proto,

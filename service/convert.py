@@ -2,7 +2,7 @@
 
 The proto messages use the JSON format's field names, so one descriptor-driven
 walker maps both ways: a message becomes the dict the JSON format would hold and
-goes through :func:`matcher.validation.parse_instance` (every violation reported
+goes through :func:`matcher.domain.validation.parse_instance` (every violation reported
 with the same path as the CLI's), and a plan's ``model_dump`` becomes a message.
 Enum values carry their type's prefix in proto (``SOLVE_STATUS_OPTIMAL``) and not in
 the domain (``OPTIMAL``, ``all_units``). Unset fields are left out of the dict so
@@ -27,15 +27,16 @@ from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from pydantic import BaseModel, ValidationError
 
-from matcher.events import Disruption, FreezeRef, parse_disruption
-from matcher.models import Instance, Order
-from matcher.params import Progress, SolveParams
-from matcher.result import Plan, Recommendations
-from matcher.validation import (
+from matcher.app.catalogue import solver_names
+from matcher.domain.consistency import Issue
+from matcher.domain.entities import Order
+from matcher.domain.events import Disruption, FreezeRef, parse_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, SolveParams
+from matcher.domain.plan import Plan, Recommendations
+from matcher.domain.validation import (
     InvalidInstanceError,
-    Issue,
-    Parts,
-    consistency_issues,
+    order_issues,
     parse_instance,
     pydantic_issues,
 )
@@ -244,12 +245,8 @@ def order_from_proto(message: pb.Order, instance: Instance | None = None) -> Ord
     except ValidationError as err:
         raise InvalidInstanceError(pydantic_issues(err)) from None
     if instance is not None:
-        parts = Parts.of(instance)
-        parts.orders = [(0, order)]
         issues = [
-            Issue(i.path.removeprefix("orders[0]").removeprefix("."), i.message)
-            for i in consistency_issues(parts)
-            if i.path.startswith("orders[0]")
+            Issue(i.path.removeprefix("."), i.message) for i in order_issues("", order, instance)
         ]
         if issues:
             raise InvalidInstanceError(issues)
@@ -305,7 +302,7 @@ def is_disruption_path(path: str) -> bool:
 
 def disruption_issues(message: pb.Disruption, issues: Iterable[Issue]) -> list[Issue]:
     """Issues of a disruption in its JSON form (``events[2].factory``, as
-    :func:`matcher.events.parse_disruption` and the re-plan report them) with their
+    :func:`matcher.domain.events.parse_disruption` and the re-plan report them) with their
     paths in ``message`` (``events[2].factory_unavailable.factory``)."""
     kinds = [event.WhichOneof(_EVENT_ONEOF) for event in message.events]
     return [i for i in (_disruption_issue(i, kinds) for i in issues) if i is not None]
@@ -354,16 +351,8 @@ def disruption_from_proto(message: pb.Disruption, instance: Instance | None) -> 
 
 def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[Issue]:
     """Problems with the parameters, with their paths (``params.routing_solver``)."""
-    from solvers.assignment.base import available
-    from solvers.purchasing.solve import available as purchasing_available
-    from solvers.routing.base import available as routing_available
-
     issues: list[Issue] = []
-    for stage, names in (
-        ("assignment", available()),
-        ("purchasing", purchasing_available()),
-        ("routing", routing_available()),
-    ):
+    for stage, names in solver_names().items():
         name = getattr(message, f"{stage}_solver")
         if name and name not in names:
             issues.append(
@@ -384,7 +373,7 @@ def params_from_proto(message: pb.SolveParameters, prefix: str = "params") -> So
     """Domain parameters; raises ``InvalidParamsError`` listing every violation."""
     from pydantic import ValidationError
 
-    from matcher.validation import pydantic_issues
+    from matcher.domain.validation import pydantic_issues
 
     issues = params_issues(message, prefix)
     data = message_to_dict(message)

@@ -10,7 +10,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from matcher.validation import Issue
+from matcher.domain.consistency import Issue
 
 MAX_LISTED = 20  # violations spelled out in the status message (all are in the detail)
 

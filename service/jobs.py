@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matcher.models import Instance
-from matcher.params import Progress, SolveParams
-from matcher.result import Plan
-from matcher.validation import parse_instance
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, SolveParams
+from matcher.domain.plan import Plan
+from matcher.domain.validation import parse_instance
 from service.convert import plan_to_proto, progress_to_proto, timestamp
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from service.workers import PoolClosedError, Task, TaskCancelledError, TaskFailedError, WorkerPool

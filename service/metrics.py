@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from matcher.result import Plan
+from matcher.domain.plan import Plan
 
 REQUESTS = Counter("matcher_requests_total", "RPCs served", ["method", "code"])
 LATENCY = Histogram(

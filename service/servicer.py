@@ -18,11 +18,13 @@ from typing import NoReturn
 
 import grpc
 
-from matcher.events import Disruption
-from matcher.models import Instance, Order
-from matcher.params import SolveParams
-from matcher.result import Plan
-from matcher.validation import InvalidInstanceError, Issue
+from matcher.domain.consistency import Issue
+from matcher.domain.entities import Order
+from matcher.domain.events import Disruption
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Plan
+from matcher.domain.validation import InvalidInstanceError
 from service import metrics
 from service.context import request_id
 from service.convert import (
@@ -267,7 +269,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
             issues.append(Issue("top_k", f"must be at least 1, or 0 for {DEFAULT_TOP_K}"))
         if issues or instance is None or plan is None or order is None:
             abort(context, bad_request_status(issues))
-        from matcher.recommend import recommend
+        from matcher.app.recommend import recommend
 
         try:
             result = recommend(instance, plan, order, request.top_k or DEFAULT_TOP_K)

@@ -4,7 +4,7 @@ Each slot owns one long-lived process (spawned, so no gRPC state is forked) that
 imports the engine once and then solves task after task (a solve, or a re-plan when
 the task carries a previous plan and a disruption). The parent talks to it
 over a pipe: ``solve`` and ``cancel`` go in; ``progress``, ``done`` and ``error``
-come out. A cancel sets the task's :class:`~matcher.params.StopSignal` in the
+come out. A cancel sets the task's :class:`~matcher.domain.params.StopSignal` in the
 worker, so the solver stops and the best plan so far still comes back. A process
 that dies (segfault, out of memory, SIGKILL) fails its task with the exit code and
 is replaced.
@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from matcher.events import Disruption
-from matcher.models import Instance
-from matcher.params import Progress, SolveParams, StopSignal
-from matcher.result import Plan
-from matcher.validation import InvalidInstanceError, Issue
+from matcher.domain.consistency import Issue
+from matcher.domain.events import Disruption
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, SolveParams, StopSignal
+from matcher.domain.plan import Plan
+from matcher.domain.validation import InvalidInstanceError
 
 log = logging.getLogger("matcher.workers")
 
@@ -134,7 +135,7 @@ class _Child:
         previous: Plan | None = None,
         disruption: Disruption | None = None,
     ) -> None:
-        from matcher.pipeline import plan
+        from matcher.app.pipeline import plan
 
         stop = StopSignal()
         with self.lock:
@@ -153,7 +154,7 @@ class _Child:
 
         try:
             if previous is not None and disruption is not None:
-                from matcher.replan import replan
+                from matcher.app.replan import replan
 
                 result = replan(instance, previous, disruption, params, progress, stop)
             else:
@@ -172,7 +173,7 @@ class _Child:
 
 def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in the child
     """Solve tasks from ``conn`` until told to exit or the parent goes away."""
-    import matcher.pipeline  # noqa: F401  (import the engine before saying ready)
+    import matcher.app.pipeline  # noqa: F401  (import the engine before saying ready)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     child = _Child(conn)

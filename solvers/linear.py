@@ -27,8 +27,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from matcher.params import StopSignal, stop_hook
-from matcher.result import SolveStatus
+from matcher.domain.params import StopSignal, stop_hook
+from matcher.domain.plan import SolveStatus
 
 ABSOLUTE_GAP = 0.999
 """The objective is integral: a gap below one cent proves the incumbent optimal."""

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from matcher.models import Instance
-from matcher.validation import load_instance
+from matcher.domain.instance import Instance
+from matcher.domain.validation import load_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = ROOT / "instances"

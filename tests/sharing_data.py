@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.models import Instance
-from matcher.validation import parse_instance
+from matcher.domain.instance import Instance
+from matcher.domain.validation import parse_instance
 
 HERE = {"lat": 30.0, "lon": 120.0}
 

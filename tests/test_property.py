@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matcher.app.pipeline import plan
 from matcher.check import check_plan
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import SolveStatus
-from matcher.validation import InvalidInstanceError, parse_instance
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import SolveStatus
+from matcher.domain.validation import InvalidInstanceError, parse_instance
 
 PROCESSES = ["cut", "sew", "dye"]
 REGIONS = [(29.87, 121.55), (30.0, 120.58), (23.02, 113.75)]

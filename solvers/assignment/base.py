@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from matcher.params import ProgressCallback, SolveParams, StopSignal
-from matcher.result import SolveStatus
+from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
+from matcher.domain.plan import SolveStatus
 from solvers.assignment.problem import AssignmentProblem
 from solvers.registry import load
 
@@ -84,8 +84,8 @@ def get_backend(name: str) -> AssignmentBackend:
     return backend
 
 
-def routed_flows(problem: AssignmentProblem, parts: list[Part]) -> dict[tuple[int, int], int]:
-    """The transfers of routed orders made with one stage part per operation (as the
+def stage_flows(problem: AssignmentProblem, parts: list[Part]) -> dict[tuple[int, int], int]:
+    """The transfers of orders split by operation made with one stage part per operation (as the
     greedy places them): each part passes everything to the next operation's."""
     by_order: dict[int, dict[int, Part]] = {}
     for p in parts:
@@ -93,7 +93,7 @@ def routed_flows(problem: AssignmentProblem, parts: list[Part]) -> dict[tuple[in
         if cand.operation is not None:
             stage = by_order.setdefault(cand.order, {})
             if cand.operation in stage:
-                raise ValueError("routed_flows needs one stage part per operation")
+                raise ValueError("stage_flows needs one stage part per operation")
             stage[cand.operation] = p
     flows: dict[tuple[int, int], int] = {}
     for stage in by_order.values():
@@ -109,9 +109,9 @@ def objective_of(
 ) -> int:
     """Internal objective of a set of parts: production/transport/credit/lateness
     weighted, plus the penalty of every order left unserved; with the transfers of
-    routed orders (``flows``, by default as :func:`routed_flows` derives them)."""
+    orders split by operation (``flows``, by default as :func:`stage_flows` derives them)."""
     if flows is None:
-        flows = routed_flows(problem, parts)
+        flows = stage_flows(problem, parts)
     total = sum(problem.transfer(f, g)[1] * units for (f, g), units in flows.items())
     total *= problem.weights.transport
     served: set[int] = set()
@@ -138,12 +138,12 @@ def anchor_unsupported(problem: AssignmentProblem) -> str | None:
     return "re-plans (fixed work, stability) are modelled by the cpsat back-end only"
 
 
-def routed_unsupported(problem: AssignmentProblem) -> str | None:
-    """The reason a back-end without routed orders gives for a problem holding some."""
-    if not problem.routed:
+def by_operation_unsupported(problem: AssignmentProblem) -> str | None:
+    """The reason a back-end without orders split by operation gives for a problem holding some."""
+    if not problem.by_operation:
         return None
     return (
-        f"{len(problem.routed)} order(s) are split by operation (split.by_operation); "
+        f"{len(problem.by_operation)} order(s) are split by operation (split.by_operation); "
         "they are modelled by the cpsat back-end only"
     )
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal, stop_hook
-from matcher.result import SolveStatus
+from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal, stop_hook
+from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
     mandatory_left_out,
     objective_of,
-    routed_flows,
+    stage_flows,
     unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
@@ -134,7 +134,7 @@ class _Builder:
             self.constant += penalty
             self.objective.append((-penalty, s))
         if info.stages is not None:
-            self.add_routed(index, served)
+            self.add_by_operation(index, served)
             return
         offered = self.offered.get(index, info.candidates)
         self.add_cover(index, offered, served)
@@ -159,7 +159,7 @@ class _Builder:
                 for y in used:
                     model.add_implication(y, served)
 
-    def add_routed(self, index: int, served: cp_model.IntVar | int) -> None:
+    def add_by_operation(self, index: int, served: cp_model.IntVar | int) -> None:
         """An order split by operation (docs/model.md): every operation made in full by
         its own stage parts; batch transfers between consecutive operations, each
         starting no earlier than the sender's last period plus the transfer lag."""
@@ -321,7 +321,7 @@ def hint(model: cp_model.CpModel, problem: AssignmentProblem, v: _Vars, parts: l
     served = {problem.candidates[p.candidate].order for p in parts}
     for o, s in v.served.items():
         model.add_hint(s, o in served)
-    flows = routed_flows(problem, parts)
+    flows = stage_flows(problem, parts)
     for key, w in v.flows.items():
         units = flows.get(key, 0)
         model.add_hint(w, units)
@@ -393,7 +393,7 @@ class CpSatBackend:
         return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
-        if problem.routed and params.strategy in ("core", "lns"):
+        if problem.by_operation and params.strategy in ("core", "lns"):
             return (
                 f"orders split by operation are modelled by the whole model only; strategy "
                 f"'{params.strategy}' does not know them (use 'auto' or 'full')"
@@ -428,8 +428,8 @@ class CpSatBackend:
                 notes=[why],
             )
         strategy = params.strategy
-        if problem.routed:
-            strategy = "full"  # the LP core and LNS do not model routed orders
+        if problem.by_operation:
+            strategy = "full"  # the LP core and LNS do not model orders split by operation
         if strategy == "auto":
             if estimated_core_size(problem) <= CORE_MAX_VARIABLES:
                 strategy = "core"
@@ -637,9 +637,9 @@ class CpSatBackend:
         bound = solver.best_objective_bound if code != cp_model.MODEL_INVALID else None
         first: float | None
         flows: dict[tuple[int, int], int] = {}
-        if problem.routed:
+        if problem.by_operation:
             notes.append(
-                f"{len(problem.routed)} order(s) split by operation: whole model with "
+                f"{len(problem.by_operation)} order(s) split by operation: whole model with "
                 f"{len(v.flows)} transfer flows"
             )
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -649,12 +649,12 @@ class CpSatBackend:
             objective: float | None = found
             if warm_objective is not None and warm_objective < found:
                 parts, objective = warm, warm_objective
-                flows = routed_flows(problem, warm)
+                flows = stage_flows(problem, warm)
                 notes.append("greedy warm start was better than CP-SAT's incumbent")
             first = warm_time if warm else callback.first
         elif warm_objective is not None:
             parts, objective, first = warm, warm_objective, warm_time
-            flows = routed_flows(problem, warm)
+            flows = stage_flows(problem, warm)
             status = SolveStatus.FEASIBLE
             notes.append("CP-SAT found no solution in time; the greedy plan is returned")
         else:

@@ -11,7 +11,7 @@ Tried against the capacity the plan leaves free:
 
 from __future__ import annotations
 
-from matcher.result import ReasonCode, SolveStatus
+from matcher.domain.plan import ReasonCode, SolveStatus
 from solvers.assignment.base import Part
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, place_order
 from solvers.assignment.problem import AssignmentProblem, Candidate
@@ -31,7 +31,7 @@ def explain_unserved(
         if info.index in served or not info.candidates:
             continue
         if info.stages is not None:
-            out[info.index] = _explain_routed(problem, left, info.index, status)
+            out[info.index] = _explain_by_operation(problem, left, info.index, status)
             continue
         penalty = problem.unserved_cost(info.index)
         placed = place_order(problem, left, info.index)
@@ -83,11 +83,11 @@ def _binding(problem: AssignmentProblem, left: Capacity, order: int) -> str:
     )
 
 
-ROUTED_TRIAL_S = 1.0
+BY_OPERATION_TRIAL_S = 1.0
 """CP-SAT deterministic time for one trial placement of an order split by operation."""
 
 
-def _explain_routed(
+def _explain_by_operation(
     problem: AssignmentProblem, left: Capacity, order: int, status: SolveStatus
 ) -> tuple[ReasonCode, str]:
     """The same questions for an order split by operation, answered by CP-SAT on that
@@ -103,7 +103,7 @@ def _explain_routed(
             model.add(v.served[order] == 1)  # the question is whether it can be made
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_deterministic_time = ROUTED_TRIAL_S
+        solver.parameters.max_deterministic_time = BY_OPERATION_TRIAL_S
         code = solver.solve(model)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return float(solver.objective_value)
@@ -118,7 +118,7 @@ def _explain_routed(
         return (
             ReasonCode.DUE_DATE_INFEASIBLE,
             "no route through the eligible factories of its operations was found even on "
-            f"empty factories ({ROUTED_TRIAL_S:.0f} s of CP-SAT)",
+            f"empty factories ({BY_OPERATION_TRIAL_S:.0f} s of CP-SAT)",
         )
     return (
         ReasonCode.CAPACITY_EXHAUSTED,

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 
-from matcher.params import ProgressCallback, SolveParams, StopSignal
-from matcher.result import SolveStatus
+from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
+from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
     anchor_unsupported,
     objective_of,
-    routed_flows,
+    stage_flows,
 )
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 
@@ -142,7 +142,7 @@ def place_order(
     return None
 
 
-def place_routed(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+def place_by_operation(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
     """A placement of an order split by operation in ``cap``, taken from it; or None.
 
     Operation by operation, the cheapest stage part that makes the whole quantity
@@ -293,9 +293,9 @@ def greedy_parts(
     )
     for info in sequence:
         if info.stages is not None:
-            routed = place_routed(problem, cap, info.index)
-            if routed:
-                parts.extend(routed)
+            stage_parts = place_by_operation(problem, cap, info.index)
+            if stage_parts:
+                parts.extend(stage_parts)
             continue
         among = None
         if offered is not None:
@@ -338,5 +338,5 @@ class GreedyBackend:
             seed=params.seed,
             workers=1,
             notes=["greedy heuristic: no bound is proved"],
-            flows=routed_flows(problem, parts),
+            flows=stage_flows(problem, parts),
         )

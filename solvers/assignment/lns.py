@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from matcher.params import SolveParams, StopSignal
+from matcher.domain.params import SolveParams, StopSignal
 from solvers.assignment.base import Part, objective_of
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem

@@ -24,15 +24,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
-from matcher.result import SolveStatus
+from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
+from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
     anchor_unsupported,
+    by_operation_unsupported,
     mandatory_left_out,
     objective_of,
-    routed_unsupported,
     unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
@@ -255,7 +255,7 @@ class _MipBackend:
         return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
-        if (why := anchor_unsupported(problem) or routed_unsupported(problem)) is not None:
+        if (why := anchor_unsupported(problem) or by_operation_unsupported(problem)) is not None:
             return why
         if problem.size > MAX_PRODUCTION_VARIABLES:
             return (

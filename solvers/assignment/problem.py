@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.geo import (
+from matcher.domain.entities import Capability, Factory, ObjectiveWeights, Operation, Order
+from matcher.domain.geo import (
     EARTH_RADIUS_KM,
     transfer_lag_periods,
     transfer_minutes,
     transport_cents_per_unit,
 )
-from matcher.models import Capability, Factory, Instance, ObjectiveWeights, Operation, Order
-from matcher.result import ReasonCode
+from matcher.domain.instance import Instance
+from matcher.domain.plan import ReasonCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +151,13 @@ class AssignmentProblem:
         )
 
     @property
-    def routed(self) -> list[int]:
+    def by_operation(self) -> list[int]:
         """Orders split by operation that have candidates."""
         return [i.index for i in self.orders if i.stages is not None and i.candidates]
 
     def transfer(self, k: int, k2: int) -> tuple[int, int]:
-        """Lag in periods and weighted cents per unit of moving a routed order's units
-        from stage part ``k`` to stage part ``k2`` (the next operation's)."""
+        """Lag in periods and weighted cents per unit of moving the units of an order split
+        by operation from stage part ``k`` to stage part ``k2`` (the next operation's)."""
         a, b = self.candidates[k], self.candidates[k2]
         if a.factory == b.factory:
             return 0, 0

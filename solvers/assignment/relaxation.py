@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver.python import model_builder as mb
 
-from matcher.params import StopSignal, stop_hook
+from matcher.domain.params import StopSignal, stop_hook
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
 FloatArray = npt.NDArray[np.float64]

@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from matcher.geo import transport_cents_per_unit
-from matcher.models import Instance, Material, Offer
-from matcher.result import Allocation
+from matcher.domain.entities import Material, Offer
+from matcher.domain.geo import transport_cents_per_unit
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Allocation
 
 NEED_TOLERANCE = 1e-9
 """Raw needs are sums of floats: ``ceil(x - tol)`` keeps 3.0000000001 at 3."""

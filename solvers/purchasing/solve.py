@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from matcher.result import ShortageReason, SolveStatus
+from matcher.domain.plan import ShortageReason, SolveStatus
 from solvers.linear import Limits, LinearModel, Outcome, solve_cbc, solve_cpsat, solve_mathopt
 from solvers.purchasing.model import (
     Bucket,

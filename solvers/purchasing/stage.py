@@ -20,9 +20,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from matcher.models import Instance
-from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
-from matcher.result import (
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
+from matcher.domain.plan import (
     Allocation,
     CoreCheck,
     Delivery,

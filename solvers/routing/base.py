@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from matcher.params import StopSignal
+from matcher.domain.params import StopSignal
 from solvers.registry import load
 from solvers.routing.evaluate import build_route, check_coverage, total_cost
 from solvers.routing.problem import Action, Route, RoutingProblem, RoutingResult

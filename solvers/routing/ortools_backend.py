@@ -23,7 +23,7 @@ from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from matcher.params import stop_hook
+from matcher.domain.params import stop_hook
 from solvers.routing.base import RoutingLimits, Sequences
 from solvers.routing.problem import FOREVER, Action, RoutingProblem
 

@@ -11,9 +11,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from matcher.geo import transport_cents_per_unit
-from matcher.models import Instance, Location, Vehicle
-from matcher.result import Allocation, Purchasing
+from matcher.domain.entities import Location, Vehicle
+from matcher.domain.geo import transport_cents_per_unit
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Allocation, Purchasing
 
 WEIGHT, VOLUME = "weight_kg", "volume_m3"
 

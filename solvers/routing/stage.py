@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.geo import EARTH_RADIUS_KM
-from matcher.models import Instance, Vehicle
-from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
-from matcher.result import (
+from matcher.domain.entities import Vehicle
+from matcher.domain.geo import EARTH_RADIUS_KM
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
+from matcher.domain.plan import (
     Allocation,
     Purchasing,
     RouteStop,

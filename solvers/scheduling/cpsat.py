@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from matcher.params import StopSignal, stop_hook
-from matcher.result import SolveStatus
+from matcher.domain.params import StopSignal, stop_hook
+from matcher.domain.plan import SolveStatus
 from solvers.scheduling.problem import Objective, SchedulingProblem
 
 _STATUS = {

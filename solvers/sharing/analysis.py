@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.params import SolveParams, StopSignal
-from matcher.result import (
+from matcher.domain.params import SolveParams, StopSignal
+from matcher.domain.plan import (
     Backup,
     CapacityNeed,
     CapacityOffer,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from matcher.params import SolveParams
+from matcher.domain.params import SolveParams
 from solvers.assignment.base import Part
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem

@@ -13,9 +13,9 @@ import pytest
 
 from matcher import bench
 from matcher.bench import JSSP_DEFAULT, JSSP_TEXTBOOK, RunSettings
+from matcher.bench.io import jssp
 from matcher.cli import EXIT_INVALID, EXIT_OK, main
-from matcher.io import jssp
-from matcher.result import SolveStatus
+from matcher.domain.plan import SolveStatus
 from solvers.scheduling import cpsat
 from solvers.scheduling.cpsat import Placed, ScheduleResult
 from tests.conftest import DATA

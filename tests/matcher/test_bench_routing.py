@@ -18,8 +18,8 @@ from rich.console import Console
 
 from matcher import bench
 from matcher.bench import BenchRow, RunSettings
+from matcher.bench.io import vrp
 from matcher.cli import EXIT_INVALID, EXIT_OK, bench_table, main
-from matcher.io import vrp
 from solvers.routing.problem import Stop
 from tests.conftest import DATA, ROOT
 
@@ -145,7 +145,7 @@ def test_distance_conventions_on_hand_made_points() -> None:
 def test_the_verifier_imports_neither_the_engine_nor_vrplib() -> None:
     code = (
         "import sys\n"
-        "from matcher.io import vrp\n"
+        "from matcher.bench.io import vrp\n"
         "raw = vrp.read_raw(sys.argv[1], 'vrptw')\n"
         "assert vrp.evaluate(raw, [[c] for c in range(1, 26)]).violations\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & "

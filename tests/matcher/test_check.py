@@ -42,9 +42,9 @@ from matcher.check import (
     check_plan,
     unit_transport_cents,
 )
-from matcher.models import Instance
-from matcher.result import CostBreakdown, Plan
-from matcher.validation import parse_instance
+from matcher.domain.instance import Instance
+from matcher.domain.plan import CostBreakdown, Plan
+from matcher.domain.validation import parse_instance
 
 Data = dict[str, Any]
 

@@ -70,8 +70,8 @@ from matcher.check import (
     cumulative_needs,
     inbound_transport_cents,
 )
-from matcher.result import CostBreakdown, Plan
-from matcher.validation import parse_instance
+from matcher.domain.plan import CostBreakdown, Plan
+from matcher.domain.validation import parse_instance
 from tests.matcher.checking import only, paths, replace_fields
 
 Data = dict[str, Any]

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from matcher.app.pipeline import plan as solve
+from matcher.app.replan import replan
 from matcher.check import (
     CheckReport,
     ViolationCode,
@@ -26,13 +28,12 @@ from matcher.check import (
     check_replan,
     check_replan_files,
 )
-from matcher.events import Disruption, parse_disruption
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan as solve
-from matcher.replan import prepare, replan
-from matcher.result import Plan
-from matcher.validation import InvalidInstanceError, parse_instance
+from matcher.domain.events import Disruption, parse_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Plan
+from matcher.domain.replanning import prepare
+from matcher.domain.validation import InvalidInstanceError, parse_instance
 from tests.matcher.checking import only, replace_fields
 
 Data = dict[str, Any]

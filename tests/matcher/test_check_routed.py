@@ -67,8 +67,8 @@ from typing import Any
 import pytest
 
 from matcher.check import CheckReport, check_plan, check_schedule
-from matcher.models import Instance
-from matcher.result import (
+from matcher.domain.instance import Instance
+from matcher.domain.plan import (
     Allocation,
     CostBreakdown,
     Kpis,
@@ -81,7 +81,7 @@ from matcher.result import (
     UnroutedReason,
     Utilisation,
 )
-from matcher.validation import parse_instance
+from matcher.domain.validation import parse_instance
 from tests.matcher.checking import only, paths
 
 Data = dict[str, Any]
@@ -705,7 +705,7 @@ def test_lateness_counts_on_the_last_operation_only() -> None:
 
 def test_machine_schedule_of_a_routed_plan_checks_clean() -> None:
     # Each stage part is scheduled as lots of its own operation (docs/scheduling.md).
-    from matcher.schedule import schedule_plan
+    from matcher.app.schedule import schedule_plan
 
     inst = _instance()
     plan = _plan()

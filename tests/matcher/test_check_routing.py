@@ -65,8 +65,8 @@ from typing import Any
 import pytest
 
 from matcher.check import CheckReport, check_plan
-from matcher.result import CostBreakdown, Plan
-from matcher.validation import parse_instance
+from matcher.domain.plan import CostBreakdown, Plan
+from matcher.domain.validation import parse_instance
 from tests.matcher.checking import only, paths, replace_fields
 
 Data = dict[str, Any]
@@ -718,8 +718,8 @@ def _demo(cheap_fleet: bool) -> Data:
 @pytest.mark.slow
 @pytest.mark.parametrize("cheap_fleet", [False, True], ids=["demo", "demo-cheap-fleet"])
 def test_solved_demo_plan_with_routes_passes_the_checker(cheap_fleet: bool) -> None:
-    from matcher.params import SolveParams
-    from matcher.pipeline import plan as solve
+    from matcher.app.pipeline import plan as solve
+    from matcher.domain.params import SolveParams
 
     instance = parse_instance(_demo(cheap_fleet))
     result = solve(instance, SolveParams(time_limit_s=2, workers=1, seed=1))

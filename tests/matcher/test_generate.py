@@ -9,9 +9,9 @@ from itertools import pairwise
 
 import pytest
 
+from matcher.domain.instance import Instance
+from matcher.domain.validation import parse_instance
 from matcher.generate import generate
-from matcher.models import Instance
-from matcher.validation import parse_instance
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from matcher.cli import EXIT_INVALID, main
+from matcher.domain.entities import Order
+from matcher.domain.instance import Instance
+from matcher.domain.validation import parse_instance
 from matcher.generate import generate, instance_json
-from matcher.models import Instance, Order
-from matcher.validation import parse_instance
 from tests.conftest import INSTANCES
 
 _ARGS = (500, 30, 28, 11)
@@ -23,7 +24,7 @@ def plain() -> Instance:
 
 
 @pytest.fixture(scope="module")
-def routed() -> Instance:
+def by_op() -> Instance:
     return generate(*_ARGS, by_operation=0.5)
 
 
@@ -41,34 +42,34 @@ def _makes(instance: Instance, order: Order, operations: range) -> bool:
     return False
 
 
-def test_half_the_multi_operation_orders_are_split_by_operation(routed: Instance) -> None:
-    multi = [o for o in routed.orders if len(o.operations) >= 2]
+def test_half_the_multi_operation_orders_are_split_by_operation(by_op: Instance) -> None:
+    multi = [o for o in by_op.orders if len(o.operations) >= 2]
     flagged = sum(o.split.by_operation for o in multi)
     assert len(multi) >= 100
     assert abs(flagged / len(multi) - 0.5) <= 0.02
-    assert not any(o.split.by_operation for o in routed.orders if len(o.operations) == 1)
+    assert not any(o.split.by_operation for o in by_op.orders if len(o.operations) == 1)
 
 
-def test_an_instance_with_orders_split_by_operation_validates(routed: Instance) -> None:
-    text = instance_json(routed)
+def test_an_instance_with_orders_split_by_operation_validates(by_op: Instance) -> None:
+    text = instance_json(by_op)
     assert '"by_operation": true' in text
-    assert parse_instance(json.loads(text)) == routed
+    assert parse_instance(json.loads(text)) == by_op
 
 
 def test_some_orders_split_by_operation_need_routing_and_every_operation_has_a_maker(
-    routed: Instance,
+    by_op: Instance,
 ) -> None:
-    flagged = [o for o in routed.orders if o.split.by_operation]
-    no_single = [o for o in flagged if not _makes(routed, o, range(len(o.operations)))]
+    flagged = [o for o in by_op.orders if o.split.by_operation]
+    no_single = [o for o in flagged if not _makes(by_op, o, range(len(o.operations)))]
     assert 0.1 * len(flagged) <= len(no_single) <= 0.4 * len(flagged)
     for order in no_single:
-        assert all(_makes(routed, order, range(j, j + 1)) for j in range(len(order.operations)))
+        assert all(_makes(by_op, order, range(j, j + 1)) for j in range(len(order.operations)))
 
 
-def test_the_share_changes_orders_but_never_factories(plain: Instance, routed: Instance) -> None:
-    assert routed.factories == plain.factories
-    assert routed.fleet == plain.fleet
-    assert routed.orders != plain.orders
+def test_the_share_changes_orders_but_never_factories(plain: Instance, by_op: Instance) -> None:
+    assert by_op.factories == plain.factories
+    assert by_op.fleet == plain.fleet
+    assert by_op.orders != plain.orders
 
 
 def test_share_zero_gives_the_instance_of_the_generator_without_the_option(

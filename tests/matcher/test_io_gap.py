@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher.io.gap import (
+from matcher.app.pipeline import plan
+from matcher.bench.io.gap import (
     GapData,
     GapFormatError,
     assignment_from_plan,
@@ -16,8 +17,7 @@ from matcher.io.gap import (
     read_gap,
     to_instance,
 )
-from matcher.params import SolveParams
-from matcher.pipeline import plan
+from matcher.domain.params import SolveParams
 from tests.conftest import DATA
 
 # Two agents, three jobs. The capacities bind: unconstrained, the cheapest choice

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher.io import jssp
-from matcher.io.jssp import JsspData, JsspFormatError
+from matcher.bench.io import jssp
+from matcher.bench.io.jssp import JsspData, JsspFormatError
 from solvers.scheduling.problem import Objective
 from tests.conftest import DATA, ROOT
 
@@ -181,7 +181,7 @@ def test_a_schedule_of_the_wrong_shape_is_refused_without_a_makespan(
 def test_the_verifier_imports_neither_the_engine_nor_ortools() -> None:
     code = (
         "import sys\n"
-        "from matcher.io import jssp\n"
+        "from matcher.bench.io import jssp\n"
         "data = jssp.read(sys.argv[1])\n"
         "assert jssp.verify(data, [[0] * 6] * 6)[1]\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'solvers', 'ortools'}))\n"

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from matcher.app.pipeline import plan
+from matcher.app.recommend import parse_order, recommend
 from matcher.cli import main
-from matcher.models import Order
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.recommend import parse_order, recommend
-from matcher.result import Displacement, Plan
-from matcher.validation import InvalidInstanceError
+from matcher.domain.entities import Order
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Displacement, Plan
+from matcher.domain.validation import InvalidInstanceError
 from tests.sharing_data import factory, instance, order
 
 PARAMS = SolveParams(workers=1, seed=0, time_limit_s=5, sharing=False)

@@ -4,13 +4,13 @@ from typing import Any
 
 import pytest
 
-from matcher.events import Disruption, parse_disruption
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.replan import replan
-from matcher.result import Move, Plan
-from matcher.validation import InvalidInstanceError
+from matcher.app.pipeline import plan
+from matcher.app.replan import replan
+from matcher.domain.events import Disruption, parse_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Move, Plan
+from matcher.domain.validation import InvalidInstanceError
 from tests.sharing_data import factory, instance, order
 
 PARAMS = SolveParams(workers=1, seed=0, time_limit_s=5, sharing=False)

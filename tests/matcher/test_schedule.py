@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from matcher.app.pipeline import plan
+from matcher.app.schedule import schedule_plan
 from matcher.check import check_schedule
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import Plan
-from matcher.schedule import Schedule, schedule_plan
-from matcher.validation import parse_instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Plan
+from matcher.domain.schedule import Schedule
+from matcher.domain.validation import parse_instance
 from tests.sharing_data import HERE
 
 

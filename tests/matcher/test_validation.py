@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from matcher.models import Instance
-from matcher.validation import InvalidInstanceError, parse_instance
+from matcher.domain.instance import Instance
+from matcher.domain.validation import InvalidInstanceError, parse_instance
 
 
 def _messages(data: dict[str, Any]) -> list[str]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from matcher.models import Instance
-from matcher.validation import load_instance
+from matcher.domain.instance import Instance
+from matcher.domain.validation import load_instance
 from service.client import MatcherClient
 from service.server import RunningServer, create_server
 from service.settings import Settings

@@ -4,11 +4,12 @@ from typing import Any
 
 import pytest
 
-from matcher.events import parse_disruption
-from matcher.models import Instance, ObjectiveWeights
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import (
+from matcher.app.pipeline import plan
+from matcher.domain.entities import ObjectiveWeights
+from matcher.domain.events import parse_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import (
     Allocation,
     Backup,
     CapacityNeed,
@@ -34,7 +35,7 @@ from matcher.result import (
     TransferKind,
     Unassigned,
 )
-from matcher.validation import InvalidInstanceError, parse_instance
+from matcher.domain.validation import InvalidInstanceError, parse_instance
 from service.convert import (
     InvalidParamsError,
     disruption_from_proto,
@@ -139,7 +140,7 @@ def test_purchasing_parameters_convert_and_an_unknown_purchasing_solver_is_a_vio
 
 def test_a_plan_with_every_order_served_round_trips_through_proto() -> None:
     # proto drops empty repeated fields: an empty unassigned list must come back empty
-    from matcher.validation import load_instance
+    from matcher.domain.validation import load_instance
 
     result = plan(load_instance("instances/purchasing.json"), SolveParams(workers=1))
     assert result.unassigned == []
@@ -360,14 +361,14 @@ def test_a_plan_with_transfers_of_orders_split_by_operation_round_trips_through_
             transport_cents=0,
         ),
     ]
-    routed = _bare_plan().model_copy(update={"transfers": transfers})
-    message = plan_to_proto(routed)
+    split_plan = _bare_plan().model_copy(update={"transfers": transfers})
+    message = plan_to_proto(split_plan)
     assert [(t.from_factory, t.to_factory, t.quantity) for t in message.transfers] == [
         ("F1", "F2", 6),
         ("F1", "F1", 4),
     ]
     assert (message.transfers[0].arrive_period, message.transfers[0].transport_cents) == (2, 1234)
-    assert plan_from_proto(message) == routed
+    assert plan_from_proto(message) == split_plan
 
 
 def test_a_plan_without_the_new_sections_round_trips_with_them_unset() -> None:

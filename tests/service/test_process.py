@@ -16,7 +16,7 @@ import pytest
 
 from matcher.check import check_files
 from matcher.cli import main as matcher_main
-from matcher.models import Instance
+from matcher.domain.instance import Instance
 from service.client import MatcherClient
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from tests.service.conftest import INSTANCES

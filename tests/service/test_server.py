@@ -14,12 +14,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from matcher.app.pipeline import plan
 from matcher.check import check_plan
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import SolveStatus
-from matcher.validation import InvalidInstanceError, parse_instance
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import SolveStatus
+from matcher.domain.validation import InvalidInstanceError, parse_instance
 from service.client import MatcherClient
 from service.context import JsonFormatter, reset_request_id, set_request_id
 from service.convert import instance_to_proto, plan_from_proto

@@ -10,8 +10,8 @@ import grpc
 import pytest
 
 from matcher.cli import main as matcher_main
-from matcher.models import Instance
-from matcher.result import Plan
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Plan
 from service.client import MatcherClient
 from service.convert import plan_from_proto, plan_to_proto
 from service.errors import field_violations

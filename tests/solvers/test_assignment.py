@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import Plan, ReasonCode, SolveStatus
-from matcher.validation import parse_instance
+from matcher.app.pipeline import plan
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Plan, ReasonCode, SolveStatus
+from matcher.domain.validation import parse_instance
 
 SOLVERS = ["cpsat", "greedy"]
 

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from matcher.app.pipeline import plan
 from matcher.check import check_plan
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, SolveParams
+from matcher.domain.plan import Plan, SolveStatus
+from matcher.domain.validation import parse_instance
 from matcher.generate import generate
-from matcher.models import Instance
-from matcher.params import Progress, SolveParams
-from matcher.pipeline import plan
-from matcher.result import Plan, SolveStatus
-from matcher.validation import parse_instance
 from solvers.assignment import mip
 from solvers.assignment.base import AssignmentBackend, available, get_backend, objective_of
 from solvers.assignment.greedy import greedy_parts

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import SolveStatus
+from matcher.app.pipeline import plan
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import SolveStatus
 from solvers.assignment.cpsat import CpSatBackend
 from solvers.assignment.problem import build_problem
 from solvers.assignment.relaxation import core_size, solve_relaxation

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 import pytest
 
-from matcher.generate_purchasing import purchasing_case
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.result import Allocation, PeriodQuantity, ShortageReason, SolveStatus
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Allocation, PeriodQuantity, ShortageReason, SolveStatus
+from matcher.generate.purchasing import purchasing_case
 from solvers.linear import Limits
 from solvers.purchasing.problem import build_purchasing_problem, material_needs, offer_cost
 from solvers.purchasing.solve import MaterialSolution, solve_material
@@ -276,9 +276,9 @@ def test_the_stage_splits_savings_exactly_symmetrically_and_gives_a_dummy_nothin
 
 def test_the_shipped_purchasing_instance_matches_its_hand_derivation() -> None:
     """instances/README.md derives this optimum, the savings and their split by hand."""
+    from matcher.app.pipeline import plan
     from matcher.check import check_plan
-    from matcher.pipeline import plan
-    from matcher.validation import load_instance
+    from matcher.domain.validation import load_instance
 
     inst = load_instance("instances/purchasing.json")
     p = plan(inst, SolveParams(workers=1, time_limit_s=20))

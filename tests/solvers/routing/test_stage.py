@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from matcher.app.pipeline import plan
 from matcher.check import check_plan
-from matcher.models import Instance, Location, Vehicle
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import Plan, UnroutedReason
-from matcher.validation import parse_instance
+from matcher.domain.entities import Location, Vehicle
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Plan, UnroutedReason
+from matcher.domain.validation import parse_instance
 from solvers.routing.requests import Load, Place, split_load
 from solvers.routing.stage import route_cents
 
@@ -136,7 +137,7 @@ def test_without_vehicles_the_estimates_stand(tiny: Instance) -> None:
 def test_progress_reports_the_transport_cost_falling_as_periods_are_routed(
     fleet_data: dict[str, Any],
 ) -> None:
-    from matcher.params import Progress
+    from matcher.domain.params import Progress
 
     heard: list[Progress] = []
     instance = parse_instance(fleet_data)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from matcher.result import SolveStatus
+from matcher.domain.plan import SolveStatus
 from solvers.scheduling.cpsat import Placed, dispatch, earliest_fit, measure, solve_schedule
 from solvers.scheduling.problem import Job, Machine, Mode, Objective, Operation, SchedulingProblem
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import CapacitySharing, LoadStatus, TransferKind
+from matcher.app.pipeline import plan
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import CapacitySharing, LoadStatus, TransferKind
 from tests.sharing_data import factory, instance, order
 
 PARAMS = SolveParams(workers=1, seed=0, time_limit_s=5)
@@ -98,7 +98,7 @@ def test_large_problems_price_capacity_with_lagrangian_multipliers(
 
 
 def test_a_stopped_solve_skips_pricing_and_transfers() -> None:
-    from matcher.params import StopSignal
+    from matcher.domain.params import StopSignal
 
     stop = StopSignal()
     stop.set("deadline")

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from matcher.io import jssp, vrp
-from matcher.io.gap import (
+from matcher.app.pipeline import plan
+from matcher.bench.io import jssp, vrp
+from matcher.bench.io.gap import (
     GapData,
     assignment_from_plan,
     engine_costs,
@@ -39,9 +40,8 @@ from matcher.io.gap import (
     read_gap,
     to_instance,
 )
-from matcher.models import Instance
-from matcher.params import SolveParams
-from matcher.pipeline import plan
+from matcher.domain.instance import Instance
+from matcher.domain.params import SolveParams
 
 if TYPE_CHECKING:
     from solvers.routing.problem import RoutingProblem
@@ -447,7 +447,7 @@ class JsspAnswer:
 def _cpsat_status(code: Any) -> str:
     from ortools.sat.python import cp_model
 
-    from matcher.result import SolveStatus
+    from matcher.domain.plan import SolveStatus
 
     return {
         cp_model.OPTIMAL: SolveStatus.OPTIMAL,

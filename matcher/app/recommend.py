@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from matcher.models import Instance, Order
-from matcher.result import Displacement, PeriodQuantity, Plan, Recommendation, Recommendations
-from matcher.validation import (
+from matcher.domain.consistency import Issue
+from matcher.domain.entities import Order
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Displacement, PeriodQuantity, Plan, Recommendation, Recommendations
+from matcher.domain.validation import (
     InvalidInstanceError,
-    Issue,
+    by_operation_issues,
     order_issues,
     pydantic_issues,
-    routed_issues,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def recommend(instance: Instance, plan: Plan, order: Order, top_k: int = 5) -> R
                 )
             ]
         )
-    if issues := routed_issues(instance):
+    if issues := by_operation_issues(instance):
         raise InvalidInstanceError(issues)
     weights = plan.weights
     others = [o for o in instance.orders if o.id != order.id]

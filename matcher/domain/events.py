@@ -15,13 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from matcher.models import Factory, Frozen, Id, Instance, NonNegInt, Order, PosInt, ResourceGroup
-from matcher.validation import (
-    InvalidInstanceError,
-    Issue,
-    order_issues,
-    pydantic_issues,
-)
+from matcher.domain.consistency import Issue
+from matcher.domain.entities import Factory, Frozen, Id, NonNegInt, Order, PosInt, ResourceGroup
+from matcher.domain.instance import Instance
+from matcher.domain.validation import InvalidInstanceError, order_issues, pydantic_issues
 
 
 class FactoryUnavailable(Frozen):

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from matcher.app.pipeline import plan
 from matcher.check import check_plan
-from matcher.params import SolveParams
-from matcher.pipeline import plan
-from matcher.result import Plan, ReasonCode, SolveStatus
-from matcher.validation import parse_instance
+from matcher.domain.params import SolveParams
+from matcher.domain.plan import Plan, ReasonCode, SolveStatus
+from matcher.domain.validation import parse_instance
 
 PARAMS = SolveParams(time_limit_s=10, workers=1, seed=0, sharing=False)
 
@@ -61,7 +61,7 @@ def _instance(factories: list[dict[str, Any]], **order: Any) -> dict[str, Any]:
     }
     o.update(order)
     return {
-        "name": "routed",
+        "name": "by-operation",
         "horizon": {"start_date": "2026-01-05", "periods": 10},
         "processes": [{"id": "cut"}, {"id": "sew"}],
         "factories": factories,
@@ -198,18 +198,18 @@ def test_greedy_places_a_route_that_checks() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_generated_routed_instances_pass_the_checker(seed: int) -> None:
+def test_generated_instances_split_by_operation_pass_the_checker(seed: int) -> None:
     """Generated orders split by operation (a quarter of them on chains no single
     factory offers), solved with one worker, verified by the independent checker."""
     from matcher.generate import generate
 
     instance = generate(30, 8, 12, seed, by_operation=0.6)
-    routed = [o for o in instance.orders if o.split.by_operation and len(o.operations) > 1]
-    assert routed
+    split = [o for o in instance.orders if o.split.by_operation and len(o.operations) > 1]
+    assert split
     result = plan(instance, SolveParams(time_limit_s=8, workers=1, seed=0, sharing=False))
     assert check_plan(instance, result).violations == []
     served = {a.order for a in result.allocations}
-    for o in routed:
+    for o in split:
         if o.id in served:
             rows = [a for a in result.allocations if a.order == o.id]
             assert {a.operation for a in rows} == set(range(len(o.operations)))

@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from matcher.events import Disruption, OrderCancelled, load_disruption
-from matcher.models import (
+from matcher.domain.consistency import Issue
+from matcher.domain.entities import (
     Capability,
     Factory,
-    Instance,
     Location,
     Material,
     Offer,
@@ -44,7 +43,9 @@ from matcher.models import (
     Supplier,
     Vehicle,
 )
-from matcher.result import (
+from matcher.domain.events import Disruption, OrderCancelled, load_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.plan import (
     Allocation,
     CapacityRow,
     CapacitySharing,
@@ -62,11 +63,11 @@ from matcher.result import (
     UnroutedReason,
     VehicleRoute,
 )
-from matcher.validation import Issue, format_loc, load_instance
+from matcher.domain.validation import format_loc, load_instance
 
 if TYPE_CHECKING:
-    from matcher.replan import Setup
-    from matcher.schedule import Schedule
+    from matcher.domain.replanning import Setup
+    from matcher.domain.schedule import Schedule
 
 EARTH_RADIUS_KM = 6371.0
 # Floats (rates, minutes) are compared with this tolerance; money and seconds are
@@ -3494,7 +3495,7 @@ def check_replan(
 
     The plan is checked as by :func:`check_plan` against the instance after the events
     (with the split policy of orders whose frozen work the events released relaxed, as
-    :func:`matcher.replan.prepare` derives it; that data preparation is shared on
+    :func:`matcher.domain.replanning.prepare` derives it; that data preparation is shared on
     purpose, the rest is verified from the plans alone). On top of that:
 
     - the fixed work (made before ``now_period``, or frozen) is made, at least, at the
@@ -3526,11 +3527,11 @@ def check_replan(
 
     Raises
     ------
-    matcher.validation.InvalidInstanceError
+    matcher.domain.validation.InvalidInstanceError
         When ``previous`` does not belong to ``instance`` or the events contradict the
-        work already done (as :func:`matcher.replan.prepare`).
+        work already done (as :func:`matcher.domain.replanning.prepare`).
     """
-    from matcher.replan import prepare
+    from matcher.domain.replanning import prepare
 
     setup = prepare(instance, previous, disruption)
     return _check(setup.instance, plan, _Previous(instance, previous, disruption, setup))
@@ -3608,7 +3609,7 @@ def check_files(instance_path: str | Path, plan_path: str | Path) -> CheckReport
 
     Raises
     ------
-    matcher.validation.InvalidInstanceError
+    matcher.domain.validation.InvalidInstanceError
         If the instance file is not a valid instance.
     PlanFormatError
         If the plan file is not a valid plan.
@@ -3627,7 +3628,7 @@ def check_replan_files(
 
     Raises
     ------
-    matcher.validation.InvalidInstanceError
+    matcher.domain.validation.InvalidInstanceError
         If the instance or the events file is not valid (or they contradict the
         previous plan).
     PlanFormatError

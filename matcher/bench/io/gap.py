@@ -24,8 +24,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.models import Instance
-from matcher.result import Plan
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Plan
 
 FORMATS = ("orlib-multi", "orlib-single")
 _PLACE = {"lat": 0.0, "lon": 0.0}

@@ -6,7 +6,7 @@ calendars with shifts, weekends and holidays, orders whose size and deadlines fi
 the capacity, and a few orders that cannot or should not be served. Everything is
 drawn from one ``numpy.random.default_rng(seed)`` in a fixed order, so the same
 arguments always give the same instance, and the result goes through
-:class:`~matcher.models.Instance` validation like any user input.
+:class:`~matcher.domain.instance.Instance` validation like any user input.
 
 Orders split by operation (``by_operation``, docs/model.md): that share of the
 multi-operation orders gets ``split.by_operation: true``, and a quarter of those
@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.models import Instance, Transport
+from matcher.domain.entities import Transport
+from matcher.domain.instance import Instance
 
 __all__ = ["generate", "instance_json"]
 
@@ -891,12 +892,12 @@ def _route_by_operation(
     last operation's factory (the one that delivers). ``rng`` is the side stream,
     never the main one; nothing is drawn when ``share`` is 0.
     """
-    routed = [False] * len(ops)
+    split_flags = [False] * len(ops)
     route_caps: dict[int, dict[str, _Cap]] = {}
     multi = [o for o, t in enumerate(ops) if len(t) >= 2]
     count = round(share * len(multi))
     if rng is None or count == 0:
-        return routed, route_caps
+        return split_flags, route_caps
     offering: dict[str, list[tuple[int, _Cap]]] = {}
     for f, caps in enumerate(fac.caps):
         for cap in caps:
@@ -905,7 +906,7 @@ def _route_by_operation(
     switch = rng.random(count) < _ROUTING_ONLY_SHARE
     for i, c in enumerate(chosen):
         o = multi[c]
-        routed[o] = True
+        split_flags[o] = True
         chains = industries[int(order_ind[o])].impossible
         if not (switch[i] and chains):
             continue
@@ -913,7 +914,7 @@ def _route_by_operation(
         picks = {p: offering[p][int(rng.integers(0, len(offering[p])))] for p in ops[o]}
         route_caps[o] = {p: cap for p, (_, cap) in picks.items()}
         ref[o] = picks[ops[o][-1]][0]
-    return routed, route_caps
+    return split_flags, route_caps
 
 
 def _size_orders(
@@ -1008,7 +1009,7 @@ def _draw_orders(
     if n == 0:
         return plan
     order_ind, ops, ref = _draw_order_ops(rng, n, fac, cal, stats, industries)
-    routed, route_caps = _route_by_operation(
+    split_flags, route_caps = _route_by_operation(
         side, by_operation, ops, ref, order_ind, industries, fac
     )
     qty_raw, days = _size_orders(rng, ops, fac, cal, stats, periods)
@@ -1066,7 +1067,7 @@ def _draw_orders(
             "bill_of_materials": bom,
             **terms[o],
         }
-        if routed[o]:
+        if split_flags[o]:
             order["split"] = {**order.get("split", {}), "by_operation": True}
         plan.dicts.append(order)
         for mat, per in bom.items():

@@ -27,14 +27,16 @@ from rich.table import Table
 from rich.text import Text
 
 from matcher.check import PlanFormatError
-from matcher.params import Progress, SolveParams
-from matcher.result import CapacitySharing, Plan, Purchasing, Recommendations, Replan, Routing
-from matcher.validation import InvalidInstanceError, Issue, load_instance
+from matcher.domain.consistency import Issue
+from matcher.domain.params import Progress, SolveParams
+from matcher.domain.plan import CapacitySharing, Plan, Purchasing, Recommendations, Replan, Routing
+from matcher.domain.validation import InvalidInstanceError, load_instance
 
 if TYPE_CHECKING:
     from matcher.bench import BenchRow, RunSettings, Summary
-    from matcher.events import Disruption
-    from matcher.models import Instance, Order
+    from matcher.domain.entities import Order
+    from matcher.domain.events import Disruption
+    from matcher.domain.instance import Instance
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_CHECK_FAILED = 0, 1, 2, 3
 
@@ -324,7 +326,7 @@ def _params(args: argparse.Namespace) -> SolveParams:
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from matcher.pipeline import plan as run_plan
+    from matcher.app.pipeline import plan as run_plan
 
     instance = load_instance(args.instance)
     params = _params(args)
@@ -337,7 +339,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def replan_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Disruption]:
     """The instance, previous plan and disruption of ``replan`` (local or remote)."""
     from matcher.check import load_plan
-    from matcher.events import load_disruption
+    from matcher.domain.events import load_disruption
 
     instance = load_instance(args.instance)
     previous = load_plan(args.plan)
@@ -349,15 +351,15 @@ def replan_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Disruption]
 
 def recommend_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Order]:
     """The instance, plan and new order of ``recommend`` (local or remote)."""
+    from matcher.app.recommend import load_order
     from matcher.check import load_plan
-    from matcher.recommend import load_order
 
     instance = load_instance(args.instance)
     return instance, load_plan(args.plan), load_order(args.order, instance)
 
 
 def _cmd_replan(args: argparse.Namespace) -> int:
-    from matcher.replan import replan
+    from matcher.app.replan import replan
 
     instance, previous, disruption = replan_inputs(args)
     with _LiveProgress(not args.quiet) as live:
@@ -367,7 +369,7 @@ def _cmd_replan(args: argparse.Namespace) -> int:
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    from matcher.recommend import recommend
+    from matcher.app.recommend import recommend
 
     instance, plan, order = recommend_inputs(args)
     result = recommend(instance, plan, order, args.top_k)
@@ -379,8 +381,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
+    from matcher.app.schedule import schedule_plan
     from matcher.check import check_schedule, load_plan
-    from matcher.schedule import schedule_plan
 
     instance = load_instance(args.instance)
     plan = load_plan(args.plan)
@@ -492,7 +494,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _check_schedule_file(args: argparse.Namespace) -> int:
     from matcher.check import check_schedule, load_plan
-    from matcher.schedule import Schedule
+    from matcher.domain.schedule import Schedule
 
     instance = load_instance(args.instance)
     plan = load_plan(args.plan)
@@ -532,7 +534,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from matcher.models import json_schema
+    from matcher.domain.instance import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK

@@ -24,60 +24,10 @@ import math
 import time
 from dataclasses import dataclass
 
-from pydantic import Field
-
-from matcher.models import Capability, Factory, Instance, Order
-from matcher.result import Plan, Result, SolveStatus
-
-SCHEDULE_OBJECTIVES = ("tardiness", "makespan")
-
-
-class ScheduledLot(Result):
-    """One operation of one lot (or chunk) on one machine."""
-
-    order: str
-    operation: int = Field(description="Index into the order's operations.")
-    process: str
-    period: int = Field(description="The plan period the lot belongs to.")
-    chunk: int = Field(default=0, description="Chunk of the lot (0 when not cut).")
-    quantity: int
-    machine: str
-    start_minute: int = Field(description="Minutes from the horizon's start.")
-    end_minute: int
-    start: dt.datetime
-    end: dt.datetime
-    late_minutes: int = 0
-
-
-class MachineSchedule(Result):
-    factory: str
-    resource_group: str
-    machine: str
-    lots: list[ScheduledLot] = Field(description="In start order.")
-
-
-class FactorySchedule(Result):
-    factory: str
-    status: SolveStatus
-    objective: float | None = None
-    bound: float | None = None
-    makespan_minute: int | None = None
-    weighted_tardiness: int | None = Field(
-        default=None, description="Units x minutes late, summed over the lots."
-    )
-    late_lots: int = 0
-    machines: list[MachineSchedule] = Field(default_factory=list)
-    wall_time_s: float = 0.0
-    notes: list[str] = Field(default_factory=list)
-
-
-class Schedule(Result):
-    """The machine schedules of a plan (``matcher schedule``; docs/scheduling.md)."""
-
-    instance: str
-    objective: str
-    factories: list[FactorySchedule]
-    wall_time_s: float = 0.0
+from matcher.domain.entities import Capability, Factory, Order
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Plan, SolveStatus
+from matcher.domain.schedule import FactorySchedule, MachineSchedule, Schedule, ScheduledLot
 
 
 def machine_names(group: str, machines: int) -> list[str]:
@@ -179,12 +129,12 @@ def _schedule_factory(
     lots: list[_Lot] = []
     for alloc in plan.allocations:
         order = orders[alloc.order]
-        routed = order.split.by_operation and len(order.operations) > 1
-        if alloc.factory != factory.id or (alloc.operation != 0 and not routed):
+        by_operation = order.split.by_operation and len(order.operations) > 1
+        if alloc.factory != factory.id or (alloc.operation != 0 and not by_operation):
             continue
         # A part chains all of its order's operations; a stage part of an order split
         # by operation is its own operation (the transfer lag sits between periods).
-        ops = (alloc.operation,) if routed else tuple(range(len(order.operations)))
+        ops = (alloc.operation,) if by_operation else tuple(range(len(order.operations)))
         for pq in alloc.periods:
             lots += _chunks(order, ops, pq.period, pq.quantity, caps, shift)
     operations: list[Operation] = []

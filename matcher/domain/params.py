@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.models import ObjectiveWeights
+from matcher.domain.entities import ObjectiveWeights
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from matcher.domain.instance import Instance
 from matcher.generate import tiered_offer
-from matcher.models import Instance
 
 Needs = dict[str, dict[str, dict[int, int]]]  # material -> factory -> period -> units
 

@@ -1,7 +1,7 @@
 """The plan: what the optimiser decided, what it cost, and what each stage proved.
 
 Money is in integer cents, time in periods, quantities in units (see
-:mod:`matcher.models`). Sections of later stages (purchasing, routes, capacity
+:mod:`matcher.domain.entities`). Sections of later stages (purchasing, routes, capacity
 sharing) are ``None`` until those stages run.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.models import ObjectiveWeights
+from matcher.domain.entities import ObjectiveWeights
 
 
 class SolveStatus(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from matcher.models import Location, Transport
+from matcher.domain.entities import Location, Transport
 
 EARTH_RADIUS_KM = 6371.0
 

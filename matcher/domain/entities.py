@@ -1,8 +1,9 @@
-"""Domain model of a cloud-factory instance.
+"""The entities of a cloud-factory instance.
 
 Every entity of DESIGN.md as a frozen pydantic v2 model. Field validation lives on
 the models; cross-references (unknown ids, calendar lengths, ...) are checked in
-:mod:`matcher.validation`, which reports every violation with its path.
+:mod:`matcher.domain.consistency` when the :class:`~matcher.domain.instance.Instance`
+is built, and :mod:`matcher.domain.validation` reports every violation with its path.
 
 Units (stated once, used everywhere):
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -300,38 +301,3 @@ class ObjectiveWeights(Frozen):
     purchasing: NonNegInt = 1
     load_balance: NonNegInt = 0
     stability: NonNegInt = 0
-
-
-class Instance(Frozen):
-    """A complete problem: horizon, catalogue, factories, orders, suppliers, fleet.
-
-    Construct it through :func:`matcher.validation.parse_instance` (or
-    ``Instance.model_validate``): cross-references are checked here too, so an
-    ``Instance`` in memory is always consistent.
-    """
-
-    schema_version: str = "1"
-    name: str = "instance"
-    horizon: Horizon
-    processes: list[Process] = Field(min_length=1)
-    materials: list[Material] = Field(default_factory=list)
-    factories: list[Factory] = Field(min_length=1)
-    orders: list[Order] = Field(default_factory=list)
-    suppliers: list[Supplier] = Field(default_factory=list)
-    fleet: Fleet = Field(default_factory=Fleet)
-    transport: Transport = Field(default_factory=Transport)
-    weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Instance:
-        from matcher.validation import ConsistencyError, Parts, consistency_issues
-
-        issues = consistency_issues(Parts.of(self))
-        if issues:
-            raise ConsistencyError(issues)
-        return self
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of the instance format (what ``matcher schema`` prints)."""
-    return Instance.model_json_schema()

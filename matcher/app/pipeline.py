@@ -11,9 +11,10 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from matcher.models import Instance, ObjectiveWeights
-from matcher.params import Progress, ProgressCallback, SolveParams, StopSignal
-from matcher.result import (
+from matcher.domain.entities import ObjectiveWeights
+from matcher.domain.instance import Instance
+from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
+from matcher.domain.plan import (
     Allocation,
     CapacitySharing,
     CostBreakdown,
@@ -55,7 +56,7 @@ def plan(
 ) -> Plan:
     """Solve ``instance`` and return the plan.
 
-    ``anchor`` ties the solve to a previous plan (a re-plan: :mod:`matcher.replan`).
+    ``anchor`` ties the solve to a previous plan (a re-plan: :mod:`matcher.app.replan`).
 
     ``progress`` hears of every improved incumbent; setting ``stop`` (from another
     thread) ends the solve early with the best plan found so far.
@@ -98,7 +99,7 @@ def plan(
     unassigned = _unassigned(problem, served, reasons)
 
     objective, bound, notes = _plan_terms(problem, result, served)
-    if params.sharing and problem.routed:
+    if params.sharing and problem.by_operation:
         notes.append(
             "capacity sharing skipped: the analysis does not model orders split by operation"
         )
@@ -157,7 +158,7 @@ def plan(
             routing, routing_stats = routed
             stages.append(routing_stats)
     sharing = None
-    if params.sharing and problem.orders and not problem.routed:
+    if params.sharing and problem.orders and not problem.by_operation:
         sharing = _sharing(problem, result, params, compile_start, stop)
     moved = 0 if anchor is None else moved_units(anchor.previous, allocations)
     costs = _costs(
