@@ -24,6 +24,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from pydantic import BaseModel, ValidationError
 
@@ -103,8 +104,6 @@ def message_to_dict(message: Message, empty_lists: bool = False) -> Any:
     empty (no order unassigned).
     """
     if isinstance(message, struct_pb2.Struct):
-        from google.protobuf.json_format import MessageToDict
-
         return MessageToDict(message)
     if isinstance(message, timestamp_pb2.Timestamp):
         return message.ToDatetime(tzinfo=dt.UTC).isoformat()
@@ -371,10 +370,6 @@ def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[I
 
 def params_from_proto(message: pb.SolveParameters, prefix: str = "params") -> SolveParams:
     """Domain parameters; raises ``InvalidParamsError`` listing every violation."""
-    from pydantic import ValidationError
-
-    from matcher.domain.validation import pydantic_issues
-
     issues = params_issues(message, prefix)
     data = message_to_dict(message)
     for key in ("mode", "scheduling_solver"):

@@ -269,6 +269,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
             issues.append(Issue("top_k", f"must be at least 1, or 0 for {DEFAULT_TOP_K}"))
         if issues or instance is None or plan is None or order is None:
             abort(context, bad_request_status(issues))
+        # Imported on first use: the server process loads no engine until it must.
         from matcher.app.recommend import recommend
 
         try:

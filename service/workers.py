@@ -135,6 +135,7 @@ class _Child:
         previous: Plan | None = None,
         disruption: Disruption | None = None,
     ) -> None:
+        # The engine is imported in the worker process only (see _worker_main).
         from matcher.app.pipeline import plan
 
         stop = StopSignal()

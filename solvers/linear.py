@@ -322,6 +322,8 @@ def solve_cpsat(
     """
     from ortools.sat.python import cp_model
 
+    from solvers.cpsat_status import has_bound, has_solution, solve_status
+
     cp = cp_model.CpModel()
     proto = cp.proto
     proto.name = "linear"
@@ -377,21 +379,15 @@ def solve_cpsat(
         return Outcome(SolveStatus.UNKNOWN, notes=[*notes, f"the solve failed: {exc!r}"])
     values: list[float] | None = None
     objective: float | None = None
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if has_solution(code):
         response = solver.response_proto
         values = [float(v) for v in response.solution]
         objective = float(solver.objective_value)
-    status = {
-        cp_model.OPTIMAL: SolveStatus.OPTIMAL,
-        cp_model.FEASIBLE: SolveStatus.FEASIBLE,
-        cp_model.INFEASIBLE: SolveStatus.INFEASIBLE,
-    }.get(code, SolveStatus.UNKNOWN)
-    if status == SolveStatus.UNKNOWN and code == cp_model.UNKNOWN:
-        status = SolveStatus.TIME_LIMIT
+    status = solve_status(code)
     if code == cp_model.MODEL_INVALID:
         notes.append(f"CP-SAT: invalid model: {cp.validate()}")
     bound = None
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.UNKNOWN):
+    if has_bound(code):
         bound = float(solver.best_objective_bound)
     return Outcome(
         status,

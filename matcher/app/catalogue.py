@@ -7,7 +7,7 @@ neither imports a solver package.
 from __future__ import annotations
 
 from solvers.assignment.base import available as assignment_solvers
-from solvers.purchasing.solve import available as purchasing_solvers
+from solvers.purchasing.backends import available as purchasing_solvers
 from solvers.routing.base import available as routing_solvers
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from matcher.domain.entities import ObjectiveWeights
 from matcher.domain.instance import Instance
@@ -31,11 +30,12 @@ from matcher.domain.plan import (
     Utilisation,
     least_proven,
 )
-
-if TYPE_CHECKING:
-    from solvers.assignment.base import AssignmentResult
-    from solvers.assignment.problem import AnchorSpec, AssignmentProblem
-
+from solvers.assignment.base import AssignmentResult, get_backend
+from solvers.assignment.diagnose import explain_unserved
+from solvers.assignment.problem import AnchorSpec, AssignmentProblem, build_problem
+from solvers.purchasing.stage import run_purchasing
+from solvers.routing.stage import run_routing
+from solvers.sharing.analysis import analyse
 
 ASSIGNMENT_SHARE = {0: 1.0, 1: 0.7, 2: 0.6}
 """Share of the time limit the assignment gets, by the number of later stages."""
@@ -65,9 +65,6 @@ def plan(
     function raises only for an unknown solver name or a back-end that cannot
     handle the problem (``ValueError``).
     """
-    from solvers.assignment.base import get_backend
-    from solvers.assignment.diagnose import explain_unserved
-    from solvers.assignment.problem import build_problem
 
     params = params or SolveParams()
     weights = params.weights or instance.weights
@@ -76,7 +73,7 @@ def plan(
     problem = build_problem(instance, weights, params.max_candidates, anchor)
     compile_s = time.perf_counter() - compile_start
     if not backend.supports(problem, params):
-        why = getattr(backend, "unsupported_reason", lambda *_: None)(problem, params)
+        why = backend.unsupported_reason(problem, params)
         raise ValueError(
             f"solver '{backend.name}' does not support this problem with these parameters"
             + (f": {why}" if why else "")
@@ -129,8 +126,6 @@ def plan(
     stages = [stage]
     purchasing = None
     if any(o.bill_of_materials for o in instance.orders):
-        from solvers.purchasing.stage import run_purchasing
-
         left = params.time_limit_s - (time.perf_counter() - compile_start)
         if routes:
             left -= ROUTING_SHARE * params.time_limit_s
@@ -145,8 +140,6 @@ def plan(
             stages.append(purchasing_stats)
     routing = None
     if routes:
-        from solvers.routing.stage import run_routing
-
         left = params.time_limit_s - (time.perf_counter() - compile_start)
         if params.sharing:
             left -= SHARING_SHARE * params.time_limit_s
@@ -289,7 +282,6 @@ def _sharing(
 ) -> CapacitySharing:
     """The capacity-sharing analysis, in its share of the time (with more than one
     worker, also whatever the earlier stages left)."""
-    from solvers.sharing.analysis import analyse
 
     seconds = SHARING_SHARE * params.time_limit_s  # one worker: the same work each time
     if params.workers > 1:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -27,11 +27,9 @@ from matcher.domain.validation import (
     order_issues,
     pydantic_issues,
 )
-
-if TYPE_CHECKING:
-    from solvers.assignment.base import Part
-    from solvers.assignment.greedy import Capacity
-    from solvers.assignment.problem import AssignmentProblem, Candidate
+from solvers.assignment.base import Part
+from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, fill
+from solvers.assignment.problem import AssignmentProblem, Candidate, build_problem
 
 MAX_DISPLACED = 5
 """Most parts of other orders moved to make room at one factory."""
@@ -74,8 +72,6 @@ def recommend(instance: Instance, plan: Plan, order: Order, top_k: int = 5) -> R
     InvalidInstanceError
         When ``order`` is inconsistent with ``instance`` or ``plan`` names unknown ids.
     """
-    from solvers.assignment.greedy import fill
-    from solvers.assignment.problem import build_problem
 
     start = time.perf_counter()
     if issues := order_issues("order", order, instance):
@@ -182,8 +178,6 @@ def _option(
     cap: Capacity,
     moves: list[Displacement],
 ) -> Recommendation:
-    from solvers.assignment.greedy import cost
-
     order = problem.orders[cand.order].order
     factory = problem.instance.factories[cand.factory]
     late = {t: q for t, q in quantities.items() if t > order.due_period}
@@ -222,9 +216,6 @@ class _Room:
     """The capacity the plan leaves, and the plan's parts for making more of it."""
 
     def __init__(self, problem: AssignmentProblem, plan: Plan) -> None:
-        from solvers.assignment.base import Part
-        from solvers.assignment.greedy import Capacity
-
         self.problem = problem
         index = {
             (problem.orders[c.order].order.id, problem.instance.factories[c.factory].id): k
@@ -270,7 +261,6 @@ class _Room:
     ) -> tuple[dict[int, int], list[Displacement], Capacity] | None:
         """Move up to :data:`MAX_DISPLACED` parts away from ``cand``'s factory until the
         order fits; None if it never does."""
-        from solvers.assignment.greedy import cost, fill
 
         p = self.problem
         cap = self.cap.copy()
@@ -317,7 +307,6 @@ class _Room:
 
     def _backup(self, cap: Capacity, part: Part, avoid: int) -> Part | None:
         """The cheapest placement of ``part``'s units at another factory with room."""
-        from solvers.assignment.greedy import cheapest_single_part
 
         p = self.problem
         order = p.candidates[part.candidate].order

@@ -23,6 +23,7 @@ from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import Move, Plan, Replan
 from matcher.domain.replanning import Setup, prepare
 from matcher.domain.validation import InvalidInstanceError, by_operation_issues
+from solvers.assignment.problem import AnchorSpec
 
 
 def replan(
@@ -41,7 +42,6 @@ def replan(
         When ``previous`` does not belong to ``instance``, or an event contradicts the
         work already done (a quantity cut below the units made before ``now_period``).
     """
-    from solvers.assignment.problem import AnchorSpec
 
     if issues := by_operation_issues(instance):
         raise InvalidInstanceError(issues)

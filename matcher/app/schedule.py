@@ -28,6 +28,15 @@ from matcher.domain.entities import Capability, Factory, Order
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Plan, SolveStatus
 from matcher.domain.schedule import FactorySchedule, MachineSchedule, Schedule, ScheduledLot
+from solvers.scheduling.cpsat import solve_schedule
+from solvers.scheduling.problem import (
+    Job,
+    Machine,
+    Mode,
+    Objective,
+    Operation,
+    SchedulingProblem,
+)
 
 
 def machine_names(group: str, machines: int) -> list[str]:
@@ -99,16 +108,6 @@ def _schedule_factory(
     seed: int,
     objective: str,
 ) -> FactorySchedule:
-    from solvers.scheduling.cpsat import solve_schedule
-    from solvers.scheduling.problem import (
-        Job,
-        Machine,
-        Mode,
-        Objective,
-        Operation,
-        SchedulingProblem,
-    )
-
     orders = {o.id: o for o in instance.orders}
     caps = {c.process: c for c in factory.capabilities}
     length = instance.horizon.period_minutes

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from matcher.domain.instance import Instance
-from matcher.generate import tiered_offer
+from matcher.generate.suppliers import tiered_offer
 
 Needs = dict[str, dict[str, dict[int, int]]]  # material -> factory -> period -> units
 

@@ -8,7 +8,7 @@ from typing import Protocol
 from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import SolveStatus
 from solvers.assignment.problem import AssignmentProblem
-from solvers.registry import load
+from solvers.registry import Registry
 
 
 @dataclass
@@ -54,6 +54,10 @@ class AssignmentBackend(Protocol):
         """Whether this back-end handles every feature ``problem`` uses."""
         ...
 
+    def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
+        """Why it cannot handle ``problem`` with ``params`` (``None``: it can)."""
+        ...
+
     def solve(
         self,
         problem: AssignmentProblem,
@@ -65,23 +69,26 @@ class AssignmentBackend(Protocol):
         ...
 
 
-_REGISTRY: dict[str, str] = {
-    "cpsat": "solvers.assignment.cpsat:CpSatBackend",
-    "greedy": "solvers.assignment.greedy:GreedyBackend",
-    "mip-cbc": "solvers.assignment.mip:CbcBackend",
-    "mip-highs": "solvers.assignment.mip:HighsBackend",
-    "mip-scip": "solvers.assignment.mip:ScipBackend",
-}
+BACKENDS: Registry[AssignmentBackend] = Registry(
+    "assignment",
+    {
+        "cpsat": "solvers.assignment.cpsat:CpSatBackend",
+        "greedy": "solvers.assignment.greedy:GreedyBackend",
+        "mip-cbc": "solvers.assignment.mip:CbcBackend",
+        "mip-highs": "solvers.assignment.mip:HighsBackend",
+        "mip-scip": "solvers.assignment.mip:ScipBackend",
+    },
+)
 
 
 def available() -> list[str]:
-    return sorted(_REGISTRY)
+    """The assignment back-ends' names."""
+    return BACKENDS.names()
 
 
 def get_backend(name: str) -> AssignmentBackend:
-    """The back-end registered as ``name``, imported on first use."""
-    backend: AssignmentBackend = load(_REGISTRY, name, "assignment")
-    return backend
+    """The assignment back-end registered as ``name``, imported on first use."""
+    return BACKENDS.get(name)
 
 
 def stage_flows(problem: AssignmentProblem, parts: list[Part]) -> dict[tuple[int, int], int]:

@@ -11,10 +11,14 @@ Tried against the capacity the plan leaves free:
 
 from __future__ import annotations
 
+from ortools.sat.python import cp_model
+
 from matcher.domain.plan import ReasonCode, SolveStatus
 from solvers.assignment.base import Part
+from solvers.assignment.cpsat_model import build_model
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, place_order
 from solvers.assignment.problem import AssignmentProblem, Candidate
+from solvers.cpsat_status import has_solution
 
 
 def explain_unserved(
@@ -93,9 +97,6 @@ def _explain_by_operation(
     """The same questions for an order split by operation, answered by CP-SAT on that
     order alone (greedy placement does not search its routes): in the capacity the plan
     leaves, then on empty factories."""
-    from ortools.sat.python import cp_model
-
-    from solvers.assignment.cpsat import build_model
 
     def trial(free: list[list[int]], buyer: dict[tuple[int, str], int]) -> float | None:
         model, v = build_model(problem, True, orders=[order], free=free, buyer_caps=buyer)
@@ -105,7 +106,7 @@ def _explain_by_operation(
         solver.parameters.num_workers = 1
         solver.parameters.max_deterministic_time = BY_OPERATION_TRIAL_S
         code = solver.solve(model)
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if has_solution(code):
             return float(solver.objective_value)
         return None
 

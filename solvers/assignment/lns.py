@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 
 from matcher.domain.params import SolveParams, StopSignal
 from solvers.assignment.base import Part, objective_of
+from solvers.assignment.cpsat_model import build_model, configure, extract, hint
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
 
@@ -126,7 +127,6 @@ class Lns:
 
     def step(self, time_limit_s: float) -> bool:
         """One neighbourhood solve; True if the plan improved."""
-        from solvers.assignment.cpsat import build_model, configure, extract, hint
 
         problem = self.problem
         orders = self.neighbourhood()

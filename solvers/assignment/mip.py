@@ -1,6 +1,6 @@
 """MIP back-ends for the assignment model: HiGHS, SCIP and CBC.
 
-They solve exactly the model of :func:`solvers.assignment.cpsat.build_model`: served
+They solve exactly the model of :func:`solvers.assignment.cpsat_model.build_model`: served
 flag ``s`` per order with its unserved penalty, used flag ``y`` per candidate part,
 integer units ``x[c,t]``, run flags ``z[c,t]`` where a usage has a setup, part sizes,
 the part limit, capacity rows where they can bind and buyer-share rows. One builder
@@ -49,7 +49,7 @@ large-neighbourhood search."""
 
 @dataclass
 class _Vars:
-    """Indices into the :class:`LinearModel`, keyed like ``cpsat._Vars``."""
+    """Indices into the :class:`LinearModel`, keyed like ``cpsat_model.Variables``."""
 
     used: dict[int, int] = field(default_factory=dict)  # candidate -> y
     make: dict[int, dict[int, int]] = field(default_factory=dict)  # c -> t -> x
@@ -59,7 +59,7 @@ class _Vars:
 
 @dataclass
 class _Builder:
-    """``cpsat._Builder`` written against :class:`LinearModel`, row for row."""
+    """``cpsat_model.ModelBuilder`` written against :class:`LinearModel`, row for row."""
 
     problem: AssignmentProblem
     model: LinearModel = field(default_factory=LinearModel)
@@ -162,7 +162,7 @@ class _Builder:
 
 
 def build_model(problem: AssignmentProblem, hard_mandatory: bool) -> tuple[LinearModel, _Vars]:
-    """The model of ``cpsat.build_model`` for the whole problem, as a :class:`LinearModel`."""
+    """The model of ``cpsat_model.build_model`` for the whole problem, as a :class:`LinearModel`."""
     b = _Builder(problem)
     for index in range(len(problem.orders)):
         b.add_order(index, hard_mandatory)

@@ -1,14 +1,8 @@
 """Solve one material's purchasing model for a coalition, and read the plan back.
 
-The back-ends are the adapters of :mod:`solvers.linear`: ``cpsat``, ``mip-highs``,
-``mip-scip`` and ``mip-cbc``, and ``auto`` (the default), which picks by model size
-from measurements on generated cases (``benchmarks/purchasing_scale.py``): HiGHS for
-the platform-wide models, where its branch and bound on the tier binaries proves
-optimality far sooner than CP-SAT (200 factories x 50 materials: 7-8 s, all optimal,
-against CP-SAT's 4 % gap after 10 s per material at 50 factories); CP-SAT without
-presolve for the small models of one factory or a coalition (3.5 ms a model against
-HiGHS's 12 ms). Every answer is recomputed from the offers (material cost by the price
-schedule, transport per unit) rather than trusted from the solver's objective.
+The back-ends are those of :mod:`solvers.purchasing.backends`. Every answer is
+recomputed from the offers (material cost by the price schedule, transport per unit)
+rather than trusted from the solver's objective.
 """
 
 from __future__ import annotations
@@ -19,7 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from matcher.domain.plan import ShortageReason, SolveStatus
-from solvers.linear import Limits, LinearModel, Outcome, solve_cbc, solve_cpsat, solve_mathopt
+from solvers.linear import Limits, LinearModel, Outcome
+from solvers.purchasing.backends import get_backend
 from solvers.purchasing.model import (
     Bucket,
     MaterialModel,
@@ -30,37 +25,6 @@ from solvers.purchasing.model import (
 from solvers.purchasing.problem import MaterialProblem, OfferData
 
 Adapter = Callable[[LinearModel, Limits], Outcome]
-
-SMALL_MODEL = 500
-"""Variables up to which ``auto`` hands a model to CP-SAT rather than HiGHS."""
-
-
-def _auto(model: LinearModel, limits: Limits) -> Outcome:
-    if len(model.upper) <= SMALL_MODEL:
-        return solve_cpsat(model, limits, presolve=False)
-    return solve_mathopt(model, "highs", limits, None)
-
-
-SOLVERS: dict[str, Adapter] = {
-    "auto": _auto,
-    "cpsat": lambda m, lim: solve_cpsat(m, lim, linearization_level=2),
-    "mip-highs": lambda m, lim: solve_mathopt(m, "highs", lim, None),
-    "mip-scip": lambda m, lim: solve_mathopt(m, "scip", lim, None),
-    "mip-cbc": lambda m, lim: solve_cbc(m, lim, None),
-}
-
-
-def available() -> list[str]:
-    return sorted(SOLVERS)
-
-
-def adapter(name: str) -> Adapter:
-    try:
-        return SOLVERS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown purchasing solver '{name}' (available: {', '.join(available())})"
-        ) from None
 
 
 @dataclass
@@ -128,7 +92,7 @@ def solve_material(
     """Optimal purchases of ``mp`` for ``factories`` buying together: fewest uncovered
     units first, then least cost. Failures come back as statuses."""
     start = time.perf_counter()
-    run = adapter(solver)
+    run = get_backend(solver).solve
     members = tuple(sorted(set(factories) & set(mp.needs)))
     out = MaterialSolution(mp.material.id, members, SolveStatus.OPTIMAL)
     buckets, late = buckets_of(mp, members)

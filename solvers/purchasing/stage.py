@@ -36,6 +36,7 @@ from matcher.domain.plan import (
 )
 from solvers.linear import Limits
 from solvers.purchasing import split
+from solvers.purchasing.backends import get_backend
 from solvers.purchasing.model import buckets_of
 from solvers.purchasing.problem import (
     MaterialProblem,
@@ -43,7 +44,7 @@ from solvers.purchasing.problem import (
     build_purchasing_problem,
     material_needs,
 )
-from solvers.purchasing.solve import MaterialSolution, adapter, greedy_purchases, solve_material
+from solvers.purchasing.solve import MaterialSolution, greedy_purchases, solve_material
 
 COLLECTIVE_SHARE = 0.7
 STANDALONE_SHARE = 0.9
@@ -80,7 +81,7 @@ def run_purchasing(
     if not needs:
         return None
     problem = build_purchasing_problem(instance, needs)
-    adapter(params.purchasing_solver)  # an unknown name fails before any work
+    get_backend(params.purchasing_solver)  # an unknown name fails before any work
     deadline = start + seconds
     collective = solve_collective(problem, params, start + COLLECTIVE_SHARE * seconds, stop)
     collective_s = time.perf_counter() - start

@@ -34,14 +34,17 @@ FALLBACK_AFTER = 0.5
 class AutoBackend:
     name = "auto"
 
-    def unsupported(self, problem: RoutingProblem) -> str | None:
+    def supports(self, problem: RoutingProblem) -> bool:
+        return self.unsupported_reason(problem) is None
+
+    def unsupported_reason(self, problem: RoutingProblem) -> str | None:
         return None
 
     def solve(self, problem: RoutingProblem, limits: RoutingLimits) -> Sequences:
         pyvrp, ortools = PyVrpBackend(), OrToolsBackend()
         # With every request optional, the repairs always leave a feasible answer.
         required = any(r.required for r in problem.requests)
-        fallback = required and ortools.unsupported(problem) is None
+        fallback = required and ortools.unsupported_reason(problem) is None
         first_try = limits
         if fallback:
             first_try = replace(limits, give_up_s=FALLBACK_AFTER * limits.seconds)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from matcher.domain.params import StopSignal
-from solvers.registry import load
+from solvers.registry import Registry
 from solvers.routing.evaluate import build_route, check_coverage, total_cost
 from solvers.routing.problem import Action, Route, RoutingProblem, RoutingResult
 
@@ -62,7 +62,11 @@ class Sequences:
 class RoutingBackend(Protocol):
     name: str
 
-    def unsupported(self, problem: RoutingProblem) -> str | None:
+    def supports(self, problem: RoutingProblem) -> bool:
+        """Whether this back-end can solve ``problem`` exactly."""
+        ...
+
+    def unsupported_reason(self, problem: RoutingProblem) -> str | None:
         """Why this back-end cannot solve ``problem`` exactly (``None``: it can)."""
         ...
 
@@ -71,21 +75,24 @@ class RoutingBackend(Protocol):
         ...
 
 
-_REGISTRY: dict[str, str] = {
-    "auto": "solvers.routing.auto:AutoBackend",
-    "ortools-routing": "solvers.routing.ortools_backend:OrToolsBackend",
-    "pyvrp": "solvers.routing.pyvrp_backend:PyVrpBackend",
-}
+BACKENDS: Registry[RoutingBackend] = Registry(
+    "routing",
+    {
+        "auto": "solvers.routing.auto:AutoBackend",
+        "ortools-routing": "solvers.routing.ortools_backend:OrToolsBackend",
+        "pyvrp": "solvers.routing.pyvrp_backend:PyVrpBackend",
+    },
+)
 
 
 def available() -> list[str]:
-    return sorted(_REGISTRY)
+    """The routing back-ends' names."""
+    return BACKENDS.names()
 
 
 def get_backend(name: str) -> RoutingBackend:
-    """The back-end registered as ``name``, imported on first use."""
-    backend: RoutingBackend = load(_REGISTRY, name, "routing")
-    return backend
+    """The routing back-end registered as ``name``, imported on first use."""
+    return BACKENDS.get(name)
 
 
 def solve_routing(problem: RoutingProblem, solver: str, limits: RoutingLimits) -> RoutingResult:
@@ -98,7 +105,7 @@ def solve_routing(problem: RoutingProblem, solver: str, limits: RoutingLimits) -
     if problems:
         raise ValueError("; ".join(problems))
     backend = get_backend(solver)
-    why = backend.unsupported(problem)
+    why = backend.unsupported_reason(problem)
     if why is not None:
         raise ValueError(f"routing solver '{solver}' cannot solve this problem: {why}")
     if not problem.requests:

@@ -34,7 +34,10 @@ REQUIRED_PENALTY = 2**50
 class OrToolsBackend:
     name = "ortools-routing"
 
-    def unsupported(self, problem: RoutingProblem) -> str | None:
+    def supports(self, problem: RoutingProblem) -> bool:
+        return self.unsupported_reason(problem) is None
+
+    def unsupported_reason(self, problem: RoutingProblem) -> str | None:
         kinds = problem.kinds
         if "delivery" in kinds and kinds - {"delivery"}:
             return (

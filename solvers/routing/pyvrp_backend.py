@@ -131,7 +131,10 @@ class _Deadline:
 class PyVrpBackend:
     name = "pyvrp"
 
-    def unsupported(self, problem: RoutingProblem) -> str | None:
+    def supports(self, problem: RoutingProblem) -> bool:
+        return self.unsupported_reason(problem) is None
+
+    def unsupported_reason(self, problem: RoutingProblem) -> str | None:
         return None
 
     def solve(self, problem: RoutingProblem, limits: RoutingLimits) -> Sequences:

@@ -22,15 +22,8 @@ from ortools.sat.python import cp_model
 
 from matcher.domain.params import StopSignal, stop_hook
 from matcher.domain.plan import SolveStatus
+from solvers.cpsat_status import solve_status
 from solvers.scheduling.problem import Objective, SchedulingProblem
-
-_STATUS = {
-    cp_model.OPTIMAL: SolveStatus.OPTIMAL,
-    cp_model.FEASIBLE: SolveStatus.FEASIBLE,
-    cp_model.INFEASIBLE: SolveStatus.INFEASIBLE,
-    cp_model.MODEL_INVALID: SolveStatus.UNKNOWN,
-    cp_model.UNKNOWN: SolveStatus.TIME_LIMIT,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +284,7 @@ def solve_schedule(
 
     with stop_hook(stop, solver.stop_search):
         code = solver.solve(b.model, _First())
-    status = _STATUS.get(code, SolveStatus.UNKNOWN)
+    status = solve_status(code)
     if code == cp_model.MODEL_INVALID:
         notes.append(f"CP-SAT rejected the model: {b.model.validate()}")
     if code == cp_model.INFEASIBLE or code == cp_model.MODEL_INVALID:

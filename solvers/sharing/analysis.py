@@ -30,8 +30,11 @@ from matcher.domain.plan import (
     Transfer,
     TransferKind,
 )
-from solvers.assignment.base import Part
+from solvers.assignment.base import Part, mandatory_left_out, objective_of
+from solvers.assignment.bound import LagrangianBound
+from solvers.assignment.greedy import Capacity, cheapest_single_part, cost
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
+from solvers.assignment.relaxation import solve_relaxation
 from solvers.sharing.resolve import by_order, residual, resolve
 
 UNDER_USED_BELOW = 0.5
@@ -149,9 +152,6 @@ def _values(
     notes: list[str],
 ) -> tuple[dict[tuple[int, int], float], str]:
     """Per (resource, period), the objective saved by one more second, and the method."""
-    from solvers.assignment.base import mandatory_left_out, objective_of
-    from solvers.assignment.bound import LagrangianBound
-    from solvers.assignment.relaxation import solve_relaxation
 
     problem = state.problem
     if _stopped(stop):  # a deadline or a cancel: the plan matters, not its prices
@@ -482,7 +482,6 @@ def _diff(
 def _backups(state: _State) -> list[Backup]:
     """Per part: the cheapest other eligible factory that can take it in the capacity
     the rest of the plan leaves (greedy placement, on-time periods first)."""
-    from solvers.assignment.greedy import Capacity, cheapest_single_part, cost
 
     p = state.problem
     cap = Capacity(p)

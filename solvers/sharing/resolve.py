@@ -13,8 +13,10 @@ from ortools.sat.python import cp_model
 
 from matcher.domain.params import SolveParams
 from solvers.assignment.base import Part
+from solvers.assignment.cpsat_model import build_model, configure, extract, hint
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
+from solvers.cpsat_status import has_solution
 
 OFFERED_CANDIDATES = 8
 """Cheapest candidates offered to each re-solved order, plus its current ones."""
@@ -69,7 +71,6 @@ def resolve(
 ) -> Resolved:
     """Re-optimise ``orders`` within ``cap`` (the capacity the other orders leave, possibly
     changed by the caller); ``plan`` holds every order's current parts (the hint)."""
-    from solvers.assignment.cpsat import build_model, configure, extract, hint
 
     current = [p for o in orders for p in plan.get(o, [])]
     before = sum(order_cost(problem, o, plan.get(o, [])) for o in orders)
@@ -86,7 +87,7 @@ def resolve(
     solver = cp_model.CpSolver()
     configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
     code = solver.solve(model)
-    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if not has_solution(code):
         return Resolved(before, None, current, False)
     after = round(solver.objective_value)
     if after >= before:

@@ -1,1 +1,3 @@
-"""Importers for public benchmark formats, mapped onto the domain model."""
+"""Public benchmark formats: each format's own reader and independent verifier
+(``gap``, ``jssp``, ``vrp``), and the engines' problems built from the files
+(``gap.to_instance``, ``scheduling_problem``, ``routing_problem``)."""

@@ -5,16 +5,12 @@ comments (so is anything after a ``#``); then a line ``jobs machines``; then one
 per job with ``machine duration`` pairs in technological order, machines 0-based.
 Objective: minimise the makespan.
 
-Two halves:
-
-* :func:`read` parses a file into :class:`JsspData`, the raw numbers, and
-  :func:`to_problem` maps them onto the scheduling back-end's
-  :class:`~solvers.scheduling.problem.SchedulingProblem` (one mode per operation, no
-  breaks, setups, lags or releases);
-* :func:`verify` re-checks a schedule, given as a start time per job and operation,
-  against :class:`JsspData` alone and recomputes its makespan. It imports nothing from
-  ``solvers`` (nor OR-Tools), so a wrong mapping or a solver bug shows up as a
-  violation or a worse makespan, never as a good number.
+:func:`read` parses a file into :class:`JsspData`, the raw numbers, and :func:`verify`
+re-checks a schedule, given as a start time per job and operation, against
+:class:`JsspData` alone and recomputes its makespan. This module imports nothing from
+``solvers`` (nor OR-Tools), so a wrong mapping onto the engine
+(:mod:`matcher.bench.io.scheduling_problem`) or a solver bug shows up as a violation
+or a worse makespan, never as a good number.
 """
 
 from __future__ import annotations
@@ -23,10 +19,6 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from solvers.scheduling.problem import SchedulingProblem
 
 
 class JsspFormatError(ValueError):
@@ -144,33 +136,6 @@ def read(path: str | Path, name: str | None = None) -> JsspData:
             ops.append((machine, duration))
         jobs.append(tuple(ops))
     return JsspData(p.stem if name is None else name, m, tuple(jobs))
-
-
-def to_problem(data: JsspData) -> SchedulingProblem:
-    """The scheduling back-end's problem: machine ``i`` is ``M{i}``, job ``j`` is
-    ``J{j}``, operations numbered job by job in technological order; the horizon is
-    the sum of the durations. Imported lazily: ``solvers`` imports ``matcher``."""
-    from solvers.scheduling.problem import (
-        Job,
-        Machine,
-        Mode,
-        Objective,
-        Operation,
-        SchedulingProblem,
-    )
-
-    machines = [Machine(f"M{i}") for i in range(data.n_machines)]
-    operations: list[Operation] = []
-    jobs: list[Job] = []
-    for j, ops in enumerate(data.jobs):
-        ids = []
-        for k, (machine, duration) in enumerate(ops):
-            ids.append(len(operations))
-            operations.append(Operation(j, (Mode(machine, duration),), name=f"J{j}.{k}"))
-        jobs.append(Job(f"J{j}", tuple(ids)))
-    return SchedulingProblem(
-        machines, jobs, operations, data.horizon, Objective.MAKESPAN, data.name
-    )
 
 
 def _shape(data: JsspData, starts: Sequence[Sequence[int]]) -> list[str]:

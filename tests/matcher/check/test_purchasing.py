@@ -1,4 +1,4 @@
-"""Tests of the checker's purchasing section (docs/purchasing.md, matcher/check.py).
+"""Tests of the checker's purchasing section (docs/purchasing.md, matcher/check/purchasing.py).
 
 A tiny instance with a plan whose every figure is computed by hand below; each failing
 test changes one thing and expects the matching violation code and path.
@@ -72,7 +72,7 @@ from matcher.check import (
 )
 from matcher.domain.plan import CostBreakdown, Plan
 from matcher.domain.validation import parse_instance
-from tests.matcher.checking import only, paths, replace_fields
+from tests.matcher.check.helpers import only, paths, replace_fields
 
 Data = dict[str, Any]
 

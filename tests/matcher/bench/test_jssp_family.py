@@ -1,4 +1,4 @@
-"""``matcher bench`` for job shop: the ``jssp`` family with the scheduling back-end and
+"""The ``jssp`` family (:mod:`matcher.bench.jssp_family`): the scheduling back-end and
 the textbook CP-SAT reference, verification of their answers, rows and JSON lines."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from matcher.domain.params import SolveParams
 from matcher.domain.plan import Plan
 from matcher.domain.replanning import prepare
 from matcher.domain.validation import InvalidInstanceError, parse_instance
-from tests.matcher.checking import only, replace_fields
+from tests.matcher.check.helpers import only, replace_fields
 
 Data = dict[str, Any]
 
@@ -435,15 +435,6 @@ def test_plain_check_counts_claimed_moved_units_with_a_warning(
 def test_plain_check_does_not_warn_without_moved_units(instance: Instance, previous: Plan) -> None:
     report = check_plan(instance, previous)
     assert not any("moved_units" in w for w in report.warnings)
-
-
-def test_stability_other_than_the_events_say_is_reported(
-    instance: Instance, previous: Plan, main: tuple[Disruption, Plan]
-) -> None:
-    disruption, plan = main
-    other = disruption.model_copy(update={"stability": plan.weights.stability + 2})
-    (violation,) = only(check_replan(instance, previous, other, plan), ViolationCode.REPLAN_FIGURES)
-    assert violation.path == "weights.stability"
 
 
 # -- the replan report ---------------------------------------------------------------------------

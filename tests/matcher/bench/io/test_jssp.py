@@ -1,19 +1,16 @@
-"""The JSPLIB reader, its mapping onto the scheduling problem, and the independent
-schedule verifier."""
+"""The JSPLIB reader and the independent schedule verifier (:mod:`matcher.bench.io.jssp`)."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from matcher.bench.io import jssp
 from matcher.bench.io.jssp import JsspData, JsspFormatError
-from solvers.scheduling.problem import Objective
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA
+from tests.matcher.bench.io.imports import outside_the_standard_library
 
 FT06 = DATA / "jssp" / "ft06.txt"
 
@@ -96,25 +93,6 @@ def test_a_binary_or_missing_file_is_refused(tmp_path: Path) -> None:
         jssp.read(tmp_path / "nowhere.txt")
 
 
-# --- the scheduling problem -----------------------------------------------------------
-
-
-def test_to_problem_maps_each_job_onto_a_chain_of_single_mode_operations(ft06: JsspData) -> None:
-    problem = jssp.to_problem(ft06)
-    assert problem.validate() == []
-    assert (problem.name, problem.objective, problem.horizon) == ("ft06", Objective.MAKESPAN, 197)
-    assert [m.id for m in problem.machines] == [f"M{i}" for i in range(6)]
-    assert len(problem.operations) == 36
-    for j, job in enumerate(problem.jobs):
-        assert (job.id, job.operations) == (f"J{j}", tuple(range(6 * j, 6 * j + 6)))
-        assert (job.release, job.due, job.lags) == (0, None, ())
-        for k, o in enumerate(job.operations):
-            op = problem.operations[o]
-            assert op.job == j and op.name == f"J{j}.{k}"
-            assert [(mode.machine, mode.duration) for mode in op.modes] == [ft06.jobs[j][k]]
-    assert all(not m.breaks and not m.setups for m in problem.machines)
-
-
 # --- the verifier -----------------------------------------------------------------------
 
 
@@ -178,19 +156,5 @@ def test_a_schedule_of_the_wrong_shape_is_refused_without_a_makespan(
     assert jssp.verify(tiny, starts) == (0, problems)
 
 
-def test_the_verifier_imports_neither_the_engine_nor_ortools() -> None:
-    code = (
-        "import sys\n"
-        "from matcher.bench.io import jssp\n"
-        "data = jssp.read(sys.argv[1])\n"
-        "assert jssp.verify(data, [[0] * 6] * 6)[1]\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'solvers', 'ortools'}))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(FT06)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    assert done.stdout.strip() == "[]"
+def test_the_verifier_imports_only_the_standard_library() -> None:
+    assert outside_the_standard_library(jssp) == []

@@ -1,4 +1,4 @@
-"""Tests of the checker's routes section (docs/routing.md, matcher/check.py).
+"""Tests of the checker's routes section (docs/routing.md, matcher/check/routing.py).
 
 A tiny instance with a plan whose every figure is computed by hand below; each failing
 test changes one thing and expects the matching violation code and path.
@@ -67,12 +67,12 @@ import pytest
 from matcher.check import CheckReport, check_plan
 from matcher.domain.plan import CostBreakdown, Plan
 from matcher.domain.validation import parse_instance
-from tests.matcher.checking import only, paths, replace_fields
+from tests.matcher.check.helpers import only, paths, replace_fields
 
 Data = dict[str, Any]
 
 DEGREE_KM = 6371.0 * math.pi / 180
-INSTANCES = Path(__file__).resolve().parents[2] / "instances"
+INSTANCES = Path(__file__).resolve().parents[3] / "instances"
 
 
 def _at(lon: float) -> Data:

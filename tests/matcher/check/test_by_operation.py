@@ -14,10 +14,11 @@ transfers at 50 km/h with 120 min of handling; periods of 1440 min (8 of them).
 
 Orders:
 
-* R, routed (split by operation, allowed on at most 2 factories per operation, at least
+* R, split by operation (allowed on at most 2 factories per operation, at least
   5 units a stage part): cut, weld, paint; 20 units of 10 kg, due period 5, delivered
   at longitude 2, at most 190 c a unit, 5 c per unit and period late;
-* N, not routed: cut, weld; 5 units of 10 kg at F1 in period 4, delivered at longitude 1;
+* N, not split by operation: cut, weld; 5 units of 10 kg at F1 in period 4, delivered at
+  longitude 1;
 * S, one operation (paint) with ``by_operation`` set, planned as usual: 4 units of 1 kg
   at F2 in period 2, delivered at F2.
 
@@ -55,7 +56,7 @@ Costs:
 * total 4530 + 9105 + 40 = 13675; objective 13675 + 610 = 14285.
 
 The price ceiling binds the dearest factory of each operation: cut 100 (F1) + weld 50 +
-paint 40 (F2) = 190 <= 190, though the route F3-F1-F3 costs 90 + 50 + 30 = 170.
+paint 40 (F2) = 190 <= 190, though the path F3-F1-F3 costs 90 + 50 + 30 = 170.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ from matcher.domain.plan import (
     Utilisation,
 )
 from matcher.domain.validation import parse_instance
-from tests.matcher.checking import only, paths
+from tests.matcher.check.helpers import only, paths
 
 Data = dict[str, Any]
 
@@ -119,7 +120,7 @@ def _factory(fid: str, lon: float, score: int, caps: list[Data]) -> Data:
 
 def _instance_data() -> Data:
     return {
-        "name": "routed-tiny",
+        "name": "by-operation-tiny",
         "horizon": {"start_date": "2024-01-01", "periods": PERIODS, "period_minutes": 1440},
         "processes": [{"id": "cut"}, {"id": "weld"}, {"id": "paint"}],
         "factories": [
@@ -275,7 +276,7 @@ def _plan(
     rows = _rows() if rows is None else rows
     total = production + transport + lateness
     return Plan(
-        instance="routed-tiny",
+        instance="by-operation-tiny",
         status="OPTIMAL",
         weights={"credit": 1},
         allocations=rows,
@@ -333,7 +334,7 @@ def _with_transfers(changes: dict[int, OperationTransfer | None]) -> Plan:
 # -- the hand-computed plan ------------------------------------------------------------
 
 
-def test_hand_computed_routed_plan_passes_with_its_costs_recomputed() -> None:
+def test_hand_computed_by_operation_plan_passes_with_its_costs_recomputed() -> None:
     plan = _plan()
     report = _check(plan)
     assert report.violations == []
@@ -354,7 +355,7 @@ def test_hand_figures_follow_the_formulas() -> None:
     assert (rate(1), rate(10), rate(8)) == (33, 334, 267)
 
 
-def test_operations_of_a_routed_order_need_not_share_periods_or_factories() -> None:
+def test_operations_of_an_order_split_by_operation_need_not_share_periods_or_factories() -> None:
     # F1 cuts R in period 0 and welds it in period 3: two stage parts, not one part
     # whose operations must run in the same periods.
     codes = _check(_plan()).codes()
@@ -484,16 +485,19 @@ def test_duplicate_transfer_is_a_violation() -> None:
     assert v.path == "transfers[4]"
 
 
+NOT_SPLIT = "TRANSFER_NOT_SPLIT_BY_OPERATION"
+
+
 @pytest.mark.parametrize(
     ("transfer", "code", "path"),
     [
-        (_transfer(0, "F1", "F1", 5, 4, 4, 0, order="N"), "TRANSFER_NOT_ROUTED", "order"),
-        (_transfer(0, "F2", "F2", 4, 2, 2, 0, order="S"), "TRANSFER_NOT_ROUTED", "order"),
+        (_transfer(0, "F1", "F1", 5, 4, 4, 0, order="N"), NOT_SPLIT, "order"),
+        (_transfer(0, "F2", "F2", 4, 2, 2, 0, order="S"), NOT_SPLIT, "order"),
         (_transfer(0, "F1", "F1", 5, 4, 4, 0, order="X"), "UNKNOWN_ORDER", "order"),
         (_transfer(0, "F1", "F9", 5, 0, 0, 0), "UNKNOWN_FACTORY", "to_factory"),
     ],
 )
-def test_transfer_of_an_order_not_routed_or_unknown_is_a_violation(
+def test_transfer_of_an_order_not_split_by_operation_or_unknown_is_a_violation(
     transfer: OperationTransfer, code: str, path: str
 ) -> None:
     (v,) = only(_check(_with_transfers({4: transfer})), code)
@@ -587,7 +591,7 @@ def test_transfers_stay_in_transport_after_routing() -> None:
     assert report.recomputed == plan.costs
 
 
-def test_routed_transport_without_the_transfers_is_a_violation() -> None:
+def test_transport_after_routing_without_the_transfers_is_a_violation() -> None:
     plan = _plan(transport=3636, routes=_routes(2136))
     report = _check(plan, _fleet_data())
     assert "costs.transport" in paths(report)
@@ -644,15 +648,15 @@ def test_too_many_stage_parts_for_an_operation_is_a_violation(split: Data, code:
 
 
 def test_price_ceiling_binds_the_dearest_combination() -> None:
-    # 100 + 50 + 40 = 190 > 189, though R's cheapest route (F3-F1-F3) costs 170.
+    # 100 + 50 + 40 = 190 > 189, though R's cheapest path (F3-F1-F3) costs 170.
     data = _instance_data()
     data["orders"][0]["max_unit_price_cents"] = 189
-    (v,) = only(_check(_plan(), data), "ROUTED_PRICE_ABOVE_MAX")
+    (v,) = only(_check(_plan(), data), "BY_OPERATION_PRICE_ABOVE_MAX")
     assert v.path == "allocations[0]"
     assert "costs 190" in v.message
 
 
-def test_credit_floor_binds_every_factory_on_the_route() -> None:
+def test_credit_floor_binds_every_factory_of_every_operation() -> None:
     # F3 (70) cuts and paints R: both its stage parts are below 75.
     data = _instance_data()
     data["orders"][0]["min_credit_score"] = 75
@@ -703,7 +707,7 @@ def test_lateness_counts_on_the_last_operation_only() -> None:
 # -- machine schedules -----------------------------------------------------------------
 
 
-def test_machine_schedule_of_a_routed_plan_checks_clean() -> None:
+def test_machine_schedule_of_a_by_operation_plan_checks_clean() -> None:
     # Each stage part is scheduled as lots of its own operation (docs/scheduling.md).
     from matcher.app.schedule import schedule_plan
 

@@ -1,4 +1,4 @@
-"""Tests of the independent plan checker (docs/model.md, matcher/check.py).
+"""Tests of the independent plan checker (docs/model.md, matcher/check/assignment.py).
 
 The base case is a tiny instance with a plan whose every figure is computed by hand
 below; each failing test changes one thing and expects the matching violation code.

@@ -1,4 +1,5 @@
-"""``matcher bench``: index filters, per-entry failures, verification, gap, output."""
+"""Running index entries (:mod:`matcher.bench.run`) with the ``gap`` family, through the API
+and ``matcher bench``: index filters, per-entry failures, verification, gap, output."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 import pytest
 
 from matcher import bench
-from matcher.bench import BenchEntry, BenchRow, RunSettings, gap_pct, summarise
+from matcher.bench import BenchEntry, BenchRow, RunSettings
 from matcher.cli import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, main
 from tests.conftest import DATA
-from tests.matcher.test_io_gap import MAX_PROFIT, MIN_COST, SINGLE
+from tests.matcher.bench.io.test_gap import MAX_PROFIT, MIN_COST, SINGLE
 
 FAST = ["--time-limit", "1", "--workers", "1", "-q"]
 SETTINGS = RunSettings(time_limit_s=1, workers=1)  # the API equivalent of FAST
@@ -53,28 +54,6 @@ def small_index(tmp_path: Path) -> Path:
         _entry("small-min"),
         _entry("small-max", set="small-max", objective="max", bks=MAX_PROFIT),
     )
-
-
-# --- gap ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("objective", "bks", "sense", "expected"),
-    [
-        (110, 100, "min", 10.0),
-        (90, 100, "min", -10.0),
-        (90, 100, "max", 10.0),
-        (110, 100, "max", -10.0),
-        (-90, -100, "min", 10.0),
-        (0, 0, "min", 0.0),
-        (5, 0, "min", None),
-        (5, 0, "max", None),
-    ],
-)
-def test_gap_pct_is_worse_is_positive_for_both_senses(
-    objective: float, bks: float, sense: Any, expected: float | None
-) -> None:
-    assert gap_pct(objective, bks, sense) == (None if expected is None else pytest.approx(expected))
 
 
 # --- a run --------------------------------------------------------------------------
@@ -343,45 +322,6 @@ def test_an_unreadable_index_exits_2(
     assert main(["bench", str(path)]) == EXIT_INVALID
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-
-
-# --- summaries ----------------------------------------------------------------------
-
-
-def _row(solver: str, objective: float | None, status: str, gap: float | None) -> BenchRow:
-    return BenchRow(
-        name="x",
-        family="gap",
-        solver=solver,
-        objective=objective,
-        bks=100,
-        gap_pct=gap,
-        status=status,
-        wall_s=1.0 if status != "ERROR" else 0.0,
-        feasible=objective is not None,
-    )
-
-
-def test_summaries_count_optimal_equal_bks_and_failed_per_solver() -> None:
-    rows = [
-        _row("a", 100, "OPTIMAL", 0.0),
-        _row("a", 100, "FEASIBLE", 0.0),
-        _row("a", 110, "FEASIBLE", 10.0),
-        _row("a", None, "OPTIMAL", None),  # claimed, but the verifier rejected it
-        _row("b", None, "ERROR", None),
-    ]
-    a, b = bench.summarise_by_solver(rows)
-    assert (a.solver, a.runs, a.with_gap, a.optimal, a.equal_bks, a.failed) == (
-        "a",
-        4,
-        3,
-        1,
-        2,
-        1,
-    )
-    assert a.mean_gap_pct == pytest.approx(10 / 3) and a.median_wall_s == 1.0
-    assert (b.runs, b.failed, b.mean_gap_pct, b.median_wall_s) == (1, 1, None, None)
-    assert summarise(rows).runs == 5
 
 
 def test_an_interrupted_run_keeps_the_finished_rows_and_exits_1(

@@ -1,0 +1,218 @@
+"""The checker's entry points: a plan or a re-plan, from objects or from files.
+
+One check runs the core pass (:mod:`matcher.check.assignment`) and each section in
+turn over one shared state, then compares the costs, the objective and the KPIs with
+the totals they recomputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from matcher.check.assignment import Checker
+from matcher.check.by_operation import check_by_operation
+from matcher.check.codes import CheckReport, PlanFormatError
+from matcher.check.purchasing import check_purchasing
+from matcher.check.replan import Previous, check_against_previous
+from matcher.check.routing import check_routing
+from matcher.check.sharing import check_sharing
+from matcher.domain.consistency import Issue
+from matcher.domain.events import Disruption, OrderCancelled, load_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.plan import CostBreakdown, Plan, SolveStatus
+from matcher.domain.replanning import prepare
+from matcher.domain.validation import format_loc, load_instance
+
+_NO_SOLUTION = (SolveStatus.INFEASIBLE, SolveStatus.TIME_LIMIT, SolveStatus.UNKNOWN)
+
+
+def check_plan(instance: Instance, plan: Plan) -> CheckReport:
+    """Verify ``plan`` against ``instance`` under the rules of docs/model.md.
+
+    When the plan has a purchasing section it is verified under docs/purchasing.md
+    too, and ``costs.purchasing`` is the collective cost recomputed from it. When it
+    has a routes section, that is verified under docs/routing.md, and then
+    ``costs.transport`` is the fleet's route costs plus the carrier's price of every
+    load the fleet does not carry, and ``costs.purchasing`` the materials alone.
+    Orders split by operation are checked stage part by stage part, with their
+    transfers (``plan.transfers``), whose per-unit estimates ``costs.transport`` adds
+    with or without routes.
+
+    Parameters
+    ----------
+    instance
+        The validated instance the plan claims to solve.
+    plan
+        The plan to verify; its weights are the ones the objective is recomputed with.
+
+    Returns
+    -------
+    CheckReport
+        Every violation found (empty when the plan is valid), warnings that do not
+        make a plan invalid (an unserved mandatory order), and the costs recomputed
+        from the instance and the plan's quantities alone.
+
+    Notes
+    -----
+    A capacity-sharing section is verified too (docs/sharing.md). Without the previous
+    plan, ``costs.moved_units`` cannot be recomputed: it enters the objective
+    (``weights.stability`` per unit) as the plan states it, with a warning when it is
+    not zero; :func:`check_replan` verifies it.
+    """
+    return _check(instance, plan, None)
+
+
+def check_replan(
+    instance: Instance, previous: Plan, disruption: Disruption, plan: Plan
+) -> CheckReport:
+    """Verify the re-plan ``plan`` of ``previous`` after ``disruption`` (docs/sharing.md).
+
+    The plan is checked as by :func:`check_plan` against the instance after the events
+    (with the split policy of orders whose frozen work the events released relaxed, as
+    :func:`matcher.domain.replanning.prepare` derives it; that data preparation is shared on
+    purpose, the rest is verified from the plans alone). On top of that:
+
+    - the fixed work (made before ``now_period``, or frozen) is made, at least, at the
+      same factory in the same periods, and nothing else before ``now_period``; an
+      unserved order that loses fixed work is a warning, and must be listed in
+      ``replan.conflicts``;
+    - an order the events cancel appears nowhere, an order they add appears;
+    - ``costs.moved_units`` is recomputed: the units of each previous part (at most the
+      order's new quantity) no longer made at its factory; the objective counts
+      ``weights.stability`` per unit: the weight the plan states, which
+      ``replan.stability_cents_per_unit`` must repeat. Events that name another
+      ``stability`` are no violation (a caller may override them, as ``matcher replan
+      --stability`` does): a warning says which weight the plan used;
+    - the ``replan`` report: its moves reconcile the previous and the new units per
+      order and factory, and its figures and lists agree with both plans.
+
+    Parameters
+    ----------
+    instance
+        The instance ``previous`` was made for, before the events.
+    previous
+        The plan before the events.
+    disruption
+        The events, ``now_period`` and the frozen work.
+    plan
+        The re-plan to verify.
+
+    Returns
+    -------
+    CheckReport
+        As :func:`check_plan`, ``recomputed.moved_units`` included.
+
+    Raises
+    ------
+    matcher.domain.validation.InvalidInstanceError
+        When ``previous`` does not belong to ``instance`` or the events contradict the
+        work already done (as :func:`matcher.domain.replanning.prepare`).
+    """
+    setup = prepare(instance, previous, disruption)
+    return _check(setup.instance, plan, Previous(instance, previous, disruption, setup))
+
+
+def _check(instance: Instance, plan: Plan, previous: Previous | None) -> CheckReport:
+    if plan.status in _NO_SOLUTION and not plan.allocations and not plan.unassigned:
+        # A failed solve returns an empty plan by design; nothing in it to verify.
+        return CheckReport(
+            violations=[],
+            warnings=[f"plan has status {plan.status.value} and no solution; nothing checked"],
+            recomputed=CostBreakdown(),
+        )
+    checker = Checker(instance, plan)
+    if plan.instance != instance.name:
+        checker.warnings.append(
+            f"plan is for instance '{plan.instance}', checked against '{instance.name}'"
+        )
+    if previous is not None:
+        known = {o.id for o in instance.orders}
+        checker.cancelled = {
+            e.order
+            for e in previous.disruption.events
+            if isinstance(e, OrderCancelled) and e.order not in known
+        }
+    checker.check_rows()
+    checker.check_parts()
+    check_by_operation(checker)
+    checker.check_orders()
+    checker.check_coverage()
+    checker.check_capacity()
+    check_purchasing(checker)
+    check_routing(checker)
+    check_sharing(checker)
+    if previous is None:
+        checker.claim_moved_units()
+    else:
+        checker.moved = check_against_previous(checker, previous)
+    recomputed = checker.recomputed()
+    checker.check_costs(recomputed)
+    checker.check_kpis()
+    return CheckReport(
+        violations=checker.violations, warnings=checker.warnings, recomputed=recomputed
+    )
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read a plan JSON file.
+
+    Raises
+    ------
+    PlanFormatError
+        If the file is missing, not JSON, or not a valid plan; every issue has a path.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanFormatError([Issue("", f"file not found: {p}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanFormatError([Issue("", f"cannot read {p}: {exc}")]) from None
+    try:
+        return Plan.model_validate_json(text)
+    except ValidationError as err:
+        # Invalid JSON arrives here too, as one error without a location.
+        issues = [
+            Issue(format_loc(e["loc"]), e["msg"] if e["loc"] else f"{p}: {e['msg']}")
+            for e in err.errors(include_url=False)
+        ]
+        raise PlanFormatError(issues) from None
+
+
+def check_files(instance_path: str | Path, plan_path: str | Path) -> CheckReport:
+    """Load an instance and a plan from JSON files and check one against the other.
+
+    Raises
+    ------
+    matcher.domain.validation.InvalidInstanceError
+        If the instance file is not a valid instance.
+    PlanFormatError
+        If the plan file is not a valid plan.
+    """
+    instance = load_instance(instance_path)
+    return check_plan(instance, load_plan(plan_path))
+
+
+def check_replan_files(
+    instance_path: str | Path,
+    plan_path: str | Path,
+    previous_path: str | Path,
+    events_path: str | Path,
+) -> CheckReport:
+    """Load a re-plan, the plan before it, its instance and its events, and check it.
+
+    Raises
+    ------
+    matcher.domain.validation.InvalidInstanceError
+        If the instance or the events file is not valid (or they contradict the
+        previous plan).
+    PlanFormatError
+        If either plan file is not a valid plan.
+    """
+    instance = load_instance(instance_path)
+    plan = load_plan(plan_path)
+    previous = load_plan(previous_path)
+    disruption = load_disruption(events_path, instance)
+    return check_replan(instance, previous, disruption, plan)

@@ -1,0 +1,131 @@
+"""The commands over data files that solve nothing: ``validate`` an instance, ``check``
+a plan or a machine schedule, ``generate`` an instance, print the ``schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from matcher.check import check_files, check_replan_files, check_schedule, load_plan
+from matcher.cli.output import EXIT_CHECK_FAILED, EXIT_OK, money, out
+from matcher.domain.consistency import Issue
+from matcher.domain.instance import json_schema
+from matcher.domain.schedule import Schedule
+from matcher.domain.validation import InvalidInstanceError, load_instance
+from matcher.generate import generate, instance_json
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``validate``, ``check``, ``generate`` and ``schema``, in that order."""
+    p = sub.add_parser("validate", help="validate an instance; list every problem")
+    p.add_argument("instance")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("check", help="verify a plan against its instance, recomputing costs")
+    p.add_argument("instance")
+    p.add_argument("plan")
+    p.add_argument("--previous", help="a re-plan: the plan it started from")
+    p.add_argument("--events", help="a re-plan: the disruption it answered")
+    p.add_argument("--schedule", help="check this machine schedule of the plan instead")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("generate", help="generate a realistic random instance")
+    p.add_argument("--orders", type=int, required=True)
+    p.add_argument("--factories", type=int, required=True)
+    p.add_argument("--periods", type=int, default=28)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, help="instance JSON path ('-' for stdout)")
+    p.add_argument("--compact", action="store_true", help="no indentation")
+    p.add_argument(
+        "--by-operation",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share (0..1) of the multi-operation orders split by operation "
+        "(split.by_operation: each operation may run at its own factories, docs/model.md); "
+        "a quarter of them ask for a chain no single factory offers. Drawn from a separate "
+        "stream of the seed: 0 (default) gives the same instance as without the option",
+    )
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("schema", help="print the instance JSON Schema")
+    p.set_defaults(func=_cmd_schema)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    instance = load_instance(args.instance)
+    n_caps = sum(len(f.capabilities) for f in instance.factories)
+    out.print(
+        f"{args.instance}: valid — {len(instance.orders)} orders, "
+        f"{len(instance.factories)} factories ({n_caps} capabilities), "
+        f"{len(instance.suppliers)} suppliers, {len(instance.fleet.vehicles)} vehicles, "
+        f"{instance.horizon.periods} periods"
+    )
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    if args.schedule is not None:
+        return _check_schedule_file(args)
+    if (args.previous is None) != (args.events is None):
+        raise ValueError("--previous and --events go together (they check a re-plan)")
+    if args.previous is not None:
+        report = check_replan_files(args.instance, args.plan, args.previous, args.events)
+    else:
+        report = check_files(args.instance, args.plan)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for v in report.violations:
+        print(f"violation: {v.path}: [{v.code}] {v.message}", file=sys.stderr)
+    if not report.ok:
+        print(f"{len(report.violations)} violation(s)", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    c = report.recomputed
+    out.print(
+        f"plan OK: feasible, costs recomputed (total {money(c.total)}, "
+        f"objective {money(c.objective)})"
+    )
+    return EXIT_OK
+
+
+def _check_schedule_file(args: argparse.Namespace) -> int:
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan)
+    try:
+        schedule = Schedule.model_validate_json(Path(args.schedule).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInstanceError(
+            [Issue("schedule", f"cannot read {args.schedule}: {exc}")]
+        ) from None
+    violations = check_schedule(instance, plan, schedule)
+    for v in violations:
+        print(f"violation: {v.path}: [{v.code}] {v.message}", file=sys.stderr)
+    if violations:
+        print(f"{len(violations)} violation(s)", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    lots = sum(len(m.lots) for f in schedule.factories for m in f.machines)
+    out.print(f"schedule OK: {lots} lots on their machines, calendars, chains and the plan")
+    return EXIT_OK
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    instance = generate(
+        args.orders, args.factories, args.periods, args.seed, by_operation=args.by_operation
+    )
+    text = instance_json(instance, indent=None if args.compact else 1)
+    if args.output == "-":
+        print(text)
+    else:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        out.print(
+            f"wrote {args.output}: {len(instance.orders)} orders, "
+            f"{len(instance.factories)} factories, {instance.horizon.periods} periods"
+        )
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK

@@ -1,0 +1,31 @@
+"""The input files of ``replan`` and ``recommend``, read the same way whether the
+command runs here or calls the service, so both report a bad file with the same
+paths before anything is sent."""
+
+from __future__ import annotations
+
+import argparse
+
+from matcher.app.recommend import load_order
+from matcher.check import load_plan
+from matcher.domain.entities import Order
+from matcher.domain.events import Disruption, load_disruption
+from matcher.domain.instance import Instance
+from matcher.domain.plan import Plan
+from matcher.domain.validation import load_instance
+
+
+def replan_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Disruption]:
+    """The instance, previous plan and disruption of ``replan`` (local or remote)."""
+    instance = load_instance(args.instance)
+    previous = load_plan(args.plan)
+    disruption = load_disruption(args.events, instance)
+    if args.stability is not None:
+        disruption = disruption.model_copy(update={"stability": args.stability})
+    return instance, previous, disruption
+
+
+def recommend_inputs(args: argparse.Namespace) -> tuple[Instance, Plan, Order]:
+    """The instance, plan and new order of ``recommend`` (local or remote)."""
+    instance = load_instance(args.instance)
+    return instance, load_plan(args.plan), load_order(args.order, instance)

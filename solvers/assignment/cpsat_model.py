@@ -1,0 +1,312 @@
+"""The CP-SAT model of the multi-period assignment (docs/model.md), built once for all.
+
+Variables per candidate part ``c`` (an eligible order-factory pair): ``y[c]`` part
+used; ``x[c,t]`` units made in period ``t``; ``z[c,t]`` part runs in ``t`` (only where
+some operation has a setup). Per order ``s[o]`` served; per pair of consecutive stage
+parts of an order split by operation a flow and its "used" literal. The back-end's
+strategies (:mod:`solvers.assignment.cpsat`), LNS neighbourhoods, the diagnosis of
+unserved orders and the capacity-sharing re-solves all build their models here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from matcher.domain.params import SolveParams
+from solvers.assignment.base import Part, stage_flows
+from solvers.assignment.problem import AssignmentProblem, units_fitting
+
+
+@dataclass
+class Variables:
+    used: dict[int, cp_model.IntVar] = field(default_factory=dict)  # candidate -> y
+    make: dict[int, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # c -> t -> x
+    runs: dict[int, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # c -> t -> z
+    served: dict[int, cp_model.IntVar] = field(default_factory=dict)  # order -> s
+    # orders split by operation: (sending stage part, receiving stage part) -> units
+    flows: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    links: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)  # flow used
+
+
+@dataclass
+class ModelBuilder:
+    """Accumulates variables, capacity terms and objective terms while building."""
+
+    problem: AssignmentProblem
+    model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+    v: Variables = field(default_factory=Variables)
+    # (resource, period) -> [(seconds per unit of the variable, variable, its upper bound)]
+    load: dict[tuple[int, int], list[tuple[int, cp_model.IntVar, int]]] = field(
+        default_factory=dict
+    )
+    buyer_load: dict[tuple[int, str], list[tuple[int, cp_model.IntVar]]] = field(
+        default_factory=dict
+    )
+    objective: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
+    constant: int = 0
+    # Capacity the modelled orders may use: all of it, or what fixed orders leave.
+    free: list[list[int]] = field(default_factory=list)
+    buyer_caps: dict[tuple[int, str], int] = field(default_factory=dict)
+    # order -> the candidates offered to it (default: all of them)
+    offered: dict[int, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.free:
+            self.free = [list(r.free_seconds) for r in self.problem.resources]
+            self.buyer_caps = dict(self.problem.buyer_caps)
+
+    def add_order(self, index: int, hard_mandatory: bool) -> None:
+        info = self.problem.orders[index]
+        if not info.candidates:
+            self.constant += self.problem.unserved_cost(index)
+            return
+        served: cp_model.IntVar | int = 1
+        if not (info.order.mandatory and hard_mandatory):
+            s = self.model.new_bool_var(f"s{index}")
+            self.v.served[index] = s
+            served = s
+            penalty = self.problem.unserved_cost(index)
+            self.constant += penalty
+            self.objective.append((-penalty, s))
+        if info.stages is not None:
+            self.add_by_operation(index, served)
+            return
+        offered = self.offered.get(index, info.candidates)
+        self.add_cover(index, offered, served)
+        self.add_stability(index, offered)
+
+    def add_cover(self, index: int, parts: list[int], served: cp_model.IntVar | int) -> None:
+        """``parts`` make the whole order when it is served, within its factory limit
+        (all of an order's candidates, or one operation's stage parts)."""
+        model = self.model
+        info = self.problem.orders[index]
+        used = [self.add_part(k, served) for k in parts]
+        made = [x for k in parts for x in self.v.make[k].values()]
+        if made:
+            model.add(sum(made) == info.order.quantity * served)
+        else:
+            model.add(served == 0)
+        if info.max_parts == 1:
+            model.add(sum(used) == served)
+        else:
+            model.add(sum(used) <= info.max_parts)
+            if isinstance(served, cp_model.IntVar):
+                for y in used:
+                    model.add_implication(y, served)
+
+    def add_by_operation(self, index: int, served: cp_model.IntVar | int) -> None:
+        """An order split by operation (docs/model.md): every operation made in full by
+        its own stage parts; batch transfers between consecutive operations, each
+        starting no earlier than the sender's last period plus the transfer lag."""
+        problem, model = self.problem, self.model
+        info = problem.orders[index]
+        assert info.stages is not None
+        qty = info.order.quantity
+        window: dict[int, tuple[cp_model.IntVar, cp_model.IntVar]] = {}
+        totals: dict[int, cp_model.LinearExprT] = {}
+        dearest: list[cp_model.IntVar] = []
+        for stage in info.stages:
+            self.add_cover(index, stage, served)
+            for k in stage:
+                window[k] = self._window(k)
+                totals[k] = sum(self.v.make[k].values())
+            costs = [problem.candidates[k].unit_cost for k in stage]
+            top = model.new_int_var(0, max(costs), f"price{index}_{len(dearest)}")
+            for k, c in zip(stage, costs, strict=True):
+                model.add(top >= c * self.v.used[k])
+            dearest.append(top)
+        ceiling = info.order.max_unit_price_cents
+        if ceiling is not None:
+            model.add(sum(dearest) <= ceiling)
+        for sending, receiving in zip(info.stages, info.stages[1:], strict=False):
+            inflow: dict[int, list[cp_model.IntVar]] = {g: [] for g in receiving}
+            for f in sending:
+                outflow = []
+                for g in receiving:
+                    lag, rate = problem.transfer(f, g)
+                    w = model.new_int_var(0, qty, f"w{f}_{g}")
+                    b = model.new_bool_var(f"b{f}_{g}")
+                    model.add(w <= qty * b)
+                    model.add_implication(b, self.v.used[f])
+                    model.add_implication(b, self.v.used[g])
+                    model.add(window[g][0] >= window[f][1] + lag).only_enforce_if(b)
+                    if rate:
+                        self.objective.append((problem.weights.transport * rate, w))
+                    self.v.flows[(f, g)] = w
+                    self.v.links[(f, g)] = b
+                    outflow.append(w)
+                    inflow[g].append(w)
+                model.add(sum(outflow) == totals[f])
+            for g, ws in inflow.items():
+                model.add(sum(ws) == totals[g])
+
+    def _window(self, k: int) -> tuple[cp_model.IntVar, cp_model.IntVar]:
+        """First and last period stage part ``k`` produces in (free when unused)."""
+        model = self.model
+        cand = self.problem.candidates[k]
+        first = model.new_int_var(cand.first, cand.last, f"first{k}")
+        last = model.new_int_var(cand.first, cand.last, f"last{k}")
+        runs = self.v.runs[k]
+        for t, x in self.v.make[k].items():
+            active = runs.get(t)
+            if active is None:
+                active = model.new_bool_var(f"a{k}_{t}")
+                model.add(x <= max(x.proto.domain) * active)  # no [-1]: proto lists
+                runs[t] = active
+            model.add(first <= t).only_enforce_if(active)
+            model.add(last >= t).only_enforce_if(active)
+        return first, last
+
+    def add_stability(self, index: int, offered: list[int]) -> None:
+        """Re-plans: ``stability`` per previous unit no longer made at its factory,
+        as ``stability * (previous - kept)`` with ``kept <= units made there``."""
+        a = self.problem.anchor
+        if a is None or not a.stability:
+            return
+        for k in a.previous_of(self.problem, index):
+            self.constant += a.stability * a.previous[k]
+            if k not in self.v.make or not self.v.make[k]:
+                continue
+            kept = self.model.new_int_var(0, a.previous[k], f"kept{k}")
+            self.model.add(kept <= sum(self.v.make[k].values()))
+            self.objective.append((-a.stability, kept))
+
+    def add_part(self, k: int, served: cp_model.IntVar | int = 1) -> cp_model.IntVar:
+        """Variables of candidate part ``k``; returns its used-flag ``y``. Fixed units
+        of a re-plan are lower bounds while the order is served."""
+        problem, model = self.problem, self.model
+        cand = problem.candidates[k]
+        info = problem.orders[cand.order]
+        y = model.new_bool_var(f"y{k}")
+        self.v.used[k] = y
+        has_setup = any(u.setup_seconds for u in cand.usage)
+        make_k: dict[int, cp_model.IntVar] = {}
+        runs_k: dict[int, cp_model.IntVar] = {}
+        buyer_key = (cand.factory, info.order.buyer)
+        for t in problem.periods_of(k):
+            fixed = problem.fixed_units(k, t)
+            ub = max(fixed, units_fitting(self.free, cand, t, cand.hi))
+            if problem.anchor is not None and t < problem.anchor.now:
+                ub = fixed  # the past: only what was done
+            if ub <= 0:
+                continue
+            x = model.new_int_var(0, ub, f"x{k}_{t}")
+            make_k[t] = x
+            if fixed:
+                model.add(x >= fixed * served)
+            self.objective.append((problem.unit_cost(cand, t), x))
+            terms = [(u.seconds_per_unit, u.setup_seconds, u.resource) for u in cand.usage]
+            if has_setup:
+                z = model.new_bool_var(f"z{k}_{t}")
+                runs_k[t] = z
+                model.add(x <= ub * z)
+                model.add_implication(z, y)
+            for per_unit, setup, r in terms:
+                self.load.setdefault((r, t), []).append((per_unit, x, ub))
+                if setup:
+                    self.load[(r, t)].append((setup, runs_k[t], 1))
+            if buyer_key in self.buyer_caps:
+                share = self.buyer_load.setdefault(buyer_key, [])
+                share.append((sum(p for p, _, _ in terms), x))
+                if has_setup:
+                    share.append((sum(st for _, st, _ in terms), runs_k[t]))
+        self.v.make[k] = make_k
+        self.v.runs[k] = runs_k
+        if not make_k:
+            model.add(y == 0)
+        elif info.max_parts == 1:
+            model.add(sum(make_k.values()) == info.order.quantity * y)
+        else:
+            model.add(sum(make_k.values()) >= cand.lo * y)
+            model.add(sum(make_k.values()) <= cand.hi * y)
+        return y
+
+    def add_capacity(self) -> None:
+        for (r, t), terms in self.load.items():
+            cap = self.free[r][t]
+            if sum(a * ub for a, _, ub in terms) > cap:  # else the row cannot bind
+                self.model.add(sum(a * x for a, x, _ in terms) <= cap)
+        for key, shares in self.buyer_load.items():
+            self.model.add(sum(a * x for a, x in shares) <= self.buyer_caps[key])
+
+
+def build_model(
+    problem: AssignmentProblem,
+    hard_mandatory: bool,
+    orders: Iterable[int] | None = None,
+    free: list[list[int]] | None = None,
+    buyer_caps: dict[tuple[int, str], int] | None = None,
+    offered: dict[int, list[int]] | None = None,
+) -> tuple[cp_model.CpModel, Variables]:
+    """The CP-SAT model of ``problem`` (variables -> constraints -> objective).
+
+    With ``orders``, only those orders are modelled, within the ``free`` capacity
+    (and ``buyer_caps``) the other, fixed orders leave: a neighbourhood for LNS.
+    """
+    b = ModelBuilder(problem, free=free or [], buyer_caps=buyer_caps or {}, offered=offered or {})
+    for index in range(len(problem.orders)) if orders is None else orders:
+        b.add_order(index, hard_mandatory)
+    b.add_capacity()
+    b.model.minimize(sum(a * x for a, x in b.objective) + b.constant)
+    return b.model, b.v
+
+
+def hint(
+    model: cp_model.CpModel, problem: AssignmentProblem, v: Variables, parts: list[Part]
+) -> None:
+    chosen = {p.candidate: p for p in parts}
+    served = {problem.candidates[p.candidate].order for p in parts}
+    for o, s in v.served.items():
+        model.add_hint(s, o in served)
+    flows = stage_flows(problem, parts)
+    for key, w in v.flows.items():
+        units = flows.get(key, 0)
+        model.add_hint(w, units)
+        model.add_hint(v.links[key], units > 0)
+    for k, y in v.used.items():
+        part = chosen.get(k)
+        model.add_hint(y, part is not None)
+        for t, x in v.make[k].items():
+            q = part.quantities.get(t, 0) if part else 0
+            model.add_hint(x, q)
+            if t in v.runs[k]:
+                model.add_hint(v.runs[k][t], q > 0)
+
+
+def configure(solver: cp_model.CpSolver, params: SolveParams, seconds: float) -> list[str]:
+    """Workers, seed and limit; with one worker the limit is deterministic time, so the
+    same model, seed and limit give the same answer (wall time is then a safety net)."""
+    p = solver.parameters
+    p.num_workers = params.workers
+    p.random_seed = params.seed
+    if params.workers == 1:
+        p.max_deterministic_time = seconds
+        p.max_time_in_seconds = 3 * seconds + 1
+        return [f"deterministic limit {seconds:.2f} (wall-clock safety {3 * seconds + 1:.0f}s)"]
+    p.max_time_in_seconds = seconds
+    return []
+
+
+def extract_flows(solver: cp_model.CpSolver, v: Variables) -> dict[tuple[int, int], int]:
+    """Units moving between stage parts of orders split by operation (positive only)."""
+    out: dict[tuple[int, int], int] = {}
+    for key, w in v.flows.items():
+        units = int(solver.value(w))
+        if units > 0:
+            out[key] = units
+    return out
+
+
+def extract(solver: cp_model.CpSolver, v: Variables) -> list[Part]:
+    parts: list[Part] = []
+    for k, y in v.used.items():
+        if not solver.boolean_value(y):
+            continue
+        quantities = {t: int(solver.value(x)) for t, x in v.make[k].items()}
+        quantities = {t: q for t, q in quantities.items() if q > 0}
+        if quantities:
+            parts.append(Part(k, quantities))
+    return parts
