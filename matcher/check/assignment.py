@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from matcher.check.codes import FLOAT_TOL, SHARE_TOL, ViolationCode
 from matcher.check.figures import is_split_by_operation, late_figures, unit_transport_cents
-from matcher.check.state import CheckState, Part
+from matcher.check.state import CheckState, PlanPart
 from matcher.domain.entities import Capability, Factory, Order
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Allocation, CostBreakdown, Plan
@@ -102,19 +102,19 @@ class Checker(CheckState):
             )
         self._charge(i, a, order, factory, cap)
 
-    def _part_of(self, i: int, a: Allocation, order: Order, factory: Factory) -> Part:
+    def _part_of(self, i: int, a: Allocation, order: Order, factory: Factory) -> PlanPart:
         """The part row ``i`` belongs to: the order at the factory, or for an order split
         by operation its stage part (the operation at the factory)."""
         if is_split_by_operation(order):
             stages = self.stages.setdefault(order.id, {}).setdefault(a.operation, {})
             stage = stages.get(factory.id)
             if stage is None:
-                stage = stages[factory.id] = Part(order, factory, i)
+                stage = stages[factory.id] = PlanPart(order, factory, i)
             return stage
         key = (order.id, factory.id)
         part = self.parts.get(key)
         if part is None:
-            part = self.parts[key] = Part(order, factory, i)
+            part = self.parts[key] = PlanPart(order, factory, i)
         return part
 
     def _check_periods(self, path: str, a: Allocation, order: Order | None) -> None:
@@ -220,7 +220,7 @@ class Checker(CheckState):
         for part in self.parts.values():
             self._check_part(part)
 
-    def _check_part(self, part: Part) -> None:
+    def _check_part(self, part: PlanPart) -> None:
         order, factory = part.order, part.factory
         allocations = self.plan.allocations
         last = len(order.operations) - 1
@@ -263,7 +263,7 @@ class Checker(CheckState):
         self.order_parts[order.id] += 1
         self._part_costs(part, canonical, quantity)
 
-    def _check_eligibility(self, part: Part, quantity: int) -> None:
+    def _check_eligibility(self, part: PlanPart, quantity: int) -> None:
         order, factory = part.order, part.factory
         path = f"allocations[{part.first_row}]"
         caps: list[Capability] = []
@@ -342,7 +342,7 @@ class Checker(CheckState):
                 f"factory '{factory.id}' has {factory.credit.score}",
             )
 
-    def _part_costs(self, part: Part, canonical: int, quantity: int) -> None:
+    def _part_costs(self, part: PlanPart, canonical: int, quantity: int) -> None:
         """Transport, lateness and credit of the part; the rows' stated figures."""
         order, factory = part.order, part.factory
         allocations = self.plan.allocations

@@ -21,7 +21,7 @@ from matcher.check.figures import (
     unit_transfer_cents,
     unit_transport_cents,
 )
-from matcher.check.state import Part
+from matcher.check.state import PlanPart
 from matcher.domain.entities import Factory, Order
 from matcher.domain.plan import Allocation, OperationTransfer
 
@@ -76,13 +76,13 @@ class _ByOperationChecker:
         for order in served:
             self._check_balance(order, self.stages.get(order.id, {}))
 
-    def _head(self, stage: Part) -> Allocation:
+    def _head(self, stage: PlanPart) -> Allocation:
         """The stage part's row (the first, when it has duplicates: reported)."""
         return self.allocations[next(iter(stage.rows.values()))[0]]
 
     # -- stage parts -----------------------------------------------------------------
 
-    def _check_order(self, order: Order, by_operation: dict[int, dict[str, Part]]) -> None:
+    def _check_order(self, order: Order, by_operation: dict[int, dict[str, PlanPart]]) -> None:
         for j, op in enumerate(order.operations):
             stages = by_operation.get(j, {})
             if not stages:
@@ -98,7 +98,7 @@ class _ByOperationChecker:
                 self._check_stage(stage, j)
         self._check_price(order, by_operation)
 
-    def _check_operation(self, order: Order, j: int, stages: dict[str, Part]) -> None:
+    def _check_operation(self, order: Order, j: int, stages: dict[str, PlanPart]) -> None:
         path = f"allocations[{min(s.first_row for s in stages.values())}]"
         units = sum(self._head(s).quantity for s in stages.values())
         if units != order.quantity:
@@ -124,7 +124,7 @@ class _ByOperationChecker:
                 f"at most {order.split.max_factories} allowed",
             )
 
-    def _check_stage(self, stage: Part, j: int) -> None:
+    def _check_stage(self, stage: PlanPart, j: int) -> None:
         order, factory = stage.order, stage.factory
         path = f"allocations[{stage.first_row}]"
         rows = stage.rows[j]
@@ -157,7 +157,7 @@ class _ByOperationChecker:
             )
         self._stage_costs(stage, j)
 
-    def _stage_costs(self, stage: Part, j: int) -> None:
+    def _stage_costs(self, stage: PlanPart, j: int) -> None:
         """Transport to the buyer, lateness and credit: the last operation's stage parts
         only; the rows' stated figures (production is charged row by row)."""
         order, factory = stage.order, stage.factory
@@ -181,7 +181,7 @@ class _ByOperationChecker:
             why = f"last operation: {rate} per unit x {a.quantity}"
             self.checker.row_figures(i, a, (rate * a.quantity, cents, units), why)
 
-    def _check_price(self, order: Order, by_operation: dict[int, dict[str, Part]]) -> None:
+    def _check_price(self, order: Order, by_operation: dict[int, dict[str, PlanPart]]) -> None:
         """The ceiling binds the dearest factory used for each operation, summed."""
         ceiling = order.max_unit_price_cents
         if ceiling is None:
@@ -210,7 +210,7 @@ class _ByOperationChecker:
 
     # -- transfers -------------------------------------------------------------------
 
-    def _stage(self, order: Order, j: int, factory: str) -> Part | None:
+    def _stage(self, order: Order, j: int, factory: str) -> PlanPart | None:
         return self.stages.get(order.id, {}).get(j, {}).get(factory)
 
     def _check_transfer(self, k: int, tr: OperationTransfer) -> None:
@@ -361,7 +361,7 @@ class _ByOperationChecker:
             f"{self.inst.horizon.period_minutes} min"
         )
 
-    def _check_balance(self, order: Order, by_operation: dict[int, dict[str, Part]]) -> None:
+    def _check_balance(self, order: Order, by_operation: dict[int, dict[str, PlanPart]]) -> None:
         """Every unit of a stage part leaves for the next operation and arrives from the
         previous one (not checked next to an operation with no row: reported once)."""
         last = len(order.operations) - 1

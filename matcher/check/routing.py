@@ -32,7 +32,7 @@ from matcher.check.figures import (
     unit_transport_cents,
     whole_units,
 )
-from matcher.check.state import CheckState, Part
+from matcher.check.state import CheckState, PlanPart
 from matcher.domain.entities import Location, Vehicle
 from matcher.domain.plan import Routing, UnroutedReason, VehicleRoute
 
@@ -207,7 +207,7 @@ class _RoutingChecker:
 
     # -- the requests the plan implies ---------------------------------------------
 
-    def _expected(self, parts: Iterable[Part]) -> dict[str, _Load]:
+    def _expected(self, parts: Iterable[PlanPart]) -> dict[str, _Load]:
         loads: list[tuple[_Load, int]] = []  # unsplit, with the per-unit estimate
         allocations = self.plan.allocations
         for part in parts:

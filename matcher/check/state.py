@@ -19,7 +19,7 @@ from matcher.domain.plan import Plan
 
 
 @dataclass
-class Part:
+class PlanPart:
     """The rows of one order at one factory, by operation index."""
 
     order: Order
@@ -62,9 +62,9 @@ class CheckState:
         }
         self.violations: list[Violation] = []
         self.warnings: list[str] = []
-        self.parts: dict[tuple[str, str], Part] = {}
+        self.parts: dict[tuple[str, str], PlanPart] = {}
         # Orders split by operation: stage parts by order id, operation and factory id.
-        self.stages: dict[str, dict[int, dict[str, Part]]] = {}
+        self.stages: dict[str, dict[int, dict[str, PlanPart]]] = {}
         self.served: dict[str, int] = {}  # order id -> first row naming it
         self.used: dict[tuple[str, str, int], int] = {}  # seconds per (factory, group, period)
         self.late_orders: set[str] = set()
@@ -86,7 +86,7 @@ class CheckState:
         else:
             self.add(ViolationCode.UNKNOWN_ORDER, path, f"unknown order '{order_id}'")
 
-    def delivering_parts(self) -> list[Part]:
+    def delivering_parts(self) -> list[PlanPart]:
         """The parts goods leave from for the buyer: every part, and the last operation's
         stage parts of orders split by operation (each a part of its one operation)."""
         parts = list(self.parts.values())

@@ -35,7 +35,7 @@ class ConsistencyError(ValueError):
 
 
 @dataclass
-class Parts:
+class ParsedEntities:
     """The entities that parsed, each with its index in the input."""
 
     horizon: Horizon | None = None
@@ -57,7 +57,7 @@ def duplicate_ids(section: str, items: Iterable[tuple[int, str]]) -> list[Issue]
     ]
 
 
-def consistency_issues(parts: Parts) -> list[Issue]:
+def consistency_issues(parts: ParsedEntities) -> list[Issue]:
     """Every cross-entity violation in ``parts``."""
     issues: list[Issue] = []
     issues += duplicate_ids("processes", ((i, p.id) for i, p in parts.processes))

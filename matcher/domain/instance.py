@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from matcher.domain.consistency import ConsistencyError, Parts, consistency_issues
+from matcher.domain.consistency import ConsistencyError, ParsedEntities, consistency_issues
 from matcher.domain.entities import (
     Factory,
     Fleet,
@@ -58,9 +58,9 @@ def json_schema() -> dict[str, Any]:
     return Instance.model_json_schema()
 
 
-def parts_of(instance: Instance) -> Parts:
+def parts_of(instance: Instance) -> ParsedEntities:
     """Every entity of ``instance`` with its index, for the consistency rules."""
-    return Parts(
+    return ParsedEntities(
         horizon=instance.horizon,
         processes=list(enumerate(instance.processes)),
         materials=list(enumerate(instance.materials)),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from matcher.domain.consistency import (
     ConsistencyError,
     Issue,
-    Parts,
+    ParsedEntities,
     consistency_issues,
     duplicate_ids,
     order_entity_issues,
@@ -97,9 +97,9 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
-def _lenient_parts(data: dict[str, Any]) -> Parts:
+def _lenient_parts(data: dict[str, Any]) -> ParsedEntities:
     """Parse section by section, keeping whatever is valid, for cross-checking."""
-    parts = Parts()
+    parts = ParsedEntities()
     try:
         parts.horizon = Horizon.model_validate(data.get("horizon"))
     except ValidationError:
