@@ -48,7 +48,8 @@ M = TypeVar("M", bound=Message)
 STAGES_AVAILABLE = {"assignment", "purchasing", "routing"}
 """Stages whose solver a request may name (the others land with their issues)."""
 
-_LOWER_CASE_ENUMS = {"matcher.v1.ScheduleType"}  # domain values in lower case
+# Enums whose domain values are lower case.
+_LOWER_CASE_ENUMS = {"matcher.v1.ScheduleType", "matcher.v1.MaterialSourcing"}
 
 
 def _enum_prefix(enum: EnumDescriptor) -> str:

@@ -122,6 +122,9 @@ def _factory_issues(
                         f"calendar has {len(res.committed_minutes)} periods, horizon has {periods}",
                     )
                 )
+    for material in factory.stock:
+        if material not in material_ids:
+            issues.append(Issue(f"{path}.stock.{material}", f"unknown material '{material}'"))
     return issues
 
 

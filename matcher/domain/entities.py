@@ -57,6 +57,13 @@ class Process(Frozen):
     industry: str | None = None
 
 
+class MaterialSourcing(StrEnum):
+    """Where a material comes from (docs/model.md, "Materials")."""
+
+    PURCHASED = "purchased"  # bought from the suppliers' offers: it can block production
+    PROVIDED = "provided"  # brought by the buyer or the factory: never bought, never blocks
+
+
 class Material(Frozen):
     id: Id
     name: str | None = None
@@ -65,6 +72,12 @@ class Material(Frozen):
         default=1.0, ge=0.0, description="Shipping weight of one unit (inbound transport)."
     )
     m3_per_unit: float = Field(default=0.0, ge=0.0, description="Shipping volume of one unit.")
+    sourcing: MaterialSourcing = Field(
+        default=MaterialSourcing.PURCHASED,
+        description="'purchased': production needing it waits until the suppliers' offers "
+        "(or the factory's stock) can cover it; 'provided': the buyer or the factory brings "
+        "it, it is never bought and never holds production back.",
+    )
 
 
 class ResourceGroup(Frozen):
@@ -132,6 +145,11 @@ class Factory(Frozen):
         le=1.0,
         description="Largest share of the factory's free minutes over the horizon that one "
         "buyer's orders may use.",
+    )
+    stock: dict[Id, Annotated[float, Field(ge=0.0, le=1e12)]] = Field(
+        default_factory=dict,
+        description="Material on hand from period 0, per material id, in the material's "
+        "unit: used before anything is bought.",
     )
 
 

@@ -34,6 +34,12 @@ class JobEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_EVENT_TYPE_PROGRESS: _ClassVar[JobEventType]
     JOB_EVENT_TYPE_FINISHED: _ClassVar[JobEventType]
 
+class MaterialSourcing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MATERIAL_SOURCING_UNSPECIFIED: _ClassVar[MaterialSourcing]
+    MATERIAL_SOURCING_PURCHASED: _ClassVar[MaterialSourcing]
+    MATERIAL_SOURCING_PROVIDED: _ClassVar[MaterialSourcing]
+
 class ScheduleType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SCHEDULE_TYPE_UNSPECIFIED: _ClassVar[ScheduleType]
@@ -60,6 +66,7 @@ class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CODE_CAPACITY_EXHAUSTED: _ClassVar[ReasonCode]
     REASON_CODE_NOT_WORTH_SERVING: _ClassVar[ReasonCode]
     REASON_CODE_SOLVER_LIMIT: _ClassVar[ReasonCode]
+    REASON_CODE_MATERIAL_UNAVAILABLE: _ClassVar[ReasonCode]
 
 class ShortageReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -100,6 +107,9 @@ JOB_EVENT_TYPE_QUEUED: JobEventType
 JOB_EVENT_TYPE_STARTED: JobEventType
 JOB_EVENT_TYPE_PROGRESS: JobEventType
 JOB_EVENT_TYPE_FINISHED: JobEventType
+MATERIAL_SOURCING_UNSPECIFIED: MaterialSourcing
+MATERIAL_SOURCING_PURCHASED: MaterialSourcing
+MATERIAL_SOURCING_PROVIDED: MaterialSourcing
 SCHEDULE_TYPE_UNSPECIFIED: ScheduleType
 SCHEDULE_TYPE_ALL_UNITS: ScheduleType
 SCHEDULE_TYPE_INCREMENTAL: ScheduleType
@@ -118,6 +128,7 @@ REASON_CODE_DUE_DATE_INFEASIBLE: ReasonCode
 REASON_CODE_CAPACITY_EXHAUSTED: ReasonCode
 REASON_CODE_NOT_WORTH_SERVING: ReasonCode
 REASON_CODE_SOLVER_LIMIT: ReasonCode
+REASON_CODE_MATERIAL_UNAVAILABLE: ReasonCode
 SHORTAGE_REASON_UNSPECIFIED: ShortageReason
 SHORTAGE_REASON_NO_SUPPLIER: ShortageReason
 SHORTAGE_REASON_LEAD_TIME: ShortageReason
@@ -395,18 +406,20 @@ class Process(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., industry: _Optional[str] = ...) -> None: ...
 
 class Material(_message.Message):
-    __slots__ = ("id", "name", "unit", "kg_per_unit", "m3_per_unit")
+    __slots__ = ("id", "name", "unit", "kg_per_unit", "m3_per_unit", "sourcing")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     KG_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
     M3_PER_UNIT_FIELD_NUMBER: _ClassVar[int]
+    SOURCING_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     unit: str
     kg_per_unit: float
     m3_per_unit: float
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., unit: _Optional[str] = ..., kg_per_unit: _Optional[float] = ..., m3_per_unit: _Optional[float] = ...) -> None: ...
+    sourcing: MaterialSourcing
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., unit: _Optional[str] = ..., kg_per_unit: _Optional[float] = ..., m3_per_unit: _Optional[float] = ..., sourcing: _Optional[_Union[MaterialSourcing, str]] = ...) -> None: ...
 
 class ResourceGroup(_message.Message):
     __slots__ = ("id", "machines", "available_minutes", "committed_minutes")
@@ -453,7 +466,14 @@ class Credit(_message.Message):
     def __init__(self, on_time_rate: _Optional[float] = ..., quality_rate: _Optional[float] = ..., score: _Optional[int] = ...) -> None: ...
 
 class Factory(_message.Message):
-    __slots__ = ("id", "name", "location", "industry", "capabilities", "resources", "credit", "max_buyer_share")
+    __slots__ = ("id", "name", "location", "industry", "capabilities", "resources", "credit", "max_buyer_share", "stock")
+    class StockEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
@@ -462,6 +482,7 @@ class Factory(_message.Message):
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FIELD_NUMBER: _ClassVar[int]
     MAX_BUYER_SHARE_FIELD_NUMBER: _ClassVar[int]
+    STOCK_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     location: Location
@@ -470,7 +491,8 @@ class Factory(_message.Message):
     resources: _containers.RepeatedCompositeFieldContainer[ResourceGroup]
     credit: Credit
     max_buyer_share: float
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., industry: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, _Mapping]]] = ..., resources: _Optional[_Iterable[_Union[ResourceGroup, _Mapping]]] = ..., credit: _Optional[_Union[Credit, _Mapping]] = ..., max_buyer_share: _Optional[float] = ...) -> None: ...
+    stock: _containers.ScalarMap[str, float]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., industry: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, _Mapping]]] = ..., resources: _Optional[_Iterable[_Union[ResourceGroup, _Mapping]]] = ..., credit: _Optional[_Union[Credit, _Mapping]] = ..., max_buyer_share: _Optional[float] = ..., stock: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class Operation(_message.Message):
     __slots__ = ("process", "material", "min_quality_grade")
