@@ -9,7 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
+from matcher.app.feedback import candidate_costs
 from matcher.domain.entities import ObjectiveWeights
 from matcher.domain.instance import Instance
 from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
@@ -30,7 +33,7 @@ from matcher.domain.plan import (
     Utilisation,
     least_proven,
 )
-from solvers.assignment.base import AssignmentResult, get_backend
+from solvers.assignment.base import AssignmentBackend, AssignmentResult, get_backend
 from solvers.assignment.diagnose import explain_unserved
 from solvers.assignment.problem import AnchorSpec, AssignmentProblem, build_problem
 from solvers.purchasing.stage import run_purchasing
@@ -58,6 +61,13 @@ def plan(
 
     ``anchor`` ties the solve to a previous plan (a re-plan: :mod:`matcher.app.replan`).
 
+    With ``params.feedback`` (the default) and suppliers or a fleet, the stages run in
+    rounds: after the first, what purchasing and routing really cost is fed back into
+    the assignment (:mod:`matcher.app.feedback`), which is solved again from the last
+    plan; rounds go on while the plan's objective falls and time is left, and the best
+    plan is returned with every round's costs in its assignment stage (docs/model.md,
+    "One plan").
+
     ``progress`` hears of every improved incumbent; setting ``stop`` (from another
     thread) ends the solve early with the best plan found so far.
 
@@ -69,23 +79,148 @@ def plan(
     params = params or SolveParams()
     weights = params.weights or instance.weights
     backend = get_backend(params.assignment_solver)
-    compile_start = time.perf_counter()
+    started = time.perf_counter()
     problem = build_problem(instance, weights, params.max_candidates, anchor)
-    compile_s = time.perf_counter() - compile_start
+    compile_s = time.perf_counter() - started
     if not backend.supports(problem, params):
         why = backend.unsupported_reason(problem, params)
         raise ValueError(
             f"solver '{backend.name}' does not support this problem with these parameters"
             + (f": {why}" if why else "")
         )
-    buys = any(o.bill_of_materials for o in instance.orders) and bool(instance.suppliers)
+    later = _buys(instance) + bool(instance.fleet.vehicles)  # stages after the assignment
+    fed = params.feedback and anchor is None and later > 0
+    first_s = params.time_limit_s * (ROUND_SHARES[0] if fed else 1)
+    best = _round(problem, backend, params, first_s, started, progress, stop, anchor)
+    if fed:
+        best = _feedback_rounds(problem, backend, params, best, started, progress, stop)
+    stage = best.plan.stages[0]
+    stage = stage.model_copy(update={"extra": {**stage.extra, "compile_s": round(compile_s, 3)}})
+    result = best.plan.model_copy(update={"stages": [stage, *best.plan.stages[1:]]})
+    if params.sharing and problem.orders and not problem.by_operation:
+        sharing = _sharing(best.problem, best.result, params, started, stop)
+        result = result.model_copy(update={"capacity_sharing": sharing})
+    return result
+
+
+ROUND_SHARES = (0.5, 0.2, 0.15, 0.15)
+"""With feedback: each round's share of the time limit, the first (sequential) round's
+first. Fixed shares rather than the time left, so that one worker and a seed give the
+same rounds and the same plan however loaded the machine."""
+
+
+@dataclass
+class _Round:
+    """One pass of the stages: the problem it solved, the assignment and the plan."""
+
+    problem: AssignmentProblem
+    result: AssignmentResult
+    plan: Plan
+    wall_s: float
+
+
+def _buys(instance: Instance) -> bool:
+    return any(o.bill_of_materials for o in instance.orders) and bool(instance.suppliers)
+
+
+def _feedback_rounds(
+    problem: AssignmentProblem,
+    backend: AssignmentBackend,
+    params: SolveParams,
+    first: _Round,
+    started: float,
+    progress: ProgressCallback | None,
+    stop: StopSignal | None,
+) -> _Round:
+    """Rounds after the first, while the objective falls: the best round, its
+    assignment stage stating every round's costs."""
+    best, last = first, first
+    history = [_round_summary(0, first, kept=True)]
+    notes: list[str] = []
+    for k in range(1, len(ROUND_SHARES)):
+        seconds = ROUND_SHARES[k] * params.time_limit_s
+        late = time.perf_counter() - started > params.time_limit_s - seconds
+        if params.workers > 1 and late:  # wall-clock limits: the clock decides
+            notes.append(f"feedback: no time for round {k}")
+            break
+        if stop is not None and stop.is_set():
+            notes.append(f"feedback: {stop.reason} before round {k}")
+            break
+        extra = candidate_costs(problem, last.plan)
+        warm = {p.candidate: dict(p.quantities) for p in last.result.parts}
+        fed = problem.with_costs(extra, warm)
+        # A later round's stages price with the fed-back costs, so their incumbents do
+        # not compare with the first round's: a listener hears of the better plans only.
+        last = _round(fed, backend, params, seconds, time.perf_counter(), None, stop, None)
+        better = last.plan.costs.objective < best.plan.costs.objective
+        history.append(_round_summary(k, last, kept=better))
+        if not better:
+            notes.append(f"feedback: round {k} did not lower the objective; stopped")
+            break
+        best = last
+        if progress is not None:
+            elapsed = time.perf_counter() - started
+            progress(Progress("feedback", backend.name, elapsed, best.plan.costs.objective, None))
+    chosen = max(i for i, r in enumerate(history) if r["kept"])
+    notes.append(
+        f"feedback: {len(history) - 1} round(s) after the first; round {chosen} kept "
+        f"(objective {history[0]['objective']} -> {history[chosen]['objective']})"
+    )
+    if chosen:
+        notes.append(
+            f"the assignment objective of round {chosen} includes the purchasing and transport "
+            "costs fed back from the round before; the plan's costs are its own"
+        )
+    stage = best.plan.stages[0]
+    stage = stage.model_copy(
+        update={
+            "notes": [*stage.notes, *notes],
+            "extra": {**stage.extra, "feedback_rounds": history},
+        }
+    )
+    plan = best.plan.model_copy(update={"stages": [stage, *best.plan.stages[1:]]})
+    return _Round(best.problem, best.result, plan, best.wall_s)
+
+
+def _round_summary(k: int, r: _Round, kept: bool) -> dict[str, Any]:
+    c = r.plan.costs
+    return {
+        "round": k,
+        "objective": c.objective,
+        "total": c.total,
+        "production": c.production,
+        "transport": c.transport,
+        "purchasing": c.purchasing,
+        "lateness": c.lateness,
+        "unserved": c.unserved,
+        "served": sum(1 for _ in {a.order for a in r.plan.allocations}),
+        "wall_s": round(r.wall_s, 3),
+        "kept": kept,
+    }
+
+
+def _round(
+    problem: AssignmentProblem,
+    backend: AssignmentBackend,
+    params: SolveParams,
+    seconds: float,
+    started: float,
+    progress: ProgressCallback | None,
+    stop: StopSignal | None,
+    anchor: AnchorSpec | None,
+) -> _Round:
+    """The stages once, in ``seconds`` from ``started`` less the capacity-sharing
+    analysis' share when it runs after them: assignment, purchasing (when the
+    allocations need materials), routing (when the instance has a fleet)."""
+    instance = problem.instance
     routes = bool(instance.fleet.vehicles)
-    budget = params.time_limit_s * ASSIGNMENT_SHARE[buys + routes]  # the rest: later stages
+    budget = seconds * ASSIGNMENT_SHARE[_buys(instance) + routes]  # the rest: later stages
+    reserve = SHARING_SHARE * seconds if params.sharing else 0.0
     if params.sharing:
         budget *= 1 - SHARING_SHARE
     solve_params = params.model_copy(update={"time_limit_s": budget})
     if params.workers > 1:  # wall-clock limits: compiling the problem counts too
-        left = max(0.1, budget - compile_s)
+        left = max(0.1, budget - (time.perf_counter() - started))
         solve_params = params.model_copy(update={"time_limit_s": left})
     result = backend.solve(problem, solve_params, _improvements(progress), stop)
     reasons = explain_unserved(problem, result.parts, result.status)
@@ -117,7 +252,7 @@ def plan(
         workers=result.workers,
         notes=notes,
         extra={
-            "compile_s": round(compile_s, 3),
+            "compile_s": 0.0,  # set by plan(): compiling happens once
             "candidates": len(problem.candidates),
             "production_variables": problem.size,
             "max_candidates": params.max_candidates,
@@ -126,38 +261,32 @@ def plan(
     stages = [stage]
     purchasing = None
     if any(o.bill_of_materials for o in instance.orders):
-        left = params.time_limit_s - (time.perf_counter() - compile_start)
+        left = seconds - (time.perf_counter() - started) - reserve
         if routes:
-            left -= ROUTING_SHARE * params.time_limit_s
-        if params.sharing:
-            left -= SHARING_SHARE * params.time_limit_s
-        seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
+            left -= ROUTING_SHARE * seconds
+        stage_s = max(MIN_STAGE_SHARE * seconds, left)
         bought = run_purchasing(
-            instance, allocations, params, seconds, _improvements(progress), stop
+            instance, allocations, params, stage_s, _improvements(progress), stop
         )
         if bought is not None:
             purchasing, purchasing_stats = bought
             stages.append(purchasing_stats)
     routing = None
     if routes:
-        left = params.time_limit_s - (time.perf_counter() - compile_start)
-        if params.sharing:
-            left -= SHARING_SHARE * params.time_limit_s
-        seconds = max(MIN_STAGE_SHARE * params.time_limit_s, left)
+        left = seconds - (time.perf_counter() - started) - reserve
+        stage_s = max(MIN_STAGE_SHARE * seconds, left)
         routed = run_routing(
-            instance, allocations, purchasing, params, seconds, _improvements(progress), stop
+            instance, allocations, purchasing, params, stage_s, _improvements(progress), stop
         )
         if routed is not None:
             routing, routing_stats = routed
             stages.append(routing_stats)
-    sharing = None
-    if params.sharing and problem.orders and not problem.by_operation:
-        sharing = _sharing(problem, result, params, compile_start, stop)
     moved = 0 if anchor is None else moved_units(anchor.previous, allocations)
+    weights = problem.weights
     costs = _costs(
         allocations, unassigned, credit_units, weights, purchasing, routing, moved, transfers
     )
-    return Plan(
+    result_plan = Plan(
         instance=instance.name,
         status=least_proven(s.status for s in stages),
         weights=weights,
@@ -168,9 +297,10 @@ def plan(
         stages=stages,
         purchasing=purchasing,
         routes=routing,
-        capacity_sharing=sharing,
+        capacity_sharing=None,
         transfers=transfers,
     )
+    return _Round(problem, result, result_plan, time.perf_counter() - started)
 
 
 def _unassigned(

@@ -2,7 +2,8 @@
 
 Recomputes every constraint, cost and KPI of ``docs/model.md`` from the instance
 and the plan's decisions (quantities per period; for orders split by operation, the
-transfers between their operations too) alone, and, when the purchasing
+transfers between their operations too) alone, the material rule among them (no
+production before its purchased materials can arrive), and, when the purchasing
 stage ran, the rules of ``docs/purchasing.md`` (needs, offers, lead times, coverage,
 inbound transport, totals and the savings split), and when the routing stage ran, those
 of ``docs/routing.md`` (the transport requests the plan implies and their splits, each
@@ -22,7 +23,8 @@ One module per plan section over shared codes, figures and state:
 - :mod:`~matcher.check.figures`: distances, rates, lags, offer tiers, needs;
 - :mod:`~matcher.check.state`: what one check's sections share;
 - :mod:`~matcher.check.assignment`: the core pass (rows, parts, orders, capacity,
-  costs, KPIs); :mod:`~matcher.check.by_operation`, :mod:`~matcher.check.purchasing`,
+  costs, KPIs); :mod:`~matcher.check.by_operation`, :mod:`~matcher.check.materials`,
+  :mod:`~matcher.check.purchasing`,
   :mod:`~matcher.check.routing`, :mod:`~matcher.check.sharing`,
   :mod:`~matcher.check.replan`: the sections;
 - :mod:`~matcher.check.verify`: the entry points; :mod:`~matcher.check.schedule`:

@@ -78,6 +78,12 @@ class ViolationCode(StrEnum):
     DUPLICATE_UNASSIGNED = "DUPLICATE_UNASSIGNED"
     PENALTY_MISMATCH = "PENALTY_MISMATCH"
     MANDATORY_FLAG_MISMATCH = "MANDATORY_FLAG_MISMATCH"
+    # An unassigned order's reason that the instance contradicts (MATERIAL_UNAVAILABLE
+    # for an order without a purchased material).
+    UNASSIGNED_REASON = "UNASSIGNED_REASON"
+    # Materials (docs/model.md): a purchased material's cumulative need by a period,
+    # after stock, above what the usable offers can deliver by then.
+    MATERIAL_NOT_IN_TIME = "MATERIAL_NOT_IN_TIME"
     # Orders split by operation (docs/model.md): the price ceiling of the dearest
     # combination of the factories used for each operation.
     BY_OPERATION_PRICE_ABOVE_MAX = "BY_OPERATION_PRICE_ABOVE_MAX"
@@ -120,6 +126,8 @@ class ViolationCode(StrEnum):
     SHORTAGE_EXCEEDS_NEED = "SHORTAGE_EXCEEDS_NEED"
     SHORTAGE_REASON = "SHORTAGE_REASON"
     SUPPLIER_LIMIT = "SUPPLIER_LIMIT"
+    # Purchasing: a provided material bought or reported short (it is never bought).
+    MATERIAL_PROVIDED = "MATERIAL_PROVIDED"
     # Purchasing: reported figures.
     PURCHASING_TOTALS = "PURCHASING_TOTALS"
     SAVINGS_TOTALS = "SAVINGS_TOTALS"

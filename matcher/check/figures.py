@@ -15,6 +15,7 @@ from matcher.domain.entities import (
     Factory,
     Location,
     Material,
+    MaterialSourcing,
     Offer,
     Order,
     ScheduleType,
@@ -147,32 +148,38 @@ def cumulative_needs(instance: Instance, plan: Plan) -> dict[tuple[str, str], li
 
     From the first operation's rows of the plan (every operation of a part runs at the
     same factory in the same periods; an order split by operation gets its materials at
-    its first operation's factories) times the orders' bills of materials, rounded up
-    cumulatively as docs/purchasing.md states. Rows naming an unknown order or factory,
-    and periods outside the horizon, are left out: they are violations of their own.
+    its first operation's factories) times the orders' bills of materials, with the
+    factory's stock taken off and rounded up cumulatively, as docs/purchasing.md states:
+    ``cum[p] = max(0, ceil(raw[<= p] - stock - 1e-9))``. Provided materials are never
+    bought, so they have no needs. Rows naming an unknown order or factory, and periods
+    outside the horizon, are left out: they are violations of their own.
     """
     periods = instance.horizon.periods
     orders = {o.id: o for o in instance.orders}
-    factories = {f.id for f in instance.factories}
+    stock = {f.id: f.stock for f in instance.factories}
+    purchased = {m.id for m in instance.materials if m.sourcing is MaterialSourcing.PURCHASED}
     raw: dict[tuple[str, str], list[float]] = {}
     for a in plan.allocations:
         order = orders.get(a.order)
-        if a.operation != 0 or order is None or a.factory not in factories:
+        if a.operation != 0 or order is None or a.factory not in stock:
             continue
         for pq in a.periods:
             if pq.quantity <= 0 or not 0 <= pq.period < periods:
                 continue
             for material, per_unit in order.bill_of_materials.items():
+                if material not in purchased:
+                    continue
                 row = raw.setdefault((a.factory, material), [0.0] * periods)
                 row[pq.period] += per_unit * pq.quantity
     needs: dict[tuple[str, str], list[int]] = {}
-    for key, per_period in raw.items():
+    for (fid, material), per_period in raw.items():
+        on_hand = stock[fid].get(material, 0.0)
         running = 0.0
         cum: list[int] = []
         for x in per_period:
             running += x
-            cum.append(max(0, math.ceil(running - NEED_TOL)))
-        needs[key] = cum
+            cum.append(max(0, math.ceil(running - on_hand - NEED_TOL)))
+        needs[(fid, material)] = cum
     return needs
 
 

@@ -1,6 +1,7 @@
 """The purchasing section (docs/purchasing.md), recomputed from first principles.
 
-Needs from the plan's first operations and the bills of materials; each purchase's
+Needs from the plan's first operations and the bills of materials, after the
+factories' stock (provided materials have none, and are never bought); each purchase's
 call-offs, lead times, MOQ, capacity, tier, price, cost and inbound transport from the
 offers; coverage, shortages, surplus, the supplier limit, the totals and the savings
 split. :func:`check_purchasing` adds the recomputed costs to the checker's totals.
@@ -13,7 +14,6 @@ from collections import defaultdict
 
 from matcher.check.codes import NEED_TOL, QTY_TOL, ViolationCode
 from matcher.check.figures import (
-    cumulative_needs,
     inbound_transport_cents,
     material_cost,
     minimum_purchase,
@@ -23,7 +23,7 @@ from matcher.check.figures import (
     whole_units,
 )
 from matcher.check.state import CheckState
-from matcher.domain.entities import Factory, Material, Offer, Supplier
+from matcher.domain.entities import Factory, Material, MaterialSourcing, Offer, Supplier
 from matcher.domain.plan import Purchase, Purchasing, ShortageReason
 
 
@@ -62,7 +62,8 @@ class _PurchasingChecker:
                 if usable_offer(o):
                     self.leads[o.material].append(o.lead_time_periods)
         self.materials = {m.id: m for m in inst.materials}
-        self.needs = cumulative_needs(inst, checker.plan)
+        self.provided = {m.id for m in inst.materials if m.sourcing is MaterialSourcing.PROVIDED}
+        self.needs = checker.needs
         # Per (factory, material): deliveries by period (one arriving before period 0
         # counts from period 0, one after the horizon never), their total, and the
         # shortages as (period, index into shortages, quantity).
@@ -117,6 +118,13 @@ class _PurchasingChecker:
                 ViolationCode.PURCHASE_UNKNOWN_OFFER,
                 f"{path}.material",
                 f"supplier '{purchase.supplier}' does not offer material '{purchase.material}'",
+            )
+        if purchase.material in self.provided:
+            self.add(
+                ViolationCode.MATERIAL_PROVIDED,
+                f"{path}.material",
+                f"material '{purchase.material}' is provided (brought by the buyer or the "
+                "factory): it is never bought",
             )
         self.transport += self._check_deliveries(path, purchase, supplier, offer)
         quantity = self._check_quantity(path, purchase)
@@ -314,6 +322,15 @@ class _PurchasingChecker:
                     f"{path}.quantity",
                     f"shortage of {s.quantity:g} is not a positive whole number of units",
                 )
+            if s.material in self.provided:
+                # Reported once: it needs no purchase, so it is no shortage at all.
+                self.add(
+                    ViolationCode.MATERIAL_PROVIDED,
+                    f"{path}.material",
+                    f"material '{s.material}' is provided (brought by the buyer or the "
+                    "factory): it has no needs, so no shortage",
+                )
+                continue
             leads = self.leads.get(s.material, [])
             if s.reason is ShortageReason.NO_SUPPLIER and leads:
                 self.add(
@@ -377,6 +394,8 @@ class _PurchasingChecker:
         stated: dict[str, float] = defaultdict(float)
         first: dict[str, int] = {}
         for i, purchase in enumerate(self.section.purchases):
+            if purchase.material in self.provided:
+                continue  # reported once, as MATERIAL_PROVIDED
             stated[purchase.material] += purchase.surplus
             first.setdefault(purchase.material, i)
         for mid, i in first.items():

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from matcher.check.codes import Violation, ViolationCode
+from matcher.check.figures import cumulative_needs
 from matcher.domain.entities import Capability, Factory, Order
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Plan
@@ -71,6 +73,13 @@ class CheckState:
         self.totals = Totals()
         self.cancelled: set[str] = set()  # re-plans: orders the events cancelled
         self.moved: int | None = None  # re-plans: the units moved (None: as the plan says)
+
+    @cached_property
+    def needs(self) -> dict[tuple[str, str], list[int]]:
+        """Whole-unit cumulative material needs per (factory, material), after stock
+        (:func:`~matcher.check.figures.cumulative_needs`): the material rule and the
+        purchasing section both read them."""
+        return cumulative_needs(self.inst, self.plan)
 
     def add(self, code: ViolationCode, path: str, message: str) -> None:
         self.violations.append(Violation(code, path, message))

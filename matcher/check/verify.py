@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from matcher.check.assignment import Checker
 from matcher.check.by_operation import check_by_operation
 from matcher.check.codes import CheckReport, PlanFormatError
+from matcher.check.materials import check_materials
 from matcher.check.purchasing import check_purchasing
 from matcher.check.replan import Previous, check_against_previous
 from matcher.check.routing import check_routing
@@ -38,7 +39,9 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     load the fleet does not carry, and ``costs.purchasing`` the materials alone.
     Orders split by operation are checked stage part by stage part, with their
     transfers (``plan.transfers``), whose per-unit estimates ``costs.transport`` adds
-    with or without routes.
+    with or without routes. The material rule (docs/model.md, "Materials": no
+    production before its purchased materials can arrive) is checked for every plan,
+    with or without a purchasing section.
 
     Parameters
     ----------
@@ -140,6 +143,7 @@ def _check(instance: Instance, plan: Plan, previous: Previous | None) -> CheckRe
     checker.check_orders()
     checker.check_coverage()
     checker.check_capacity()
+    check_materials(checker)
     check_purchasing(checker)
     check_routing(checker)
     check_sharing(checker)

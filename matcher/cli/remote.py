@@ -50,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "--no-sharing", action="store_true", help="skip the capacity-sharing analysis"
         )
         q.add_argument("--backups", action="store_true", help="a backup factory per order part")
+        q.add_argument(
+            "--no-feedback", action="store_true", help="run the stages once, in sequence"
+        )
 
     q = verbs.add_parser("solve", help="unary Solve; prints the summary, writes the plan")
     common(q)

@@ -44,6 +44,8 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
         params["sharing"] = False
     if args.backups:
         params["backups"] = True
+    if args.no_feedback:  # unset keeps the service's default (on)
+        params["feedback"] = False
     return params
 
 

@@ -113,6 +113,11 @@ def _solve_options(
     p.add_argument("--max-suppliers", type=int, default=None, help="most suppliers per material")
     p.add_argument("--no-sharing", action="store_true", help="skip the capacity-sharing analysis")
     p.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="run the stages once, in sequence (no purchasing and routing costs fed back)",
+    )
+    p.add_argument(
         "--backups", action="store_true", help="capacity sharing: a backup factory per order part"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
@@ -134,6 +139,7 @@ def _params(args: argparse.Namespace) -> SolveParams:
         max_suppliers_per_material=args.max_suppliers,
         sharing=not args.no_sharing,
         backups=args.backups,
+        feedback=not args.no_feedback,
     )
 
 

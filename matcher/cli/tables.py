@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -65,6 +66,9 @@ def summary(plan: Plan, console: Console) -> None:
             console.print(table)
     if plan.replan is not None:
         console.print(replan_table(plan.replan))
+    rounds = plan.stages[0].extra.get("feedback_rounds") if plan.stages else None
+    if rounds:
+        console.print(feedback_table(rounds))
 
     stats = Table(title="Solver")
     for col in ("stage", "solver", "status", "objective", "bound", "gap", "first feas.", "time"):
@@ -81,6 +85,25 @@ def summary(plan: Plan, console: Console) -> None:
             f"{s.wall_time_s:.2f}s",
         )
     console.print(stats)
+
+
+def feedback_table(rounds: list[dict[str, Any]]) -> Table:
+    """Every feedback round's plan by cost term; the kept one marked."""
+    table = Table(title="Feedback rounds (purchasing and transport costs fed back)")
+    terms = ("production", "transport", "purchasing", "lateness", "unserved", "total")
+    for col in ("round", "served", *terms, "time", "kept"):
+        table.add_column(col, justify="right")
+    best = max((r["round"] for r in rounds if r["kept"]), default=0)
+    for r in rounds:
+        mark = "[bold]best[/]" if r["round"] == best else ("yes" if r["kept"] else "no")
+        table.add_row(
+            str(r["round"]),
+            str(r["served"]),
+            *(money(r[t]) for t in terms),
+            f"{r['wall_s']:.2f}s",
+            mark,
+        )
+    return table
 
 
 def sharing_tables(cs: CapacitySharing, top: int = 5) -> list[Table]:

@@ -172,3 +172,9 @@ class SolveParams(BaseModel):
     backups: bool = Field(
         default=False, description="Capacity sharing: a backup factory for every order part."
     )
+    feedback: bool = Field(
+        default=True,
+        description="Feed what purchasing and routing really cost back into the assignment "
+        "and re-solve while the plan's objective falls (only with suppliers or a fleet; "
+        "never in a re-plan). False: the stages run once, in sequence.",
+    )

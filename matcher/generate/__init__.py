@@ -18,6 +18,13 @@ gives exactly the instance of a generator without the option. :func:`instance_js
 writes an instance as the ``generate`` command does, leaving out the fields of
 features it does not use so that files made before them stay byte-identical.
 
+Materials bind sometimes (docs/model.md, "Materials"): common materials have several
+suppliers with short lead times, speciality ones a single supplier with a long lead
+time or a tight capacity, some factories hold a few days' stock, and a few consigned
+materials are brought by the buyer (``sourcing: provided``). These draws
+(:mod:`matcher.generate.materials`) come from a third stream of the seed, so orders,
+factories, tiers and the fleet are those drawn without them.
+
 Sizing: order quantities are scaled so that the processing minutes the orders need
 are 72-92 % of the free minutes of the resource groups that host the demanded
 processes (each order needing roughly 0.2-4 days of one resource group). When there

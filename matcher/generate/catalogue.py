@@ -27,6 +27,11 @@ class MaterialSpec:
     unit: str
     price_cents: int  # list price per material unit
     per_unit: tuple[float, float]  # bill-of-materials quantity per product unit
+    # A speciality material has one supplier with a long lead time or a tight capacity;
+    # a consigned one is often brought by the buyer (``sourcing: provided``). The draws
+    # that use these flags are in :mod:`matcher.generate.materials`.
+    speciality: bool = False
+    consigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,16 @@ def _p(
     return ProcessSpec(pid, pid.replace("_", " "), seconds, rate, setup, materials)
 
 
-def _m(mid: str, unit: str, price: int, per_unit: tuple[float, float]) -> MaterialSpec:
-    return MaterialSpec(mid, mid.replace("_", " "), unit, price, per_unit)
+def _m(
+    mid: str,
+    unit: str,
+    price: int,
+    per_unit: tuple[float, float],
+    *,
+    speciality: bool = False,
+    consigned: bool = False,
+) -> MaterialSpec:
+    return MaterialSpec(mid, mid.replace("_", " "), unit, price, per_unit, speciality, consigned)
 
 
 # Money is in fen (CNY cents); rates include machine, labour, overhead and margin.
@@ -90,9 +103,9 @@ INDUSTRIES: tuple[IndustrySpec, ...] = (
         materials=(
             _m("cotton_yarn", "kg", 2800, (0.2, 0.8)),
             _m("polyester_yarn", "kg", 1200, (0.2, 0.8)),
-            _m("reactive_dye", "kg", 6000, (0.005, 0.04)),
+            _m("reactive_dye", "kg", 6000, (0.005, 0.04), speciality=True),
             _m("sewing_thread", "cone", 800, (0.01, 0.05)),
-            _m("zipper", "pcs", 60, (1.0, 2.0)),
+            _m("zipper", "pcs", 60, (1.0, 2.0), consigned=True),
         ),
         profiles=(
             ("weaving",),
@@ -120,8 +133,8 @@ INDUSTRIES: tuple[IndustrySpec, ...] = (
         materials=(
             _m("abs", "kg", 1500, (0.02, 1.0)),
             _m("pp", "kg", 900, (0.02, 1.0)),
-            _m("polycarbonate", "kg", 2200, (0.02, 0.8)),
-            _m("masterbatch", "kg", 3000, (0.001, 0.02)),
+            _m("polycarbonate", "kg", 2200, (0.02, 0.8), speciality=True),
+            _m("masterbatch", "kg", 3000, (0.001, 0.02), consigned=True),
             _m("paint", "l", 4000, (0.005, 0.05)),
         ),
         profiles=(
@@ -158,7 +171,7 @@ INDUSTRIES: tuple[IndustrySpec, ...] = (
         materials=(
             _m("steel_sheet", "kg", 550, (0.2, 6.0)),
             _m("aluminium_bar", "kg", 2200, (0.1, 3.0)),
-            _m("stainless_steel", "kg", 1600, (0.1, 4.0)),
+            _m("stainless_steel", "kg", 1600, (0.1, 4.0), speciality=True),
             _m("welding_wire", "kg", 1400, (0.005, 0.05)),
             _m("zinc", "kg", 2400, (0.005, 0.1)),
         ),
@@ -192,8 +205,8 @@ INDUSTRIES: tuple[IndustrySpec, ...] = (
         ),
         materials=(
             _m("pcb_fr4", "pcs", 300, (1.0, 2.0)),
-            _m("pcb_flex", "pcs", 900, (1.0, 2.0)),
-            _m("ic_chip", "pcs", 250, (1.0, 12.0)),
+            _m("pcb_flex", "pcs", 900, (1.0, 2.0), speciality=True),
+            _m("ic_chip", "pcs", 250, (1.0, 12.0), speciality=True, consigned=True),
             _m("passive_components", "kpcs", 2500, (0.02, 0.3)),
             _m("solder_paste", "kg", 40000, (0.0005, 0.005)),
         ),
@@ -225,9 +238,9 @@ INDUSTRIES: tuple[IndustrySpec, ...] = (
         ),
         materials=(
             _m("plywood", "m2", 3500, (0.5, 4.0)),
-            _m("oak_board", "m2", 12000, (0.3, 3.0)),
+            _m("oak_board", "m2", 12000, (0.3, 3.0), speciality=True),
             _m("foam", "kg", 1800, (0.5, 6.0)),
-            _m("upholstery_fabric", "m", 2500, (0.5, 6.0)),
+            _m("upholstery_fabric", "m", 2500, (0.5, 6.0), consigned=True),
             _m("lacquer", "l", 5000, (0.05, 0.5)),
         ),
         profiles=(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain.entities import Transport
+from matcher.domain.entities import MaterialSourcing, Transport
 from matcher.domain.instance import Instance
 from matcher.generate.by_operation import side_stream
 from matcher.generate.catalogue import catalogue_dicts
@@ -24,6 +24,7 @@ from matcher.generate.factories import (
     set_max_lots,
 )
 from matcher.generate.logistics import CARRIER_MIN_CENTS, draw_fleet
+from matcher.generate.materials import draw_material_terms, materials_stream
 from matcher.generate.orders import draw_orders
 from matcher.generate.suppliers import draw_suppliers
 
@@ -104,14 +105,17 @@ def generate(
         # platform's own milk runs pay for small loads.
         "transport": {"carrier_min_cents": CARRIER_MIN_CENTS},
     }
+    # Sourcing, stock, lead times and capacities: their own stream, after the main one.
+    draw_material_terms(materials_stream(seed), periods, industries, fac, cal, plan, data)
     return Instance.model_validate(data)
 
 
 def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
     """The instance's JSON as ``matcher generate`` writes it: unset fields and the
-    fields of orders split by operation left out while unused (``by_operation``
-    false, the transfer speed and handling at their defaults), so that files made
-    before that feature, such as ``instances/demo.json``, can be re-made byte for byte.
+    fields of later features left out while unused (``by_operation`` false, the
+    transfer speed and handling at their defaults, ``sourcing`` purchased, ``stock``
+    empty), so that files stay compact and files made before those features can be
+    re-made byte for byte.
     """
     transport = instance.transport
     unused_transfer = {
@@ -124,6 +128,14 @@ def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
             i: {"split": {"by_operation"}}
             for i, order in enumerate(instance.orders)
             if not order.split.by_operation
+        },
+        "materials": {
+            i: {"sourcing"}
+            for i, material in enumerate(instance.materials)
+            if material.sourcing == MaterialSourcing.PURCHASED
+        },
+        "factories": {
+            i: {"stock"} for i, factory in enumerate(instance.factories) if not factory.stock
         },
         "transport": unused_transfer,
     }

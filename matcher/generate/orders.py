@@ -272,6 +272,7 @@ def draw_orders(
         if caps is None and ref[o] >= 0:
             caps = {c.process: c for c in fac.caps[int(ref[o])]}
         operations, bom = _operations(uniforms[o], ind, ops[o], stats, caps)
+        _price_in_materials(terms[o], bom, ind, float(landed[o]))
         order: dict[str, Any] = {
             "id": ids[o],
             "buyer": buyers.ids[b],
@@ -291,6 +292,21 @@ def draw_orders(
             plan.material_demand[mat] = plan.material_demand.get(mat, 0.0) + q * per
             plan.material_lots.setdefault(mat, []).append(q * per)
     return plan
+
+
+def _price_in_materials(
+    terms: dict[str, Any], bom: dict[str, float], ind: IndustrySpec, landed: float
+) -> None:
+    """Scale the unserved penalty (drawn on production plus transport) by what the
+    bill of materials adds at list prices: an order's worth covers its materials too,
+    else a plan that counts what materials cost leaves most orders unserved. No draw:
+    the stream is unchanged."""
+    penalty = terms["penalties"].get("unserved_cents")
+    if penalty is None or landed <= 0:
+        return
+    prices = {m.id: m.price_cents for m in ind.materials}
+    materials = sum(q * prices.get(mid, 0) for mid, q in bom.items())
+    terms["penalties"]["unserved_cents"] = round(penalty * (landed + materials) / landed)
 
 
 _GRADE_CDF = ((0.3, 2), (0.7, 3), (0.95, 4), (1.0, 5))  # a buyer's minimum quality grade

@@ -1,6 +1,7 @@
 """Material suppliers in the clusters and their quantity-discount offers, sized on the
 platform's typical lots; :func:`tiered_offer` is shared with the purchasing cases
-(:mod:`matcher.generate.purchasing`)."""
+(:mod:`matcher.generate.purchasing`). Lead times, capacities and which offers stay
+are settled afterwards by :mod:`matcher.generate.materials`."""
 
 from __future__ import annotations
 
@@ -54,16 +55,21 @@ def draw_suppliers(
             "id": ids[s],
             "name": f"{clusters[int(where[s])].name} Materials {ids[s][1:]}",
             "location": {"lat": lat[s], "lon": lon[s], "region": clusters[int(where[s])].name},
-            "offers": [_offer(rng, specs[m], orders, n_offering[m]) for m in offered[s]],
+            "offers": [draw_offer(rng, specs[m], orders, n_offering[m]) for m in offered[s]],
         }
         for s in range(n)
     ]
 
 
-def _offer(
+def draw_offer(
     rng: np.random.Generator, spec: MaterialSpec, orders: OrderPlan, n_offering: int
 ) -> dict[str, Any]:
-    """Quantity-discount schedule sized on the platform's typical lots of this material."""
+    """Quantity-discount schedule sized on the platform's typical lots of this material.
+
+    Its lead time and capacity are provisional: :mod:`matcher.generate.materials`
+    sets them from its own stream (they are still drawn here so that the main
+    stream, and the fleet drawn after the suppliers, stay as they were).
+    """
     lots = orders.material_lots.get(spec.id)
     lot = float(np.median(lots)) if lots else 100.0
     tiers = int(rng.integers(2, 7))

@@ -519,7 +519,7 @@ def _warm_start(
     """The greedy plan (none with hard mandatory orders) and its objective, reported."""
     if params.hard_mandatory:
         return [], None
-    initial = problem.anchor.initial if problem.anchor else None
+    initial = problem.anchor.initial if problem.anchor else problem.warm
     warm = greedy_parts(problem, offered, initial)
     objective = float(objective_of(problem, warm))
     if progress is not None:

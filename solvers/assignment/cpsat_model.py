@@ -17,6 +17,7 @@ from ortools.sat.python import cp_model
 
 from matcher.domain.params import SolveParams
 from solvers.assignment.base import Part, stage_flows
+from solvers.assignment.materials import SCALE, MaterialState, material_rows
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
 
@@ -52,11 +53,19 @@ class ModelBuilder:
     buyer_caps: dict[tuple[int, str], int] = field(default_factory=dict)
     # order -> the candidates offered to it (default: all of them)
     offered: dict[int, list[int]] = field(default_factory=dict)
+    # Materials the fixed orders use (default: none; docs/model.md, "Materials").
+    materials: MaterialState | None = None
+    # (material, factory) -> [(millionths per unit, period, units variable, its bound)]
+    material_use: dict[tuple[int, int], list[tuple[int, int, cp_model.IntVar, int]]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if not self.free:
             self.free = [list(r.free_seconds) for r in self.problem.resources]
             self.buyer_caps = dict(self.problem.buyer_caps)
+        if self.materials is None:
+            self.materials = MaterialState(self.problem.materials)
 
     def add_order(self, index: int, hard_mandatory: bool) -> None:
         info = self.problem.orders[index]
@@ -198,6 +207,9 @@ class ModelBuilder:
             if fixed:
                 model.add(x >= fixed * served)
             self.objective.append((problem.unit_cost(cand, t), x))
+            for m, per_unit in cand.materials:
+                uses = self.material_use.setdefault((m, cand.factory), [])
+                uses.append((per_unit, t, x, ub))
             terms = [(u.seconds_per_unit, u.setup_seconds, u.resource) for u in cand.usage]
             if has_setup:
                 z = model.new_bool_var(f"z{k}_{t}")
@@ -232,6 +244,21 @@ class ModelBuilder:
         for key, shares in self.buyer_load.items():
             self.model.add(sum(a * x for a, x in shares) <= self.buyer_caps[key])
 
+    def add_materials(self) -> None:
+        """Per purchased material and checkpoint: the whole units each factory needs
+        (an integer at least its use less its stock) sum to no more than can arrive."""
+        assert self.materials is not None
+        kept = self.problem.kept_material_need()
+        for m, c, rows in material_rows(
+            self.problem.materials, self.material_use, self.materials, kept
+        ):
+            needs = []
+            for factory, terms, fixed, stock in rows.factories:
+                r = self.model.new_int_var(0, rows.limit, f"r{m}_{factory}_{c}")
+                self.model.add(SCALE * r >= sum(a * x for a, x in terms) + fixed - stock)
+                needs.append(r)
+            self.model.add(sum(needs) <= rows.limit - rows.others)
+
 
 def build_model(
     problem: AssignmentProblem,
@@ -240,16 +267,25 @@ def build_model(
     free: list[list[int]] | None = None,
     buyer_caps: dict[tuple[int, str], int] | None = None,
     offered: dict[int, list[int]] | None = None,
+    materials: MaterialState | None = None,
 ) -> tuple[cp_model.CpModel, Variables]:
     """The CP-SAT model of ``problem`` (variables -> constraints -> objective).
 
     With ``orders``, only those orders are modelled, within the ``free`` capacity
-    (and ``buyer_caps``) the other, fixed orders leave: a neighbourhood for LNS.
+    (and ``buyer_caps``, and the ``materials`` still to come) the other, fixed orders
+    leave: a neighbourhood for LNS.
     """
-    b = ModelBuilder(problem, free=free or [], buyer_caps=buyer_caps or {}, offered=offered or {})
+    b = ModelBuilder(
+        problem,
+        free=free or [],
+        buyer_caps=buyer_caps or {},
+        offered=offered or {},
+        materials=materials,
+    )
     for index in range(len(problem.orders)) if orders is None else orders:
         b.add_order(index, hard_mandatory)
     b.add_capacity()
+    b.add_materials()
     b.model.minimize(sum(a * x for a, x in b.objective) + b.constant)
     return b.model, b.v
 

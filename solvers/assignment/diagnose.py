@@ -3,10 +3,13 @@
 Tried against the capacity the plan leaves free:
 - it fits and is worth its penalty -> the solver stopped before placing it (``SOLVER_LIMIT``);
 - it fits but costs more than its penalty -> ``NOT_WORTH_SERVING``;
+- it does not fit, but would with the materials the plan's other orders take ->
+  ``MATERIAL_UNAVAILABLE`` (what can arrive in time is spoken for);
 - it does not fit, but would on empty factories -> ``CAPACITY_EXHAUSTED`` (naming the
   tightest resource of the cheapest candidate);
-- it would not fit even on empty factories -> ``DUE_DATE_INFEASIBLE`` (its window is
-  too short).
+- it would not fit even on empty factories, but would if its materials could arrive
+  -> ``MATERIAL_UNAVAILABLE`` (lead time or supplier capacity);
+- it would not fit even then -> ``DUE_DATE_INFEASIBLE`` (its window is too short).
 """
 
 from __future__ import annotations
@@ -52,7 +55,21 @@ def explain_unserved(
                 f"cheapest placement costs {single[0]} cents, more than its penalty {penalty}",
             )
             continue
+        if problem.materials and _fits(problem, left_materials_free(problem, left), info.index):
+            out[info.index] = (
+                ReasonCode.MATERIAL_UNAVAILABLE,
+                f"{_materials_of(problem, info.index)}: what can arrive in time is "
+                "taken by the plan's other orders",
+            )
+            continue
         if cheapest_single_part(problem, empty, info.index) is None:
+            if problem.materials and _fits(problem, empty.without_materials(), info.index):
+                out[info.index] = (
+                    ReasonCode.MATERIAL_UNAVAILABLE,
+                    f"{_materials_of(problem, info.index)}: not enough can arrive in time "
+                    "even with no other order",
+                )
+                continue
             first = problem.candidates[info.candidates[0]]
             out[info.index] = (
                 ReasonCode.DUE_DATE_INFEASIBLE,
@@ -62,6 +79,31 @@ def explain_unserved(
             continue
         out[info.index] = (ReasonCode.CAPACITY_EXHAUSTED, _binding(problem, left, info.index))
     return out
+
+
+def _fits(problem: AssignmentProblem, cap: Capacity, order: int) -> bool:
+    """Whether ``order`` can be made in ``cap`` (in one part or split)."""
+    if cheapest_single_part(problem, cap, order) is not None:
+        return True
+    trial = cap.copy()
+    return place_order(problem, trial, order) is not None
+
+
+def left_materials_free(problem: AssignmentProblem, left: Capacity) -> Capacity:
+    """The plan's free machine time with every material still to come."""
+    trial = left.copy()
+    trial.materials = Capacity(problem).materials
+    return trial
+
+
+def _materials_of(problem: AssignmentProblem, order: int) -> str:
+    """The order's materials whose supply can bind, and what limits each."""
+    info = problem.orders[order]
+    used = {m for k in info.candidates for m, _ in problem.candidates[k].materials}
+    names = [
+        f"{problem.materials[m].material} ({problem.materials[m].binding})" for m in sorted(used)
+    ]
+    return "needs " + ", ".join(names) if names else "its materials"
 
 
 def _binding(problem: AssignmentProblem, left: Capacity, order: int) -> str:
@@ -98,8 +140,15 @@ def _explain_by_operation(
     order alone (greedy placement does not search its routes): in the capacity the plan
     leaves, then on empty factories."""
 
-    def trial(free: list[list[int]], buyer: dict[tuple[int, str], int]) -> float | None:
-        model, v = build_model(problem, True, orders=[order], free=free, buyer_caps=buyer)
+    def trial(room: Capacity) -> float | None:
+        model, v = build_model(
+            problem,
+            True,
+            orders=[order],
+            free=room.free,
+            buyer_caps=room.buyer,
+            materials=room.materials,
+        )
         if order in v.served:
             model.add(v.served[order] == 1)  # the question is whether it can be made
         solver = cp_model.CpSolver()
@@ -111,11 +160,11 @@ def _explain_by_operation(
         return None
 
     penalty = problem.unserved_cost(order)
-    found = trial(left.free, left.buyer)
+    found = trial(left)
     if found is not None:
         return _fits_verdict(found, penalty, status)
     empty = Capacity(problem)
-    if trial(empty.free, empty.buyer) is None:
+    if trial(empty) is None:
         return (
             ReasonCode.DUE_DATE_INFEASIBLE,
             "no route through the eligible factories of its operations was found even on "

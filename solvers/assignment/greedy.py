@@ -21,29 +21,63 @@ from solvers.assignment.base import (
     objective_of,
     stage_flows,
 )
+from solvers.assignment.materials import MaterialState
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 
 _BIG = 1 << 62
 
 
 class Capacity:
-    """Free seconds per resource and period, and per (factory, buyer) cap."""
+    """What is left: free seconds per resource and period, per (factory, buyer) cap,
+    and the materials that can still arrive (docs/model.md, "Materials")."""
 
     def __init__(self, problem: AssignmentProblem) -> None:
         self.problem = problem
         self.free = [list(r.free_seconds) for r in problem.resources]
         self.buyer = dict(problem.buyer_caps)
+        # None: materials ignored (a diagnosis asking what capacity alone allows)
+        self.materials: MaterialState | None = MaterialState(problem.materials)
 
     def copy(self) -> Capacity:
         other = Capacity.__new__(Capacity)
         other.problem = self.problem
         other.free = [row[:] for row in self.free]
         other.buyer = dict(self.buyer)
+        other.materials = self.materials.copy() if self.materials is not None else None
         return other
 
+    def without_materials(self) -> Capacity:
+        """A copy that ignores materials."""
+        other = self.copy()
+        other.materials = None
+        return other
+
+    def adopt(self, other: Capacity) -> None:
+        """Take over ``other``'s state (a trial that worked out)."""
+        self.free, self.buyer, self.materials = other.free, other.buyer, other.materials
+
     def units_fitting(self, cand: Candidate, t: int) -> int:
-        """Most units of ``cand`` that fit in period ``t`` (setup included)."""
-        return units_fitting(self.free, cand, t, _BIG)
+        """Most units of ``cand`` that fit in period ``t`` (setup included) with the
+        materials that can still arrive by then."""
+        units = units_fitting(self.free, cand, t, _BIG)
+        if units and cand.materials and self.materials is not None:
+            units = self.materials.room(cand.factory, cand.materials, t, units)
+        return units
+
+    def fits(self, cand: Candidate, quantities: dict[int, int]) -> bool:
+        """Whether ``quantities`` of ``cand`` fit as they are (nothing is taken)."""
+        if not self.fits_buyer(cand, quantities):
+            return False
+        placed: dict[int, int] = {}
+        ok = True
+        for t, q in sorted(quantities.items()):
+            if self.units_fitting(cand, t) < q:
+                ok = False
+                break
+            self.take(cand, {t: q})
+            placed[t] = q
+        self.give_back(cand, placed)
+        return ok
 
     def seconds(self, cand: Candidate, quantities: dict[int, int]) -> int:
         return sum(
@@ -64,6 +98,8 @@ class Capacity:
         key = (cand.factory, self.problem.orders[cand.order].order.buyer)
         if key in self.buyer:
             self.buyer[key] -= sign * self.seconds(cand, quantities)
+        if cand.materials and self.materials is not None:
+            self.materials.take(cand.factory, cand.materials, quantities, sign)
 
     def give_back(self, cand: Candidate, quantities: dict[int, int]) -> None:
         self.take(cand, quantities, sign=-1)
@@ -192,7 +228,9 @@ def place_by_operation(problem: AssignmentProblem, cap: Capacity, order: int) ->
 def _fill_in(
     cap: Capacity, cand: Candidate, need: int, periods: list[int]
 ) -> dict[int, int] | None:
-    """``need`` units of ``cand`` in ``periods`` (in that order of preference), or None."""
+    """``need`` units of ``cand`` in ``periods`` (in that order of preference), or None.
+    Materials are cumulative, so each period's units are held while the next are
+    sized, then given back: nothing is taken."""
     out: dict[int, int] = {}
     left = need
     for t in periods:
@@ -200,8 +238,12 @@ def _fill_in(
         if q > 0:
             out[t] = q
             left -= q
+            if cand.materials:
+                cap.take(cand, {t: q})
             if left == 0:
                 break
+    if cand.materials:
+        cap.give_back(cand, out)
     if left or not cap.fits_buyer(cand, out):
         return None
     return out
@@ -237,7 +279,7 @@ def _place_split(
     total = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in parts)
     if total > problem.unserved_cost(order):
         return None
-    cap.free, cap.buyer = trial.free, trial.buyer
+    cap.adopt(trial)
     return parts
 
 
@@ -264,10 +306,7 @@ def greedy_parts(
         taken: list[Part] = []
         for part in previous:
             cand = problem.candidates[part.candidate]
-            fits = cap.fits_buyer(cand, part.quantities) and all(
-                cap.units_fitting(cand, t) >= q for t, q in part.quantities.items()
-            )
-            if not fits:
+            if not cap.fits(cand, part.quantities):
                 break
             cap.take(cand, part.quantities)
             taken.append(part)

@@ -142,7 +142,9 @@ class Lns:
             if problem.anchor is not None:
                 current |= set(problem.anchor.previous_of(problem, o))
             offered[o] = sorted(set(cands[:OFFERED_CANDIDATES]) | current)
-        model, v = build_model(problem, False, orders, residual.free, residual.buyer, offered)
+        model, v = build_model(
+            problem, False, orders, residual.free, residual.buyer, offered, residual.materials
+        )
         hint(model, problem, v, [p for o in orders for p in self.assigned.get(o, ())])
         solver = cp_model.CpSolver()
         configure(solver, self.params, time_limit_s)

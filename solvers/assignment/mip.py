@@ -36,6 +36,7 @@ from solvers.assignment.base import (
     unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
+from solvers.assignment.materials import SCALE, MaterialState, material_rows, whole_units
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 from solvers.linear import Limits, LinearModel, Outcome, cbc_path, solve_cbc, solve_mathopt
 
@@ -55,6 +56,8 @@ class _Vars:
     make: dict[int, dict[int, int]] = field(default_factory=dict)  # c -> t -> x
     runs: dict[int, dict[int, int]] = field(default_factory=dict)  # c -> t -> z
     served: dict[int, int] = field(default_factory=dict)  # order -> s
+    # whole units of a material a factory needs by a checkpoint: (r, terms, stock)
+    needs: list[tuple[int, list[tuple[int, int]], int]] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +71,10 @@ class _Builder:
     load: dict[tuple[int, int], list[tuple[int, int, int]]] = field(default_factory=dict)
     buyer_load: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
     free: list[tuple[int, ...]] = field(default_factory=list)
+    # (material, factory) -> [(millionths per unit, period, units variable, its bound)]
+    material_use: dict[tuple[int, int], list[tuple[int, int, int, int]]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.free = [r.free_seconds for r in self.problem.resources]
@@ -124,6 +131,9 @@ class _Builder:
             x = m.var(f"x{k}_{t}", ub)
             make_k[t] = x
             m.cost[x] = problem.unit_cost(cand, t)
+            for mat, per_unit in cand.materials:
+                uses = self.material_use.setdefault((mat, cand.factory), [])
+                uses.append((per_unit, t, x, ub))
             z = -1  # no run flag without a setup
             if has_setup:
                 z = m.var(f"z{k}_{t}", 1)
@@ -160,6 +170,19 @@ class _Builder:
         for key, shares in self.buyer_load.items():
             self.model.add(shares, -math.inf, self.problem.buyer_caps[key])
 
+    def add_materials(self) -> None:
+        """``cpsat_model.ModelBuilder.add_materials``, row for row (no fixed work here:
+        the MIP back-ends refuse re-plans)."""
+        fixed = MaterialState(self.problem.materials)
+        for m, c, rows in material_rows(self.problem.materials, self.material_use, fixed):
+            needs = []
+            for factory, terms, held, stock in rows.factories:
+                r = self.model.var(f"r{m}_{factory}_{c}", rows.limit)
+                self.model.add([(SCALE, r), *((-a, x) for a, x in terms)], held - stock, math.inf)
+                self.v.needs.append((r, terms, stock - held))
+                needs.append((1, r))
+            self.model.add(needs, -math.inf, rows.limit - rows.others)
+
 
 def build_model(problem: AssignmentProblem, hard_mandatory: bool) -> tuple[LinearModel, _Vars]:
     """The model of ``cpsat_model.build_model`` for the whole problem, as a :class:`LinearModel`."""
@@ -167,6 +190,7 @@ def build_model(problem: AssignmentProblem, hard_mandatory: bool) -> tuple[Linea
     for index in range(len(problem.orders)):
         b.add_order(index, hard_mandatory)
     b.add_capacity()
+    b.add_materials()
     return b.model, b.v
 
 
@@ -187,6 +211,8 @@ def hint_values(
             values[x] = q
             if t in v.runs[k]:
                 values[v.runs[k][t]] = int(q > 0)
+    for r, terms, stock in v.needs:
+        values[r] = whole_units(sum(a * values[x] for a, x in terms) - stock)
     return values
 
 
@@ -282,7 +308,7 @@ class _MipBackend:
             result.notes.append(why)
             result.wall_time_s = time.perf_counter() - start
             return result
-        warm: list[Part] | None = greedy_parts(problem)
+        warm: list[Part] | None = greedy_parts(problem, None, problem.warm)
         if params.hard_mandatory and mandatory_left_out(problem, warm or []):
             warm = None  # not a solution of the hard model
         warm_time = time.perf_counter() - start

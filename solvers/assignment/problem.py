@@ -8,8 +8,8 @@ reason an order has no candidate, and cuts periods that no optimal plan uses.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +22,13 @@ from matcher.domain.geo import (
 )
 from matcher.domain.instance import Instance
 from matcher.domain.plan import ReasonCode
+from solvers.assignment.materials import (
+    MaterialLimit,
+    MaterialState,
+    compile_limits,
+    earliest_start,
+    scaled_use,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,8 @@ class Candidate:
     # None: a part making every operation; j: a stage part of an order split by
     # operation, making operation j only (docs/model.md)
     operation: int | None = None
+    # (index into AssignmentProblem.materials, millionths of a unit per unit made)
+    materials: tuple[tuple[int, int], ...] = ()
 
     @property
     def periods(self) -> range:
@@ -126,6 +135,11 @@ class AssignmentProblem:
     buyer_caps: dict[tuple[int, str], int]
     mandatory_penalty: int  # internal penalty for an unserved mandatory order
     anchor: Anchor | None = None  # set for a re-plan
+    # purchased materials whose supply can bind (docs/model.md, "Materials")
+    materials: list[MaterialLimit] = field(default_factory=list)
+    # without an anchor, a plan to start from (candidate -> period -> units): the
+    # previous round's plan in a feedback round
+    warm: dict[int, dict[int, int]] | None = None
     _lags: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)
 
     def periods_of(self, k: int) -> list[int]:
@@ -199,6 +213,56 @@ class AssignmentProblem:
             return self.mandatory_penalty
         return self.weights.unserved * o.penalties.unserved_cents
 
+    def with_costs(
+        self, extra: Mapping[int, int], warm: dict[int, dict[int, int]] | None = None
+    ) -> AssignmentProblem:
+        """A copy in which candidate ``k`` costs ``extra[k]`` more weighted cents per unit
+        (what purchasing and transport really cost there), starting from ``warm``.
+
+        Candidates stay where they are (parts keep their indices); each order's list
+        is re-sorted cheapest first, and the mandatory penalty grows so that serving a
+        mandatory order still beats any saving."""
+        candidates = [
+            replace(c, base=c.base + extra[k]) if extra.get(k) else c
+            for k, c in enumerate(self.candidates)
+        ]
+
+        def cheapest(ks: list[int]) -> list[int]:
+            return sorted(ks, key=lambda k: (candidates[k].base, candidates[k].factory))
+
+        orders = [
+            replace(
+                info,
+                candidates=cheapest(info.candidates),
+                stages=None if info.stages is None else [cheapest(s) for s in info.stages],
+            )
+            for info in self.orders
+        ]
+        rise = sum(
+            info.order.quantity * max((extra.get(k, 0) for k in info.candidates), default=0)
+            for info in self.orders
+        )
+        return replace(
+            self,
+            orders=orders,
+            candidates=candidates,
+            mandatory_penalty=self.mandatory_penalty + rise,
+            warm=warm,
+            _lags=dict(self._lags),
+        )
+
+    def kept_material_need(self) -> list[list[int]] | None:
+        """``R`` of a re-plan's fixed work alone, per material and checkpoint (None
+        without fixed work): work already done or frozen is taken as given."""
+        if self.anchor is None or not self.anchor.fixed:
+            return None
+        state = MaterialState(self.materials)
+        for k, slices in self.anchor.fixed.items():
+            cand = self.candidates[k]
+            if cand.materials:
+                state.take(cand.factory, cand.materials, slices, 1)
+        return state.need
+
     @property
     def size(self) -> int:
         """Number of (candidate, period) production variables."""
@@ -241,7 +305,52 @@ _FILTER_ORDER = (
     ReasonCode.CREDIT_BELOW_MIN,
     ReasonCode.PRICE_ABOVE_MAX,
     ReasonCode.LOT_SIZE_INFEASIBLE,
+    ReasonCode.MATERIAL_UNAVAILABLE,
 )
+
+
+@dataclass(frozen=True)
+class _Materials:
+    """The material limits by id and index, for placing candidates in time."""
+
+    limits: list[MaterialLimit]
+
+    @property
+    def by_id(self) -> dict[str, MaterialLimit]:
+        return {lim.material: lim for lim in self.limits}
+
+    def uses(self, order: Order) -> tuple[tuple[int, int], ...]:
+        index = {lim.material: m for m, lim in enumerate(self.limits)}
+        return tuple(
+            (index[mid], scaled_use(q))
+            for mid, q in sorted(order.bill_of_materials.items())
+            if mid in index and q > 0
+        )
+
+    def place(self, instance: Instance, cand: Candidate) -> tuple[ReasonCode, str] | None:
+        """Start ``cand`` no earlier than its materials can be there; why not, if never."""
+        if cand.operation not in (None, 0):
+            return None
+        order = instance.orders[cand.order]
+        cand.materials = self.uses(order)
+        if not cand.materials:
+            return None
+        start = earliest_start(order, cand.factory, self.by_id)
+        if start is not None and start <= cand.last:
+            cand.first = max(cand.first, start)
+            return None
+        return ReasonCode.MATERIAL_UNAVAILABLE, self.why(order, cand.factory)
+
+    def why(self, order: Order, factory: int) -> str:
+        """The material that keeps ``order`` from starting at ``factory``, and what binds."""
+        by_id = self.by_id
+        late = [
+            (lim.earliest if lim.earliest is not None else 1 << 30, mid, lim.binding)
+            for mid in sorted(order.bill_of_materials)
+            if (lim := by_id.get(mid)) is not None and lim.stock.get(factory, 0) == 0
+        ]
+        _, mid, binding = max(late)
+        return f"needs {mid}: {binding}, and no eligible factory holds it in stock"
 
 
 def build_problem(
@@ -270,6 +379,8 @@ def build_problem(
             by_process.setdefault(p, []).append(fi)
 
     orders = [OrderInfo(i, o) for i, o in enumerate(instance.orders)]
+    used = sorted({m for o in instance.orders for m, q in o.bill_of_materials.items() if q > 0})
+    materials = _Materials(compile_limits(instance, used))
     candidates: list[Candidate] = []
     profiles: dict[tuple[int, tuple[object, ...]], _Profile | tuple[ReasonCode, str]] = {}
     rates = _TransportRates(instance)
@@ -294,6 +405,7 @@ def build_problem(
             rates,
             w,
             max_candidates,
+            materials,
             anchor.now if anchor else 0,
             held.get(info.order.id, set()),
             info.order.id in forced,
@@ -327,6 +439,7 @@ def build_problem(
         resources=resources,
         buyer_caps=buyer_caps,
         mandatory_penalty=worst + 1,
+        materials=materials.limits,
     )
     if anchor is not None:
         problem.anchor = _anchor(problem, anchor)
@@ -406,6 +519,7 @@ def _order_candidates(
     rates: _TransportRates,
     w: ObjectiveWeights,
     max_candidates: int,
+    materials: _Materials,
     now: int = 0,
     held: set[int] | None = None,
     forced: bool = False,
@@ -426,6 +540,7 @@ def _order_candidates(
             rates,
             w,
             max_candidates,
+            materials,
             now,
             held or set(),
         )
@@ -434,6 +549,7 @@ def _order_candidates(
         capable &= set(by_process.get(op.process, ()))
     failed: dict[ReasonCode, str] = {}
     found: list[Candidate] = []
+    waiting: list[int] = []  # factories whose start the materials put off
     ops = tuple((op.process, op.material, op.min_quality_grade) for op in o.operations)
     ordered = sorted(capable)
     transport = rates.for_order(o, ordered)
@@ -446,6 +562,11 @@ def _order_candidates(
         cand, why = _candidate(instance, o, info.index, fi, profile, transport[fi], w)
         if cand is not None and now > cand.first:
             cand.first = now
+        started = cand.first if cand is not None else 0
+        if cand is not None and (late := materials.place(instance, cand)) is not None:
+            cand, why = (cand, None) if forced and fi in (held or set()) else (None, late)
+        if cand is not None and cand.first > started:
+            waiting.append(fi)
         if cand is None:
             assert why is not None
             failed.setdefault(why[0], why[1])
@@ -463,6 +584,9 @@ def _order_candidates(
     _cut_late_periods(o, found, w, instance.horizon.periods)
     found = _drop_unusable(o, found, free, info)  # physical limits first,
     if not found:
+        if waiting and info.reason == ReasonCode.DUE_DATE_INFEASIBLE:
+            info.reason = ReasonCode.MATERIAL_UNAVAILABLE
+            info.detail = f"{materials.why(o, waiting[0])}; {info.detail}"
         return []
     cheapest = found[0].base
     found = _drop_dearer_than_penalty(o, found, w)  # then economic ones
@@ -484,6 +608,7 @@ def _stage_candidates(
     rates: _TransportRates,
     w: ObjectiveWeights,
     max_candidates: int,
+    materials: _Materials,
     now: int,
     held: set[int],
 ) -> list[Candidate]:
@@ -509,30 +634,33 @@ def _stage_candidates(
                 continue
             transport = shipping[fi] if j == last else 0
             credit = 100 - f.credit.score if j == last else 0
-            found.append(
-                Candidate(
-                    order=info.index,
-                    factory=fi,
-                    unit_cost=cap.unit_cost_cents,
-                    transport=transport,
-                    credit=credit,
-                    lo=lo,
-                    hi=hi,
-                    usage=(
-                        Usage(
-                            res_index[(fi, cap.resource_group)],
-                            cap.seconds_per_unit,
-                            60 * cap.setup_minutes,
-                        ),
+            stage = Candidate(
+                order=info.index,
+                factory=fi,
+                unit_cost=cap.unit_cost_cents,
+                transport=transport,
+                credit=credit,
+                lo=lo,
+                hi=hi,
+                usage=(
+                    Usage(
+                        res_index[(fi, cap.resource_group)],
+                        cap.seconds_per_unit,
+                        60 * cap.setup_minutes,
                     ),
-                    first=max(o.release_period, now),
-                    last=instance.horizon.periods - 1,
-                    base=w.production * cap.unit_cost_cents
-                    + w.transport * transport
-                    + w.credit * credit,
-                    operation=j,
-                )
+                ),
+                first=max(o.release_period, now),
+                last=instance.horizon.periods - 1,
+                base=w.production * cap.unit_cost_cents
+                + w.transport * transport
+                + w.credit * credit,
+                operation=j,
             )
+            late = materials.place(instance, stage)
+            if late is not None and fi not in held:
+                failed.setdefault(late[0], late[1])
+                continue
+            found.append(stage)
         if not found:
             procs = f"operation {j} ({op.process})"
             if not capable:

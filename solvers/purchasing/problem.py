@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from matcher.domain.entities import Material, Offer
+from matcher.domain.entities import Material, MaterialSourcing, Offer
 from matcher.domain.geo import transport_cents_per_unit
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Allocation
@@ -39,7 +39,7 @@ class OfferData:
 
     @property
     def usable(self) -> bool:
-        return self.capacity is None or self.capacity >= max(1, self.minimum)
+        return usable(self.minimum, self.capacity)
 
     def cost(self, quantity: int) -> int:
         """Material cost of buying ``quantity`` units (0 for 0)."""
@@ -47,6 +47,24 @@ class OfferData:
 
     def tier(self, quantity: int) -> int:
         return tier_reached(self.breaks, self.incremental, quantity)
+
+
+def whole_breaks(offer: Offer) -> tuple[int, ...]:
+    """The tier breaks in whole units, rounded up."""
+    return tuple(math.ceil(tier.min_quantity - NEED_TOLERANCE) for tier in offer.price.tiers)
+
+
+def whole_limits(offer: Offer) -> tuple[int, int | None]:
+    """The minimum purchase (MOQ and first break, rounded up) and the capacity (rounded
+    down; None: unlimited) in whole units."""
+    minimum = max(whole_breaks(offer)[0], math.ceil(offer.moq - NEED_TOLERANCE))
+    capacity = None if offer.capacity is None else math.floor(offer.capacity + NEED_TOLERANCE)
+    return minimum, capacity
+
+
+def usable(minimum: int, capacity: int | None) -> bool:
+    """Whether an offer can be bought from at all: its capacity reaches its minimum."""
+    return capacity is None or capacity >= max(1, minimum)
 
 
 def tier_reached(breaks: tuple[int, ...], incremental: bool, quantity: int) -> int:
@@ -106,24 +124,30 @@ def material_needs(
     """Whole units needed: material id -> factory id -> period -> units.
 
     A part needs its order's bill of materials times its quantity in each period it
-    is made (the first operation's allocation carries the part's periods).
+    is made (the first operation's allocation carries the part's periods), less the
+    factory's stock of the material; provided materials are never needed.
     """
     orders = {o.id: o for o in instance.orders}
+    provided = {m.id for m in instance.materials if m.sourcing == MaterialSourcing.PROVIDED}
+    stock = {(m, f.id): q for f in instance.factories for m, q in f.stock.items()}
     raw: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for a in allocations:
         if a.operation != 0:
             continue
         bom = orders[a.order].bill_of_materials
         for mat, per_unit in bom.items():
+            if mat in provided:
+                continue
             for pq in a.periods:
                 raw[(mat, a.factory)][pq.period] += per_unit * pq.quantity
     needs: dict[str, dict[str, dict[int, int]]] = defaultdict(dict)
     for (mat, fac), by_period in raw.items():
         cum_raw, cum_whole = 0.0, 0
+        on_hand = stock.get((mat, fac), 0.0)
         per: dict[int, int] = {}
         for t in sorted(by_period):
             cum_raw += by_period[t]
-            whole = math.ceil(cum_raw - NEED_TOLERANCE)
+            whole = math.ceil(cum_raw - on_hand - NEED_TOLERANCE)
             if whole > cum_whole:
                 per[t] = whole - cum_whole
                 cum_whole = whole
@@ -148,9 +172,8 @@ def build_purchasing_problem(
             for offer in supplier.offers:
                 if offer.material != mat_id:
                     continue
-                breaks = tuple(
-                    math.ceil(tier.min_quantity - NEED_TOLERANCE) for tier in offer.price.tiers
-                )
+                breaks = whole_breaks(offer)
+                minimum, capacity = whole_limits(offer)
                 data = OfferData(
                     index=len(offers),
                     supplier=supplier.id,
@@ -158,12 +181,8 @@ def build_purchasing_problem(
                     breaks=breaks,
                     prices=tuple(tier.unit_price_cents for tier in offer.price.tiers),
                     incremental=offer.price.type == "incremental",
-                    minimum=max(breaks[0], math.ceil(offer.moq - NEED_TOLERANCE)),
-                    capacity=(
-                        None
-                        if offer.capacity is None
-                        else math.floor(offer.capacity + NEED_TOLERANCE)
-                    ),
+                    minimum=minimum,
+                    capacity=capacity,
                     lead=offer.lead_time_periods,
                     transport={
                         f: transport_cents_per_unit(

@@ -82,7 +82,7 @@ def resolve(
             keep |= set(problem.anchor.previous_of(problem, o))
         cands = problem.orders[o].candidates
         offered[o] = sorted(set(cands[:OFFERED_CANDIDATES]) | (keep & set(cands)))
-    model, v = build_model(problem, False, orders, cap.free, cap.buyer, offered)
+    model, v = build_model(problem, False, orders, cap.free, cap.buyer, offered, cap.materials)
     hint(model, problem, v, current)
     solver = cp_model.CpSolver()
     configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))

@@ -37,8 +37,12 @@ GENERATED = [(12, 4, 5, 2), (20, 5, 7, 1), (25, 6, 7, 1)]
 
 
 def _solve(instance: Instance, solver: str, **kw: Any) -> Plan:
-    # CP-SAT on its whole model ("full"): the model the MIP back-ends solve too.
-    params = dict(workers=1, seed=3, time_limit_s=20, relative_gap=0.0, strategy="full") | kw
+    # CP-SAT on its whole model ("full"): the model the MIP back-ends solve too; one
+    # round (no feedback), so that every back-end solves the same assignment problem.
+    params = (
+        dict(workers=1, seed=3, time_limit_s=20, relative_gap=0.0, strategy="full", feedback=False)
+        | kw
+    )
     return plan(instance, SolveParams(assignment_solver=solver, **params))
 
 
@@ -294,7 +298,7 @@ def test_no_solution_in_time_and_no_greedy_plan_is_a_time_limit(
         return Outcome(SolveStatus.TIME_LIMIT, bound=31000.0)
 
     monkeypatch.setattr(mip.ScipBackend, "_run", nothing)
-    monkeypatch.setattr(mip, "greedy_parts", lambda problem: [])  # leaves mandatory O2 out
+    monkeypatch.setattr(mip, "greedy_parts", lambda *_: [])  # leaves mandatory O2 out
     p = _solve(tiny, "mip-scip", hard_mandatory=True)
     assert p.status == SolveStatus.TIME_LIMIT
     assert p.allocations == []

@@ -5,7 +5,7 @@ test changes one thing and expects the matching violation code and path.
 
 Instance: 4 periods; F1 at (0, 0), F2 at (1, 0); suppliers S1 at (0, 1) and S2 at
 (1, 1); transport 1.3 road factor, 100 c per tonne-km; resin 1 kg per unit, insert
-0.5 kg per unit.
+0.5 kg per unit. F1 holds 5 inserts in stock.
 
 * S1 resin, all-units: 500 c from 10, 400 c from 50; MOQ 10, capacity 50.5 (50 whole
   units), lead time 0.
@@ -22,7 +22,9 @@ Needs (first operation only; O1's assembly rows add nothing):
 * O2, 20 units at F2 in period 2, 2.5 resin each: resin 50.
 
 Cumulative whole units: F1 resin 2, 14, 14, 39 (rounding each period apart would
-give 2, 15, 15, 40); F1 insert 5, 25, 25, 65; F2 resin 0, 0, 50, 50.
+give 2, 15, 15, 40); F1 insert 0, 20, 20, 60 (5, 25, 25, 65 less the 5 in stock: no
+insert can arrive for period 0, S2's lead time is 1, so O3 is made from the stock, as
+the material rule of docs/model.md requires); F2 resin 0, 0, 50, 50.
 
 Inbound rates per unit: 1 degree = 111.2 km, the diagonal 157.2 km. Resin (1 kg):
 111.2 x 1.3 x 0.1 = 14.46 -> 14 c, 157.2 x 0.13 = 20.44 -> 20 c. Insert (0.5 kg) from
@@ -40,12 +42,15 @@ F1's period-0 resin, so S1 50 at the 400 c tier plus S2 45 beats every mix):
    yet tier 2): 30 x 100 + 30 x 80 = 5400 c; F1 p1 20 and p3 40, called off in
    periods 0 and 2; transport 60 x 10 = 600.
 
-F1's 5 inserts in period 0 cannot arrive (S2's lead time is 1): shortage LEAD_TIME.
-Material 44900, transport 1960, collective 46860.
+No shortage. Material 44900, transport 1960, collective 46860.
+
+Without F1's stock (the shortage tests), its 5 inserts for period 0 cannot arrive: the
+plan reports them short (LEAD_TIME), rightly, but making them then breaks the material
+rule (MATERIAL_NOT_IN_TIME at O3's row).
 
 Stand-alone (each factory alone, same offers): F2's 50 resin from S1 at 400 c +
-20 c transport = 21000; F1's 39 resin from S1 at 500 c + 14 c = 20046, inserts 6000:
-26046. Stand-alone 47046, savings 186 (resin 41046 - 40860 = 186, insert 0).
+20 c transport = 21000; F1's 39 resin from S1 at 500 c + 14 c = 20046, 60 inserts
+6000: 26046. Stand-alone 47046, savings 186 (resin 41046 - 40860 = 186, insert 0).
 Proportional split, per material: resin 40860 x 20046 / 41046 = 19955.16 to F1 and
 20904.84 to F2, the spare cent to F2 (larger remainder): 19955 and 20905; inserts
 6000 to F1. Charged 25955 and 20905, saving 91 and 95. (The checker verifies the
@@ -78,7 +83,7 @@ Data = dict[str, Any]
 
 
 def _instance_data() -> Data:
-    def factory(fid: str, lat: float, caps: list[Data]) -> Data:
+    def factory(fid: str, lat: float, caps: list[Data], stock: Data | None = None) -> Data:
         groups = sorted({c["resource_group"] for c in caps})
         return {
             "id": fid,
@@ -86,6 +91,7 @@ def _instance_data() -> Data:
             "credit": {"score": 100},
             "capabilities": caps,
             "resources": [{"id": g, "available_minutes": [600] * 4} for g in groups],
+            "stock": stock or {},
         }
 
     mould = {
@@ -108,7 +114,10 @@ def _instance_data() -> Data:
             {"id": "resin", "unit": "kg"},
             {"id": "insert", "unit": "pcs", "kg_per_unit": 0.5},
         ],
-        "factories": [factory("F1", 0.0, [mould, assemble]), factory("F2", 1.0, [mould])],
+        "factories": [
+            factory("F1", 0.0, [mould, assemble], {"insert": 5}),
+            factory("F2", 1.0, [mould]),
+        ],
         "orders": [
             {
                 "id": "O1",
@@ -273,16 +282,7 @@ def _purchasing_data() -> Data:
                 "deliveries": [_delivery("F1", 1, 0, 20), _delivery("F1", 3, 2, 40)],
             },
         ],
-        "shortages": [
-            {
-                "factory": "F1",
-                "material": "insert",
-                "period": 0,
-                "quantity": 5,
-                "reason": "LEAD_TIME",
-                "detail": "S2 needs 1 period",
-            }
-        ],
+        "shortages": [],
         "collective_cents": 46860,
         "material_cents": 44900,
         "transport_cents": 1960,
@@ -357,12 +357,35 @@ def _check(instance: Data | None = None, plan: Data | None = None) -> CheckRepor
 
 _only, _paths = only, paths
 
+# The shortage tests start from the plan without F1's stock: O3's 5 inserts in period 0
+# (allocations[3]) are short for the lead time, and made before any can arrive.
+_LEAD_TIME_SHORTAGE = {
+    "factory": "F1",
+    "material": "insert",
+    "period": 0,
+    "quantity": 5,
+    "reason": "LEAD_TIME",
+    "detail": "S2 needs 1 period",
+}
+_MADE_BEFORE_INSERTS = "allocations[3].periods[0]"
+
 
 def _mutated(**changes: Any) -> Data:
     """The base plan with ``purchasing`` fields replaced (dotted paths, list indexes)."""
     plan = _plan_data()
     replace_fields(plan["purchasing"], changes)
     return plan
+
+
+def _short_of_inserts(**changes: Any) -> tuple[Data, Data]:
+    """The instance without F1's stock and the base plan with the lead-time shortage of
+    O3's inserts, then ``changes`` as :func:`_mutated` makes them."""
+    instance = _instance_data()
+    instance["factories"][0]["stock"] = {}
+    plan = _plan_data()
+    plan["purchasing"]["shortages"] = [dict(_LEAD_TIME_SHORTAGE)]
+    replace_fields(plan["purchasing"], changes)
+    return instance, plan
 
 
 # -- a correct plan --------------------------------------------------------------
@@ -382,7 +405,7 @@ def test_needs_are_rounded_up_cumulatively_from_first_operation_rows() -> None:
     needs = cumulative_needs(instance, Plan.model_validate(_plan_data()))
     assert needs == {
         ("F1", "resin"): [2, 14, 14, 39],
-        ("F1", "insert"): [5, 25, 25, 65],
+        ("F1", "insert"): [0, 20, 20, 60],  # after the 5 in stock
         ("F2", "resin"): [0, 0, 50, 50],
     }
     # Rounding each period apart would need 2 + 13 + 25 = 40 units; the plan buys 39.
@@ -574,9 +597,16 @@ def test_late_delivery_does_not_cover_an_earlier_need() -> None:
     assert "'F1' material 'resin': 14 units needed by period 1, 2 delivered" in violation.message
 
 
+def test_lead_time_shortage_is_reported_right_but_the_production_breaks_the_material_rule() -> None:
+    report = _check(*_short_of_inserts())
+    assert _paths(report) == [_MADE_BEFORE_INSERTS]
+    _only(report, "MATERIAL_NOT_IN_TIME")
+
+
 def test_need_dropped_without_a_shortage_is_not_covered() -> None:
-    report = _check(plan=_mutated(shortages=[]))
-    (violation,) = _only(report, "MATERIAL_NOT_COVERED")
+    report = _check(*_short_of_inserts(shortages=[]))
+    assert report.codes() == {"MATERIAL_NOT_COVERED", "MATERIAL_NOT_IN_TIME"}
+    (violation,) = (v for v in report.violations if v.code == "MATERIAL_NOT_COVERED")
     assert "'F1' material 'insert': 5 units needed by period 0" in violation.message
 
 
@@ -588,27 +618,27 @@ def test_larger_bill_of_materials_is_not_covered_by_the_same_deliveries() -> Non
 
 
 def test_shortage_claiming_more_than_the_need_is_a_violation() -> None:
-    report = _check(plan=_mutated(shortages__0__quantity=6))
-    assert _paths(report) == ["purchasing.shortages[0].quantity"]
-    _only(report, "SHORTAGE_EXCEEDS_NEED")
+    report = _check(*_short_of_inserts(shortages__0__quantity=6))
+    assert _paths(report) == [_MADE_BEFORE_INSERTS, "purchasing.shortages[0].quantity"]
+    assert report.codes() == {"MATERIAL_NOT_IN_TIME", "SHORTAGE_EXCEEDS_NEED"}
 
 
 def test_fractional_shortage_is_a_violation() -> None:
-    report = _check(plan=_mutated(shortages__0__quantity=4.5))
+    report = _check(*_short_of_inserts(shortages__0__quantity=4.5))
     assert "purchasing.shortages[0].quantity" in _paths(report)
-    assert report.codes() == {"SHORTAGE_QUANTITY", "MATERIAL_NOT_COVERED"}
+    assert report.codes() == {"SHORTAGE_QUANTITY", "MATERIAL_NOT_COVERED", "MATERIAL_NOT_IN_TIME"}
 
 
 def test_no_supplier_shortage_for_an_offered_material_is_a_violation() -> None:
-    report = _check(plan=_mutated(shortages__0__reason="NO_SUPPLIER"))
-    assert _paths(report) == ["purchasing.shortages[0].reason"]
-    _only(report, "SHORTAGE_REASON")
+    report = _check(*_short_of_inserts(shortages__0__reason="NO_SUPPLIER"))
+    assert _paths(report) == [_MADE_BEFORE_INSERTS, "purchasing.shortages[0].reason"]
+    assert report.codes() == {"MATERIAL_NOT_IN_TIME", "SHORTAGE_REASON"}
 
 
 def test_lead_time_shortage_when_an_offer_is_in_time_is_a_violation() -> None:
-    instance = _instance_data()
+    instance, plan = _short_of_inserts()
     instance["suppliers"][1]["offers"][1]["lead_time_periods"] = 0
-    report = _check(instance)
+    report = _check(instance, plan)
     assert "purchasing.shortages[0].reason" in _paths(report)
     assert "SHORTAGE_REASON" in report.codes()
 
@@ -750,8 +780,10 @@ def test_total_without_purchasing_is_a_violation() -> None:
     _only(report, "COST_MISMATCH")
 
 
-def test_no_supplier_shortage_passes_when_the_only_offer_cannot_sell_a_whole_unit() -> None:
-    # Glue from S1: MOQ 10.2 -> at least 11 units, capacity 10.5 -> at most 10.
+def test_no_supplier_shortage_is_right_when_the_only_offer_cannot_sell_a_whole_unit() -> None:
+    # Glue from S1: MOQ 10.2 -> at least 11 units, capacity 10.5 -> at most 10. The
+    # shortage's reason is right; making O2 with glue nobody can sell breaks the
+    # material rule (docs/model.md), which a usable offer then satisfies.
     instance = _instance_data()
     instance["materials"].append({"id": "glue"})
     instance["suppliers"][0]["offers"].append(
@@ -773,8 +805,12 @@ def test_no_supplier_shortage_passes_when_the_only_offer_cannot_sell_a_whole_uni
     }
     plan = _plan_data()
     plan["purchasing"]["shortages"].append(shortage)
-    assert _check(instance, plan).violations == []
+    report = _check(instance, plan)
+    assert _paths(report) == ["allocations[2].periods[0]"]  # O2 at F2 in period 2
+    (violation,) = _only(report, "MATERIAL_NOT_IN_TIME")
+    assert "material 'glue' in period 2" in violation.message
+    assert "can deliver 0 by then; no usable offer" in violation.message
     instance["suppliers"][0]["offers"][1]["capacity"] = 11.0
     report = _check(instance, plan)
-    assert _paths(report) == ["purchasing.shortages[1].reason"]
+    assert _paths(report) == ["purchasing.shortages[0].reason"]
     _only(report, "SHORTAGE_REASON")

@@ -51,8 +51,22 @@ def test_route_cost_is_exact_and_rounded_half_up() -> None:
 @pytest.fixture()
 def fleet_data(tiny_data: dict[str, Any]) -> dict[str, Any]:
     """tiny.json with a van in Ningbo, a carrier minimum that makes the van pay, an order
-    to Beijing (out of a day's reach) and one of 4-tonne units (too heavy for the van)."""
+    to Beijing (out of a day's reach), one of 4-tonne units (too heavy for the van), and
+    its fabric bought from a Ningbo mill (material loads to route too)."""
     data = tiny_data
+    data["materials"][0]["sourcing"] = "purchased"
+    data["suppliers"] = [
+        {
+            "id": "S1",
+            "location": NINGBO,
+            "offers": [
+                {
+                    "material": "cotton_fabric",
+                    "price": {"tiers": [{"min_quantity": 0, "unit_price_cents": 900}]},
+                }
+            ],
+        }
+    ]
     data["fleet"] = {
         "depots": [{"id": "D", "location": NINGBO}],
         "vehicles": [
@@ -80,7 +94,8 @@ def fleet_data(tiny_data: dict[str, Any]) -> dict[str, Any]:
 def solve(data: dict[str, Any]) -> tuple[Instance, Plan]:
     """Solve and verify with the independent checker."""
     instance = parse_instance(data)
-    result = plan(instance, SolveParams(time_limit_s=3.0, workers=1, seed=3))
+    # One round: these tests are about the routing stage, not the feedback rounds.
+    result = plan(instance, SolveParams(time_limit_s=3.0, workers=1, seed=3, feedback=False))
     report = check_plan(instance, result)
     assert report.ok, [str(v) for v in report.violations]
     return instance, result
@@ -131,7 +146,8 @@ def test_without_vehicles_the_estimates_stand(tiny: Instance) -> None:
     result = plan(tiny, SolveParams(time_limit_s=2.0, workers=1))
     assert result.routes is None
     assert result.costs.transport == sum(a.transport_cents for a in result.allocations)
-    assert [s.stage for s in result.stages] == ["assignment", "purchasing"]
+    # tiny.json's buyer provides the fabric: nothing to buy either
+    assert [s.stage for s in result.stages] == ["assignment"]
 
 
 def test_progress_reports_the_transport_cost_falling_as_periods_are_routed(
@@ -141,7 +157,8 @@ def test_progress_reports_the_transport_cost_falling_as_periods_are_routed(
 
     heard: list[Progress] = []
     instance = parse_instance(fleet_data)
-    result = plan(instance, SolveParams(time_limit_s=3.0, workers=1, seed=3), heard.append)
+    params = SolveParams(time_limit_s=3.0, workers=1, seed=3, feedback=False)
+    result = plan(instance, params, heard.append)
     routing = [p.objective for p in heard if p.stage == "routing" and p.objective is not None]
     assert routing, "the routing stage reports"
     assert routing == sorted(routing, reverse=True)

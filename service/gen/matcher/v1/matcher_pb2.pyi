@@ -146,7 +146,7 @@ TRANSFER_KIND_MOVE_WORK: TransferKind
 TRANSFER_KIND_LEND_CAPACITY: TransferKind
 
 class SolveParameters(_message.Message):
-    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups")
+    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups", "feedback")
     TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +165,7 @@ class SolveParameters(_message.Message):
     SHAPLEY_PERMUTATIONS_FIELD_NUMBER: _ClassVar[int]
     SHARING_FIELD_NUMBER: _ClassVar[int]
     BACKUPS_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     time_limit_s: float
     seed: int
     workers: int
@@ -183,7 +184,8 @@ class SolveParameters(_message.Message):
     shapley_permutations: int
     sharing: bool
     backups: bool
-    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ..., sharing: _Optional[bool] = ..., backups: _Optional[bool] = ...) -> None: ...
+    feedback: bool
+    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ..., sharing: _Optional[bool] = ..., backups: _Optional[bool] = ..., feedback: _Optional[bool] = ...) -> None: ...
 
 class SolveRequest(_message.Message):
     __slots__ = ("instance", "params")
