@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from matcher.domain.entities import MaterialSourcing, Offer
+from matcher.domain.entities import MAX_UNIT_CENTS, MaterialSourcing, Offer
 from matcher.domain.geo import transport_cents_per_unit
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Plan, Purchasing, Routing
@@ -48,7 +48,10 @@ def candidate_costs(problem: AssignmentProblem, plan: Plan) -> dict[int, int]:
         if order.id in ratio and cand.transport:
             cents += w.transport * (ratio[order.id] - 1.0) * cand.transport
         if cents:
-            extra[k] = round(cents)
+            # Per unit, never beyond what the format lets a unit cost (docs/service.md,
+            # "Numeric limits"): a carrier minimum spread over a handful of units must not
+            # blow the mandatory penalty past what the models can carry.
+            extra[k] = max(-MAX_UNIT_CENTS, min(MAX_UNIT_CENTS, round(cents)))
     return extra
 
 

@@ -89,11 +89,19 @@ def plan(
             + (f": {why}" if why else "")
         )
     later = _buys(instance) + bool(instance.fleet.vehicles)  # stages after the assignment
-    fed = params.feedback and anchor is None and later > 0
+    fed = params.feedback and anchor is None and later > 0 and not backend.prices_purchasing
+    too_big = fed and problem.size > FEEDBACK_MAX_VARIABLES
+    fed = fed and not too_big
     first_s = params.time_limit_s * (ROUND_SHARES[0] if fed else 1)
     best = _round(problem, backend, params, first_s, started, progress, stop, anchor)
     if fed:
         best = _feedback_rounds(problem, backend, params, best, started, progress, stop)
+    elif too_big:
+        best = _noted(
+            best,
+            f"feedback: skipped, {problem.size} production variables (above "
+            f"{FEEDBACK_MAX_VARIABLES}): at this size the first round needs the whole limit",
+        )
     stage = best.plan.stages[0]
     stage = stage.model_copy(update={"extra": {**stage.extra, "compile_s": round(compile_s, 3)}})
     result = best.plan.model_copy(update={"stages": [stage, *best.plan.stages[1:]]})
@@ -103,6 +111,11 @@ def plan(
     return result
 
 
+FEEDBACK_MAX_VARIABLES = 1_000_000
+"""Feedback rounds only up to this many production variables. Measured at a 60 s limit,
+one worker: on medium (125 932) the rounds lowered the total by 1.83 %; on 10 000
+orders (7.9 million) the first round's half of the limit left it 0.17 % worse than one
+sequential round with all of it, and the rounds did not win that back."""
 ROUND_SHARES = (0.5, 0.2, 0.15, 0.15)
 """With feedback: each round's share of the time limit, the first (sequential) round's
 first. Fixed shares rather than the time left, so that one worker and a seed give the
@@ -180,6 +193,14 @@ def _feedback_rounds(
     )
     plan = best.plan.model_copy(update={"stages": [stage, *best.plan.stages[1:]]})
     return _Round(best.problem, best.result, plan, best.wall_s)
+
+
+def _noted(r: _Round, note: str) -> _Round:
+    """``r`` with ``note`` added to its assignment stage."""
+    stage = r.plan.stages[0]
+    stage = stage.model_copy(update={"notes": [*stage.notes, note]})
+    plan = r.plan.model_copy(update={"stages": [stage, *r.plan.stages[1:]]})
+    return _Round(r.problem, r.result, plan, r.wall_s)
 
 
 def _round_summary(k: int, r: _Round, kept: bool) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
+from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import SolveStatus
 from solvers.assignment.problem import AssignmentProblem
 from solvers.registry import Registry
@@ -49,6 +49,9 @@ class AssignmentResult:
 
 class AssignmentBackend(Protocol):
     name: str
+    # True when the back-end prices purchasing itself (the joint reference): the
+    # pipeline then runs no feedback rounds, which would count materials twice.
+    prices_purchasing: bool
 
     def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
         """Whether this back-end handles every feature ``problem`` uses."""
@@ -77,6 +80,7 @@ BACKENDS: Registry[AssignmentBackend] = Registry(
         "mip-cbc": "solvers.assignment.mip:CbcBackend",
         "mip-highs": "solvers.assignment.mip:HighsBackend",
         "mip-scip": "solvers.assignment.mip:ScipBackend",
+        "joint": "solvers.joint.backend:JointBackend",
     },
 )
 
@@ -89,6 +93,26 @@ def available() -> list[str]:
 def get_backend(name: str) -> AssignmentBackend:
     """The assignment back-end registered as ``name``, imported on first use."""
     return BACKENDS.get(name)
+
+
+def report_result(
+    progress: ProgressCallback | None, problem: AssignmentProblem, result: AssignmentResult
+) -> None:
+    """Tell ``progress`` of a finished solve's plan in plan terms: without the internal
+    penalty of the mandatory orders it leaves out (a bound below 0 is no bound)."""
+    if progress is None or result.objective is None:
+        return
+    offset = problem.mandatory_penalty * len(mandatory_left_out(problem, result.parts))
+    bound = None if result.best_bound is None else result.best_bound - offset
+    progress(
+        Progress(
+            "assignment",
+            result.solver,
+            result.wall_time_s,
+            result.objective - offset,
+            bound if bound is not None and bound >= 0 else None,
+        )
+    )
 
 
 def stage_flows(problem: AssignmentProblem, parts: list[Part]) -> dict[tuple[int, int], int]:

@@ -136,6 +136,7 @@ class CpSatBackend:
     prove optimality, large-neighbourhood search with a Lagrangian bound otherwise."""
 
     name = "cpsat"
+    prices_purchasing = False
 
     def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
         return self.unsupported_reason(problem, params) is None

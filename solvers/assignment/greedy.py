@@ -347,6 +347,7 @@ def greedy_parts(
 
 class GreedyBackend:
     name = "greedy"
+    prices_purchasing = False
 
     def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
         return not params.hard_mandatory and anchor_unsupported(problem) is None

@@ -33,6 +33,7 @@ from solvers.assignment.base import (
     by_operation_unsupported,
     mandatory_left_out,
     objective_of,
+    report_result,
     unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
@@ -272,6 +273,7 @@ def _overload(
 
 
 class _MipBackend:
+    prices_purchasing = False
     """The solve flow the three back-ends share; subclasses hand the model to a solver."""
 
     name: str
@@ -346,18 +348,7 @@ class _MipBackend:
             elif outcome.first_s is not None:
                 result.time_to_first_feasible_s = solve_start + outcome.first_s
         result.wall_time_s = time.perf_counter() - start
-        if progress is not None and result.objective is not None:
-            offset = problem.mandatory_penalty * len(mandatory_left_out(problem, result.parts))
-            bound = None if result.best_bound is None else result.best_bound - offset
-            progress(
-                Progress(
-                    "assignment",
-                    self.name,
-                    result.wall_time_s,
-                    result.objective - offset,
-                    bound if bound is not None and bound >= 0 else None,
-                )
-            )
+        report_result(progress, problem, result)
         return result
 
     def _settle(
