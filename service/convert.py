@@ -12,6 +12,9 @@ Two shapes JSON has and proto lacks get one generic rule each: a list that may b
 ``None`` as well as empty is a message whose only field is ``repeated ... items``
 (``BackupList``), and a disruption event's ``type`` is the name of the oneof
 member that carries it (``DisruptionEvent.capacity_cut``).
+
+An enum number the proto does not define is a violation with its path (never mapped
+to a default), found by one walk over any request message (:func:`enum_issues`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from google.protobuf.message import Message
 from pydantic import BaseModel, ValidationError
 
 from matcher.app.catalogue import solver_names
-from matcher.domain.consistency import Issue
+from matcher.domain.consistency import Issue, material_need_issues
 from matcher.domain.entities import Order
 from matcher.domain.events import Disruption, FreezeRef, parse_disruption
 from matcher.domain.instance import Instance
@@ -39,7 +42,10 @@ from matcher.domain.validation import (
     InvalidInstanceError,
     order_issues,
     parse_instance,
+    plan_instance_issues,
+    plan_number_issues,
     pydantic_issues,
+    stake_of,
 )
 from service.gen.matcher.v1 import matcher_pb2 as pb
 
@@ -135,6 +141,49 @@ def message_to_dict(message: Message, empty_lists: bool = False) -> Any:
     return out
 
 
+def enum_issues(message: Message, prefix: str = "") -> list[Issue]:
+    """Every enum field of ``message``, at any depth, holding a number its type does not
+    define (``price.type = 99``), with its path under ``prefix`` in the JSON format's
+    form (``suppliers[0].offers[1].price.type``, map values under their key)."""
+    issues: list[Issue] = []
+
+    def visit(msg: Message, path: str) -> None:
+        if isinstance(msg, struct_pb2.Struct | timestamp_pb2.Timestamp):
+            return
+        for field, value in msg.ListFields():
+            where = f"{path}.{field.name}" if path else field.name
+            if _is_map(field):
+                value_field = field.message_type.fields_by_name["value"]
+                for key, item in value.items():
+                    check(value_field, item, f"{where}.{key}")
+            elif field.label == FieldDescriptor.LABEL_REPEATED:
+                for i, item in enumerate(value):
+                    check(field, item, f"{where}[{i}]")
+            elif _is_list_wrapper(field):
+                for i, item in enumerate(value.items):
+                    check(value.DESCRIPTOR.fields_by_name["items"], item, f"{where}[{i}]")
+            else:
+                check(field, value, where)
+
+    def check(field: FieldDescriptor, value: Any, where: str) -> None:
+        enum = field.enum_type
+        if enum is not None and value not in enum.values_by_number:
+            known = ", ".join(v.name for v in enum.values if v.number != 0)
+            issues.append(Issue(where, f"{value} is not a {enum.name}; use one of {known}"))
+        elif enum is None and field.message_type is not None:
+            visit(value, where)
+
+    visit(message, prefix)
+    return issues
+
+
+def _merged(first: list[Issue], rest: Iterable[Issue]) -> list[Issue]:
+    """``first`` and the issues of ``rest`` at other paths (an unknown enum value is
+    left out of the dict, so the domain may also call its field missing)."""
+    taken = {i.path for i in first}
+    return first + [i for i in rest if i.path not in taken]
+
+
 def _fill(message: Message, data: dict[str, Any], path: str) -> None:
     descriptor = message.DESCRIPTOR
     for key, value in data.items():
@@ -228,7 +277,14 @@ def _result_from_proto(model: type[BaseModel], message: Message) -> Any:
 def instance_from_proto(message: pb.Instance) -> Instance:
     """The validated domain instance; raises ``InvalidInstanceError`` listing every
     violation with its path."""
-    return parse_instance(message_to_dict(message))
+    enums = enum_issues(message)
+    try:
+        instance = parse_instance(message_to_dict(message))
+    except InvalidInstanceError as err:
+        raise InvalidInstanceError(_merged(enums, err.issues)) from None
+    if enums:
+        raise InvalidInstanceError(enums)
+    return instance
 
 
 def instance_to_proto(instance: Instance) -> pb.Instance:
@@ -237,20 +293,39 @@ def instance_to_proto(instance: Instance) -> pb.Instance:
 
 def order_from_proto(message: pb.Order, instance: Instance | None = None) -> Order:
     """A validated domain order (a new one: it need not be in ``instance``), checked
-    against the instance's processes, materials and horizon when given; raises
+    against the instance's processes, materials and horizon when given, and with it
+    within the limit on what the instance's plans can cost; raises
     ``InvalidInstanceError`` with paths relative to the order (``operations[0].process``).
     """
+    enums = enum_issues(message)
     try:
         order = Order.model_validate(message_to_dict(message))
     except ValidationError as err:
-        raise InvalidInstanceError(pydantic_issues(err)) from None
+        raise InvalidInstanceError(_merged(enums, pydantic_issues(err))) from None
+    issues = list(enums)
     if instance is not None:
-        issues = [
+        issues += [
             Issue(i.path.removeprefix("."), i.message) for i in order_issues("", order, instance)
         ]
-        if issues:
-            raise InvalidInstanceError(issues)
+        if not issues:
+            issues = _with_order_issues(instance, order)
+    if issues:
+        raise InvalidInstanceError(issues)
     return order
+
+
+def _with_order_issues(instance: Instance, order: Order) -> list[Issue]:
+    """The limits on what the instance's plans can cost and on material needs, with
+    ``order`` added (or in place of the order of its id), at the order's path ``""``."""
+    others = [o for o in instance.orders if o.id != order.id]
+    combined = instance.model_copy(update={"orders": [*others, order]})
+    stake = stake_of(combined)
+    own = bool(stake.shares) and stake.shares[0][0] == f"orders[{len(others)}]"
+    issues = [] if stake.within_limit else [stake.issue("", here=own)]
+    heavy = material_need_issues(
+        combined.horizon.periods, enumerate(combined.materials), enumerate(combined.orders)
+    )
+    return issues + [Issue("", i.message) for i in heavy]
 
 
 def order_to_proto(order: Order | Mapping[str, Any]) -> pb.Order:
@@ -338,20 +413,26 @@ def disruption_from_proto(message: pb.Disruption, instance: Instance | None) -> 
     """The validated disruption; raises ``InvalidInstanceError`` with paths in the
     message. Without an instance (it was invalid) only the fields are checked."""
     data = _disruption_dict(message)
+    enums = enum_issues(message)
     try:
         if instance is None:
             try:
-                return Disruption.model_validate(data)
+                disruption = Disruption.model_validate(data)
             except ValidationError as err:
                 raise InvalidInstanceError(pydantic_issues(err)) from None
-        return parse_disruption(data, instance)
+        else:
+            disruption = parse_disruption(data, instance)
     except InvalidInstanceError as err:
-        raise InvalidInstanceError(disruption_issues(message, err.issues)) from None
+        issues = _merged(enums, disruption_issues(message, err.issues))
+        raise InvalidInstanceError(issues) from None
+    if enums:
+        raise InvalidInstanceError(enums)
+    return disruption
 
 
 def params_issues(message: pb.SolveParameters, prefix: str = "params") -> list[Issue]:
     """Problems with the parameters, with their paths (``params.routing_solver``)."""
-    issues: list[Issue] = []
+    issues = enum_issues(message, prefix)
     for stage, names in solver_names().items():
         name = getattr(message, f"{stage}_solver")
         if name and name not in names:
@@ -378,7 +459,7 @@ def params_from_proto(message: pb.SolveParameters, prefix: str = "params") -> So
     try:
         params = SolveParams.model_validate(data)
     except ValidationError as err:
-        raise InvalidParamsError(issues + pydantic_issues(err, (prefix,))) from None
+        raise InvalidParamsError(_merged(issues, pydantic_issues(err, (prefix,)))) from None
     if issues:
         raise InvalidParamsError(issues)
     return params
@@ -403,12 +484,22 @@ def plan_from_proto(message: pb.Plan) -> Plan:
     return plan
 
 
-def plan_issues(message: pb.Plan, prefix: str) -> tuple[Plan | None, list[Issue]]:
-    """A plan sent by a client, or its problems with their paths (``previous.status``)."""
+def plan_issues(
+    message: pb.Plan, prefix: str, instance: Instance | None = None
+) -> tuple[Plan | None, list[Issue]]:
+    """A plan sent by a client, or its problems with their paths (``previous.status``):
+    unknown enum values, numbers that are not finite or out of range, and, given the
+    instance it was made for, references the instance does not hold
+    (``previous.allocations[3].resource_group``)."""
+    enums = enum_issues(message, prefix)
     try:
-        return plan_from_proto(message), []
+        plan = plan_from_proto(message)
     except ValidationError as err:
-        return None, pydantic_issues(err, (prefix,))
+        return None, _merged(enums, pydantic_issues(err, (prefix,)))
+    issues = enums + plan_number_issues(plan, prefix)
+    if instance is not None:
+        issues += plan_instance_issues(plan, instance, prefix)
+    return (None, issues) if issues else (plan, [])
 
 
 def recommendations_to_proto(recommendations: Recommendations) -> pb.Recommendations:

@@ -26,6 +26,7 @@ from matcher.domain.params import Progress, SolveParams
 from matcher.domain.plan import Plan
 from matcher.domain.validation import parse_instance
 from service.convert import plan_to_proto, progress_to_proto, timestamp
+from service.errors import clip
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from service.workers import PoolClosedError, Task, TaskCancelledError, TaskFailedError, WorkerPool
 
@@ -145,6 +146,8 @@ class JobStore:
             )
 
     def page(self, states: set[int], limit: int, offset: int) -> list[pb.Job]:
+        """Jobs newest first; ``states`` are job states (one query variable each) and
+        ``offset`` below 2**63 (the caller checks both)."""
         where = f"WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
         with self._tx() as db:
             rows = db.execute(
@@ -283,7 +286,8 @@ class JobManager:
                 job_id, stored_hash = found
                 if stored_hash != request_hash:
                     raise IdempotencyConflictError(
-                        f"idempotency key '{key}' was used by job {job_id} for another request"
+                        f"idempotency key '{clip(key)}' was used by job {job_id} for another "
+                        "request"
                     )
                 job = self.store.job(job_id)
                 assert job is not None

@@ -1,8 +1,23 @@
-"""Prometheus metrics (served on ``--metrics-port`` when set)."""
+"""Prometheus metrics (served on ``--metrics-port`` when set).
+
+The exporter is guarded like the gRPC port: with a token set, ``/metrics`` answers
+``401`` unless the request carries ``Authorization: Bearer TOKEN``; with TLS set it
+is served over HTTPS with the same certificate. It binds ``metrics_host`` (unset:
+the gRPC host), which can keep it on a private interface.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+import hmac
+import ssl
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 
 from matcher.domain.plan import Plan
 
@@ -14,6 +29,8 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 QUEUE_LENGTH = Gauge("matcher_jobs_queued", "Jobs waiting for a worker")
+SOLVES_RUNNING = Gauge("matcher_solves_running", "Unary solves and re-plans on a worker now")
+STREAMS_OPEN = Gauge("matcher_watch_streams", "WatchJob streams open")
 SOLVE_SECONDS = Histogram(
     "matcher_solve_seconds",
     "Wall time of the assignment stage",
@@ -33,7 +50,68 @@ def observe_plan(plan: Plan) -> None:
             GAP.observe(stage.gap)
 
 
-def serve(port: int, host: str) -> int:
-    """Start the HTTP exporter; returns the bound port."""
-    server, _ = start_http_server(port, addr=host)
-    return int(server.server_port)
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # scrapes are not logged
+
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _guarded(app: Wsgi, token: str) -> Wsgi:
+    expected = f"Bearer {token}"
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", ""), expected):
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")],
+            )
+            return [b"missing or wrong bearer token\n"]
+        return app(environ, start_response)
+
+    return guarded
+
+
+class MetricsServer:
+    """The ``/metrics`` exporter on its own thread."""
+
+    def __init__(
+        self, port: int, host: str, token: str | None, tls: tuple[Path, Path] | None
+    ) -> None:
+        app: Wsgi = make_wsgi_app()
+        if token:
+            app = _guarded(app, token)
+        self._httpd = make_server(host, port, app, _Server, handler_class=_QuietHandler)
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certfile=str(tls[0]), keyfile=str(tls[1]))
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
+        self.host = host
+        self.port = int(self._httpd.server_port)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="metrics", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}/metrics"
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve(
+    port: int, host: str, token: str | None = None, tls: tuple[Path, Path] | None = None
+) -> MetricsServer:
+    """Start the exporter (``port`` 0 picks a free one: see ``.port``)."""
+    return MetricsServer(port, host, token, tls)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -39,11 +40,26 @@ from service.workers import WorkerPool
 log = logging.getLogger("matcher.server")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Matcher"].full_name
-OPEN_METHODS = ("/grpc.health.v1.Health/",)  # answered without a token
+OPEN_METHODS = ("/grpc.health.v1.Health/",)  # answered without a token (reflection is not)
+RESERVED_THREADS = 32  # server threads no solve and no stream can take: health and the rest
+REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")  # a client's x-request-id that is echoed
+
+
+def rpc_threads(settings: Settings) -> int:
+    """Server threads: one per unary solve that may run or wait, one per stream, and
+    :data:`RESERVED_THREADS` for every other call (so health always has one)."""
+    return (
+        settings.max_pending_solves
+        + settings.solve_workers
+        + settings.max_streams
+        + RESERVED_THREADS
+    )
 
 
 class _Interceptor(grpc.ServerInterceptor):
-    """Request ids, bearer-token check, metrics, and no traceback ever to a client."""
+    """Request ids, bearer-token check, metrics, and no traceback ever to a client.
+    Every method is wrapped, whatever its kind (reflection is a bidirectional stream),
+    so the token guards all of them but health."""
 
     def __init__(self, token: str | None) -> None:
         self.expected = f"Bearer {token}" if token else None
@@ -56,7 +72,8 @@ class _Interceptor(grpc.ServerInterceptor):
             return None
         method: str = details.method
         metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
-        rid = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex[:16]
+        given = metadata.get(REQUEST_ID_HEADER, "")
+        rid = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         allowed = (
             self.expected is None
             or method.startswith(OPEN_METHODS)
@@ -69,21 +86,20 @@ class _Interceptor(grpc.ServerInterceptor):
             if not allowed:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
-        def fail(context: grpc.ServicerContext, exc: Exception) -> None:
+        def fail(context: grpc.ServicerContext, exc: Exception) -> NoReturn:
             if context.code() not in (None, grpc.StatusCode.OK):
                 raise exc  # an abort: its status is already set
             log.exception("internal error", extra={"method": method})
             context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {rid}")
+            raise exc  # abort raised; not reached
 
         def record(context: grpc.ServicerContext, start: float) -> None:
             code = context.code() or grpc.StatusCode.OK
             metrics.REQUESTS.labels(name, code.name).inc()
             metrics.LATENCY.labels(name).observe(time.perf_counter() - start)
 
-        if handler.unary_unary is not None:
-            behaviour = handler.unary_unary
-
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        def answer(behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+            def run(request: Any, context: grpc.ServicerContext) -> Any:
                 token, start = set_request_id(rid), time.perf_counter()
                 try:
                     enter(context)
@@ -94,27 +110,34 @@ class _Interceptor(grpc.ServerInterceptor):
                     record(context, start)
                     reset_request_id(token)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream is not None:
-            stream_behaviour = handler.unary_stream
+            return run
 
-            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        def stream(behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+            def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 token, start = set_request_id(rid), time.perf_counter()
                 try:
                     enter(context)
-                    yield from stream_behaviour(request, context)
+                    yield from behaviour(request, context)
                 except Exception as exc:
                     fail(context, exc)
                 finally:
                     record(context, start)
                     reset_request_id(token)
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler  # stream-request methods (reflection): passed through unwrapped
+            return run
+
+        kinds = (
+            (handler.unary_unary, grpc.unary_unary_rpc_method_handler, answer),
+            (handler.unary_stream, grpc.unary_stream_rpc_method_handler, stream),
+            (handler.stream_unary, grpc.stream_unary_rpc_method_handler, answer),
+            (handler.stream_stream, grpc.stream_stream_rpc_method_handler, stream),
+        )
+        for behaviour, make, wrap in kinds:
+            if behaviour is not None:
+                return make(
+                    wrap(behaviour), handler.request_deserializer, handler.response_serializer
+                )
+        return handler
 
 
 @dataclass
@@ -127,18 +150,28 @@ class RunningServer:
     jobs: JobManager
     store: JobStore
     health: health.HealthServicer
-    metrics_port: int | None = None
+    metrics_server: metrics.MetricsServer | None = None
+
+    @property
+    def metrics_port(self) -> int | None:
+        return None if self.metrics_server is None else self.metrics_server.port
 
     @property
     def address(self) -> str:
         return f"{self.settings.host}:{self.port}"
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuse new calls, let running ones finish within ``grace``, then stop the
-        workers (running jobs are re-queued for the next start)."""
+        """Refuse new calls; tell running unary solves to stop, so each answers with its
+        best plan, and end the WatchJob streams (``UNAVAILABLE``); give running calls
+        ``grace`` seconds; then stop the workers (running jobs are re-queued for the
+        next start)."""
         self.health.enter_graceful_shutdown()
         metrics.QUEUE_LENGTH.set_function(lambda: 0.0)  # the store is about to close
-        self.server.stop(self.settings.grace_s if grace is None else grace).wait()
+        stopped = self.server.stop(self.settings.grace_s if grace is None else grace)
+        self.servicer.shutdown()
+        stopped.wait()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         self.jobs.close()
         self.solve_pool.close()
         self.store.close()
@@ -163,9 +196,7 @@ def create_server(settings: Settings) -> RunningServer:
     )
     size = settings.max_message_mb * 1024 * 1024
     server = grpc.server(
-        futures.ThreadPoolExecutor(
-            max_workers=settings.max_pending_solves + 32, thread_name_prefix="rpc"
-        ),
+        futures.ThreadPoolExecutor(max_workers=rpc_threads(settings), thread_name_prefix="rpc"),
         interceptors=[_Interceptor(settings.token)],
         options=[
             ("grpc.max_receive_message_length", size),
@@ -199,14 +230,19 @@ def create_server(settings: Settings) -> RunningServer:
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    metrics_port = None
+    metrics_server = None
     if settings.metrics_port is not None:
-        metrics_port = metrics.serve(settings.metrics_port, settings.host)
+        tls = None
+        if settings.tls_cert and settings.tls_key:
+            tls = (settings.tls_cert, settings.tls_key)
+        metrics_server = metrics.serve(
+            settings.metrics_port, settings.metrics_host or settings.host, settings.token, tls
+        )
     log.info(
         "serving", extra={"address": f"{settings.host}:{port}", "tls": bool(settings.tls_cert)}
     )
     return RunningServer(
-        server, port, settings, servicer, solve_pool, jobs, store, health_servicer, metrics_port
+        server, port, settings, servicer, solve_pool, jobs, store, health_servicer, metrics_server
     )
 
 
@@ -215,8 +251,8 @@ def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     running = create_server(settings)
     print(f"listening on {running.address}", flush=True)
-    if running.metrics_port is not None:
-        print(f"metrics on http://{settings.host}:{running.metrics_port}/metrics", flush=True)
+    if running.metrics_server is not None:
+        print(f"metrics on {running.metrics_server.url}", flush=True)
     done = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

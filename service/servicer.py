@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import NoReturn
 
 import grpc
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 from matcher.domain.consistency import Issue
 from matcher.domain.entities import Order
@@ -39,7 +43,14 @@ from service.convert import (
     plan_to_proto,
     recommendations_to_proto,
 )
-from service.errors import abort, bad_request_status, plain_status
+from service.errors import (
+    MAX_VIOLATIONS,
+    abort,
+    bad_request_status,
+    clip,
+    plain_status,
+    retry_status,
+)
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from service.gen.matcher.v1 import matcher_pb2_grpc as pb_grpc
 from service.jobs import (
@@ -65,6 +76,11 @@ CANCEL_WAIT_S = 5.0  # CancelJob waits this long for the job to stop and keep it
 PROGRESS_EVERY_S = 1.0  # WatchJob sends improved incumbents at most this often
 WATCH_POLL_S = 0.5
 DEFAULT_TOP_K = 5  # Recommend's options when top_k is 0
+MAX_PAGE_SIZE = 1000
+PAGE_TOKEN = re.compile(r"[0-9]{1,18}")  # an offset this server gave out (SQLite: < 2**63)
+MAX_STATE_FILTERS = 100  # entries of ListJobs' states (repeats of the 5 states are ignored)
+JOB_STATES = frozenset(v.number for v in pb.JobState.DESCRIPTOR.values if v.number)
+STREAM_RETRY_S = 5.0  # the retry hint of a WatchJob refused for too many streams
 _REQUEST_FIELDS = re.compile(r"^(instance|previous|disruption|params|plan|order|top_k)(?=$|[.\[])")
 
 
@@ -74,7 +90,127 @@ def deadline_margin(remaining: float) -> float:
 
 
 def _not_found(context: grpc.ServicerContext, job_id: str) -> NoReturn:
-    abort(context, plain_status(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'"))
+    abort(context, plain_status(grpc.StatusCode.NOT_FOUND, f"no job '{clip(job_id)}'"))
+
+
+# ------------------------------------------------------------ request limits
+
+_REPEATED = FieldDescriptor.LABEL_REPEATED
+_HAS_LISTS: dict[str, bool] = {}
+
+
+def _has_lists(descriptor: Descriptor) -> bool:
+    """Whether a message of this type can hold a list or map at any depth."""
+    name = descriptor.full_name
+    if name not in _HAS_LISTS:
+        _HAS_LISTS[name] = False  # a type that contains itself: decided by its other fields
+        _HAS_LISTS[name] = any(
+            f.label == _REPEATED or (f.message_type is not None and _has_lists(f.message_type))
+            for f in descriptor.fields
+        )
+    return _HAS_LISTS[name]
+
+
+def oversized_lists(
+    message: Message, path: str, limit: int, exempt: frozenset[str] = frozenset()
+) -> list[Issue]:
+    """The lists and maps of ``message`` longer than ``limit`` entries (those at a path
+    in ``exempt`` excepted), at most :data:`~service.errors.MAX_VIOLATIONS` of them. It
+    looks at lengths only, never into an oversized list, so it costs a small part of a
+    conversion and bounds what validation (one issue per bad entry) can be asked to do."""
+    found: list[Issue] = []
+    _walk(message, path, limit, exempt, found)
+    return found
+
+
+def _walk(
+    message: Message, path: str, limit: int, exempt: frozenset[str], found: list[Issue]
+) -> None:
+    for field, value in message.ListFields():
+        if len(found) >= MAX_VIOLATIONS:
+            return
+        where = f"{path}.{field.name}"
+        kind = field.message_type
+        if field.label == _REPEATED:
+            if len(value) > limit and where not in exempt:
+                found.append(
+                    Issue(
+                        where,
+                        f"{len(value)} entries; this server takes at most {limit} in one list "
+                        "(setting max_list_items)",
+                    )
+                )
+                continue
+            if kind is None:
+                continue
+            if kind.GetOptions().map_entry:
+                value_type = kind.fields_by_name["value"].message_type
+                if value_type is not None and _has_lists(value_type):
+                    for key, item in value.items():
+                        _walk(item, f"{where}.{key}", limit, exempt, found)
+            elif _has_lists(kind):
+                for i, item in enumerate(value):
+                    _walk(item, f"{where}[{i}]", limit, exempt, found)
+        elif kind is not None and _has_lists(kind):
+            _walk(value, where, limit, exempt, found)
+
+
+class StreamLimitError(Exception):
+    pass
+
+
+def client_address(peer: str) -> str:
+    """The address part of a gRPC peer (``ipv4:127.0.0.1:5555`` -> ``127.0.0.1``)."""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return peer
+
+
+class StreamLimiter:
+    """Counts open ``WatchJob`` streams, in all and per client address. Each holds a
+    server thread for its life, so their number is what keeps threads for the rest."""
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total = total
+        self.per_client = per_client
+        self._lock = threading.Lock()
+        self._by_client: Counter[str] = Counter()
+
+    def open(self) -> int:
+        with self._lock:
+            return sum(self._by_client.values())
+
+    def acquire(self, client: str) -> Callable[[], None]:
+        """A slot for a stream from ``client``, or ``StreamLimitError``; the returned
+        function gives it back (calling it again does nothing)."""
+        with self._lock:
+            total = sum(self._by_client.values())
+            if total >= self.total:
+                raise StreamLimitError(
+                    f"{total} WatchJob streams are open on this server, the limit is "
+                    f"{self.total} (setting max_streams)"
+                )
+            if self._by_client[client] >= self.per_client:
+                raise StreamLimitError(
+                    f"{self._by_client[client]} WatchJob streams are open from "
+                    f"{clip(client)}, the limit per client is {self.per_client} "
+                    "(setting max_streams_per_client)"
+                )
+            self._by_client[client] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released:
+                    return
+                released = True
+                self._by_client[client] -= 1
+                if self._by_client[client] <= 0:
+                    del self._by_client[client]
+
+        return release
 
 
 def under(prefix: str, issues: Iterable[Issue]) -> list[Issue]:
@@ -94,6 +230,25 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         self.settings = settings
         self.solve_pool = solve_pool
         self.jobs = jobs
+        self.streams = StreamLimiter(settings.max_streams, settings.max_streams_per_client)
+        # Threads a unary solve may hold: one per worker, one per waiting solve.
+        self._solve_threads = threading.BoundedSemaphore(
+            settings.max_pending_solves + settings.solve_workers
+        )
+        self._stopping = threading.Event()
+
+    def shutdown(self) -> None:
+        """The server is stopping: streams end (``UNAVAILABLE``: watch again later), and
+        unary solves are told to stop, so each answers with its best plan within the
+        grace period; solves not started yet end ``UNAVAILABLE``."""
+        self._stopping.set()
+        self.solve_pool.drain("the server is shutting down")
+
+    def _check_lists(self, message: Message, path: str, context: grpc.ServicerContext) -> None:
+        exempt = frozenset({"instance.orders"})  # max_orders is their limit
+        issues = oversized_lists(message, path, self.settings.max_list_items, exempt)
+        if issues:
+            abort(context, bad_request_status(issues))
 
     # ---------------------------------------------------------------- helpers
 
@@ -111,6 +266,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
                     f"{self.settings.max_orders} (setting max_orders)",
                 ),
             )
+        self._check_lists(instance, "instance", context)
         try:
             return instance_from_proto(instance)
         except InvalidInstanceError as err:
@@ -146,13 +302,19 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         return domain, solve_params
 
     def _plan(
-        self, message: pb.Plan, present: bool, field: str, issues: list[Issue]
+        self,
+        message: pb.Plan,
+        present: bool,
+        field: str,
+        issues: list[Issue],
+        instance: Instance | None,
     ) -> Plan | None:
-        """A plan from the request, or ``None`` with its problems added to ``issues``."""
+        """A plan from the request, or ``None`` with its problems added to ``issues``
+        (its references checked against ``instance`` when that parsed)."""
         if not present:
             issues.append(Issue(field, "a plan is required"))
             return None
-        plan, problems = plan_issues(message, field)
+        plan, problems = plan_issues(message, field, instance)
         issues += problems
         return plan
 
@@ -165,22 +327,56 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         """Solve ``task`` on the solve pool, told to stop before the client's deadline
         (see :func:`deadline_margin`); errors become statuses. ``invalid`` puts the
         issues of an ``InvalidInstanceError`` raised by the engine into request paths."""
-        if self.solve_pool.pending() >= self.settings.max_pending_solves:
+        if self.solve_pool.pending() >= self.settings.max_pending_solves or not (
+            self._solve_threads.acquire(blocking=False)
+        ):
             abort(
                 context,
                 plain_status(
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"{self.solve_pool.pending()} solves are waiting for a worker; retry later "
-                    "or submit a job",
+                    f"{self.solve_pool.pending()} solves are waiting for a worker, the limit is "
+                    f"{self.settings.max_pending_solves} (setting max_pending_solves); retry "
+                    "later or submit a job",
                 ),
             )
+        try:
+            return self._solve(task, context, invalid)
+        finally:
+            self._solve_threads.release()
+
+    def _solve(
+        self,
+        task: Task,
+        context: grpc.ServicerContext,
+        invalid: Callable[[list[Issue]], list[Issue]],
+    ) -> Plan:
         remaining = context.time_remaining()
         if remaining is not None and remaining < 1e6:
             task.stop_at = time.monotonic() + remaining - deadline_margin(remaining)
         context.add_callback(lambda: self.solve_pool.cancel(task, "the call ended"))
-        future = self.solve_pool.submit(task)
+        started = threading.Event()
+
+        def on_start() -> None:
+            metrics.SOLVES_RUNNING.inc()
+            started.set()
+
+        task.on_start = on_start
         try:
-            plan = future.result()
+            plan = self._result(task, context, invalid)
+        finally:
+            if started.is_set():
+                metrics.SOLVES_RUNNING.dec()
+        metrics.observe_plan(plan)
+        return plan
+
+    def _result(
+        self,
+        task: Task,
+        context: grpc.ServicerContext,
+        invalid: Callable[[list[Issue]], list[Issue]],
+    ) -> Plan:
+        try:
+            plan = self.solve_pool.submit(task).result()
         except TaskCancelledError as exc:
             abort(context, plain_status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc)))
         except TaskFailedError as exc:
@@ -196,7 +392,6 @@ class MatcherServicer(pb_grpc.MatcherServicer):
             )
         except PoolClosedError as exc:
             abort(context, plain_status(grpc.StatusCode.UNAVAILABLE, str(exc)))
-        metrics.observe_plan(plan)
         return plan
 
     # ------------------------------------------------------------------ unary
@@ -218,8 +413,11 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         start = time.perf_counter()
         issues: list[Issue] = []
         instance = self._instance(request.instance, context, issues)
-        previous = self._plan(request.previous, request.HasField("previous"), "previous", issues)
+        previous = self._plan(
+            request.previous, request.HasField("previous"), "previous", issues, instance
+        )
         disruption: Disruption | None = None
+        self._check_lists(request.disruption, "disruption", context)
         try:
             disruption = disruption_from_proto(request.disruption, instance)
         except InvalidInstanceError as err:
@@ -256,11 +454,12 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         start = time.perf_counter()
         issues: list[Issue] = []
         instance = self._instance(request.instance, context, issues)
-        plan = self._plan(request.plan, request.HasField("plan"), "plan", issues)
+        plan = self._plan(request.plan, request.HasField("plan"), "plan", issues, instance)
         order: Order | None = None
         if not request.HasField("order"):
             issues.append(Issue("order", "an order is required"))
         else:
+            self._check_lists(request.order, "order", context)
             try:
                 order = order_from_proto(request.order, instance)
             except InvalidInstanceError as err:
@@ -355,36 +554,95 @@ class MatcherServicer(pb_grpc.MatcherServicer):
     ) -> pb.ListJobsResponse:
         issues = []
         size = request.page_size or 50
-        if not 0 < size <= 1000:
-            issues.append(Issue("page_size", "must be between 1 and 1000"))
-        try:
-            offset = int(request.page_token or "0")
-            if offset < 0:
-                raise ValueError
-        except ValueError:
-            issues.append(Issue("page_token", "not a token this server gave out"))
-            offset = 0
+        if not 0 < size <= MAX_PAGE_SIZE:
+            issues.append(Issue("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+        offset = 0
+        if request.page_token:
+            if PAGE_TOKEN.fullmatch(request.page_token):
+                offset = int(request.page_token)
+            else:
+                issues.append(
+                    Issue(
+                        "page_token",
+                        f"'{clip(request.page_token)}' is not a token this server gave out "
+                        "(the next_page_token of a page, or empty for the first)",
+                    )
+                )
+        states, bad = self._states(request.states)
+        issues += bad
         if issues:
             abort(context, bad_request_status(issues))
-        jobs = self.jobs.list(set(request.states), size + 1, offset)
+        jobs = self.jobs.list(states, size + 1, offset)
         more = len(jobs) > size
         return pb.ListJobsResponse(
             jobs=jobs[:size], next_page_token=str(offset + size) if more else ""
         )
+
+    @staticmethod
+    def _states(values: Sequence[int]) -> tuple[set[int], list[Issue]]:
+        """ListJobs' state filter without repeats, or its problems. Its length is checked
+        first: a long list is refused unread (and a query never has more than one
+        variable per job state)."""
+        if len(values) > MAX_STATE_FILTERS:
+            message = (
+                f"{len(values)} entries; list each state at most once ({len(JOB_STATES)} "
+                f"states, at most {MAX_STATE_FILTERS} entries), or none for every state"
+            )
+            return set(), [Issue("states", message)]
+        states: set[int] = set()
+        bad: list[Issue] = []
+        for i, value in enumerate(values):
+            if value in JOB_STATES:
+                states.add(value)
+            else:
+                bad.append(Issue(f"states[{i}]", f"{value} is not a job state"))
+        return states, bad
 
     def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.JobEvent]:
         job_id = request.job_id
         job = self._job(job_id, context, with_plan=False)
+        try:
+            release = self.streams.acquire(client_address(context.peer()))
+        except StreamLimitError as exc:
+            abort(
+                context,
+                retry_status(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"{exc}; retry in {STREAM_RETRY_S:g} s, or poll GetJob",
+                    STREAM_RETRY_S,
+                ),
+            )
+        metrics.STREAMS_OPEN.inc()
+        context.add_callback(release)  # the call ended, however: the slot is free
+        try:
+            finished = yield from self._watch(job_id, job, context)
+        finally:
+            release()
+            metrics.STREAMS_OPEN.dec()
+        if not finished and self._stopping.is_set() and context.is_active():
+            abort(
+                context,
+                plain_status(
+                    grpc.StatusCode.UNAVAILABLE,
+                    "the server is shutting down; the job is kept: watch it again later",
+                ),
+            )
+
+    def _watch(
+        self, job_id: str, job: pb.Job, context: grpc.ServicerContext
+    ) -> Generator[pb.JobEvent, None, bool]:
+        """The job's events; returns whether the last was ``FINISHED`` (else the call
+        ended or the server is stopping)."""
         last_state = None
         last_improvements = -1
         last_progress_sent = 0.0
         seen = self.jobs.version(job_id)
-        while context.is_active():
+        while context.is_active() and not self._stopping.is_set():
             if job.state in TERMINAL:
                 yield pb.JobEvent(type=pb.JOB_EVENT_TYPE_FINISHED, job=self.jobs.get(job_id))
-                return
+                return True
             improvements = job.progress.improvements
             if job.state != last_state:
                 kind = (
@@ -409,3 +667,4 @@ class MatcherServicer(pb_grpc.MatcherServicer):
                     continue
             seen = self.jobs.wait_change(job_id, seen, WATCH_POLL_S)
             job = self.jobs.get(job_id, with_plan=False)
+        return False

@@ -30,6 +30,18 @@ class Settings(BaseModel):
         default=64, ge=1, description="Unary solves waiting for a worker before refusing."
     )
     max_orders: int = Field(default=100_000, ge=1, description="Larger instances are refused.")
+    max_list_items: int = Field(
+        default=100_000,
+        ge=1,
+        description="Entries in any one list or map of a request's instance, order or "
+        "disruption (the orders list excepted: max_orders).",
+    )
+    max_streams: int = Field(
+        default=64, ge=1, le=10_000, description="WatchJob streams open at once, all clients."
+    )
+    max_streams_per_client: int = Field(
+        default=16, ge=1, le=10_000, description="WatchJob streams open at once from one address."
+    )
     max_message_mb: int = Field(default=64, ge=1, le=2000)
     job_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0, description="Finished job retention.")
     max_attempts: int = Field(
@@ -40,6 +52,9 @@ class Settings(BaseModel):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str | None = Field(
+        default=None, description="Interface of the metrics port (unset: host)."
+    )
     grace_s: float = Field(default=5.0, ge=0, description="Shutdown grace for running calls.")
     log_level: str = "INFO"
 

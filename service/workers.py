@@ -251,6 +251,8 @@ class _Slot:
             params = params.model_copy(update={"time_limit_s": min(params.time_limit_s, left)})
         with self.pool._lock:
             self.task = task
+            if self.pool._draining is not None:  # taken from the queue as drain() ran
+                task.cancel_reason = task.cancel_reason or self.pool._draining
         if task.on_start is not None:
             task.on_start()
         self.send(("solve", task.id, task.instance, params, task.previous, task.disruption))
@@ -305,6 +307,7 @@ class WorkerPool:
         self._queue: queue.Queue[Task | None] = queue.Queue()
         self._lock = threading.Lock()
         self._closing = False
+        self._draining: str | None = None  # drain()'s reason, once called
         self._slots = [_Slot(self, i) for i in range(size)]
 
     def start(self) -> None:
@@ -318,7 +321,7 @@ class WorkerPool:
             slot.thread.start()
 
     def submit(self, task: Task) -> Future[Plan]:
-        if self._closing:
+        if self._closing or self._draining is not None:
             raise PoolClosedError("the server is shutting down")
         self._queue.put(task)
         return task.future
@@ -346,16 +349,31 @@ class WorkerPool:
                     return slot.pid
         return None
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the processes; tasks still queued or running end with ``PoolClosedError``."""
-        self._closing = True
+    def drain(self, reason: str) -> None:
+        """Finish early: refuse new tasks, end the queued ones (``PoolClosedError``), and
+        tell each running solve to stop, so that it ends at once with its best plan so
+        far (a solve cannot be stopped during work that is not a solver call, such as
+        the greedy construction of the first plan)."""
+        with self._lock:
+            self._draining = reason
+            running = [slot.task for slot in self._slots if slot.task is not None]
+        self._drop_queued()
+        for task in running:
+            self.cancel(task, reason)
+
+    def _drop_queued(self) -> None:
         while True:
             try:
                 task = self._queue.get_nowait()
             except queue.Empty:
-                break
+                return
             if task is not None and not task.future.done():
                 task.future.set_exception(PoolClosedError("the server is shutting down"))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the processes; tasks still queued or running end with ``PoolClosedError``."""
+        self._closing = True
+        self._drop_queued()
         for _ in self._slots:
             self._queue.put(None)
         for slot in self._slots:

@@ -25,6 +25,8 @@ from matcher.domain.validation import (
     InvalidInstanceError,
     by_operation_issues,
     order_issues,
+    plan_instance_issues,
+    plan_number_issues,
     pydantic_issues,
 )
 from solvers.assignment.base import Part
@@ -73,9 +75,11 @@ def recommend(instance: Instance, plan: Plan, order: Order, top_k: int = 5) -> R
     InvalidInstanceError
         When ``order`` is inconsistent with ``instance`` or ``plan`` names unknown ids.
     """
-
     start = time.perf_counter()
     if issues := order_issues("order", order, instance):
+        raise InvalidInstanceError(issues)
+    checked = plan_number_issues(plan, "plan")
+    if issues := checked or plan_instance_issues(plan, instance, "plan"):
         raise InvalidInstanceError(issues)
     if order.split.by_operation and len(order.operations) > 1:
         raise InvalidInstanceError(

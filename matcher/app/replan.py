@@ -22,7 +22,12 @@ from matcher.domain.instance import Instance
 from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import Move, Plan, Replan
 from matcher.domain.replanning import Setup, prepare
-from matcher.domain.validation import InvalidInstanceError, by_operation_issues
+from matcher.domain.validation import (
+    InvalidInstanceError,
+    by_operation_issues,
+    plan_instance_issues,
+    plan_number_issues,
+)
 from solvers.assignment.problem import AnchorSpec
 
 
@@ -42,8 +47,10 @@ def replan(
         When ``previous`` does not belong to ``instance``, or an event contradicts the
         work already done (a quantity cut below the units made before ``now_period``).
     """
-
     if issues := by_operation_issues(instance):
+        raise InvalidInstanceError(issues)
+    checked = plan_number_issues(previous, "previous")
+    if issues := checked or plan_instance_issues(previous, instance, "previous"):
         raise InvalidInstanceError(issues)
     params = params or SolveParams()
     weights = params.weights or instance.weights

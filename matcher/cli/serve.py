@@ -23,6 +23,7 @@ _SETTINGS = (
     "tls_cert",
     "tls_key",
     "metrics_port",
+    "metrics_host",
     "job_ttl_s",
     "log_level",
 )
@@ -46,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--tls-cert", type=Path, help="PEM certificate chain (TLS on with --tls-key)")
     p.add_argument("--tls-key", type=Path, help="PEM private key")
     p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    p.add_argument("--metrics-host", help="interface of the metrics port (default: --host)")
     p.add_argument("--job-ttl", type=float, dest="job_ttl_s", help="keep finished jobs (s)")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
     p.set_defaults(func=_cmd_serve)

@@ -1,4 +1,5 @@
-"""Cross-entity consistency rules: unknown references, duplicate ids, calendar lengths.
+"""Cross-entity consistency rules: unknown references, duplicate ids, calendar lengths,
+and the limits on what grows with the instance (what its plans can cost, material needs).
 
 Pure rules over the entities that parsed (each with its input index), so that
 :class:`~matcher.domain.instance.Instance` can refuse an inconsistent instance and
@@ -8,11 +9,27 @@ of an instance whose other entities are malformed.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from matcher.domain.entities import Factory, Fleet, Horizon, Material, Order, Process, Supplier
+from matcher.domain.entities import (
+    MAX_NEED_PERIODS,
+    MAX_PLAN_CENTS,
+    Factory,
+    Fleet,
+    Horizon,
+    Location,
+    Material,
+    MaterialSourcing,
+    Order,
+    Process,
+    Supplier,
+    Transport,
+    Vehicle,
+)
+from matcher.domain.geo import EARTH_RADIUS_KM
 
 
 @dataclass(frozen=True, order=True)
@@ -228,3 +245,198 @@ def _fleet_issues(fleet: Fleet) -> list[Issue]:
         if vehicle.depot not in depot_ids:
             issues.append(Issue(f"fleet.vehicles[{i}].depot", f"unknown depot '{vehicle.depot}'"))
     return issues
+
+
+# ------------------------------------------------------------------ money at stake
+
+CREDIT_POINTS = 100
+"""Most credit-score points below 100 a unit can be charged for."""
+
+
+@dataclass(frozen=True)
+class Stake:
+    """What the plans of an instance can cost at most, unweighted, and where it comes from."""
+
+    total: int
+    shares: list[tuple[str, int]]  # (path, cents), the largest first
+
+    @property
+    def within_limit(self) -> bool:
+        return self.total <= MAX_PLAN_CENTS
+
+    def issue(self, path: str | None = None, here: bool = False) -> Issue:
+        """The excess as an issue at the largest share, or at ``path`` (which holds the
+        largest share if ``here``, else the message names it)."""
+        where, most = self.shares[0] if self.shares else ("", 0)
+        at = "here" if path in (None, where) or here else f"at {where or 'the instance'}"
+        return Issue(
+            where if path is None else path,
+            f"the plans of this instance could cost up to {self.total:.3g} cents, above the "
+            f'limit of {MAX_PLAN_CENTS:.0e} (docs/service.md, "Numeric limits"); the '
+            f"largest share ({most:.3g} cents) is {at}: lower quantities, prices or penalties",
+        )
+
+
+def money_at_stake(
+    periods: int,
+    materials: Iterable[tuple[int, Material]],
+    factories: Iterable[Factory],
+    orders: Iterable[tuple[int, Order]],
+    suppliers: Iterable[Supplier],
+    fleet: Fleet,
+    transport: Transport,
+) -> Stake:
+    """An upper bound, in unweighted cents (units and credit points counted as a cent
+    each), on everything any plan of the instance can cost and on every figure the
+    engines form from it:
+
+    - each order: its quantity times its dearest unit (the dearest factory of each
+      operation; transport over the longest distance between any two places, for the
+      delivery and each transfer; lateness over the whole horizon; a credit point per
+      point below 100; a moved unit), plus its penalty;
+    - each purchased material: its need at its dearest price, every offer's minimum
+      purchase or top tier at that offer's dearest price, and the inbound transport
+      of all of it;
+    - with a fleet: the carrier's minimum charge for every shipment (each part of a
+      goods or material load split to fit a vehicle), and every vehicle's longest
+      route in every period.
+
+    Weighted (every weight is at most ``MAX_WEIGHT``), it stays below 10^18 while this
+    stays below ``MAX_PLAN_CENTS``.
+    """
+    factories = list(factories)
+    orders = list(orders)
+    suppliers = list(suppliers)
+    dearest: dict[str, int] = {}
+    for f in factories:
+        for c in f.capabilities:
+            dearest[c.process] = max(dearest.get(c.process, 0), c.unit_cost_cents)
+    places = [f.location for f in factories] + [o.delivery for _, o in orders]
+    places += [s.location for s in suppliers] + [d.location for d in fleet.depots]
+    km = span_km(places) * transport.road_factor
+
+    def rate(kg: float) -> int:  # at least transport_cents_per_unit over any distance
+        return math.ceil(km * kg * transport.cents_per_tonne_km / 1000) + 1
+
+    carry = VehicleUnits(fleet)
+
+    def shipments(units: int, loads: int, kg: float, m3: float) -> int:
+        """Parts of ``loads`` loads holding ``units`` in all, split to fit a vehicle."""
+        most = carry(kg, m3)
+        return min(units, loads) + (units // most if most else 0)
+
+    shares: list[tuple[str, int]] = []
+    shipped = 0  # shipments
+    need: dict[str, float] = {}
+    for i, o in orders:
+        per_unit = sum(dearest.get(op.process, 0) for op in o.operations)
+        per_unit += rate(o.unit_weight_kg) * len(o.operations)
+        per_unit += o.penalties.late_cents_per_unit_period * periods + CREDIT_POINTS + 1
+        penalty = o.penalties.unserved_cents or 0
+        shares.append((f"orders[{i}]", o.quantity * per_unit + penalty))
+        parts = o.split.max_factories if o.split.allowed else 1  # a re-plan may add one
+        shipped += shipments(o.quantity, parts + 1, o.unit_weight_kg, o.unit_volume_m3)
+        for mid, q in o.bill_of_materials.items():
+            need[mid] = need.get(mid, 0.0) + q * o.quantity
+    for k, m in materials:
+        if m.sourcing == MaterialSourcing.PROVIDED or m.id not in need:
+            continue
+        mine = [offer for s in suppliers for offer in s.offers if offer.material == m.id]
+        if not mine:
+            continue
+        prices = [max(t.unit_price_cents for t in offer.price.tiers) for offer in mine]
+        extra = [math.ceil(max(offer.moq, offer.price.tiers[-1].min_quantity)) for offer in mine]
+        wanted = math.ceil(need[m.id]) + 1
+        bought = wanted + sum(extra)
+        cost = wanted * max(prices) + sum(e * p for e, p in zip(extra, prices, strict=True))
+        shares.append((f"materials[{k}]", cost + bought * rate(m.kg_per_unit)))
+        calls = len(mine) * (len(factories) * periods + 1)  # per offer, factory and period
+        shipped += shipments(bought, calls, m.kg_per_unit, m.m3_per_unit)
+    if fleet.vehicles:
+        shares.append(("transport.carrier_min_cents", transport.carrier_min_cents * shipped))
+        for i, v in enumerate(fleet.vehicles):
+            shares.append((f"fleet.vehicles[{i}]", periods * longest_route_cents(v)))
+    shares.sort(key=lambda share: -share[1])
+    return Stake(sum(c for _, c in shares), shares)
+
+
+def material_need_issues(
+    periods: int, materials: Iterable[tuple[int, Material]], orders: Iterable[tuple[int, Order]]
+) -> list[Issue]:
+    """Purchased materials whose need over all orders, times ``periods + 1``, is above
+    ``MAX_NEED_PERIODS`` (the assignment states a material's use in millionths of a
+    unit in every period it may be made in)."""
+    need: dict[str, float] = {}
+    for _, o in orders:
+        for mid, q in o.bill_of_materials.items():
+            need[mid] = need.get(mid, 0.0) + q * o.quantity
+    issues: list[Issue] = []
+    for k, m in materials:
+        total = math.ceil(need.get(m.id, 0.0)) * (periods + 1)
+        if m.sourcing != MaterialSourcing.PROVIDED and total > MAX_NEED_PERIODS:
+            issues.append(
+                Issue(
+                    f"materials[{k}]",
+                    f"the orders need up to {need[m.id]:.3g} units of {m.id}; times the "
+                    f"{periods} periods plus one that is {total:.3g}, above the limit of "
+                    f'{MAX_NEED_PERIODS:.0e} (docs/service.md, "Numeric limits")',
+                )
+            )
+    return issues
+
+
+class VehicleUnits:
+    """Most units of ``kg`` and ``m3`` each the best vehicle of a fleet carries (0: none
+    can carry one; None: some vehicle carries any number), as the routing rules split
+    loads: a vehicle lacking a dimension the fleet has carries none of it."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        dims = {d for v in fleet.vehicles for d in v.capacity}
+        self.dims = [d for d in ("weight_kg", "volume_m3") if d in dims]
+        self.capacities = sorted(
+            {tuple(v.capacity.get(d, 0.0) for d in self.dims) for v in fleet.vehicles}
+        )
+        self.largest = [
+            max((c[i] for c in self.capacities), default=0.0) for i in range(len(self.dims))
+        ]
+        self.known: dict[tuple[float, float], int | None] = {}
+
+    def __call__(self, kg: float, m3: float) -> int | None:
+        key = (kg, m3)
+        if key not in self.known:
+            per_unit = dict(zip(("weight_kg", "volume_m3"), key, strict=True))
+            loads = [(i, per_unit[d]) for i, d in enumerate(self.dims) if per_unit[d] > 0]
+            if not loads or not self.capacities:
+                self.known[key] = None
+            elif len(loads) == 1:  # the largest capacity in that dimension decides
+                i, x = loads[0]
+                self.known[key] = math.floor(self.largest[i] / x + 1e-9)
+            else:
+                self.known[key] = max(
+                    min(math.floor(cap[i] / x + 1e-9) for i, x in loads) for cap in self.capacities
+                )
+        return self.known[key]
+
+
+def span_km(places: Sequence[Location]) -> float:
+    """At least the great-circle distance between any two of ``places``: along a
+    meridian across their latitudes, then along a parallel across their longitudes
+    (the shorter way round)."""
+    if not places:
+        return 0.0
+    lats = [p.lat for p in places]
+    lons = [p.lon for p in places]
+    dphi = math.radians(max(lats) - min(lats))
+    dlmb = min(math.radians(max(lons) - min(lons)), math.pi)
+    return EARTH_RADIUS_KM * min(math.pi, dphi + dlmb) + 1e-6
+
+
+def longest_route_cents(v: Vehicle) -> int:
+    """At least the cost of any route of ``v``: its whole shift (or maximum duration)
+    driving at its speed."""
+    minutes = v.shift_end_minute - v.shift_start_minute
+    if v.max_duration_minutes is not None:
+        minutes = min(minutes, v.max_duration_minutes)
+    hours = minutes / 60
+    driving = math.ceil(v.cost_per_km_cents * v.speed_kmh * hours)
+    return v.fixed_cost_cents + driving + math.ceil(v.cost_per_hour_cents * hours) + 1

@@ -13,6 +13,13 @@ Units (stated once, used everywhere):
 * time on the plan: integer **periods** ``0 .. horizon.periods - 1``;
 * quantities: integer **units** of the ordered product; material quantities (bill of
   materials, purchasing) are floats in the material's own unit (kg, m, pcs).
+
+Every number is bounded (the ``MAX_*`` limits below, docs/service.md "Numeric limits")
+and every float is finite, so that nothing valid overflows the engines' 64-bit
+integers: each product the engines form (a quantity times a price times a weight, a
+material's millionths times units, a load in grams) stays below 2^63 with room. What
+grows with the number of orders is bounded once, for the whole instance, by
+:func:`matcher.domain.consistency.money_at_stake`.
 """
 
 from __future__ import annotations
@@ -21,18 +28,77 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+# ----------------------------------------------------------------- numeric limits
+# Chosen so that every product the engines form fits in int64 with room (the reasons
+# are in docs/service.md, "Numeric limits"); each one is in the JSON Schema.
+MAX_UNIT_CENTS = 10**9
+"""Money per unit: unit costs and prices, lateness per unit-period."""
+MAX_RATE_CENTS = 10**6
+"""A vehicle's cost per km and per hour."""
+MAX_CENTS = 10**12
+"""Money per order, route or shipment: unserved penalties, fixed and minimum charges."""
+MAX_PLAN_CENTS = 10**14
+"""The most any plan of an instance may cost, unweighted (see ``money_at_stake``)."""
+MAX_WEIGHT = 10**4
+"""Objective weights (and the stability price): with MAX_PLAN_CENTS, 10^18 weighted."""
+MAX_UNITS = 10**9
+"""Product quantities: orders, lots, split parts."""
+MAX_MATERIAL = 10**12
+"""Material quantities: stock, MOQ, offer capacity, tier breaks."""
+MAX_NEED_PERIODS = 4 * 10**12
+"""A purchased material's need over all orders times (periods + 1): the assignment
+counts material in millionths of a unit per period."""
+MAX_PER_UNIT = 10**6
+"""Per unit of product or material: bill-of-materials quantity, kg, m3."""
+MIN_PER_UNIT = 1e-9
+"""Smallest non-zero weight or volume per unit (loads are counted in grams and litres)."""
+MAX_CAPACITY = 10**9
+"""Vehicle capacity per dimension."""
+MAX_MINUTES = 10**9
+"""Capacity calendars: available and committed minutes per period."""
+MAX_SHORT_MINUTES = 10**6
+"""Durations that fit in a period or a shift: period length, setup, shifts, handling."""
+MAX_SECONDS_PER_UNIT = 10**7
+"""Processing time of one unit of one operation."""
+MAX_PERIOD = 10_000
+"""Horizon length, and so every period index and lead time."""
+MAX_COUNT = 10**6
+"""Machines in a group, factories per split order, candidates and suppliers kept."""
+MIN_SPEED_KMH, MAX_SPEED_KMH = 1.0, 1000.0
+MAX_CENTS_PER_TONNE_KM = 10**6
+MAX_LIST = 100
+"""Operations of an order, tiers of a price schedule."""
+
+
+def _zero_or_measurable(value: float) -> float:
+    if 0.0 < value < MIN_PER_UNIT:
+        raise ValueError(f"must be 0 or at least {MIN_PER_UNIT:g}")
+    return value
+
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")]
-Cents = Annotated[int, Field(ge=0, description="Money in integer cents.")]
+Cents = Annotated[int, Field(ge=0, le=MAX_CENTS, description="Money in integer cents.")]
+UnitCents = Annotated[
+    int, Field(ge=0, le=MAX_UNIT_CENTS, description="Money per unit in integer cents.")
+]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
+Units = Annotated[int, Field(gt=0, le=MAX_UNITS)]
+Period = Annotated[int, Field(ge=0, le=MAX_PERIOD)]
+Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES)]
+ShortMinutes = Annotated[int, Field(ge=0, le=MAX_SHORT_MINUTES)]
+Weight = Annotated[int, Field(ge=0, le=MAX_WEIGHT)]
+MaterialQuantity = Annotated[float, Field(ge=0.0, le=MAX_MATERIAL)]
+PerUnit = Annotated[float, Field(ge=0.0, le=MAX_PER_UNIT), AfterValidator(_zero_or_measurable)]
+Speed = Annotated[float, Field(ge=MIN_SPEED_KMH, le=MAX_SPEED_KMH)]
 
 
 class Frozen(BaseModel):
-    """Base of every domain model: immutable, no unknown fields."""
+    """Base of every domain model: immutable, no unknown fields, finite floats."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Location(Frozen):
@@ -45,8 +111,10 @@ class Horizon(Frozen):
     """The planning horizon: ``periods`` consecutive periods of ``period_minutes``."""
 
     start_date: dt.date = Field(description="Calendar date of period 0.")
-    periods: PosInt = Field(le=10_000)
-    period_minutes: PosInt = Field(default=1440, description="Length of one period (1440 = day).")
+    periods: PosInt = Field(le=MAX_PERIOD)
+    period_minutes: PosInt = Field(
+        default=1440, le=MAX_SHORT_MINUTES, description="Length of one period (1440 = day)."
+    )
 
 
 class Process(Frozen):
@@ -68,10 +136,13 @@ class Material(Frozen):
     id: Id
     name: str | None = None
     unit: str = Field(default="kg", description="Unit of material quantities (kg, m, pcs).")
-    kg_per_unit: float = Field(
-        default=1.0, ge=0.0, description="Shipping weight of one unit (inbound transport)."
+    kg_per_unit: PerUnit = Field(
+        default=1.0,
+        description="Shipping weight of one unit (inbound transport); 0 or at least 1e-9.",
     )
-    m3_per_unit: float = Field(default=0.0, ge=0.0, description="Shipping volume of one unit.")
+    m3_per_unit: PerUnit = Field(
+        default=0.0, description="Shipping volume of one unit; 0 or at least 1e-9."
+    )
     sourcing: MaterialSourcing = Field(
         default=MaterialSourcing.PURCHASED,
         description="'purchased': production needing it waits until the suppliers' offers "
@@ -84,11 +155,13 @@ class ResourceGroup(Frozen):
     """A pool of interchangeable machines or workers with a capacity calendar."""
 
     id: Id
-    machines: PosInt = Field(default=1, description="Parallel machines (used by scheduling).")
-    available_minutes: list[NonNegInt] = Field(
+    machines: PosInt = Field(
+        default=1, le=MAX_COUNT, description="Parallel machines (used by scheduling)."
+    )
+    available_minutes: list[Minutes] = Field(
         description="Minutes available in each period (length = horizon.periods)."
     )
-    committed_minutes: list[NonNegInt] | None = Field(
+    committed_minutes: list[Minutes] | None = Field(
         default=None,
         description="Minutes already committed to earlier work in each period; "
         "free capacity = available - committed. Absent means none.",
@@ -104,13 +177,15 @@ class Capability(Frozen):
 
     process: Id
     resource_group: Id
-    unit_cost_cents: Cents = Field(description="Price charged per unit for this operation.")
-    seconds_per_unit: NonNegInt = Field(description="Processing time per unit, seconds.")
-    setup_minutes: NonNegInt = Field(
+    unit_cost_cents: UnitCents = Field(description="Price charged per unit for this operation.")
+    seconds_per_unit: NonNegInt = Field(
+        le=MAX_SECONDS_PER_UNIT, description="Processing time per unit, seconds."
+    )
+    setup_minutes: ShortMinutes = Field(
         default=0, description="Setup incurred in every period a lot of this operation runs."
     )
-    min_lot: PosInt = Field(default=1, description="Smallest lot accepted for one order part.")
-    max_lot: PosInt | None = Field(default=None, description="Largest lot for one order part.")
+    min_lot: Units = Field(default=1, description="Smallest lot accepted for one order part.")
+    max_lot: Units | None = Field(default=None, description="Largest lot for one order part.")
     quality_grade: int = Field(default=3, ge=1, le=5, description="1 (basic) .. 5 (premium).")
     materials: list[Id] = Field(
         default_factory=list, description="Materials it can process; empty means any."
@@ -146,7 +221,7 @@ class Factory(Frozen):
         description="Largest share of the factory's free minutes over the horizon that one "
         "buyer's orders may use.",
     )
-    stock: dict[Id, Annotated[float, Field(ge=0.0, le=1e12)]] = Field(
+    stock: dict[Id, MaterialQuantity] = Field(
         default_factory=dict,
         description="Material on hand from period 0, per material id, in the material's "
         "unit: used before anything is bought.",
@@ -163,9 +238,11 @@ class Operation(Frozen):
 
 class SplitPolicy(Frozen):
     allowed: bool = False
-    min_quantity: PosInt = Field(default=1, description="Smallest quantity of one part.")
+    min_quantity: Units = Field(default=1, description="Smallest quantity of one part.")
     max_factories: PosInt = Field(
-        default=1, description="Most factories per order (per operation with by_operation)."
+        default=1,
+        le=MAX_COUNT,
+        description="Most factories per order (per operation with by_operation).",
     )
     by_operation: bool = Field(
         default=False,
@@ -176,7 +253,7 @@ class SplitPolicy(Frozen):
 
 
 class Penalties(Frozen):
-    late_cents_per_unit_period: Cents = Field(
+    late_cents_per_unit_period: UnitCents = Field(
         default=0, description="Paid per unit for each period it is produced after the due period."
     )
     unserved_cents: Cents | None = Field(
@@ -187,20 +264,24 @@ class Penalties(Frozen):
 class Order(Frozen):
     id: Id
     buyer: Id
-    operations: list[Operation] = Field(min_length=1)
-    quantity: PosInt
-    release_period: NonNegInt = 0
-    due_period: NonNegInt
+    operations: list[Operation] = Field(min_length=1, max_length=MAX_LIST)
+    quantity: Units
+    release_period: Period = 0
+    due_period: Period
     delivery: Location
-    unit_weight_kg: float = Field(default=1.0, ge=0.0, description="Shipping weight per unit.")
-    unit_volume_m3: float = Field(default=0.0, ge=0.0, description="Shipping volume per unit.")
+    unit_weight_kg: PerUnit = Field(
+        default=1.0, description="Shipping weight per unit; 0 or at least 1e-9."
+    )
+    unit_volume_m3: PerUnit = Field(
+        default=0.0, description="Shipping volume per unit; 0 or at least 1e-9."
+    )
     max_unit_price_cents: Cents | None = Field(
         default=None, description="Ceiling on the summed unit cost of the operations."
     )
     min_credit_score: int | None = Field(default=None, ge=0, le=100)
     split: SplitPolicy = Field(default_factory=SplitPolicy)
     penalties: Penalties = Field(default_factory=Penalties)
-    bill_of_materials: dict[Id, Annotated[float, Field(gt=0.0)]] = Field(
+    bill_of_materials: dict[Id, Annotated[float, Field(gt=0.0, le=MAX_PER_UNIT)]] = Field(
         default_factory=dict, description="Material id -> quantity per unit of product."
     )
 
@@ -215,21 +296,23 @@ class ScheduleType(StrEnum):
 
 
 class PriceTier(Frozen):
-    min_quantity: float = Field(ge=0.0, description="Quantity from which this tier applies.")
-    unit_price_cents: Cents
+    min_quantity: MaterialQuantity = Field(description="Quantity from which this tier applies.")
+    unit_price_cents: UnitCents
 
 
 class PriceSchedule(Frozen):
     type: ScheduleType = ScheduleType.ALL_UNITS
-    tiers: list[PriceTier] = Field(min_length=1)
+    tiers: list[PriceTier] = Field(min_length=1, max_length=MAX_LIST)
 
 
 class Offer(Frozen):
     material: Id
     price: PriceSchedule
-    moq: float = Field(default=0.0, ge=0.0, description="Minimum order quantity (0 or >= moq).")
-    capacity: float | None = Field(default=None, gt=0.0, description="Most it can supply.")
-    lead_time_periods: NonNegInt = 0
+    moq: MaterialQuantity = Field(default=0.0, description="Minimum order quantity (0 or >= moq).")
+    capacity: float | None = Field(
+        default=None, gt=0.0, le=MAX_MATERIAL, description="Most it can supply."
+    )
+    lead_time_periods: Period = 0
 
 
 class Supplier(Frozen):
@@ -247,16 +330,16 @@ class Depot(Frozen):
 class Vehicle(Frozen):
     id: Id
     depot: Id
-    capacity: dict[str, Annotated[float, Field(gt=0.0)]] = Field(
+    capacity: dict[str, Annotated[float, Field(gt=0.0, le=MAX_CAPACITY)]] = Field(
         min_length=1, description="Capacity per dimension, e.g. {'weight_kg': 5000}."
     )
     fixed_cost_cents: Cents = 0
-    cost_per_km_cents: Cents = 0
-    cost_per_hour_cents: Cents = 0
-    speed_kmh: float = Field(default=50.0, gt=0.0)
-    shift_start_minute: NonNegInt = 0
-    shift_end_minute: PosInt = 1440
-    max_duration_minutes: PosInt | None = None
+    cost_per_km_cents: int = Field(default=0, ge=0, le=MAX_RATE_CENTS)
+    cost_per_hour_cents: int = Field(default=0, ge=0, le=MAX_RATE_CENTS)
+    speed_kmh: Speed = 50.0
+    shift_start_minute: ShortMinutes = 0
+    shift_end_minute: PosInt = Field(default=1440, le=MAX_SHORT_MINUTES)
+    max_duration_minutes: PosInt | None = Field(default=None, le=MAX_SHORT_MINUTES)
 
     @model_validator(mode="after")
     def _shift_ordered(self) -> Vehicle:
@@ -275,7 +358,7 @@ class Fleet(Frozen):
 
     depots: list[Depot] = Field(default_factory=list)
     vehicles: list[Vehicle] = Field(default_factory=list)
-    service_minutes: NonNegInt = Field(
+    service_minutes: ShortMinutes = Field(
         default=15, description="Loading or unloading time at every pickup and delivery."
     )
 
@@ -288,19 +371,18 @@ class Transport(Frozen):
     """
 
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
-    cents_per_tonne_km: float = Field(default=30.0, ge=0.0)
+    cents_per_tonne_km: float = Field(default=30.0, ge=0.0, le=MAX_CENTS_PER_TONNE_KM)
     carrier_min_cents: Cents = Field(
         default=0,
         description="The carrier's minimum charge per shipment. Routing only: a load the "
         "fleet does not carry costs max(this, its per-unit estimate).",
     )
-    transfer_speed_kmh: float = Field(
+    transfer_speed_kmh: Speed = Field(
         default=50.0,
-        gt=0.0,
         description="Average speed of a lot moving between two factories (orders split "
         "by operation): road km / this = driving time.",
     )
-    transfer_handling_minutes: NonNegInt = Field(
+    transfer_handling_minutes: ShortMinutes = Field(
         default=0, description="Loading, paperwork and unloading of one inter-factory transfer."
     )
 
@@ -308,14 +390,14 @@ class Transport(Frozen):
 class ObjectiveWeights(Frozen):
     """Integer weights of the objective's terms (echoed in every plan)."""
 
-    production: NonNegInt = 1
-    transport: NonNegInt = 1
-    lateness: NonNegInt = 1
-    unserved: NonNegInt = 1
-    credit: NonNegInt = Field(
+    production: Weight = 1
+    transport: Weight = 1
+    lateness: Weight = 1
+    unserved: Weight = 1
+    credit: Weight = Field(
         default=0,
         description="Cents per unit and per credit-score point below 100 of the chosen factory.",
     )
-    purchasing: NonNegInt = 1
-    load_balance: NonNegInt = 0
-    stability: NonNegInt = 0
+    purchasing: Weight = 1
+    load_balance: Weight = 0
+    stability: Weight = 0

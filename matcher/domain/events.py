@@ -10,15 +10,31 @@ instance as it now stands (docs/sharing.md).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from matcher.domain.consistency import Issue
-from matcher.domain.entities import Factory, Frozen, Id, NonNegInt, Order, PosInt, ResourceGroup
+from matcher.domain.consistency import Issue, material_need_issues
+from matcher.domain.entities import (
+    Factory,
+    Frozen,
+    Id,
+    Minutes,
+    Order,
+    Period,
+    ResourceGroup,
+    Units,
+    Weight,
+)
 from matcher.domain.instance import Instance
-from matcher.domain.validation import InvalidInstanceError, order_issues, pydantic_issues
+from matcher.domain.validation import (
+    InvalidInstanceError,
+    order_issues,
+    pydantic_issues,
+    stake_of,
+)
 
 
 class FactoryUnavailable(Frozen):
@@ -26,8 +42,8 @@ class FactoryUnavailable(Frozen):
 
     type: Literal["factory_unavailable"]
     factory: Id
-    from_period: NonNegInt
-    to_period: NonNegInt
+    from_period: Period
+    to_period: Period
 
 
 class CapacityCut(Frozen):
@@ -37,9 +53,9 @@ class CapacityCut(Frozen):
     type: Literal["capacity_cut"]
     factory: Id
     resource_group: Id | None = Field(default=None, description="None: every group.")
-    from_period: NonNegInt
-    to_period: NonNegInt
-    available_minutes: NonNegInt | None = None
+    from_period: Period
+    to_period: Period
+    available_minutes: Minutes | None = None
     fraction: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
@@ -65,8 +81,8 @@ class OrderChanged(Frozen):
 
     type: Literal["order_changed"]
     order: Id
-    quantity: PosInt | None = None
-    due_period: NonNegInt | None = None
+    quantity: Units | None = None
+    due_period: Period | None = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> OrderChanged:
@@ -89,12 +105,12 @@ class FreezeRef(Frozen):
 
 
 class Disruption(Frozen):
-    now_period: NonNegInt = Field(
+    now_period: Period = Field(
         default=0,
         description="First period that may change. Work planned before it is done, and a "
         "part that started before it is frozen (kept where and when it was planned).",
     )
-    stability: NonNegInt | None = Field(
+    stability: Weight | None = Field(
         default=None,
         description="Cents per unit moved away from its factory in the previous plan; "
         "overrides weights.stability when given.",
@@ -145,10 +161,35 @@ def parse_disruption(data: Any, instance: Instance) -> Disruption:
         disruption = Disruption.model_validate(data)
     except ValidationError as err:
         raise InvalidInstanceError(pydantic_issues(err)) from None
-    issues = _consistency(disruption, instance)
+    issues = _consistency(disruption, instance) or _stake(disruption, instance)
     if issues:
         raise InvalidInstanceError(issues)
     return disruption
+
+
+def _stake(d: Disruption, instance: Instance) -> list[Issue]:
+    """The instance after the events must stay within the limits on what its plans can
+    cost and on material needs (orders added or grown): the issues are at the last
+    event touching the order with the largest share, else at ``events``."""
+    after = apply_events(instance, d)
+    stake = stake_of(after)
+    heavy = material_need_issues(
+        after.horizon.periods, enumerate(after.materials), enumerate(after.orders)
+    )
+    if stake.within_limit and not heavy:
+        return []
+    touched = {
+        e.order.id if isinstance(e, OrderAdded) else e.order: i
+        for i, e in enumerate(d.events)
+        if isinstance(e, OrderAdded | OrderChanged)
+    }
+    where, here = "events", False
+    if m := re.match(r"^orders\[(\d+)\]$", stake.shares[0][0] if stake.shares else ""):
+        index = touched.get(after.orders[int(m.group(1))].id)
+        if index is not None:
+            where, here = f"events[{index}]", True
+    issues = [] if stake.within_limit else [stake.issue(where, here)]
+    return issues + [Issue("events", i.message) for i in heavy]
 
 
 def load_disruption(path: str | Path, instance: Instance) -> Disruption:

@@ -11,7 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.domain.entities import ObjectiveWeights
+from matcher.domain.entities import MAX_COUNT, ObjectiveWeights
+
+MAX_SEED = 10**9
+"""Engines take 32-bit seeds, and LNS adds its iteration count to the seed."""
+MAX_TIME_LIMIT_S = 10**6
 
 
 @dataclass(frozen=True)
@@ -114,11 +118,11 @@ class SolveParams(BaseModel):
     the same instance gives the same plan on the same machine and library version.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     assignment_solver: str = "cpsat"
-    time_limit_s: float = Field(default=30.0, gt=0.0)
-    seed: int = Field(default=0, ge=0)
+    time_limit_s: float = Field(default=30.0, gt=0.0, le=MAX_TIME_LIMIT_S)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     workers: int = Field(default=2, ge=1, le=64)
     weights: ObjectiveWeights | None = Field(
         default=None, description="Overrides the instance's weights when given."
@@ -131,6 +135,7 @@ class SolveParams(BaseModel):
     max_candidates: int = Field(
         default=0,
         ge=0,
+        le=MAX_COUNT,
         description="Keep only the N cheapest capable factories per order (0 = all). "
         "A restriction: the bound is then the restricted problem's.",
     )
@@ -141,14 +146,19 @@ class SolveParams(BaseModel):
         "where an incumbent allows); 'lns' runs large-neighbourhood search plus a Lagrangian "
         "bound (scales); 'auto' picks 'core' when the core is small enough, else 'lns'.",
     )
-    relative_gap: float = Field(default=1e-4, ge=0.0, description="Stop when this gap is proven.")
+    relative_gap: float = Field(
+        default=1e-4, ge=0.0, le=1e6, description="Stop when this gap is proven."
+    )
     purchasing_solver: str = Field(
         default="auto",
         description="Purchasing back-end: auto (default: HiGHS for large models, CP-SAT for "
         "small ones), mip-highs, cpsat, mip-scip, mip-cbc.",
     )
     max_suppliers_per_material: int | None = Field(
-        default=None, ge=1, description="Most suppliers the platform buys one material from."
+        default=None,
+        ge=1,
+        le=MAX_COUNT,
+        description="Most suppliers the platform buys one material from.",
     )
     routing_solver: str = Field(
         default="auto",

@@ -1,15 +1,21 @@
 """Instance validation that reports every violation with its path.
 
-Pydantic checks each field; :func:`~matcher.domain.consistency.consistency_issues`
+Pydantic checks each field (bounded and finite: the numeric limits of
+:mod:`matcher.domain.entities`); :func:`~matcher.domain.consistency.consistency_issues`
 checks what crosses entities (unknown references, duplicate ids, calendar lengths,
-...). :func:`parse_instance`
-runs both and, when some entities are malformed, still cross-checks the ones that
-parsed, so a user sees every problem in one pass.
+...). :func:`parse_instance` runs both, then the limits on what grows with the whole
+instance (:func:`stake_issues`), and, when some entities are malformed, still
+cross-checks the ones that parsed, so a user sees every problem in one pass.
+
+A plan a caller sends back (a re-plan's previous plan, a recommendation's plan) is
+checked by :func:`plan_number_issues` (finite, within the limits) and
+:func:`plan_instance_issues` (it names only what its instance holds).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +26,33 @@ from matcher.domain.consistency import (
     ConsistencyError,
     Issue,
     ParsedEntities,
+    Stake,
     consistency_issues,
     duplicate_ids,
+    material_need_issues,
+    money_at_stake,
     order_entity_issues,
 )
-from matcher.domain.entities import Factory, Fleet, Horizon, Material, Order, Process, Supplier
+from matcher.domain.entities import (
+    MAX_LIST,
+    MAX_PERIOD,
+    MAX_PLAN_CENTS,
+    MAX_UNITS,
+    MAX_WEIGHT,
+    Factory,
+    Fleet,
+    Horizon,
+    Material,
+    Order,
+    Process,
+    Supplier,
+    Transport,
+)
 from matcher.domain.instance import Instance
+from matcher.domain.plan import Allocation, Plan
+
+MAX_PLAN_FIGURE = MAX_PLAN_CENTS * MAX_WEIGHT
+"""Largest cost figure a plan can state (its weighted objective): 10^18."""
 
 
 class InvalidInstanceError(Exception):
@@ -123,6 +150,54 @@ def _lenient_parts(data: dict[str, Any]) -> ParsedEntities:
     return parts
 
 
+def stake_of(instance: Instance) -> Stake:
+    """What the plans of ``instance`` can cost at most (see
+    :func:`~matcher.domain.consistency.money_at_stake`)."""
+    return money_at_stake(
+        instance.horizon.periods,
+        enumerate(instance.materials),
+        instance.factories,
+        enumerate(instance.orders),
+        instance.suppliers,
+        instance.fleet,
+        instance.transport,
+    )
+
+
+def stake_issues(instance: Instance, path: str | None = None) -> list[Issue]:
+    """The instance's plans could cost more than ``MAX_PLAN_CENTS``: one issue, at the
+    largest share or at ``path``."""
+    stake = stake_of(instance)
+    issues = [] if stake.within_limit else [stake.issue(path)]
+    heavy = material_need_issues(
+        instance.horizon.periods, enumerate(instance.materials), enumerate(instance.orders)
+    )
+    return issues + [i if path is None else Issue(path, i.message) for i in heavy]
+
+
+def _lenient_stake(data: dict[str, Any], parts: ParsedEntities) -> list[Issue]:
+    """:func:`stake_issues` of the entities that parsed: lower bounds, so an excess is
+    certain."""
+    if parts.horizon is None:
+        return []
+    periods = parts.horizon.periods
+    issues = material_need_issues(periods, parts.materials, parts.orders)
+    try:
+        transport = Transport.model_validate(data.get("transport", {}))
+    except ValidationError:
+        return issues
+    stake = money_at_stake(
+        periods,
+        parts.materials,
+        (f for _, f in parts.factories),
+        parts.orders,
+        (s for _, s in parts.suppliers),
+        parts.fleet or Fleet(),
+        transport,
+    )
+    return issues if stake.within_limit else [stake.issue(), *issues]
+
+
 def _rawduplicate_ids(data: dict[str, Any]) -> list[Issue]:
     """Duplicate ids among all entities, including those that failed to parse."""
     issues: list[Issue] = []
@@ -143,11 +218,16 @@ def parse_instance(data: Any) -> Instance:
         With every violation found, each with its path.
     """
     try:
-        return Instance.model_validate(data)
+        instance = Instance.model_validate(data)
     except ValidationError as err:
         issues = pydantic_issues(err)
+    else:
+        if stake := stake_issues(instance):
+            raise InvalidInstanceError(stake)
+        return instance
     if isinstance(data, dict):
-        cross = consistency_issues(_lenient_parts(data)) + _rawduplicate_ids(data)
+        parts = _lenient_parts(data)
+        cross = consistency_issues(parts) + _rawduplicate_ids(data) + _lenient_stake(data, parts)
         # Unknown-reference issues are trustworthy only if the referenced section
         # parsed completely; otherwise drop them to avoid false alarms.
         broken = {i.path.split("[")[0].split(".")[0] for i in issues}
@@ -189,3 +269,126 @@ def by_operation_issues(instance: Instance, prefix: str = "orders") -> list[Issu
         for i, o in enumerate(instance.orders)
         if o.split.by_operation and len(o.operations) > 1
     ]
+
+
+def plan_number_issues(plan: Plan, prefix: str = "plan") -> list[Issue]:
+    """Numbers a plan sent by a caller may not hold, paths under ``prefix``: a float that
+    is not finite, a period or quantity beyond the instance limits, a cost figure
+    below 0 or above :data:`MAX_PLAN_FIGURE` (re-plans subtract it from the new one)."""
+    issues: list[Issue] = []
+
+    def walk(value: Any, loc: tuple[int | str, ...]) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            issues.append(Issue(format_loc(loc), f"must be a finite number (got {value})"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*loc, str(key)))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, (*loc, i))
+
+    def bounded(loc: tuple[int | str, ...], value: int, top: int) -> None:
+        if not 0 <= value <= top:
+            issues.append(Issue(format_loc(loc), f"must be between 0 and {top:.0e} (got {value})"))
+
+    walk(plan.model_dump(), (prefix,))
+    for name, value in plan.costs.model_dump().items():
+        bounded((prefix, "costs", name), value, MAX_PLAN_FIGURE)
+    for i, a in enumerate(plan.allocations):
+        loc = (prefix, "allocations", i)
+        bounded((*loc, "operation"), a.operation, MAX_LIST - 1)
+        bounded((*loc, "quantity"), a.quantity, MAX_UNITS)
+        for j, pq in enumerate(a.periods):
+            bounded((*loc, "periods", j, "period"), pq.period, MAX_PERIOD - 1)
+            bounded((*loc, "periods", j, "quantity"), pq.quantity, MAX_UNITS)
+    return issues
+
+
+def plan_instance_issues(plan: Plan, instance: Instance, prefix: str = "plan") -> list[Issue]:
+    """References of ``plan`` that ``instance`` does not hold, paths under ``prefix``:
+    an allocation's order, operation, process, factory or resource group (the group the
+    factory runs that process on), a period outside the horizon, more units than the
+    order has; an unassigned order that does not exist."""
+    orders = {o.id: o for o in instance.orders}
+    factories = {f.id: f for f in instance.factories}
+    processes = {p.id for p in instance.processes}
+    periods = instance.horizon.periods
+    issues: list[Issue] = []
+    for i, a in enumerate(plan.allocations):
+        path = f"{prefix}.allocations[{i}]"
+        order = orders.get(a.order)
+        factory = factories.get(a.factory)
+        process_ok = a.process in processes
+        if order is None:
+            issues.append(Issue(f"{path}.order", f"unknown order {a.order}"))
+        elif not 0 <= a.operation < len(order.operations):
+            issues.append(
+                Issue(
+                    f"{path}.operation",
+                    f"order {a.order} has operations 0..{len(order.operations) - 1}",
+                )
+            )
+        elif process_ok and order.operations[a.operation].process != a.process:
+            process_ok = False
+            issues.append(
+                Issue(
+                    f"{path}.process",
+                    f"operation {a.operation} of order {a.order} is "
+                    f"{order.operations[a.operation].process}, not {a.process}",
+                )
+            )
+        if a.process not in processes:
+            issues.append(Issue(f"{path}.process", f"unknown process {a.process}"))
+        if factory is None:
+            issues.append(Issue(f"{path}.factory", f"unknown factory {a.factory}"))
+        else:
+            issues += _group_issues(path, a.process if process_ok else None, a, factory)
+        if order is not None and a.quantity > order.quantity:
+            issues.append(
+                Issue(
+                    f"{path}.quantity",
+                    f"{a.quantity} is more than the {order.quantity} units of order {a.order}",
+                )
+            )
+        for j, pq in enumerate(a.periods):
+            if not 0 <= pq.period < periods:
+                issues.append(
+                    Issue(
+                        f"{path}.periods[{j}].period",
+                        f"{pq.period} is outside the horizon 0..{periods - 1}",
+                    )
+                )
+            if order is not None and pq.quantity > order.quantity:
+                issues.append(
+                    Issue(
+                        f"{path}.periods[{j}].quantity",
+                        f"{pq.quantity} is more than the {order.quantity} units of order {a.order}",
+                    )
+                )
+    for i, u in enumerate(plan.unassigned):
+        if u.order not in orders:
+            issues.append(Issue(f"{prefix}.unassigned[{i}].order", f"unknown order {u.order}"))
+    return issues
+
+
+def _group_issues(path: str, process: str | None, a: Allocation, factory: Factory) -> list[Issue]:
+    """The allocation's resource group at ``factory``: one the factory has, and the one
+    it runs ``process`` on (when the process itself is right)."""
+    group = a.resource_group
+    if group not in {r.id for r in factory.resources}:
+        return [
+            Issue(f"{path}.resource_group", f"factory {factory.id} has no resource group {group}")
+        ]
+    if process is None:
+        return []
+    cap = next((c for c in factory.capabilities if c.process == process), None)
+    if cap is None:
+        return [Issue(f"{path}.factory", f"factory {factory.id} does not offer {process}")]
+    if cap.resource_group != group:
+        return [
+            Issue(
+                f"{path}.resource_group",
+                f"factory {factory.id} runs {process} on {cap.resource_group}, not {group}",
+            )
+        ]
+    return []

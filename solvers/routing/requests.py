@@ -118,7 +118,11 @@ def _per_unit(dims: Sequence[str], kg: float, m3: float) -> dict[str, float]:
 
 def most_units(vehicle: Vehicle, per_unit: dict[str, float]) -> int | None:
     """Units of a load one vehicle can carry (``None``: any number, it weighs nothing)."""
-    limits = [math.floor(vehicle.capacity[d] / x + 1e-9) for d, x in per_unit.items() if x > 0]
+    # A dimension the vehicle does not state is one it has no room in (as the stage
+    # and the checker read it).
+    limits = [
+        math.floor(vehicle.capacity.get(d, 0.0) / x + 1e-9) for d, x in per_unit.items() if x > 0
+    ]
     return min(limits) if limits else None
 
 
