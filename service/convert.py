@@ -54,7 +54,8 @@ M = TypeVar("M", bound=Message)
 STAGES_AVAILABLE = {"assignment", "purchasing", "routing"}
 """Stages whose solver a request may name (the others land with their issues)."""
 
-# Enums whose domain values are lower case.
+# Enums whose domain values are lower case. The proto defines those spellings as
+# aliases (``all_units = 1``), so that an instance file is proto3 JSON as it is.
 _LOWER_CASE_ENUMS = {"matcher.v1.ScheduleType", "matcher.v1.MaterialSourcing"}
 
 
@@ -168,7 +169,11 @@ def enum_issues(message: Message, prefix: str = "") -> list[Issue]:
     def check(field: FieldDescriptor, value: Any, where: str) -> None:
         enum = field.enum_type
         if enum is not None and value not in enum.values_by_number:
-            known = ", ".join(v.name for v in enum.values if v.number != 0)
+            known = ", ".join(
+                v.name
+                for v in enum.values
+                if v.number != 0 and v.name.startswith(_enum_prefix(enum))  # not the aliases
+            )
             issues.append(Issue(where, f"{value} is not a {enum.name}; use one of {known}"))
         elif enum is None and field.message_type is not None:
             visit(value, where)

@@ -7,9 +7,14 @@ the totals they recomputed.
 
 from __future__ import annotations
 
+import json
+import re
+import types
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from matcher.check.assignment import Checker
 from matcher.check.by_operation import check_by_operation
@@ -160,7 +165,16 @@ def _check(instance: Instance, plan: Plan, previous: Previous | None) -> CheckRe
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read a plan JSON file.
+    """Read a plan JSON file: the plan format, or the proto3 JSON of a ``matcher.v1.Plan``
+    (what a gRPC tool prints, ``json_format.MessageToJson``), read back to the same plan.
+
+    Proto3 JSON is recognised by its ``status`` (``SOLVE_STATUS_OPTIMAL``) or a
+    camelCase key at the top; then, model by model, camelCase keys take their field
+    names, enum values lose their type's prefix, a ``{"items": [...]}`` list wrapper
+    becomes its list, and a required field left out (proto3 JSON omits zeros, empty
+    lists and unset ``None``-able fields) is its zero, ``[]``, ``{}`` or ``None``.
+    The mapping is the service's (``service/convert.py``), re-derived from the domain
+    models alone: the checker does not import the service.
 
     Raises
     ------
@@ -175,6 +189,12 @@ def load_plan(path: str | Path) -> Plan:
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanFormatError([Issue("", f"cannot read {p}: {exc}")]) from None
     try:
+        data = json.loads(text)
+    except ValueError:
+        data = None  # pydantic reports it below, as it always has
+    if _is_proto3_json(data):
+        text = json.dumps(_from_proto3(Plan, data))
+    try:
         return Plan.model_validate_json(text)
     except ValidationError as err:
         # Invalid JSON arrives here too, as one error without a location.
@@ -183,6 +203,100 @@ def load_plan(path: str | Path) -> Plan:
             for e in err.errors(include_url=False)
         ]
         raise PlanFormatError(issues) from None
+
+
+_PROTO3_STATUS = "SOLVE_STATUS_"
+
+
+def _camel(name: str) -> str:
+    """The proto3 JSON name of a field (``resource_group`` -> ``resourceGroup``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _enum_prefix(enum: type[StrEnum]) -> str:
+    """The proto's prefix of an enum's values (``ReasonCode`` -> ``REASON_CODE_``)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.__name__).upper() + "_"
+
+
+def _is_proto3_json(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    status = data.get("status")
+    if isinstance(status, str) and status.startswith(_PROTO3_STATUS):
+        return True
+    return any(_camel(name) in data for name in Plan.model_fields if _camel(name) != name)
+
+
+def _members(annotation: Any) -> tuple[Any, bool]:
+    """``annotation`` without ``Annotated`` and ``| None``, and whether it allowed ``None``."""
+    nullable = False
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            nullable = nullable or len(members) < len(get_args(annotation))
+            if len(members) != 1:  # a true union: its member cannot be told
+                return annotation, nullable
+            annotation = members[0]
+        else:
+            return annotation, nullable
+
+
+_ZEROS: dict[Any, Any] = {int: 0, float: 0.0, str: "", bool: False}
+
+
+def _zero(annotation: Any) -> tuple[bool, Any]:
+    """Proto3's value of a field it left out, when the domain requires the field:
+    ``None`` for a ``None``-able one, else the scalar's zero or an empty list or map.
+    A message or an enum left out was unset, and stays missing (as in the service)."""
+    bare, nullable = _members(annotation)
+    if nullable:
+        return True, None
+    if get_origin(bare) is list:
+        return True, []
+    if get_origin(bare) is dict:
+        return True, {}
+    if bare in _ZEROS:
+        return True, _ZEROS[bare]
+    return False, None
+
+
+def _from_proto3(annotation: Any, value: Any) -> Any:
+    """``value`` of proto3 JSON in the plan format's form, led by the domain's types."""
+    bare, _ = _members(annotation)
+    origin = get_origin(bare)
+    if isinstance(bare, type) and issubclass(bare, BaseModel) and isinstance(value, dict):
+        fields = bare.model_fields
+        names = {_camel(name): name for name in fields}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            given = str(key)
+            field = given if given in fields else names.get(given, given)
+            info = fields.get(field)
+            out[field] = _from_proto3(info.annotation, item) if info is not None else item
+        for field, info in fields.items():
+            if field not in out and info.is_required():
+                known, zero = _zero(info.annotation)
+                if known:
+                    out[field] = zero
+        return out
+    if origin is list:
+        if isinstance(value, dict) and set(value) <= {"items"}:  # a list wrapper message
+            value = value.get("items", [])
+        if isinstance(value, list):
+            return [_from_proto3(get_args(bare)[0], item) for item in value]
+        return value
+    if origin is dict and isinstance(value, dict):
+        return {k: _from_proto3(get_args(bare)[1], v) for k, v in value.items()}
+    if isinstance(bare, type) and issubclass(bare, StrEnum) and isinstance(value, str):
+        name = value.removeprefix(_enum_prefix(bare))
+        for member in bare:
+            if member.value in (name, name.lower()):
+                return member.value
+    return value
 
 
 def check_files(instance_path: str | Path, plan_path: str | Path) -> CheckReport:

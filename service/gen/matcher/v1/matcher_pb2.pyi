@@ -39,12 +39,16 @@ class MaterialSourcing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MATERIAL_SOURCING_UNSPECIFIED: _ClassVar[MaterialSourcing]
     MATERIAL_SOURCING_PURCHASED: _ClassVar[MaterialSourcing]
     MATERIAL_SOURCING_PROVIDED: _ClassVar[MaterialSourcing]
+    purchased: _ClassVar[MaterialSourcing]
+    provided: _ClassVar[MaterialSourcing]
 
 class ScheduleType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SCHEDULE_TYPE_UNSPECIFIED: _ClassVar[ScheduleType]
     SCHEDULE_TYPE_ALL_UNITS: _ClassVar[ScheduleType]
     SCHEDULE_TYPE_INCREMENTAL: _ClassVar[ScheduleType]
+    all_units: _ClassVar[ScheduleType]
+    incremental: _ClassVar[ScheduleType]
 
 class SolveStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -110,9 +114,13 @@ JOB_EVENT_TYPE_FINISHED: JobEventType
 MATERIAL_SOURCING_UNSPECIFIED: MaterialSourcing
 MATERIAL_SOURCING_PURCHASED: MaterialSourcing
 MATERIAL_SOURCING_PROVIDED: MaterialSourcing
+purchased: MaterialSourcing
+provided: MaterialSourcing
 SCHEDULE_TYPE_UNSPECIFIED: ScheduleType
 SCHEDULE_TYPE_ALL_UNITS: ScheduleType
 SCHEDULE_TYPE_INCREMENTAL: ScheduleType
+all_units: ScheduleType
+incremental: ScheduleType
 SOLVE_STATUS_UNSPECIFIED: SolveStatus
 SOLVE_STATUS_OPTIMAL: SolveStatus
 SOLVE_STATUS_FEASIBLE: SolveStatus
