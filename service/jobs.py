@@ -28,7 +28,14 @@ from matcher.domain.validation import parse_instance
 from service.convert import plan_to_proto, progress_to_proto, timestamp
 from service.errors import clip
 from service.gen.matcher.v1 import matcher_pb2 as pb
-from service.workers import PoolClosedError, Task, TaskCancelledError, TaskFailedError, WorkerPool
+from service.workers import (
+    STOPPED_KIND,
+    PoolClosedError,
+    Task,
+    TaskCancelledError,
+    TaskFailedError,
+    WorkerPool,
+)
 
 log = logging.getLogger("matcher.jobs")
 
@@ -423,7 +430,10 @@ class JobManager:
         except TaskCancelledError as exc:
             self._finish(job_id, pb.JOB_STATE_CANCELLED, error=f"{exc} before it started")
         except TaskFailedError as exc:
-            self._finish(job_id, pb.JOB_STATE_FAILED, error=f"{exc.kind}: {exc}")
+            if exc.kind == STOPPED_KIND:  # cancelled while the problem compiled
+                self._finish(job_id, pb.JOB_STATE_CANCELLED, error=str(exc))
+            else:
+                self._finish(job_id, pb.JOB_STATE_FAILED, error=f"{exc.kind}: {exc}")
         except Exception as exc:
             self._finish(job_id, pb.JOB_STATE_FAILED, error=str(exc))
         else:

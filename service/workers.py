@@ -38,6 +38,8 @@ log = logging.getLogger("matcher.workers")
 
 PROGRESS_EVERY_S = 0.25  # the worker forwards at most this often (the first at once)
 SPAWN_TIMEOUT_S = 120.0
+SOLVE_S_PRIOR = 0.5  # the assumed length of a solve before any has finished
+SOLVE_S_WEIGHT = 0.2  # weight of the newest solve in the running mean of their lengths
 
 
 class TaskFailedError(Exception):
@@ -49,6 +51,12 @@ class TaskFailedError(Exception):
         super().__init__(message)
         self.kind = kind
         self.issues = issues or []
+
+
+STOPPED_KIND = "CompileStoppedError"
+"""The kind of a :class:`TaskFailedError` stopped (deadline, cancel) before it had any
+plan (``solvers.assignment.problem.CompileStoppedError``: the engine is not imported
+in the server process)."""
 
 
 class WorkerCrashedError(Exception):
@@ -163,7 +171,8 @@ class _Child:
         except InvalidInstanceError as exc:
             self.send(("error", task_id, type(exc).__name__, str(exc), exc.issues))
         except Exception as exc:
-            traceback.print_exc()
+            if type(exc).__name__ != STOPPED_KIND:  # a stop before any plan is no fault
+                traceback.print_exc()
             self.send(("error", task_id, type(exc).__name__, str(exc), []))
         else:
             self.send(("done", task_id, result))
@@ -196,6 +205,8 @@ class _Slot:
         self.process: mp.process.BaseProcess | None = None
         self.conn: Connection | None = None
         self.task: Task | None = None
+        self.began = 0.0  # time.monotonic() at which the running task started
+        self.bound = 0.0  # ... and by which it must have stopped
         self.send_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
@@ -255,6 +266,9 @@ class _Slot:
                 task.cancel_reason = task.cancel_reason or self.pool._draining
         if task.on_start is not None:
             task.on_start()
+        began = time.monotonic()
+        with self.pool._lock:
+            self.began, self.bound = began, began + params.time_limit_s
         self.send(("solve", task.id, task.instance, params, task.previous, task.disruption))
         if task.cancel_reason is not None:  # cancelled while being handed over
             self.send(("cancel", task.id, task.cancel_reason))
@@ -272,6 +286,7 @@ class _Slot:
         finally:
             with self.pool._lock:
                 self.task = None
+                self.pool._observe(time.monotonic() - began)
 
     def _follow(self, task: Task, process: mp.process.BaseProcess, conn: Connection) -> None:
         """Relay the worker's messages until the task ends; sends the deadline's stop."""
@@ -309,6 +324,41 @@ class WorkerPool:
         self._closing = False
         self._draining: str | None = None  # drain()'s reason, once called
         self._slots = [_Slot(self, i) for i in range(size)]
+        self._solve_s = SOLVE_S_PRIOR  # running mean of the solves' lengths
+
+    def _observe(self, seconds: float) -> None:
+        """A solve took ``seconds`` (called under ``_lock``)."""
+        self._solve_s += SOLVE_S_WEIGHT * (seconds - self._solve_s)
+
+    def mean_solve_s(self) -> float:
+        """How long a solve has lately taken, start to answer."""
+        with self._lock:
+            return self._solve_s
+
+    def expected_wait(self) -> float:
+        """Seconds a task submitted now is expected to wait for a worker. A running
+        solve is expected to take the mean length, or, once it has run longer (a large
+        one), until its time limit or deadline; a queued one the mean length, or less
+        when its deadline comes first. The queue is handed to the earliest free worker."""
+        now = time.monotonic()
+        with self._lock:
+            mean = self._solve_s
+            free = []
+            for slot in self._slots:
+                if slot.task is None:
+                    free.append(0.0)
+                elif now - slot.began < mean:
+                    free.append(mean - (now - slot.began))
+                else:
+                    free.append(max(0.0, slot.bound - now))
+        queued = [t for t in list(self._queue.queue) if t is not None]
+        for task in queued:
+            length = mean
+            if task.stop_at is not None:
+                length = min(length, max(0.0, task.stop_at - now))
+            k = free.index(min(free))
+            free[k] += length
+        return min(free)
 
     def start(self) -> None:
         """Spawn every process (each imports the engine once) and start feeding them."""

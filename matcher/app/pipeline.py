@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +79,47 @@ def plan(
     """
 
     params = params or SolveParams()
+    with _clock(params, stop) as stop:
+        return _plan(instance, params, progress, stop, anchor)
+
+
+@contextmanager
+def _clock(params: SolveParams, stop: StopSignal | None) -> Iterator[StopSignal | None]:
+    """With more than one worker the limit is wall-clock: a stop signal set when it runs
+    out (or when ``stop`` is), so that every stage, the ones that cannot see the clock
+    included (compilation, purchasing, routing, sharing), ends within it. With one
+    worker the stages keep their nominal shares, and only ``stop`` cuts work short."""
+    if params.workers == 1:
+        yield stop
+        return
+    clock = StopSignal()
+    timer = threading.Timer(params.time_limit_s, clock.set, ("the time limit was reached",))
+    timer.daemon = True
+    timer.start()
+    try:
+        if stop is None:
+            yield clock
+        else:
+            with stop.hook(lambda: clock.set(stop.reason)):
+                yield clock
+    finally:
+        timer.cancel()
+
+
+def _plan(
+    instance: Instance,
+    params: SolveParams,
+    progress: ProgressCallback | None,
+    stop: StopSignal | None,
+    anchor: AnchorSpec | None,
+) -> Plan:
     weights = params.weights or instance.weights
     backend = get_backend(params.assignment_solver)
     started = time.perf_counter()
-    problem = build_problem(instance, weights, params.max_candidates, anchor)
+    # A signal already set asks for the quickest plan, which needs the problem; one set
+    # while it compiles (a cancel, a deadline) ends the solve without a plan.
+    compile_stop = None if stop is None or stop.is_set() else stop
+    problem = build_problem(instance, weights, params.max_candidates, anchor, compile_stop)
     compile_s = time.perf_counter() - started
     if not backend.supports(problem, params):
         why = backend.unsupported_reason(problem, params)

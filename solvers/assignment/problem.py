@@ -21,6 +21,7 @@ from matcher.domain.geo import (
     transport_cents_per_unit,
 )
 from matcher.domain.instance import Instance
+from matcher.domain.params import StopSignal
 from matcher.domain.plan import ReasonCode
 from solvers.assignment.materials import (
     MaterialLimit,
@@ -353,15 +354,22 @@ class _Materials:
         return f"needs {mid}: {binding}, and no eligible factory holds it in stock"
 
 
+class CompileStoppedError(Exception):
+    """The stop signal was set while the problem compiled: there is no plan to return
+    (a deadline or a cancel must not wait for a compilation of 50 000 orders)."""
+
+
 def build_problem(
     instance: Instance,
     weights: ObjectiveWeights | None = None,
     max_candidates: int = 0,
     anchor: AnchorSpec | None = None,
+    stop: StopSignal | None = None,
 ) -> AssignmentProblem:
     """Compile ``instance`` into an :class:`AssignmentProblem`; with ``anchor``, a
     re-plan of a previous plan (candidates holding fixed units are never filtered
-    out by the economic or reach rules, and new production starts at ``anchor.now``)."""
+    out by the economic or reach rules, and new production starts at ``anchor.now``).
+    ``stop``, checked between orders, ends it with :class:`CompileStoppedError`."""
     w = weights or instance.weights
     n_periods = instance.horizon.periods
     resources: list[Resource] = []
@@ -394,6 +402,8 @@ def build_problem(
                 held.setdefault(oid, set()).add(factory_index[fid])
         forced = {oid for oid, _ in anchor.fixed}
     for info in orders:
+        if stop is not None and stop.is_set():
+            raise CompileStoppedError(f"{stop.reason} while the problem compiled: no plan yet")
         for cand in _order_candidates(
             instance,
             info,

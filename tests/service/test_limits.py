@@ -384,3 +384,33 @@ def test_a_plan_to_recommend_against_naming_what_the_instance_lacks_is_invalid_a
     order = dict(tiny_json()["orders"][2], id="O9")
     violations = _refused(lambda: client.recommend_raw(tiny_instance, plan, order))
     assert [f for f, _ in violations] == [f"plan.allocations[0].{field}"]
+
+
+# ------------------------------------------------------------ item 1: a worker that never stopped
+
+
+def test_a_vehicle_cost_past_what_the_router_can_carry_is_refused(
+    client: MatcherClient, demo_message: pb.Instance
+) -> None:
+    # 2^53 + 1 cents a km once left a solve worker in PyVRP's local search for minutes.
+    message = pb.Instance()
+    message.CopyFrom(demo_message)
+    message.fleet.vehicles[0].cost_per_km_cents = 2**53 + 1
+    violations = _refused(lambda: _call(client, "Solve", message, pb.SolveParameters()))
+    assert "instance.fleet.vehicles[0].cost_per_km_cents" in [f for f, _ in violations]
+
+
+def test_the_largest_vehicle_costs_allowed_are_routed_and_the_worker_answers(
+    client: MatcherClient, demo_message: pb.Instance
+) -> None:
+    message = pb.Instance()
+    message.CopyFrom(demo_message)
+    for v in message.fleet.vehicles:
+        v.cost_per_km_cents = lim.MAX_RATE_CENTS
+        v.cost_per_hour_cents = lim.MAX_RATE_CENTS
+    # A hang check, not a speed target: the solve has 1 s, the call a minute.
+    response = client.stub.Solve(
+        pb.SolveRequest(instance=message, params=pb.SolveParameters(time_limit_s=1.0, workers=1)),
+        timeout=60,
+    )
+    assert any(s.stage == "routing" for s in response.plan.stages)
