@@ -39,43 +39,13 @@ from matcher.domain.entities import MaterialSourcing
 from solvers.assignment.base import Part
 from solvers.assignment.problem import AssignmentProblem
 from solvers.linear import LinearModel
+from solvers.purchasing.model import Piece, offer_pieces
 from solvers.purchasing.problem import NEED_TOLERANCE, OfferData, build_purchasing_problem
 from solvers.purchasing.solve import Bought
 
 MAX_DECIMALS = 6
 """Beyond a millionth, bills of materials are rounded up and stock down (never looser
 than the rule, docs/model.md), and the model is exact no more."""
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One price piece of an offer: ``lo <= Q <= hi`` costs ``fixed + unit * Q``."""
-
-    tier: int
-    lo: int
-    hi: int
-    unit: int
-    fixed: int
-
-
-def offer_pieces(o: OfferData, upper: int) -> list[Piece]:
-    """The pieces of ``o`` for purchases of at most ``upper`` units, as purchasing
-    prices them (docs/purchasing.md, "Offers in whole units")."""
-    out: list[Piece] = []
-    n = len(o.breaks)
-    for k in range(n):
-        start = o.breaks[k] if k > 0 else 0
-        if o.incremental:
-            hi = o.breaks[k + 1] if k + 1 < n else upper
-            fixed = o.cost(start) - o.prices[k] * start
-        else:
-            hi = o.breaks[k + 1] - 1 if k + 1 < n else upper
-            fixed = 0
-        lo = max(start, o.minimum, 1)
-        hi = min(hi, upper)
-        if lo <= hi:
-            out.append(Piece(k, lo, hi, o.prices[k], fixed))
-    return out
 
 
 def decimal_scale(values: Iterable[float]) -> tuple[int, bool]:

@@ -101,7 +101,10 @@ def _upper(o: OfferData, demand: int) -> int:
     return upper if o.capacity is None else min(upper, o.capacity)
 
 
-def _pieces(o: OfferData, upper: int) -> list[Piece]:
+def offer_pieces(o: OfferData, upper: int) -> list[Piece]:
+    """The price pieces of ``o`` for purchases of at most ``upper`` units, as purchasing
+    prices them (docs/purchasing.md, "Offers in whole units"): ``lo <= Q <= hi`` costs
+    ``fixed + unit * Q``."""
     out: list[Piece] = []
     n = len(o.breaks)
     for k in range(n):
@@ -176,7 +179,7 @@ def _add_offer(
     m, buckets = mm.model, mm.buckets
     demand = sum(buckets[b].demand for b in bs)
     upper = _upper(o, demand)
-    pieces = _pieces(o, upper)
+    pieces = offer_pieces(o, upper)
     if not pieces:
         return
     need_y = len(pieces) > 1 or pieces[0].lo > 1 or max_suppliers is not None

@@ -26,7 +26,7 @@ from matcher.generate import generate
 from solvers.assignment.base import AssignmentResult
 from solvers.assignment.problem import AnchorSpec, AssignmentProblem, build_problem
 from solvers.joint.backend import JointBackend, purchasing_part
-from solvers.joint.purchasing import offer_pieces
+from solvers.purchasing.model import offer_pieces
 from solvers.purchasing.problem import OfferData
 
 FA = {"lat": 30.0, "lon": 120.0}
