@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -183,6 +184,24 @@ def mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[in
     """Mandatory orders that ``parts`` leave unserved (with or without candidates)."""
     served = {problem.candidates[p.candidate].order for p in parts}
     return [i.index for i in problem.orders if i.order.mandatory and i.index not in served]
+
+
+def infeasible_at_once(
+    problem: AssignmentProblem, params: SolveParams, solver: str, start: float
+) -> AssignmentResult | None:
+    """The ``INFEASIBLE`` result of a solve that hard mandatory orders doom before it
+    starts (see :func:`unservable_mandatory`), or None."""
+    why = unservable_mandatory(problem) if params.hard_mandatory else None
+    if why is None:
+        return None
+    return AssignmentResult(
+        solver=solver,
+        status=SolveStatus.INFEASIBLE,
+        wall_time_s=time.perf_counter() - start,
+        seed=params.seed,
+        workers=params.workers,
+        notes=[why],
+    )
 
 
 def unservable_mandatory(problem: AssignmentProblem) -> str | None:

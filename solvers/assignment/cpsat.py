@@ -18,10 +18,10 @@ from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
+    infeasible_at_once,
     mandatory_left_out,
     objective_of,
     stage_flows,
-    unservable_mandatory,
 )
 from solvers.assignment.bound import LagrangianBound
 from solvers.assignment.cpsat_model import (
@@ -167,15 +167,8 @@ class CpSatBackend:
         stop: StopSignal | None = None,
     ) -> AssignmentResult:
         start = time.perf_counter()
-        if params.hard_mandatory and (why := unservable_mandatory(problem)):
-            return AssignmentResult(
-                solver=self.name,
-                status=SolveStatus.INFEASIBLE,
-                wall_time_s=time.perf_counter() - start,
-                seed=params.seed,
-                workers=params.workers,
-                notes=[why],
-            )
+        if (doomed := infeasible_at_once(problem, params, self.name, start)) is not None:
+            return doomed
         strategy = params.strategy
         if problem.by_operation:
             strategy = "full"  # the LP core and LNS do not model orders split by operation

@@ -31,10 +31,10 @@ from solvers.assignment.base import (
     Part,
     anchor_unsupported,
     by_operation_unsupported,
+    infeasible_at_once,
     mandatory_left_out,
     objective_of,
     report_result,
-    unservable_mandatory,
 )
 from solvers.assignment.greedy import greedy_parts
 from solvers.assignment.materials import SCALE, MaterialState, material_rows, whole_units
@@ -304,12 +304,9 @@ class _MipBackend:
         stop: StopSignal | None = None,
     ) -> AssignmentResult:
         start = time.perf_counter()
+        if (doomed := infeasible_at_once(problem, params, self.name, start)) is not None:
+            return doomed
         result = AssignmentResult(solver=self.name, status=SolveStatus.UNKNOWN, seed=params.seed)
-        if params.hard_mandatory and (why := unservable_mandatory(problem)):
-            result.status = SolveStatus.INFEASIBLE
-            result.notes.append(why)
-            result.wall_time_s = time.perf_counter() - start
-            return result
         warm: list[Part] | None = greedy_parts(problem, None, problem.warm)
         if params.hard_mandatory and mandatory_left_out(problem, warm or []):
             warm = None  # not a solution of the hard model

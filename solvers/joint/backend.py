@@ -22,10 +22,10 @@ from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
+    infeasible_at_once,
     mandatory_left_out,
     objective_of,
     report_result,
-    unservable_mandatory,
 )
 from solvers.assignment.mip import MAX_PRODUCTION_VARIABLES, build_model, violation
 from solvers.assignment.problem import AssignmentProblem
@@ -87,12 +87,9 @@ class JointBackend:
         stop: StopSignal | None = None,
     ) -> AssignmentResult:
         start = time.perf_counter()
+        if (doomed := infeasible_at_once(problem, params, self.name, start)) is not None:
+            return doomed
         result = AssignmentResult(solver=self.name, status=SolveStatus.UNKNOWN, seed=params.seed)
-        if params.hard_mandatory and (why := unservable_mandatory(problem)):
-            result.status = SolveStatus.INFEASIBLE
-            result.notes.append(why)
-            result.wall_time_s = time.perf_counter() - start
-            return result
         model, v = build_model(problem, params.hard_mandatory)
         jp = add_purchasing(model, problem, v.make, params.max_suppliers_per_material)
         # The mandatory penalty outweighs any plan's assignment cost, not its
