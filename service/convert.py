@@ -81,14 +81,10 @@ def _is_map(field: FieldDescriptor) -> bool:
 
 def _is_list_wrapper(field: FieldDescriptor) -> bool:
     """A message standing for a list that may be absent: its only field is ``items``."""
-    if field.message_type is None or field.label == FieldDescriptor.LABEL_REPEATED:
+    if field.message_type is None or field.is_repeated:
         return False
     fields = field.message_type.fields
-    return (
-        len(fields) == 1
-        and fields[0].name == "items"
-        and fields[0].label == FieldDescriptor.LABEL_REPEATED
-    )
+    return len(fields) == 1 and fields[0].name == "items" and fields[0].is_repeated
 
 
 def _scalar_to_domain(field: FieldDescriptor, value: Any, empty_lists: bool = False) -> Any:
@@ -118,7 +114,7 @@ def message_to_dict(message: Message, empty_lists: bool = False) -> Any:
     out: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
-        if _is_map(field) or field.label == FieldDescriptor.LABEL_REPEATED:
+        if _is_map(field) or field.is_repeated:
             if not value and not empty_lists:
                 continue
             if _is_map(field):
@@ -157,7 +153,7 @@ def enum_issues(message: Message, prefix: str = "") -> list[Issue]:
                 value_field = field.message_type.fields_by_name["value"]
                 for key, item in value.items():
                     check(value_field, item, f"{where}.{key}")
-            elif field.label == FieldDescriptor.LABEL_REPEATED:
+            elif field.is_repeated:
                 for i, item in enumerate(value):
                     check(field, item, f"{where}[{i}]")
             elif _is_list_wrapper(field):
@@ -206,7 +202,7 @@ def _fill(message: Message, data: dict[str, Any], path: str) -> None:
                     _fill(target[k], v, f"{where}.{k}.")
                 else:
                     target[k] = v
-        elif field.label == FieldDescriptor.LABEL_REPEATED:
+        elif field.is_repeated:
             target = getattr(message, key)
             for i, item in enumerate(value):
                 if field.message_type is not None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import NoReturn
 
 import grpc
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from matcher.domain.consistency import Issue
@@ -105,7 +105,6 @@ def _not_found(context: grpc.ServicerContext, job_id: str) -> NoReturn:
 
 # ------------------------------------------------------------ request limits
 
-_REPEATED = FieldDescriptor.LABEL_REPEATED
 _HAS_LISTS: dict[str, bool] = {}
 
 
@@ -115,7 +114,7 @@ def _has_lists(descriptor: Descriptor) -> bool:
     if name not in _HAS_LISTS:
         _HAS_LISTS[name] = False  # a type that contains itself: decided by its other fields
         _HAS_LISTS[name] = any(
-            f.label == _REPEATED or (f.message_type is not None and _has_lists(f.message_type))
+            f.is_repeated or (f.message_type is not None and _has_lists(f.message_type))
             for f in descriptor.fields
         )
     return _HAS_LISTS[name]
@@ -141,7 +140,7 @@ def _walk(
             return
         where = f"{path}.{field.name}"
         kind = field.message_type
-        if field.label == _REPEATED:
+        if field.is_repeated:
             if len(value) > limit and where not in exempt:
                 found.append(
                     Issue(
