@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from matcher.app.feedback import candidate_costs
@@ -135,15 +135,13 @@ def _plan(
     best = _round(problem, backend, params, first_s, started, progress, stop, anchor)
     if fed:
         best = _feedback_rounds(problem, backend, params, best, started, progress, stop)
-    elif too_big:
-        best = _noted(
-            best,
+    notes = []
+    if too_big:
+        notes.append(
             f"feedback: skipped, {problem.size} production variables (above "
-            f"{FEEDBACK_MAX_VARIABLES}): at this size the first round needs the whole limit",
+            f"{FEEDBACK_MAX_VARIABLES}): at this size the first round needs the whole limit"
         )
-    stage = best.plan.stages[0]
-    stage = stage.model_copy(update={"extra": {**stage.extra, "compile_s": round(compile_s, 3)}})
-    result = best.plan.model_copy(update={"stages": [stage, *best.plan.stages[1:]]})
+    result = _annotated(best.plan, notes, {"compile_s": round(compile_s, 3)})
     if params.sharing and problem.orders and not problem.by_operation:
         sharing = _sharing(best.problem, best.result, params, started, stop)
         result = result.model_copy(update={"capacity_sharing": sharing})
@@ -223,23 +221,17 @@ def _feedback_rounds(
             f"the assignment objective of round {chosen} includes the purchasing and transport "
             "costs fed back from the round before; the plan's costs are its own"
         )
-    stage = best.plan.stages[0]
+    plan = _annotated(best.plan, notes, {"feedback_rounds": history})
+    return replace(best, plan=plan)
+
+
+def _annotated(plan: Plan, notes: list[str], extra: dict[str, Any]) -> Plan:
+    """``plan`` with ``notes`` and ``extra`` added to its assignment stage."""
+    stage = plan.stages[0]
     stage = stage.model_copy(
-        update={
-            "notes": [*stage.notes, *notes],
-            "extra": {**stage.extra, "feedback_rounds": history},
-        }
+        update={"notes": [*stage.notes, *notes], "extra": {**stage.extra, **extra}}
     )
-    plan = best.plan.model_copy(update={"stages": [stage, *best.plan.stages[1:]]})
-    return _Round(best.problem, best.result, plan, best.wall_s)
-
-
-def _noted(r: _Round, note: str) -> _Round:
-    """``r`` with ``note`` added to its assignment stage."""
-    stage = r.plan.stages[0]
-    stage = stage.model_copy(update={"notes": [*stage.notes, note]})
-    plan = r.plan.model_copy(update={"stages": [stage, *r.plan.stages[1:]]})
-    return _Round(r.problem, r.result, plan, r.wall_s)
+    return plan.model_copy(update={"stages": [stage, *plan.stages[1:]]})
 
 
 def _round_summary(k: int, r: _Round, kept: bool) -> dict[str, Any]:

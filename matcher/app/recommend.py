@@ -31,7 +31,7 @@ from matcher.domain.validation import (
 )
 from solvers.assignment.base import Part
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, fill
-from solvers.assignment.materials import scaled_use
+from solvers.assignment.materials import material_uses
 from solvers.assignment.problem import AssignmentProblem, Candidate, build_problem
 
 MAX_DISPLACED = 5
@@ -261,11 +261,7 @@ class _Room:
             for t, q in quantities.items():
                 self.cap.free[r][t] -= c.seconds_per_unit * q + 60 * c.setup_minutes
         index = {lim.material: m for m, lim in enumerate(p.materials)}
-        uses = [
-            (index[mid], scaled_use(q))
-            for mid, q in sorted(o.bill_of_materials.items())
-            if mid in index and q > 0
-        ]
+        uses = material_uses(index, o.bill_of_materials)
         if uses and self.cap.materials is not None:
             self.cap.materials.take(fi, uses, quantities, 1)
 

@@ -44,6 +44,16 @@ def scaled_use(quantity: float) -> int:
     return math.ceil(quantity * SCALE - 1e-6)
 
 
+def material_uses(
+    index: Mapping[str, int], bill: Mapping[str, float]
+) -> tuple[tuple[int, int], ...]:
+    """A bill of materials as the engines count it: (limit index, millionths per unit)
+    for each material whose supply can bind (``index``: material id -> limit index)."""
+    return tuple(
+        (index[mid], scaled_use(q)) for mid, q in sorted(bill.items()) if mid in index and q > 0
+    )
+
+
 def whole_units(scaled: int) -> int:
     """Whole units that cover ``scaled`` millionths (0 for nothing or less)."""
     return max(0, -(-scaled // SCALE))

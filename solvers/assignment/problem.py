@@ -28,7 +28,7 @@ from solvers.assignment.materials import (
     MaterialState,
     compile_limits,
     earliest_start,
-    scaled_use,
+    material_uses,
 )
 
 
@@ -310,30 +310,25 @@ _FILTER_ORDER = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Materials:
     """The material limits by id and index, for placing candidates in time."""
 
     limits: list[MaterialLimit]
+    by_id: dict[str, MaterialLimit] = field(init=False)
+    index: dict[str, int] = field(init=False)
 
-    @property
-    def by_id(self) -> dict[str, MaterialLimit]:
-        return {lim.material: lim for lim in self.limits}
-
-    def uses(self, order: Order) -> tuple[tuple[int, int], ...]:
-        index = {lim.material: m for m, lim in enumerate(self.limits)}
-        return tuple(
-            (index[mid], scaled_use(q))
-            for mid, q in sorted(order.bill_of_materials.items())
-            if mid in index and q > 0
-        )
+    def __post_init__(self) -> None:
+        # Built once: every candidate of every order asks them.
+        self.by_id = {lim.material: lim for lim in self.limits}
+        self.index = {lim.material: m for m, lim in enumerate(self.limits)}
 
     def place(self, instance: Instance, cand: Candidate) -> tuple[ReasonCode, str] | None:
         """Start ``cand`` no earlier than its materials can be there; why not, if never."""
         if cand.operation not in (None, 0):
             return None
         order = instance.orders[cand.order]
-        cand.materials = self.uses(order)
+        cand.materials = material_uses(self.index, order.bill_of_materials)
         if not cand.materials:
             return None
         start = earliest_start(order, cand.factory, self.by_id)

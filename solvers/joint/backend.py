@@ -22,6 +22,8 @@ from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
+    anchor_unsupported,
+    by_operation_unsupported,
     infeasible_at_once,
     mandatory_left_out,
     objective_of,
@@ -62,16 +64,8 @@ class JointBackend:
                 f"the instance has {len(problem.orders)} orders; the joint reference takes "
                 f"at most {MAX_ORDERS}"
             )
-        if problem.anchor is not None:
-            return (
-                "re-plans (fixed work, stability) are modelled by the cpsat back-end only, "
-                "not by the joint reference"
-            )
-        if problem.by_operation:
-            return (
-                f"{len(problem.by_operation)} order(s) are split by operation "
-                "(split.by_operation); the joint reference does not model them (cpsat does)"
-            )
+        if (why := anchor_unsupported(problem) or by_operation_unsupported(problem)) is not None:
+            return why
         if problem.size > MAX_PRODUCTION_VARIABLES:
             return (
                 f"the model has {problem.size} production variables, more than the "
