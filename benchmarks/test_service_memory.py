@@ -25,7 +25,7 @@ MATCHER = Path(sys.executable).parent / "matcher"
 ROOT = Path(__file__).resolve().parent.parent
 
 # orders -> the most the server's peak may grow, MB (measured figures in the docs)
-SIZES = {60_000: 700, 100_000: 1_100}
+SIZES = {60_000: 450, 100_000: 750}
 
 
 def _peak_mb(pid: int) -> float:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.app.catalogue import solver_names
 from matcher.domain.consistency import Issue, material_need_issues
-from matcher.domain.entities import Order
+from matcher.domain.entities import Factory, Material, Order, Process, Supplier
 from matcher.domain.events import Disruption, FreezeRef, parse_disruption
 from matcher.domain.instance import Instance
 from matcher.domain.params import Progress, SolveParams
@@ -45,6 +45,7 @@ from matcher.domain.validation import (
     plan_instance_issues,
     plan_number_issues,
     pydantic_issues,
+    stake_issues,
     stake_of,
 )
 from service.gen.matcher.v1 import matcher_pb2 as pb
@@ -111,8 +112,15 @@ def message_to_dict(message: Message, empty_lists: bool = False) -> Any:
         return MessageToDict(message)
     if isinstance(message, timestamp_pb2.Timestamp):
         return message.ToDatetime(tzinfo=dt.UTC).isoformat()
+    return _fields_to_dict(message, message.DESCRIPTOR.fields, empty_lists)
+
+
+def _fields_to_dict(
+    message: Message, fields: Iterable[FieldDescriptor], empty_lists: bool
+) -> dict[str, Any]:
+    """:func:`message_to_dict` of some of ``message``'s fields."""
     out: dict[str, Any] = {}
-    for field in message.DESCRIPTOR.fields:
+    for field in fields:
         value = getattr(message, field.name)
         if _is_map(field) or field.is_repeated:
             if not value and not empty_lists:
@@ -275,10 +283,22 @@ def _result_from_proto(model: type[BaseModel], message: Message) -> Any:
 # --------------------------------------------------------------------- requests
 
 
+# The instance's lists of entities, converted entry by entry (_instance_by_entity).
+_ENTITY_LISTS: dict[str, type[BaseModel]] = {
+    "processes": Process,
+    "materials": Material,
+    "factories": Factory,
+    "orders": Order,
+    "suppliers": Supplier,
+}
+
+
 def instance_from_proto(message: pb.Instance) -> Instance:
     """The validated domain instance; raises ``InvalidInstanceError`` listing every
     violation with its path."""
     enums = enum_issues(message)
+    if not enums and (instance := _instance_by_entity(message)) is not None:
+        return instance
     try:
         instance = parse_instance(message_to_dict(message))
     except InvalidInstanceError as err:
@@ -286,6 +306,31 @@ def instance_from_proto(message: pb.Instance) -> Instance:
     if enums:
         raise InvalidInstanceError(enums)
     return instance
+
+
+def _instance_by_entity(message: pb.Instance) -> Instance | None:
+    """The instance, each entity validated from its own small dict, or ``None`` at
+    the first violation (the whole-request conversion then reports every one).
+
+    The JSON-form dict of a whole request costs about as much memory as the domain
+    instance it becomes (docs/service.md, "Memory"); built one entity at a time, it
+    never exists whole, so a valid request's peak is the instance and the message.
+    """
+    entity_fields = [f for f in message.DESCRIPTOR.fields if f.name in _ENTITY_LISTS]
+    other_fields = [f for f in message.DESCRIPTOR.fields if f.name not in _ENTITY_LISTS]
+    data: dict[str, Any] = _fields_to_dict(message, other_fields, empty_lists=False)
+    try:
+        for field in entity_fields:
+            model = _ENTITY_LISTS[field.name]
+            entries = [
+                model.model_validate(message_to_dict(e)) for e in getattr(message, field.name)
+            ]
+            if entries:
+                data[field.name] = entries
+        instance = Instance.model_validate(data)
+    except ValidationError:
+        return None
+    return None if stake_issues(instance) else instance
 
 
 def instance_to_proto(instance: Instance) -> pb.Instance:

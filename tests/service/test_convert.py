@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ from matcher.domain.plan import (
     TransferKind,
     Unassigned,
 )
-from matcher.domain.validation import InvalidInstanceError, parse_instance
+from matcher.domain.validation import InvalidInstanceError, load_instance, parse_instance
 from service.convert import (
     InvalidParamsError,
     disruption_from_proto,
@@ -79,6 +80,27 @@ def test_unset_optional_fields_take_the_domain_default_and_zero_is_kept() -> Non
     assert instance.factories[1].credit.score == 0
     assert instance.weights.production == 0
     assert instance.weights.transport == 1
+
+
+def test_entity_by_entity_conversion_builds_what_the_whole_request_dict_builds() -> None:
+    """instance_from_proto validates each entity from its own dict (memory); the
+    result must be the instance the whole-request dict gives, for every shipped one."""
+    for path in sorted(Path("instances").glob("*.json")):
+        message = instance_to_proto(load_instance(path))
+        assert instance_from_proto(message) == parse_instance(message_to_dict(message)), path
+
+
+def test_a_cross_reference_violation_is_reported_as_from_the_json_format() -> None:
+    data = tiny_json()
+    data["orders"][0]["operations"][0]["process"] = "no_such_process"
+    with pytest.raises(InvalidInstanceError) as from_json:
+        parse_instance(data)
+    message = instance_to_proto(parse_instance(tiny_json()))
+    message.orders[0].operations[0].process = "no_such_process"
+    with pytest.raises(InvalidInstanceError) as from_proto:
+        instance_from_proto(message)
+    assert from_proto.value.issues == from_json.value.issues
+    assert any(i.path.startswith("orders[0]") for i in from_proto.value.issues)
 
 
 def test_enum_values_map_to_the_domain_spelling() -> None:
