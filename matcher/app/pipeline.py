@@ -201,7 +201,7 @@ def _feedback_rounds(
         fed = problem.with_costs(extra, warm)
         # A later round's stages price with the fed-back costs, so their incumbents do
         # not compare with the first round's: a listener hears of the better plans only.
-        last = _round(fed, backend, params, seconds, time.perf_counter(), None, stop, None)
+        last = _round(fed, backend, params, seconds, time.perf_counter(), None, stop, None, last)
         better = last.plan.costs.objective < best.plan.costs.objective
         history.append(_round_summary(k, last, kept=better))
         if not better:
@@ -260,10 +260,14 @@ def _round(
     progress: ProgressCallback | None,
     stop: StopSignal | None,
     anchor: AnchorSpec | None,
+    previous: _Round | None = None,
 ) -> _Round:
     """The stages once, in ``seconds`` from ``started`` less the capacity-sharing
     analysis' share when it runs after them: assignment, purchasing (when the
-    allocations need materials), routing (when the instance has a fleet)."""
+    allocations need materials), routing (when the instance has a fleet).
+
+    When the allocations are ``previous``'s, purchasing and routing are not run
+    again: they depend on the allocations alone, so ``previous``'s are reused."""
     instance = problem.instance
     routes = bool(instance.fleet.vehicles)
     budget = seconds * ASSIGNMENT_SHARE[_buys(instance) + routes]  # the rest: later stages
@@ -312,7 +316,11 @@ def _round(
     )
     stages = [stage]
     purchasing = None
-    if any(o.bill_of_materials for o in instance.orders):
+    routing = None
+    if previous is not None and allocations == previous.plan.allocations:
+        purchasing, routing = previous.plan.purchasing, previous.plan.routes
+        stages += [_reused(s) for s in previous.plan.stages[1:]]
+    elif any(o.bill_of_materials for o in instance.orders):
         left = seconds - (time.perf_counter() - started) - reserve
         if routes:
             left -= ROUTING_SHARE * seconds
@@ -323,8 +331,7 @@ def _round(
         if bought is not None:
             purchasing, purchasing_stats = bought
             stages.append(purchasing_stats)
-    routing = None
-    if routes:
+    if routes and (previous is None or allocations != previous.plan.allocations):
         left = seconds - (time.perf_counter() - started) - reserve
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
         routed = run_routing(
@@ -353,6 +360,12 @@ def _round(
         transfers=transfers,
     )
     return _Round(problem, result, result_plan, time.perf_counter() - started)
+
+
+def _reused(stage: StageStats) -> StageStats:
+    """A later stage's statistics, carried over to a round with the same allocations."""
+    note = "the allocations are the round before's: its answer reused, not solved again"
+    return stage.model_copy(update={"notes": [*stage.notes, note], "wall_time_s": 0.0})
 
 
 def _unassigned(

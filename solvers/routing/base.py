@@ -35,6 +35,7 @@ class RoutingLimits:
     started: float = field(default_factory=time.perf_counter)
     give_up_s: float | None = None  # stop when still nothing feasible after this long
     max_iterations: int | None = None  # PyVRP: stop after this many (deterministic)
+    patience: int | None = None  # PyVRP: stop after this many without improvement
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

@@ -109,6 +109,7 @@ class _Deadline:
         self.best = math.inf
         self.first_feasible_s: float | None = None
         self.iterations = 0
+        self.improved_at = 0  # the iteration of the last improvement
 
     def __call__(self, best_cost: float) -> bool:
         self.iterations += 1
@@ -117,11 +118,15 @@ class _Deadline:
             return True
         if best_cost < self.best and best_cost < INT64_MAX:  # PyVRP passes max when infeasible
             self.best = best_cost
+            self.improved_at = self.iterations
             elapsed = self.limits.elapsed()
             if self.first_feasible_s is None:
                 self.first_feasible_s = elapsed
             if self.limits.on_improvement is not None:
                 self.limits.on_improvement(elapsed, int(best_cost))
+        patience, found = self.limits.patience, self.first_feasible_s is not None
+        if patience is not None and found and self.iterations - self.improved_at > patience:
+            return True
         give_up = self.limits.give_up_s
         if give_up is not None and self.first_feasible_s is None:
             return self.limits.stopped() or self.limits.elapsed() > give_up

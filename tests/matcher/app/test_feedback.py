@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from matcher.app.feedback import candidate_costs, material_unit_costs
 from matcher.app.pipeline import plan
 from matcher.check import check_plan
@@ -108,3 +110,25 @@ def test_the_material_cost_of_a_unit_includes_the_inbound_transport_to_each_fact
     assert unit[("steel", "F1")] == 10 + 15
     extra = candidate_costs(build_problem(instance), first)
     assert sorted(extra.values()) == [100, 250]  # 10 kg a unit at F2 and at F1
+
+
+def test_a_round_with_the_allocations_of_the_round_before_does_not_buy_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Purchasing depends on the allocations alone: the last round, which keeps round
+    1's allocations, reuses round 1's purchases instead of solving them again."""
+    from matcher.app import pipeline
+
+    calls: list[int] = []
+    real = pipeline.run_purchasing  # type: ignore[attr-defined]
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "run_purchasing", counted)
+    fed = plan(_instance(), _params(feedback=True))
+    rounds = fed.stages[0].extra["feedback_rounds"]
+    assert [r["kept"] for r in rounds] == [True, True, False]
+    assert rounds[2]["total"] == rounds[1]["total"]
+    assert len(calls) == 2

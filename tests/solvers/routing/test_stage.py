@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from matcher.check import check_plan
 from matcher.domain.entities import Location, Vehicle
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
-from matcher.domain.plan import Plan, UnroutedReason
+from matcher.domain.plan import Plan, Routing, UnroutedReason
 from matcher.domain.validation import parse_instance
 from solvers.routing.requests import Load, Place, split_load
 from solvers.routing.stage import route_cents
@@ -164,3 +165,50 @@ def test_progress_reports_the_transport_cost_falling_as_periods_are_routed(
     assert routing == sorted(routing, reverse=True)
     assert result.routes is not None
     assert routing[-1] == result.routes.fleet_cents + result.routes.carrier_cents
+
+
+def _routing_of(data: dict[str, Any]) -> Routing:
+    _, result = solve(data)
+    assert result.routes is not None
+    return result.routes
+
+
+@pytest.mark.parametrize("fixed_cents", [0, 5_000, 60_000, 150_000, 1_000_000])
+@pytest.mark.parametrize("carrier_min_cents", [0, 100_000])
+def test_a_period_skipped_as_unable_to_pay_is_one_where_the_search_keeps_no_route(
+    fleet_data: dict[str, Any],
+    fixed_cents: int,
+    carrier_min_cents: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bound behind the skip is valid: with it switched off, the search finds no
+    route there that costs less than the carrier (so the skip changes nothing)."""
+    from solvers.routing import stage
+
+    fleet_data["fleet"]["vehicles"][0]["fixed_cost_cents"] = fixed_cents
+    fleet_data["transport"]["carrier_min_cents"] = carrier_min_cents
+    skipping = _routing_of(fleet_data)
+    monkeypatch.setattr(stage._Day, "cannot_pay", lambda self: False)
+    searching = _routing_of(fleet_data)
+    skipped = [n for n in skipping.notes if n.startswith("no VRP solved")]
+    if skipped:
+        listed = re.search(r"period\(s\) ([\d, ]+):", skipped[0])
+        assert listed is not None
+        periods = {int(p) for p in listed.group(1).split(",")}
+        assert not [r for r in searching.routes if r.period in periods]
+        assert not [r for r in skipping.routes if r.period in periods]
+    assert skipping.fleet_cents + skipping.carrier_cents == (
+        searching.fleet_cents + searching.carrier_cents
+    )
+
+
+def test_no_vrp_is_solved_where_no_route_can_beat_the_carrier(
+    fleet_data: dict[str, Any],
+) -> None:
+    fleet_data["fleet"]["vehicles"][0]["fixed_cost_cents"] = 1_000_000  # 10 000.00 a day
+    fleet_data["transport"]["carrier_min_cents"] = 0
+    routing = _routing_of(fleet_data)
+    assert not routing.routes
+    assert any(n.startswith("no VRP solved in period(s)") for n in routing.notes)
+    cheaper = [u for u in routing.unrouted if u.reason is UnroutedReason.CARRIER_CHEAPER]
+    assert cheaper and all("no vehicle route" in u.detail for u in cheaper)
