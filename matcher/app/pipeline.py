@@ -38,6 +38,7 @@ from matcher.domain.plan import (
 from solvers.assignment.base import AssignmentBackend, AssignmentResult, get_backend
 from solvers.assignment.diagnose import explain_unserved
 from solvers.assignment.problem import AnchorSpec, AssignmentProblem, build_problem
+from solvers.purchasing.solve import ProvenAnswers
 from solvers.purchasing.stage import run_purchasing
 from solvers.routing.stage import run_routing
 from solvers.sharing.analysis import analyse
@@ -132,9 +133,10 @@ def _plan(
     too_big = fed and problem.size > FEEDBACK_MAX_VARIABLES
     fed = fed and not too_big
     first_s = params.time_limit_s * (ROUND_SHARES[0] if fed else 1)
-    best = _round(problem, backend, params, first_s, started, progress, stop, anchor)
+    proven = ProvenAnswers()  # purchasing answers proved in one round serve the next
+    best = _round(problem, backend, params, first_s, started, progress, stop, anchor, None, proven)
     if fed:
-        best = _feedback_rounds(problem, backend, params, best, started, progress, stop)
+        best = _feedback_rounds(problem, backend, params, best, started, progress, stop, proven)
     notes = []
     if too_big:
         notes.append(
@@ -181,6 +183,7 @@ def _feedback_rounds(
     started: float,
     progress: ProgressCallback | None,
     stop: StopSignal | None,
+    proven: ProvenAnswers,
 ) -> _Round:
     """Rounds after the first, while the objective falls: the best round, its
     assignment stage stating every round's costs."""
@@ -201,7 +204,8 @@ def _feedback_rounds(
         fed = problem.with_costs(extra, warm)
         # A later round's stages price with the fed-back costs, so their incumbents do
         # not compare with the first round's: a listener hears of the better plans only.
-        last = _round(fed, backend, params, seconds, time.perf_counter(), None, stop, None, last)
+        now = time.perf_counter()
+        last = _round(fed, backend, params, seconds, now, None, stop, None, last, proven)
         better = last.plan.costs.objective < best.plan.costs.objective
         history.append(_round_summary(k, last, kept=better))
         if not better:
@@ -261,6 +265,7 @@ def _round(
     stop: StopSignal | None,
     anchor: AnchorSpec | None,
     previous: _Round | None = None,
+    proven: ProvenAnswers | None = None,
 ) -> _Round:
     """The stages once, in ``seconds`` from ``started`` less the capacity-sharing
     analysis' share when it runs after them: assignment, purchasing (when the
@@ -326,7 +331,7 @@ def _round(
             left -= ROUTING_SHARE * seconds
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
         bought = run_purchasing(
-            instance, allocations, params, stage_s, _improvements(progress), stop
+            instance, allocations, params, stage_s, _improvements(progress), stop, proven
         )
         if bought is not None:
             purchasing, purchasing_stats = bought

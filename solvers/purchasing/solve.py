@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from matcher.domain.plan import ShortageReason, SolveStatus
 from solvers.linear import Limits, LinearModel, Outcome
@@ -82,18 +82,86 @@ class MaterialSolution:
         return self.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
+class ProvenAnswers:
+    """Purchase plans proved optimal, by what they were solved from.
+
+    Within one plan the same material is often solved again for the same factories and
+    the same needs: in a later feedback round that moved no order needing it, or as a
+    one-factory coalition of the split. A later solve then takes the proven answer.
+    Only proven answers are kept, so that a reuse never depends on the time the first
+    solve had. One instance per plan: the key does not describe the offers.
+    """
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[object, ...], MaterialSolution] = {}
+        self.reused = 0
+
+    @staticmethod
+    def key(
+        mp: MaterialProblem,
+        members: tuple[str, ...],
+        solver: str,
+        limits: Limits,
+        max_suppliers: int | None,
+    ) -> tuple[object, ...]:
+        needs = tuple((f, tuple(sorted(mp.needs[f].items()))) for f in members)
+        return (mp.material.id, needs, solver, limits.relative_gap, max_suppliers)
+
+    def get(self, key: tuple[object, ...]) -> MaterialSolution | None:
+        found = self._answers.get(key)
+        if found is None:
+            return None
+        self.reused += 1
+        return replace(
+            found,
+            bought=list(found.bought),
+            uncovered=list(found.uncovered),
+            notes=list(found.notes),
+            wall_time_s=0.0,
+        )
+
+    def put(self, key: tuple[object, ...], solution: MaterialSolution) -> None:
+        if solution.status == SolveStatus.OPTIMAL:
+            self._answers[key] = replace(
+                solution,
+                bought=list(solution.bought),
+                uncovered=list(solution.uncovered),
+                notes=list(solution.notes),
+            )
+
+
 def solve_material(
     mp: MaterialProblem,
     factories: Iterable[str],
     solver: str,
     limits: Limits,
     max_suppliers: int | None = None,
+    proven: ProvenAnswers | None = None,
 ) -> MaterialSolution:
     """Optimal purchases of ``mp`` for ``factories`` buying together: fewest uncovered
-    units first, then least cost. Failures come back as statuses."""
+    units first, then least cost. Failures come back as statuses. With ``proven``, an
+    answer already proved for the same question is reused (and a new proof kept)."""
+    members = tuple(sorted(set(factories) & set(mp.needs)))
+    if proven is None:
+        return _solve_material(mp, members, solver, limits, max_suppliers)
+    key = ProvenAnswers.key(mp, members, solver, limits, max_suppliers)
+    found = proven.get(key)
+    if found is not None:
+        return found
+    solution = _solve_material(mp, members, solver, limits, max_suppliers)
+    proven.put(key, solution)
+    return solution
+
+
+def _solve_material(
+    mp: MaterialProblem,
+    members: tuple[str, ...],
+    solver: str,
+    limits: Limits,
+    max_suppliers: int | None,
+) -> MaterialSolution:
     start = time.perf_counter()
     run = get_backend(solver).solve
-    members = tuple(sorted(set(factories) & set(mp.needs)))
     out = MaterialSolution(mp.material.id, members, SolveStatus.OPTIMAL)
     buckets, late = buckets_of(mp, members)
     out.uncovered += [_late(mp, f, t, q) for f, t, q in late]

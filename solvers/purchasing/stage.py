@@ -44,7 +44,12 @@ from solvers.purchasing.problem import (
     build_purchasing_problem,
     material_needs,
 )
-from solvers.purchasing.solve import MaterialSolution, greedy_purchases, solve_material
+from solvers.purchasing.solve import (
+    MaterialSolution,
+    ProvenAnswers,
+    greedy_purchases,
+    solve_material,
+)
 
 COLLECTIVE_SHARE = 0.7
 STANDALONE_SHARE = 0.9
@@ -74,16 +79,22 @@ def run_purchasing(
     seconds: float,
     progress: ProgressCallback | None = None,
     stop: StopSignal | None = None,
+    proven: ProvenAnswers | None = None,
 ) -> tuple[Purchasing, StageStats] | None:
-    """Purchase the materials ``allocations`` need; None when they need none."""
+    """Purchase the materials ``allocations`` need; None when they need none.
+
+    ``proven``: answers proved earlier in the same plan (another feedback round), taken
+    instead of solving the same material for the same needs again."""
     start = time.perf_counter()
     needs = material_needs(instance, allocations)
     if not needs:
         return None
     problem = build_purchasing_problem(instance, needs)
+    reused_before = 0 if proven is None else proven.reused
     get_backend(params.purchasing_solver)  # an unknown name fails before any work
     deadline = start + seconds
-    collective = solve_collective(problem, params, start + COLLECTIVE_SHARE * seconds, stop)
+    until = start + COLLECTIVE_SHARE * seconds
+    collective = solve_collective(problem, params, until, stop, proven)
     collective_s = time.perf_counter() - start
     objective = sum(s.cost for s in collective.values())
     bounds = [s.bound for s in collective.values()]
@@ -97,8 +108,8 @@ def run_purchasing(
     if stop is not None and stop.is_set():
         notes.append("stopped before the stand-alone costs: savings not computed")
     else:
-        standalone = _standalone(problem, params, stop)
-        splits = _splits(problem, params, collective, standalone, deadline, stop)
+        standalone = _standalone(problem, params, stop, proven)
+        splits = _splits(problem, params, collective, standalone, deadline, stop, proven)
     standalone_s = time.perf_counter() - start - collective_s
     purchasing = _assemble(problem, params, collective, standalone, splits, notes)
     gap = None if bound is None else max(0.0, objective - bound) / max(1.0, abs(objective))
@@ -121,6 +132,7 @@ def run_purchasing(
             "collective_s": round(collective_s, 3),
             "standalone_and_split_s": round(standalone_s, 3),
             "coalitions_solved": sum(s.coalitions for s in splits.values()),
+            "proven_answers_reused": 0 if proven is None else proven.reused - reused_before,
             "materials_not_optimal": sorted(
                 m for m, s in collective.items() if s.status != SolveStatus.OPTIMAL
             ),
@@ -162,6 +174,7 @@ def _solve(
     stop: StopSignal | None,
     workers: int,
     exact: bool = False,
+    proven: ProvenAnswers | None = None,
 ) -> MaterialSolution:
     """``exact``: no relative gap (stand-alone and coalition costs are compared to the
     cent)."""
@@ -171,11 +184,16 @@ def _solve(
         params.purchasing_solver,
         _limits(params, seconds, stop, workers, exact),
         params.max_suppliers_per_material,
+        proven,
     )
 
 
 def solve_collective(
-    problem: PurchasingProblem, params: SolveParams, until: float, stop: StopSignal | None
+    problem: PurchasingProblem,
+    params: SolveParams,
+    until: float,
+    stop: StopSignal | None,
+    proven: ProvenAnswers | None = None,
 ) -> dict[str, MaterialSolution]:
     """Every material for all its factories; time shared in proportion to size."""
     sizes = [1 + len(m.offers) * len(m.needs) for m in problem.materials]
@@ -183,7 +201,9 @@ def solve_collective(
     out: dict[str, MaterialSolution] = {}
     for mp, size in zip(problem.materials, sizes, strict=True):
         share = (until - time.perf_counter()) * size / left
-        out[mp.material.id] = _solve(mp, mp.factories, params, share, stop, params.workers)
+        out[mp.material.id] = _solve(
+            mp, mp.factories, params, share, stop, params.workers, proven=proven
+        )
         left -= size
     # What the easy materials left over goes to the ones not yet proven optimal.
     retry = [m for m in problem.materials if out[m.material.id].status != SolveStatus.OPTIMAL]
@@ -202,7 +222,10 @@ def solve_collective(
 
 
 def _standalone(
-    problem: PurchasingProblem, params: SolveParams, stop: StopSignal | None
+    problem: PurchasingProblem,
+    params: SolveParams,
+    stop: StopSignal | None,
+    proven: ProvenAnswers | None = None,
 ) -> dict[str, dict[str, MaterialSolution]]:
     """Each factory buying each of its materials alone: material -> factory -> plan.
 
@@ -222,7 +245,7 @@ def _standalone(
         if k >= exact or (stop is not None and stop.is_set()):
             out[mp.material.id][f] = _greedy_alone(mp, f, params.max_suppliers_per_material)
             continue
-        out[mp.material.id][f] = _solve(mp, [f], params, share, stop, 1, exact=True)
+        out[mp.material.id][f] = _solve(mp, [f], params, share, stop, 1, True, proven)
     return dict(out)
 
 
@@ -240,6 +263,7 @@ def _splits(
     standalone: dict[str, dict[str, MaterialSolution]],
     deadline: float,
     stop: StopSignal | None,
+    proven: ProvenAnswers | None = None,
 ) -> dict[str, _Split]:
     """Per material: charges summing to its collective cost, and the core check."""
     out: dict[str, _Split] = {}
@@ -259,6 +283,7 @@ def _splits(
             until,
             nominal,
             stop,
+            proven,
         )
     return out
 
@@ -271,6 +296,7 @@ def _split_material(
     until: float,
     nominal: float,
     stop: StopSignal | None,
+    proven: ProvenAnswers | None = None,
 ) -> _Split:
     players = mp.factories
     total = together.cost
@@ -285,7 +311,7 @@ def _split_material(
 
     def cost(coalition: frozenset[str]) -> float:
         seconds = max(MIN_SOLVE_S, min(1.0, until - time.perf_counter()))
-        solution = _solve(mp, sorted(coalition), params, seconds, stop, 1, exact=True)
+        solution = _solve(mp, sorted(coalition), params, seconds, stop, 1, True, proven)
         if solution.status != SolveStatus.OPTIMAL:
             unproven[0] += 1
         return float(solution.cost)

@@ -17,7 +17,7 @@ from matcher.domain.plan import Allocation, PeriodQuantity, ShortageReason, Solv
 from matcher.generate.purchasing import purchasing_case
 from solvers.linear import Limits
 from solvers.purchasing.problem import build_purchasing_problem, material_needs, offer_cost
-from solvers.purchasing.solve import MaterialSolution, solve_material
+from solvers.purchasing.solve import MaterialSolution, ProvenAnswers, solve_material
 from solvers.purchasing.stage import run_purchasing
 
 HERE = {"lat": 30.0, "lon": 120.0}
@@ -302,3 +302,24 @@ def test_the_shipped_purchasing_instance_matches_its_hand_derivation() -> None:
     assert pu.split_method == "shapley"
     assert pu.core is not None and pu.core.exhaustive
     assert (pu.core.blocking_coalition, pu.core.excess_cents) == (["F2", "F3"], 7333)
+
+
+def test_a_proven_answer_is_reused_for_the_same_needs_and_only_for_them() -> None:
+    inst = _instance({"A": [_offer("m", [(0, 100), (100, 80)])]}, factories=2)
+    problem = build_purchasing_problem(inst, {"m": {"F1": {5: 90}, "F2": {5: 30}}})
+    mp = problem.materials[0]
+    proven = ProvenAnswers()
+
+    def solve(factories: list[str]) -> MaterialSolution:
+        limits = Limits(time.perf_counter() + 20, 0.0, 0, 1)
+        return solve_material(mp, factories, "cpsat", limits, None, proven)
+
+    first = solve(["F1"])
+    again = solve(["F1"])
+    assert proven.reused == 1
+    assert (again.cost, again.status, _bought(again)) == (first.cost, first.status, _bought(first))
+    again.notes.append("a caller's note")  # a reused answer is the caller's to change
+    assert "a caller's note" not in solve(["F1"]).notes
+    both = solve(["F1", "F2"])  # other needs: solved, not reused
+    assert proven.reused == 2
+    assert both.cost == 120 * 80
