@@ -71,11 +71,11 @@ ITERATIONS_PER_SECOND = 1000
 second of its share), so that the same seed gives the same routes; the wall clock,
 at three times the share, is then only a safety net."""
 DETERMINISTIC_WALL_FACTOR = 3.0
-PATIENCE = 1000
-"""PyVRP iterations without a better solution after which a period's search stops: a
-time limit is a cap, not a duration. Measured on medium's plan at a 60 s routing
-budget, one worker: 34.2 s -> 26.6 s of routing for +0.013 % transport cost (500:
-13.8 s, +0.035 %)."""
+PATIENCE_PER_REQUEST = 20
+MIN_PATIENCE = 200
+"""A period's search stops after ``max(MIN_PATIENCE, PATIENCE_PER_REQUEST x its
+requests)`` PyVRP iterations without a better solution: a time limit is a cap, not a
+duration, and a small day converges in fewer iterations than a large one."""
 
 
 @dataclass
@@ -325,34 +325,47 @@ class _Day:
 
     def cannot_pay(self) -> bool:
         """No route of any vehicle type can cost less than the carrier's charges for
-        the loads it would take, so no VRP needs solving (the routes would all be
-        dropped as dearer than the carrier, docs/routing.md).
+        the loads it would take, so no VRP needs solving (its routes would all be
+        dropped as dearer than the carrier, docs/routing.md "When no VRP is solved").
 
-        A route carrying load ``r`` travels at least depot -> pickup -> delivery ->
-        depot (triangle inequality, less a metre per leg for rounding) and stops twice,
-        so it costs at least ``bound(r)`` = fixed + that trip's distance and time cost.
-        A route whose dearest such bound is ``X`` carries only loads with bounds <= X
-        and costs at least ``X``: if their carrier charges add up to less than ``X``
-        for every ``X``, no route pays."""
-        slack = 2 * len(self.reachable) + 3  # metres: one per leg of any route, rounded
+        Two lower bounds on the length ``L`` of a route carrying the loads ``S``: it
+        goes depot -> pickup -> delivery -> depot for each of them (triangle
+        inequality), so ``L >= loop(r)`` for the farthest; and it carries each load
+        ``r`` at least ``dist(r)`` with never more than its capacity on board, so
+        ``L >= sum(load_d(r) * dist(r)) / capacity_d`` in every dimension ``d``. Any
+        mix ``lam * first + (1 - lam) * second`` is a bound too. The route also
+        stops twice per load (service time). With ``L`` and the time it implies
+        priced at the vehicle's rates, a route pays only if its loads' carrier
+        charges cover the fixed cost plus the bound; over every farthest load and
+        every set of loads within it, that is checked by one sweep.
+        """
+        if not self.reachable:
+            return True
+        slack = 2.0 * len(self.reachable) + 3  # metres: rounding, half a metre per leg
         for t in self.types:
             v = t.first
-            km = self.profiles[self.profile_of[v.speed_kmh]].distance
+            metres = self.profiles[self.profile_of[v.speed_kmh]].distance
             depot = self.depot_index[v.depot]
-            bounds = []
+            per_s = v.cost_per_hour_cents / 3600
+            per_m = v.cost_per_km_cents / 1000 + per_s * 3.6 / v.speed_kmh  # time driving
+            items = []  # (loop metres, carrier, service cost, load-metres per dimension)
             for r in self.reachable:
                 fits = most_units(v, r.per_unit)
                 if fits is not None and fits < r.units:
                     continue
                 a, b = self._place(r.origin), self._place(r.destination)
-                metres = max(0, int(km[depot, a] + km[a, b] + km[b, depot]) - slack)
-                seconds = max(0, math.floor(metres * 3.6 / v.speed_kmh) - slack)
-                bounds.append((route_cents(v, metres, seconds + 2 * self.service), r))
-            carried = 0
-            for cents, r in sorted(bounds, key=lambda x: x[0]):
-                carried += r.carrier_cents
-                if carried >= cents:
-                    return False
+                loop = float(metres[depot, a] + metres[a, b] + metres[b, depot])
+                carried = {
+                    d: x * float(metres[a, b]) / v.capacity[d]
+                    for d, x in r.load.items()
+                    if x > 0 and v.capacity.get(d, 0.0) > 0
+                }
+                items.append((loop, r.carrier_cents, per_s * 2 * self.service, carried))
+            items.sort(key=lambda item: item[0])
+            fixed = v.fixed_cost_cents - (per_m + per_s) * slack - 1  # - 1: cent rounding
+            bounds = [(1.0, ""), *((lam, d) for lam in (0.5, 0.0) for d in self.dims)]
+            if not any(_no_route_pays(items, lam, dim, fixed, per_m) for lam, dim in bounds):
+                return False
         return True
 
     def out_of_reach(self) -> list[Unrouted]:
@@ -425,14 +438,15 @@ class _Day:
     ) -> RoutingResult | None:
         if not self.reachable:
             return None
-        limits = RoutingLimits(seconds, seed=params.seed, stop=stop, patience=PATIENCE)
+        patience = max(MIN_PATIENCE, PATIENCE_PER_REQUEST * len(self.reachable))
+        limits = RoutingLimits(seconds, seed=params.seed, stop=stop, patience=patience)
         if params.workers == 1:
             limits = RoutingLimits(
                 DETERMINISTIC_WALL_FACTOR * seconds,
                 seed=params.seed,
                 stop=stop,
                 max_iterations=max(1, round(ITERATIONS_PER_SECOND * seconds)),
-                patience=PATIENCE,
+                patience=patience,
             )
         return solve_routing(self.problem(), params.routing_solver, limits)
 
@@ -515,6 +529,25 @@ class _Day:
             duration_minutes=route.duration / 60,
             cost_cents=route_cents(v, route.distance, route.duration),
         )
+
+
+def _no_route_pays(
+    items: list[tuple[float, int, float, dict[str, float]]],
+    lam: float,
+    dim: str,
+    fixed: float,
+    per_m: float,
+) -> bool:
+    """:meth:`_Day.cannot_pay`'s sweep for one bound: ``items`` (loop metres,
+    carrier cents, service cost, load-metres per capacity by dimension) sorted by loop;
+    with the farthest load at each loop in turn, the best set takes every nearer load
+    worth more than its own share of the bound."""
+    gain = 0.0
+    for loop, carrier, service, carried in items:
+        gain += max(0.0, carrier - service - (1 - lam) * per_m * carried.get(dim, 0.0))
+        if gain - fixed - lam * per_m * loop >= 0:
+            return False
+    return True
 
 
 def _per_unit_cost(cents: int, units: int) -> int:

@@ -175,17 +175,21 @@ def _routing_of(data: dict[str, Any]) -> Routing:
 
 @pytest.mark.parametrize("fixed_cents", [0, 5_000, 60_000, 150_000, 1_000_000])
 @pytest.mark.parametrize("carrier_min_cents", [0, 100_000])
+@pytest.mark.parametrize("capacity_kg", [3000.0, 400.0])
 def test_a_period_skipped_as_unable_to_pay_is_one_where_the_search_keeps_no_route(
     fleet_data: dict[str, Any],
     fixed_cents: int,
     carrier_min_cents: int,
+    capacity_kg: float,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The bound behind the skip is valid: with it switched off, the search finds no
-    route there that costs less than the carrier (so the skip changes nothing)."""
+    """The bounds behind the skip are valid: with it switched off, the search finds no
+    route there that costs less than the carrier (so the skip changes nothing). A
+    small van makes the load-distance bound the one that decides."""
     from solvers.routing import stage
 
     fleet_data["fleet"]["vehicles"][0]["fixed_cost_cents"] = fixed_cents
+    fleet_data["fleet"]["vehicles"][0]["capacity"]["weight_kg"] = capacity_kg
     fleet_data["transport"]["carrier_min_cents"] = carrier_min_cents
     skipping = _routing_of(fleet_data)
     monkeypatch.setattr(stage._Day, "cannot_pay", lambda self: False)
