@@ -292,6 +292,26 @@ def check_targets(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def server_phases() -> dict[str, float]:
+    """Mean server time per phase of ``Solve`` (ms), from the in-process server's
+    ``matcher_phase_seconds`` histogram: every call, warm-up included."""
+    from service.metrics import PHASE_SECONDS
+
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for metric in PHASE_SECONDS.collect():
+        for sample in metric.samples:
+            if sample.labels.get("method") != "Solve":
+                continue
+            phase = sample.labels["phase"]
+            if sample.name.endswith("_sum"):
+                sums[phase] = sample.value
+            elif sample.name.endswith("_count"):
+                counts[phase] = sample.value
+    order = ("validate", "wait", "solve", "encode")
+    return {k: round(1000 * sums[k] / counts[k], 1) for k in order if counts.get(k)}
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     s = report["settings"]
     r = report["results"]
@@ -325,6 +345,11 @@ def render(report: dict[str, Any], console: Console) -> None:
         "plan statuses", ", ".join(f"{k}: {v}" for k, v in r["plan_statuses"].items()) or "-"
     )
     table.add_row("warm-up calls (not counted)", str(r["warmup_calls"]))
+    if report.get("server_phases_ms"):
+        table.add_row(
+            "server mean ms by phase (all calls)",
+            ", ".join(f"{k} {v}" for k, v in report["server_phases_ms"].items()),
+        )
     mem = report["memory"]
     rows = [(f"{p['role']} pid {p['pid']}", p) for p in mem["processes"] if p["samples"]]
     if "total_peak_mb" in mem:
@@ -447,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": summary,
         "memory": sampler.report(t0),
+        "server_phases_ms": server_phases() if running is not None else {},
     }
     report["targets"] = check_targets(summary)
     render(report, console)

@@ -33,8 +33,16 @@ SOLVES_RUNNING = Gauge("matcher_solves_running", "Unary solves and re-plans on a
 STREAMS_OPEN = Gauge("matcher_watch_streams", "WatchJob streams open")
 SOLVE_SECONDS = Histogram(
     "matcher_solve_seconds",
-    "Wall time of the assignment stage",
+    "Wall time of each stage of a plan",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)
+PHASE_SECONDS = Histogram(
+    "matcher_phase_seconds",
+    "Server time of a unary solve by phase: validate (request to domain, every check), "
+    "wait (for a solve worker), solve (on the worker, plan hand-off included), encode "
+    "(plan to proto)",
+    ["method", "phase"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300),
 )
 GAP = Histogram(
     "matcher_solve_gap",

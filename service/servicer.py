@@ -401,8 +401,11 @@ class MatcherServicer(pb_grpc.MatcherServicer):
     ) -> Plan:
         context.add_callback(lambda: self.solve_pool.cancel(task, "the call ended"))
         started = threading.Event()
+        submitted = time.perf_counter()
+        start_at = [submitted]
 
         def on_start() -> None:
+            start_at[0] = time.perf_counter()
             metrics.SOLVES_RUNNING.inc()
             started.set()
 
@@ -412,6 +415,9 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         finally:
             if started.is_set():
                 metrics.SOLVES_RUNNING.dec()
+        method = "Solve" if task.disruption is None else "Replan"
+        metrics.PHASE_SECONDS.labels(method, "wait").observe(start_at[0] - submitted)
+        metrics.PHASE_SECONDS.labels(method, "solve").observe(time.perf_counter() - start_at[0])
         metrics.observe_plan(plan)
         return plan
 
@@ -445,14 +451,18 @@ class MatcherServicer(pb_grpc.MatcherServicer):
     def Solve(self, request: pb.SolveRequest, context: grpc.ServicerContext) -> pb.SolveResponse:
         start = time.perf_counter()
         instance, params = self._parse(request.instance, request.params, context)
+        metrics.PHASE_SECONDS.labels("Solve", "validate").observe(time.perf_counter() - start)
         if request.params.mode == pb.SOLVE_MODE_VALIDATE_ONLY:
             return pb.SolveResponse(
                 validated_only=True, elapsed_s=time.perf_counter() - start, request_id=request_id()
             )
         task = Task(id=uuid.uuid4().hex, instance=instance, params=params)
         plan = self._run(task, context, lambda issues: under("instance", issues))
+        encoding = time.perf_counter()
+        message = plan_to_proto(plan)
+        metrics.PHASE_SECONDS.labels("Solve", "encode").observe(time.perf_counter() - encoding)
         return pb.SolveResponse(
-            plan=plan_to_proto(plan), elapsed_s=time.perf_counter() - start, request_id=request_id()
+            plan=message, elapsed_s=time.perf_counter() - start, request_id=request_id()
         )
 
     def Replan(self, request: pb.ReplanRequest, context: grpc.ServicerContext) -> pb.ReplanResponse:
