@@ -222,3 +222,17 @@ def test_ortools_declines_depot_deliveries_mixed_with_pickups() -> None:
         solve_routing(problem, "ortools-routing", RoutingLimits(0.5))
     cost, routes = solve(problem, "auto")  # PyVRP models it: 0 -> 1 -> 2 -> 0
     assert (cost, routes) == (4, [[(0, "delivery"), (1, "pickup")]])
+
+
+def test_pyvrp_stops_after_its_patience_without_improvement() -> None:
+    """A small CVRP is solved long before 20 000 iterations: with a patience of 100
+    the search stops about 100 iterations after its last improvement, at the cost the
+    long run reaches."""
+    problem = random_problem(0)
+    patient = solve_routing(
+        problem, "pyvrp", RoutingLimits(60.0, seed=1, max_iterations=20_000, patience=100)
+    )
+    long = solve_routing(problem, "pyvrp", RoutingLimits(60.0, seed=1, max_iterations=20_000))
+    assert patient.iterations is not None and long.iterations is not None
+    assert patient.iterations < 2_000 < long.iterations
+    assert patient.cost == long.cost
