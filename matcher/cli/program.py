@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from matcher.check import PlanFormatError
-from matcher.cli import bench, files, remote, serve, solve
+from matcher.cli import bench, compare, files, remote, report, serve, solve
 from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, print_issues
 from matcher.domain.validation import InvalidInstanceError
 
@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     solve.add_parsers(sub)  # solve, replan, schedule, recommend
     files.add_parsers(sub)  # validate, check, generate, schema
+    report.add_parsers(sub)  # diff, report
+    compare.add_parser(sub)
     bench.add_parser(sub)
     serve.add_parser(sub)
     remote.add_parser(sub)
