@@ -69,6 +69,24 @@ class Relaxation:
                 ]
         return out
 
+    def ranked(self) -> dict[int, list[int]]:
+        """Per order, its candidates by reduced cost, smallest first."""
+        return {
+            info.index: sorted(info.candidates, key=lambda k: (self.reduced.get(k, 0.0), k))
+            for info in self.problem.orders
+            if info.candidates
+        }
+
+    def regret(self) -> dict[int, float]:
+        """Per candidate, its reduced cost above its order's smallest (per unit)."""
+        out: dict[int, float] = {}
+        for info in self.problem.orders:
+            if info.candidates:
+                low = min(self.reduced.get(k, 0.0) for k in info.candidates)
+                for k in info.candidates:
+                    out[k] = self.reduced.get(k, 0.0) - low
+        return out
+
     def core(self, per_order: int, keep: set[int]) -> dict[int, list[int]]:
         """Per order, its ``per_order`` candidates of smallest reduced cost, those the
         LP uses and those in ``keep`` (e.g. the incumbent's)."""
