@@ -322,7 +322,8 @@ def _round(
     stages = [stage]
     purchasing = None
     routing = None
-    if previous is not None and allocations == previous.plan.allocations:
+    same = previous is not None and allocations == previous.plan.allocations
+    if previous is not None and same:
         purchasing, routing = previous.plan.purchasing, previous.plan.routes
         stages += [_reused(s) for s in previous.plan.stages[1:]]
     elif any(o.bill_of_materials for o in instance.orders):
@@ -336,7 +337,7 @@ def _round(
         if bought is not None:
             purchasing, purchasing_stats = bought
             stages.append(purchasing_stats)
-    if routes and (previous is None or allocations != previous.plan.allocations):
+    if routes and not same:
         left = seconds - (time.perf_counter() - started) - reserve
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
         routed = run_routing(
