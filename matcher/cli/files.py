@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 from matcher.check import check_files, check_replan_files, check_schedule, load_plan
+from matcher.cli.inputs import load_schedule
 from matcher.cli.output import EXIT_CHECK_FAILED, EXIT_OK, money, out
-from matcher.domain.consistency import Issue
 from matcher.domain.instance import json_schema
-from matcher.domain.schedule import Schedule
-from matcher.domain.validation import InvalidInstanceError, load_instance
+from matcher.domain.validation import load_instance
 from matcher.generate import generate, instance_json
 
 
@@ -93,12 +92,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _check_schedule_file(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
     plan = load_plan(args.plan)
-    try:
-        schedule = Schedule.model_validate_json(Path(args.schedule).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInstanceError(
-            [Issue("schedule", f"cannot read {args.schedule}: {exc}")]
-        ) from None
+    schedule = load_schedule(args.schedule)
     violations = check_schedule(instance, plan, schedule)
     for v in violations:
         print(f"violation: {v.path}: [{v.code}] {v.message}", file=sys.stderr)

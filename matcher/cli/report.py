@@ -4,16 +4,14 @@ plan as one HTML file."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich.table import Table
 
 from matcher.app.diff import PlanDiff, Share, diff_plans
 from matcher.check import load_plan
+from matcher.cli.inputs import load_schedule
 from matcher.cli.output import EXIT_OK, money, out
-from matcher.domain.consistency import Issue
-from matcher.domain.schedule import Schedule
-from matcher.domain.validation import InvalidInstanceError, load_instance
+from matcher.domain.validation import load_instance
 from matcher.report import write_report
 
 SHOW = 20
@@ -63,14 +61,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
     plan = load_plan(args.plan)
-    schedule = None
-    if args.schedule is not None:
-        try:
-            schedule = Schedule.model_validate_json(Path(args.schedule).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidInstanceError(
-                [Issue("schedule", f"cannot read {args.schedule}: {exc}")]
-            ) from None
+    schedule = None if args.schedule is None else load_schedule(args.schedule)
     path = write_report(args.output, instance, plan, schedule)
     print(path.resolve())
     return EXIT_OK

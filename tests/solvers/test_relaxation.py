@@ -16,7 +16,7 @@ from solvers.assignment.relaxation import core_size, solve_relaxation
 from tests.test_property import COMMON, instances
 
 
-def _full_optimum(instance: Instance) -> tuple[float, set[int]]:
+def full_optimum(instance: Instance) -> tuple[float, set[int]]:
     """Internal optimum of the whole model and the candidates its plan uses."""
     problem = build_problem(instance)
     params = SolveParams(workers=1, time_limit_s=10, strategy="full")
@@ -31,7 +31,7 @@ def test_lp_bound_never_exceeds_the_optimum_and_the_exact_core_keeps_the_optimal
     instance: Instance,
 ) -> None:
     problem = build_problem(instance)
-    optimum, used = _full_optimum(instance)
+    optimum, used = full_optimum(instance)
     for hard in (True, False):
         relax = solve_relaxation(problem, hard, 10)
         if relax.bound is None:

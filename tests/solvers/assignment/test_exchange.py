@@ -12,7 +12,6 @@ from matcher.app.pipeline import plan
 from matcher.check import check_plan
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
-from matcher.domain.plan import SolveStatus
 from matcher.generate import generate
 from solvers.assignment.base import mandatory_left_out, objective_of
 from solvers.assignment.bound import lagrangian_relaxation
@@ -21,15 +20,8 @@ from solvers.assignment.greedy import Capacity, greedy_parts
 from solvers.assignment.lns import FactoryExchange
 from solvers.assignment.problem import build_problem
 from solvers.assignment.relaxation import solve_relaxation
+from tests.solvers.test_relaxation import full_optimum
 from tests.test_property import COMMON, instances
-
-
-def _optimum(instance: Instance) -> tuple[float, set[int]]:
-    problem = build_problem(instance)
-    params = SolveParams(workers=1, time_limit_s=10, strategy="full")
-    result = CpSatBackend().solve(problem, params)
-    assert result.status == SolveStatus.OPTIMAL and result.objective is not None
-    return result.objective, {p.candidate for p in result.parts}
 
 
 @settings(COMMON, max_examples=40)
@@ -38,7 +30,7 @@ def test_the_lagrangian_relaxation_bounds_the_optimum_and_its_exact_core_keeps_t
     instance: Instance,
 ) -> None:
     problem = build_problem(instance)
-    optimum, used = _optimum(instance)
+    optimum, used = full_optimum(instance)
     relax = lagrangian_relaxation(problem, 2.0)
     assert relax.bound is not None
     assert relax.bound <= optimum + 1e-6
@@ -52,7 +44,7 @@ def test_the_lagrangian_relaxation_bounds_the_optimum_and_its_exact_core_keeps_t
 def test_the_lagrangian_core_path_plans_pass_the_checker_with_a_valid_bound(
     instance: Instance,
 ) -> None:
-    optimum, _ = _optimum(instance)
+    optimum, _ = full_optimum(instance)
     saved = cpsat.LP_MAX_COLUMNS
     cpsat.LP_MAX_COLUMNS = 0  # rank the core by the Lagrangian dual (no fixture: hypothesis)
     try:
