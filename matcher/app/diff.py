@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from matcher.domain.plan import Plan, ReasonCode, Result
+from matcher.domain.plan import Plan, ReasonCode, Result, Unassigned
 
 COST_TERMS = (
     "production",
@@ -168,26 +168,8 @@ def diff_plans(a: Plan, b: Plan) -> PlanDiff:
             OrderMove(order=order, kind=kind, moved_units=lost, before=before, after=after)
         )
 
-    newly_served = [
-        ServiceChange(
-            order=o,
-            reason=unserved_a[o].reason if o in unserved_a else None,
-            detail=unserved_a[o].detail if o in unserved_a else "not in plan A",
-            mandatory=unserved_a[o].mandatory if o in unserved_a else False,
-            factories=_factories(shares_b[o]),
-        )
-        for o in sorted(shares_b.keys() - shares_a.keys())
-    ]
-    newly_unserved = [
-        ServiceChange(
-            order=o,
-            reason=unserved_b[o].reason if o in unserved_b else None,
-            detail=unserved_b[o].detail if o in unserved_b else "not in plan B",
-            mandatory=unserved_b[o].mandatory if o in unserved_b else False,
-            factories=_factories(shares_a[o]),
-        )
-        for o in sorted(shares_a.keys() - shares_b.keys())
-    ]
+    newly_served = _service_changes(shares_b.keys() - shares_a.keys(), unserved_a, shares_b, "A")
+    newly_unserved = _service_changes(shares_a.keys() - shares_b.keys(), unserved_b, shares_a, "B")
     reason_changed = [
         ServiceChange(
             order=o,
@@ -242,6 +224,26 @@ def _units(shares: Iterable[Share]) -> dict[tuple[int, str], int]:
     for s in shares:
         units[(s.operation, s.factory)] += s.units
     return dict(units)
+
+
+def _service_changes(
+    orders: Iterable[str],
+    unserved: dict[str, Unassigned],
+    shares: dict[str, list[Share]],
+    other: str,
+) -> list[ServiceChange]:
+    """Orders served in one plan and not in the other (``other``), with why the other
+    left them out and where the one makes them."""
+    return [
+        ServiceChange(
+            order=o,
+            reason=unserved[o].reason if o in unserved else None,
+            detail=unserved[o].detail if o in unserved else f"not in plan {other}",
+            mandatory=unserved[o].mandatory if o in unserved else False,
+            factories=_factories(shares[o]),
+        )
+        for o in sorted(orders)
+    ]
 
 
 def _factories(shares: Iterable[Share]) -> list[str]:
