@@ -31,12 +31,25 @@ processes (each order needing roughly 0.2-4 days of one resource group). When th
 are too few orders per factory to reach that load without oversized orders, the
 load stays lower: an order never needs more than ``max(4, 0.4 * working days)``
 days of one group.
+
+Trade records (:mod:`matcher.generate.records`, ``matcher generate --records``): two
+years of deliveries by the instance's factories consistent with their declared
+credit, with a few new and a few unreliable factories, from a fourth stream of the
+seed, for ``matcher credit`` (docs/credit.md).
 """
 
 from __future__ import annotations
 
 from matcher.generate.generator import generate, instance_json
 from matcher.generate.logistics import CARRIER_MIN_CENTS
+from matcher.generate.records import GeneratedRecords, generate_records
 from matcher.generate.suppliers import tiered_offer
 
-__all__ = ["CARRIER_MIN_CENTS", "generate", "instance_json", "tiered_offer"]
+__all__ = [
+    "CARRIER_MIN_CENTS",
+    "GeneratedRecords",
+    "generate",
+    "generate_records",
+    "instance_json",
+    "tiered_offer",
+]
