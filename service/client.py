@@ -20,10 +20,11 @@ import grpc
 from matcher.domain.entities import Order
 from matcher.domain.events import Disruption
 from matcher.domain.instance import Instance
-from matcher.domain.plan import Plan, Recommendations
+from matcher.domain.plan import OrderExplanation, Plan, Recommendations
 from service.convert import (
     dict_to_message,
     disruption_to_proto,
+    explanation_from_proto,
     instance_to_proto,
     order_to_proto,
     plan_from_proto,
@@ -163,6 +164,40 @@ class MatcherClient:
     ) -> Recommendations:
         response = self.recommend_raw(instance, plan, order, top_k, timeout)
         return recommendations_from_proto(response.recommendations)
+
+    def explain_raw(
+        self,
+        instance: Instance | pb.Instance,
+        plan: Plan | pb.Plan,
+        order: str,
+        time_limit_s: float | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> pb.ExplainResponse:
+        """``Explain``: why ``order`` is where ``plan`` puts it, factory by factory."""
+        request = pb.ExplainRequest(
+            instance=self._instance(instance), plan=self._plan(plan), order=order
+        )
+        if time_limit_s is not None:
+            request.time_limit_s = time_limit_s
+        if seed is not None:
+            request.seed = seed
+        response: pb.ExplainResponse = self.stub.Explain(
+            request, timeout=timeout, metadata=self.metadata
+        )
+        return response
+
+    def explain(
+        self,
+        instance: Instance | pb.Instance,
+        plan: Plan | pb.Plan,
+        order: str,
+        time_limit_s: float | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> OrderExplanation:
+        response = self.explain_raw(instance, plan, order, time_limit_s, seed, timeout)
+        return explanation_from_proto(response.explanation)
 
     def validate(
         self, instance: Instance | pb.Instance, timeout: float | None = None

@@ -37,7 +37,7 @@ from matcher.domain.entities import Factory, Material, Order, Process, Supplier
 from matcher.domain.events import Disruption, FreezeRef, parse_disruption
 from matcher.domain.instance import Instance
 from matcher.domain.params import Progress, SolveParams
-from matcher.domain.plan import Plan, Recommendations
+from matcher.domain.plan import OrderExplanation, Plan, Recommendations
 from matcher.domain.validation import (
     InvalidInstanceError,
     order_issues,
@@ -556,6 +556,17 @@ def recommendations_to_proto(recommendations: Recommendations) -> pb.Recommendat
 
 def recommendations_from_proto(message: pb.Recommendations) -> Recommendations:
     result: Recommendations = _result_from_proto(Recommendations, message)
+    return result
+
+
+def explanation_to_proto(explanation: OrderExplanation) -> pb.OrderExplanation:
+    return dict_to_message(
+        explanation.model_dump(mode="json", exclude_none=True), pb.OrderExplanation()
+    )
+
+
+def explanation_from_proto(message: pb.OrderExplanation) -> OrderExplanation:
+    result: OrderExplanation = _result_from_proto(OrderExplanation, message)
     return result
 
 

@@ -26,7 +26,7 @@ from matcher.domain.consistency import Issue
 from matcher.domain.entities import Order
 from matcher.domain.events import Disruption
 from matcher.domain.instance import Instance
-from matcher.domain.params import SolveParams
+from matcher.domain.params import MAX_SEED, SolveParams
 from matcher.domain.plan import Plan
 from matcher.domain.validation import InvalidInstanceError
 from service import metrics
@@ -35,6 +35,7 @@ from service.convert import (
     InvalidParamsError,
     disruption_from_proto,
     disruption_issues,
+    explanation_to_proto,
     instance_from_proto,
     is_disruption_path,
     order_from_proto,
@@ -77,6 +78,8 @@ CANCEL_WAIT_S = 5.0  # CancelJob waits this long for the job to stop and keep it
 PROGRESS_EVERY_S = 1.0  # WatchJob sends improved incumbents at most this often
 WATCH_POLL_S = 0.5
 DEFAULT_TOP_K = 5  # Recommend's options when top_k is 0
+EXPLAIN_SECONDS = 4.0  # Explain's re-solve time when time_limit_s is unset
+MAX_EXPLAIN_SECONDS = 30.0  # an interactive call: no longer than this
 MAX_PAGE_SIZE = 1000
 PAGE_TOKEN = re.compile(r"[0-9]{1,18}")  # an offset this server gave out (SQLite: < 2**63)
 MAX_STATE_FILTERS = 100  # entries of ListJobs' states (repeats of the 5 states are ignored)
@@ -533,6 +536,43 @@ class MatcherServicer(pb_grpc.MatcherServicer):
             abort(context, bad_request_status(under("order", err.issues)))
         return pb.RecommendResponse(
             recommendations=recommendations_to_proto(result),
+            elapsed_s=time.perf_counter() - start,
+            request_id=request_id(),
+        )
+
+    def Explain(
+        self, request: pb.ExplainRequest, context: grpc.ServicerContext
+    ) -> pb.ExplainResponse:
+        start = time.perf_counter()
+        issues: list[Issue] = []
+        instance = self._instance(request.instance, context, issues)
+        plan = self._plan(request.plan, request.HasField("plan"), "plan", issues, instance)
+        if not request.order:
+            issues.append(Issue("order", "an order id is required"))
+        elif instance is not None and request.order not in {o.id for o in instance.orders}:
+            issues.append(Issue("order", f"unknown order '{request.order}'"))
+        seconds = EXPLAIN_SECONDS
+        if request.HasField("time_limit_s"):
+            seconds = request.time_limit_s
+            if not 0 < seconds <= MAX_EXPLAIN_SECONDS:
+                issues.append(
+                    Issue("time_limit_s", f"must be in (0, {MAX_EXPLAIN_SECONDS:g}] seconds")
+                )
+        seed = request.seed if request.HasField("seed") else 0
+        if not 0 <= seed <= MAX_SEED:
+            issues.append(Issue("seed", f"must be in 0..{MAX_SEED}"))
+        if issues or instance is None or plan is None:
+            abort(context, bad_request_status(issues))
+        # Imported on first use: the server process loads no engine until it must.
+        from matcher.app.explain import explain_order
+
+        params = SolveParams(workers=1, seed=seed)
+        try:
+            result = explain_order(instance, plan, request.order, params, seconds)
+        except InvalidInstanceError as err:
+            abort(context, bad_request_status(err.issues))
+        return pb.ExplainResponse(
+            explanation=explanation_to_proto(result),
             elapsed_s=time.perf_counter() - start,
             request_id=request_id(),
         )

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from matcher.check import check_files, check_replan_files, check_schedule, load_plan
 from matcher.cli.inputs import load_schedule
-from matcher.cli.output import EXIT_CHECK_FAILED, EXIT_OK, money, out
-from matcher.domain.instance import json_schema
+from matcher.cli.output import EXIT_CHECK_FAILED, EXIT_OK, err, money, out
+from matcher.credit import parse_records, write_records
+from matcher.domain.instance import Instance, json_schema
 from matcher.domain.validation import load_instance
 from matcher.generate import generate, instance_json
+from matcher.generate.records import RECORDS_PER_FACTORY, generate_records
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +48,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "(split.by_operation: each operation may run at its own factories, docs/model.md); "
         "a quarter of them ask for a chain no single factory offers. Drawn from a separate "
         "stream of the seed: 0 (default) gives the same instance as without the option",
+    )
+    p.add_argument(
+        "--records",
+        metavar="FILE",
+        help="also write trade records of the factories (JSON lines, or CSV for .csv): "
+        "deliveries consistent with their declared credit, a few new and a few unreliable "
+        "factories (docs/credit.md); their own stream of the seed, the instance is unchanged",
+    )
+    p.add_argument(
+        "--records-count",
+        type=int,
+        metavar="N",
+        help=f"about how many records (default {RECORDS_PER_FACTORY} per factory)",
     )
     p.set_defaults(func=_cmd_generate)
 
@@ -117,7 +132,20 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {len(instance.orders)} orders, "
             f"{len(instance.factories)} factories, {instance.horizon.periods} periods"
         )
+    if args.records:
+        _write_generated_records(args, instance)
     return EXIT_OK
+
+
+def _write_generated_records(args: argparse.Namespace, instance: Instance) -> None:
+    drawn = generate_records(instance, args.seed, args.records_count)
+    n = write_records(args.records, parse_records(enumerate(drawn.records, start=1)))
+    # Stdout may carry the instance ('-o -'): the note goes to stderr then.
+    console = err if args.output == "-" else out
+    console.print(
+        f"wrote {args.records}: {n} records up to {drawn.as_of} "
+        f"({len(drawn.new)} new factories, {len(drawn.unreliable)} unreliable)"
+    )
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from matcher.check import PlanFormatError
-from matcher.cli import bench, compare, files, remote, report, serve, solve
+from matcher.cli import bench, compare, credit, explain, files, remote, report, serve, solve
 from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, print_issues
 from matcher.domain.validation import InvalidInstanceError
 
@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
     solve.add_parsers(sub)  # solve, replan, schedule, recommend
+    explain.add_parser(sub)
     files.add_parsers(sub)  # validate, check, generate, schema
+    credit.add_parser(sub)
     report.add_parsers(sub)  # diff, report
     compare.add_parser(sub)
     bench.add_parser(sub)

@@ -28,6 +28,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("solve", help="solve an instance and write the plan")
     p.add_argument("instance")
     _solve_options(p, names["assignment"], names["purchasing"], names["routing"])
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="add explanations of the unassigned and late orders to the plan (docs/explain.md)",
+    )
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser(
@@ -150,6 +155,10 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     params = _params(args)
     with LiveProgress(not args.quiet) as live:
         result = plan(instance, params, live)
+    if args.explain:
+        from matcher.app.explain import explain_plan
+
+        result = explain_plan(instance, result, params)
     write_plan(result, args)
     return EXIT_OK
 

@@ -522,6 +522,105 @@ class Replan(Result):
     )
 
 
+class CostTerms(Result):
+    """One order's cost at one factory, by term (raw cents; credit in units x points)."""
+
+    production: int = 0
+    transport: int = 0
+    lateness: int = 0
+    credit: int = 0
+    objective: int = Field(default=0, description="The weighted sum, in the plan's weights.")
+    late_units: int = 0
+    periods: list[PeriodQuantity] = Field(
+        default_factory=list, description="The placement priced: just in time, whole order."
+    )
+    placed_in: str = Field(
+        default="free",
+        description="free: in the capacity the rest of the plan leaves; empty: only on the "
+        "empty factory (the plan's other orders are in the way); none: not even there "
+        "(then lateness is unknown and left 0).",
+    )
+
+
+class BlockingKind(StrEnum):
+    NONE = "NONE"  # the order fits there as the plan stands
+    CAPACITY = "CAPACITY"  # machine time is taken (by other orders, or too little at all)
+    MATERIAL = "MATERIAL"  # a purchased material cannot arrive in time for it
+
+
+class Blocking(Result):
+    """What keeps an order from being made at one factory as the plan stands."""
+
+    kind: BlockingKind
+    resource: str | None = Field(default=None, description="The binding resource group.")
+    periods: list[int] = Field(
+        default_factory=list, description="Periods of the order's window that resource is full in."
+    )
+    holders: list[str] = Field(
+        default_factory=list,
+        description="Orders holding that capacity (or using that material), most first.",
+    )
+    material: str | None = None
+    detail: str = ""
+
+
+class MoveResult(Result):
+    """The objective change of making the order at one factory, found by re-solving."""
+
+    objective_delta: int | None = Field(
+        default=None,
+        description="Objective of the re-solved orders (this one, fixed to the factory, and "
+        "the holders) minus their objective in the plan; None: no solution found.",
+    )
+    re_solved: bool = Field(description="False: not re-solved (then no delta).")
+    status: SolveStatus | None = Field(
+        default=None,
+        description="The re-solve's status: OPTIMAL proves the delta; FEASIBLE means the "
+        "time limit came first (the delta is an upper bound); INFEASIBLE: it cannot be made "
+        "there even with the holders moved; TIME_LIMIT: no solution in time.",
+    )
+    orders: list[str] = Field(default_factory=list, description="The orders re-solved.")
+    moved: list[Move] = Field(
+        default_factory=list, description="How the re-solve moves the holders (and the order)."
+    )
+    detail: str = ""
+
+
+class FactoryVerdict(Result):
+    """One factory for one order: why it is out, or what it costs and what blocks it."""
+
+    factory: str
+    eligible: bool
+    in_plan: bool = Field(default=False, description="The plan makes (part of) the order here.")
+    reason: ReasonCode | None = Field(default=None, description="Why it is not eligible.")
+    detail: str = ""
+    cost: CostTerms | None = None
+    blocking: Blocking | None = None
+    move: MoveResult | None = None
+
+
+class OrderExplanation(Result):
+    """Why an order is where the plan puts it (or unserved), factory by factory."""
+
+    order: str
+    state: str = Field(description="unassigned, late, on_time.")
+    reason: ReasonCode | None = Field(default=None, description="The plan's reason if unserved.")
+    detail: str = ""
+    plan_factories: list[str] = Field(default_factory=list)
+    plan_objective: int = Field(
+        description="The order's share of the plan's objective (its unserved penalty when "
+        "unserved; 0 for an unserved mandatory order)."
+    )
+    factories: list[FactoryVerdict] = Field(
+        description="Eligible first, cheapest first; then the others, by factory id."
+    )
+    best_move: str | None = Field(
+        default=None, description="The factory whose re-solved move lowers the objective most."
+    )
+    notes: list[str] = Field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
 class Plan(Result):
     schema_version: str = "1"
     instance: str
@@ -539,6 +638,11 @@ class Plan(Result):
     transfers: list[OperationTransfer] = Field(
         default_factory=list,
         description="Inter-operation flows of orders split by operation (docs/model.md).",
+    )
+    explanations: list[OrderExplanation] | None = Field(
+        default=None,
+        description="With solve --explain: why each unassigned or late order is where it is "
+        "(docs/explain.md).",
     )
 
 

@@ -453,6 +453,90 @@ def build_problem(
     return problem
 
 
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """One factory's verdict for one order: its candidates, or why it has none."""
+
+    factory: int
+    candidates: tuple[int, ...]  # indices into problem.candidates; empty when excluded
+    reason: ReasonCode | None = None
+    detail: str = ""
+
+
+def factory_verdicts(problem: AssignmentProblem, order: int) -> list[Eligibility]:
+    """Every factory's verdict for ``order`` (an ordinary order, not one split by
+    operation), by the very filters :func:`build_problem` applied: the order's
+    candidates are compiled again with each excluded factory's reason recorded."""
+    instance = problem.instance
+    info = problem.orders[order]
+    o = info.order
+    assert info.stages is None, "orders split by operation have a verdict per operation"
+    res_index = {(r.factory, r.group): i for i, r in enumerate(problem.resources)}
+    caps_by_factory = [{c.process: c for c in f.capabilities} for f in instance.factories]
+    by_process: dict[str, list[int]] = {}
+    for fi, caps in enumerate(caps_by_factory):
+        for proc in caps:
+            by_process.setdefault(proc, []).append(fi)
+    trial = OrderInfo(order, o)
+    verdicts: dict[int, tuple[ReasonCode, str]] = {}
+    _order_candidates(
+        instance,
+        trial,
+        by_process,
+        caps_by_factory,
+        res_index,
+        [r.free_seconds for r in problem.resources],
+        {},
+        _TransportRates(instance),
+        problem.weights,
+        0,
+        _Materials(problem.materials),
+        problem.anchor.now if problem.anchor else 0,
+        verdicts=verdicts,
+    )
+    eligible: dict[int, list[int]] = {}
+    for k in info.candidates:
+        eligible.setdefault(problem.candidates[k].factory, []).append(k)
+    out: list[Eligibility] = []
+    for fi, caps in enumerate(caps_by_factory):
+        missing = sorted({op.process for op in o.operations} - caps.keys())
+        if fi in eligible:
+            out.append(Eligibility(fi, tuple(eligible[fi])))
+        elif missing:
+            out.append(
+                Eligibility(
+                    fi, (), ReasonCode.NO_CAPABLE_FACTORY, f"does not offer {', '.join(missing)}"
+                )
+            )
+        elif fi in verdicts:
+            code, detail = verdicts[fi]
+            out.append(Eligibility(fi, (), code, _factory_detail(instance, o, fi, code, detail)))
+        elif trial.reason is not None:  # the order as a whole failed a later filter
+            out.append(Eligibility(fi, (), trial.reason, trial.detail))
+        else:  # the problem was compiled with max_candidates
+            out.append(
+                Eligibility(
+                    fi,
+                    (),
+                    ReasonCode.NOT_WORTH_SERVING,
+                    "eligible, but not among the cheapest candidates the problem kept",
+                )
+            )
+    return out
+
+
+def _factory_detail(instance: Instance, o: Order, fi: int, code: ReasonCode, detail: str) -> str:
+    """The filters word their reasons for the order as a whole; say it of one factory."""
+    f = instance.factories[fi]
+    if code == ReasonCode.CREDIT_BELOW_MIN:
+        return f"credit score {f.credit.score} below the order's minimum {o.min_credit_score}"
+    if code == ReasonCode.PRICE_ABOVE_MAX:
+        caps = {c.process: c for c in f.capabilities}
+        price = sum(caps[op.process].unit_cost_cents for op in o.operations)
+        return f"unit price {price} above the order's ceiling {o.max_unit_price_cents}"
+    return detail
+
+
 def _group_stages(info: OrderInfo, candidates: list[Candidate]) -> None:
     """``info.stages`` of an order split by operation, from its stage parts."""
     o = info.order
@@ -528,12 +612,14 @@ def _order_candidates(
     now: int = 0,
     held: set[int] | None = None,
     forced: bool = False,
+    verdicts: dict[int, tuple[ReasonCode, str]] | None = None,
 ) -> list[Candidate]:
     """The eligible parts of one order, cheapest first; sets ``info.reason`` if none.
 
     ``now``: no production before it. ``held``: factories (of a previous plan) kept
     whatever ``max_candidates`` says; ``forced``: the order holds fixed work, so only
-    the hard filters apply (it must be served)."""
+    the hard filters apply (it must be served). ``verdicts``, when given, receives the
+    reason each capable factory was filtered out (:func:`factory_verdicts`)."""
     o = info.order
     if o.split.by_operation and len(o.operations) > 1:
         return _stage_candidates(
@@ -574,7 +660,7 @@ def _order_candidates(
             waiting.append(fi)
         if cand is None:
             assert why is not None
-            failed.setdefault(why[0], why[1])
+            _record(failed, verdicts, fi, why)
         else:
             found.append(cand)
     if not found:
@@ -587,14 +673,15 @@ def _order_candidates(
     if forced:
         return found
     _cut_late_periods(o, found, w, instance.horizon.periods)
-    found = _drop_unusable(o, found, free, info)  # physical limits first,
+    found = _drop_unusable(o, found, free, info, verdicts)  # physical limits first,
+    _material_verdicts(o, waiting, materials, verdicts)
     if not found:
         if waiting and info.reason == ReasonCode.DUE_DATE_INFEASIBLE:
             info.reason = ReasonCode.MATERIAL_UNAVAILABLE
             info.detail = f"{materials.why(o, waiting[0])}; {info.detail}"
         return []
     cheapest = found[0].base
-    found = _drop_dearer_than_penalty(o, found, w)  # then economic ones
+    found = _drop_dearer_than_penalty(o, found, w, verdicts)  # then economic ones
     if not found:
         info.reason = ReasonCode.NOT_WORTH_SERVING
         info.detail = (
@@ -602,6 +689,35 @@ def _order_candidates(
             f"factory), more than its penalty {w.unserved * (o.penalties.unserved_cents or 0)}"
         )
     return found
+
+
+def _record(
+    failed: dict[ReasonCode, str],
+    verdicts: dict[int, tuple[ReasonCode, str]] | None,
+    fi: int,
+    why: tuple[ReasonCode, str],
+) -> None:
+    """Note why factory ``fi`` was filtered out: the first detail of each reason for the
+    order, and the factory's own reason when verdicts are asked for."""
+    failed.setdefault(why[0], why[1])
+    if verdicts is not None:
+        verdicts[fi] = why
+
+
+def _material_verdicts(
+    o: Order,
+    waiting: list[int],
+    materials: _Materials,
+    verdicts: dict[int, tuple[ReasonCode, str]] | None,
+) -> None:
+    """A factory that cannot reach the order's minimum part because its materials put
+    its start off is out for want of materials (as the order is when all are)."""
+    if verdicts is None:
+        return
+    for fi in waiting:
+        why = verdicts.get(fi)
+        if why is not None and why[0] == ReasonCode.DUE_DATE_INFEASIBLE:
+            verdicts[fi] = (ReasonCode.MATERIAL_UNAVAILABLE, f"{materials.why(o, fi)}; {why[1]}")
 
 
 def _stage_candidates(
@@ -848,7 +964,10 @@ def units_fitting(free: Sequence[Sequence[int]], cand: Candidate, t: int, limit:
 
 
 def _drop_dearer_than_penalty(
-    o: Order, cands: list[Candidate], w: ObjectiveWeights
+    o: Order,
+    cands: list[Candidate],
+    w: ObjectiveWeights,
+    verdicts: dict[int, tuple[ReasonCode, str]] | None = None,
 ) -> list[Candidate]:
     """Drop parts that no plan better than leaving the order unserved can use (exact).
 
@@ -860,7 +979,17 @@ def _drop_dearer_than_penalty(
         return cands
     penalty = w.unserved * o.penalties.unserved_cents
     cheapest = cands[0].base
-    return [c for c in cands if c.lo * c.base + (o.quantity - c.lo) * cheapest < penalty]
+    kept = [c for c in cands if c.lo * c.base + (o.quantity - c.lo) * cheapest < penalty]
+    if verdicts is not None:
+        for c in cands:
+            floor = c.lo * c.base + (o.quantity - c.lo) * cheapest
+            if floor >= penalty:
+                verdicts[c.factory] = (
+                    ReasonCode.NOT_WORTH_SERVING,
+                    f"a part there costs at least {floor} cents (weighted, on time), not below the "
+                    f"order's penalty {penalty}",
+                )
+    return kept
 
 
 def _reach(free: Sequence[Sequence[int]], cand: Candidate, need: int) -> int:
@@ -874,12 +1003,24 @@ def _reach(free: Sequence[Sequence[int]], cand: Candidate, need: int) -> int:
 
 
 def _drop_unusable(
-    o: Order, cands: list[Candidate], free: Sequence[Sequence[int]], info: OrderInfo
+    o: Order,
+    cands: list[Candidate],
+    free: Sequence[Sequence[int]],
+    info: OrderInfo,
+    verdicts: dict[int, tuple[ReasonCode, str]] | None = None,
 ) -> list[Candidate]:
     """Remove parts that cannot reach their minimum size in their window even on an
     empty factory; if the rest cannot make the order, it is due-date infeasible."""
     reach = {id(c): _reach(free, c, min(c.hi, o.quantity)) for c in cands}
     usable = [c for c in cands if reach[id(c)] >= c.lo]
+    if verdicts is not None:
+        for c in cands:
+            if reach[id(c)] < c.lo:
+                verdicts[c.factory] = (
+                    ReasonCode.DUE_DATE_INFEASIBLE,
+                    f"can make at most {reach[id(c)]} units in periods {c.first}..{c.last} "
+                    f"even when empty, below its smallest part {c.lo}",
+                )
     best = sorted((reach[id(c)] for c in usable), reverse=True)[: info.max_parts]
     if best and sum(best) >= o.quantity and (info.max_parts > 1 or best[0] >= o.quantity):
         return usable

@@ -98,6 +98,13 @@ class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_KIND_UNSPECIFIED: _ClassVar[TransferKind]
     TRANSFER_KIND_MOVE_WORK: _ClassVar[TransferKind]
     TRANSFER_KIND_LEND_CAPACITY: _ClassVar[TransferKind]
+
+class BlockingKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BLOCKING_KIND_UNSPECIFIED: _ClassVar[BlockingKind]
+    BLOCKING_KIND_NONE: _ClassVar[BlockingKind]
+    BLOCKING_KIND_CAPACITY: _ClassVar[BlockingKind]
+    BLOCKING_KIND_MATERIAL: _ClassVar[BlockingKind]
 SOLVE_MODE_DEFAULT: SolveMode
 SOLVE_MODE_VALIDATE_ONLY: SolveMode
 JOB_STATE_UNSPECIFIED: JobState
@@ -152,6 +159,10 @@ LOAD_STATUS_UNDER_USED: LoadStatus
 TRANSFER_KIND_UNSPECIFIED: TransferKind
 TRANSFER_KIND_MOVE_WORK: TransferKind
 TRANSFER_KIND_LEND_CAPACITY: TransferKind
+BLOCKING_KIND_UNSPECIFIED: BlockingKind
+BLOCKING_KIND_NONE: BlockingKind
+BLOCKING_KIND_CAPACITY: BlockingKind
+BLOCKING_KIND_MATERIAL: BlockingKind
 
 class SolveParameters(_message.Message):
     __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups", "feedback")
@@ -328,6 +339,30 @@ class RecommendResponse(_message.Message):
     elapsed_s: float
     request_id: str
     def __init__(self, recommendations: _Optional[_Union[Recommendations, _Mapping]] = ..., elapsed_s: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ExplainRequest(_message.Message):
+    __slots__ = ("instance", "plan", "order", "time_limit_s", "seed")
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    instance: Instance
+    plan: Plan
+    order: str
+    time_limit_s: float
+    seed: int
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., plan: _Optional[_Union[Plan, _Mapping]] = ..., order: _Optional[str] = ..., time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class ExplainResponse(_message.Message):
+    __slots__ = ("explanation", "elapsed_s", "request_id")
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    explanation: OrderExplanation
+    elapsed_s: float
+    request_id: str
+    def __init__(self, explanation: _Optional[_Union[OrderExplanation, _Mapping]] = ..., elapsed_s: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class JobProgress(_message.Message):
     __slots__ = ("stage", "solver", "elapsed_s", "objective", "best_bound", "gap", "improvements")
@@ -1390,7 +1425,7 @@ class OperationTransfer(_message.Message):
     def __init__(self, order: _Optional[str] = ..., operation: _Optional[int] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_period: _Optional[int] = ..., arrive_period: _Optional[int] = ..., transport_cents: _Optional[int] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers")
+    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1405,6 +1440,7 @@ class Plan(_message.Message):
     CAPACITY_SHARING_FIELD_NUMBER: _ClassVar[int]
     REPLAN_FIELD_NUMBER: _ClassVar[int]
     TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATIONS_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     instance: str
     status: SolveStatus
@@ -1419,7 +1455,110 @@ class Plan(_message.Message):
     capacity_sharing: CapacitySharing
     replan: Replan
     transfers: _containers.RepeatedCompositeFieldContainer[OperationTransfer]
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ...) -> None: ...
+    explanations: OrderExplanations
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ...) -> None: ...
+
+class CostTerms(_message.Message):
+    __slots__ = ("production", "transport", "lateness", "credit", "objective", "late_units", "periods", "placed_in")
+    PRODUCTION_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_FIELD_NUMBER: _ClassVar[int]
+    LATENESS_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    LATE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PERIODS_FIELD_NUMBER: _ClassVar[int]
+    PLACED_IN_FIELD_NUMBER: _ClassVar[int]
+    production: int
+    transport: int
+    lateness: int
+    credit: int
+    objective: int
+    late_units: int
+    periods: _containers.RepeatedCompositeFieldContainer[PeriodQuantity]
+    placed_in: str
+    def __init__(self, production: _Optional[int] = ..., transport: _Optional[int] = ..., lateness: _Optional[int] = ..., credit: _Optional[int] = ..., objective: _Optional[int] = ..., late_units: _Optional[int] = ..., periods: _Optional[_Iterable[_Union[PeriodQuantity, _Mapping]]] = ..., placed_in: _Optional[str] = ...) -> None: ...
+
+class Blocking(_message.Message):
+    __slots__ = ("kind", "resource", "periods", "holders", "material", "detail")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    PERIODS_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    kind: BlockingKind
+    resource: str
+    periods: _containers.RepeatedScalarFieldContainer[int]
+    holders: _containers.RepeatedScalarFieldContainer[str]
+    material: str
+    detail: str
+    def __init__(self, kind: _Optional[_Union[BlockingKind, str]] = ..., resource: _Optional[str] = ..., periods: _Optional[_Iterable[int]] = ..., holders: _Optional[_Iterable[str]] = ..., material: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class MoveResult(_message.Message):
+    __slots__ = ("objective_delta", "re_solved", "status", "orders", "moved", "detail")
+    OBJECTIVE_DELTA_FIELD_NUMBER: _ClassVar[int]
+    RE_SOLVED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    objective_delta: int
+    re_solved: bool
+    status: SolveStatus
+    orders: _containers.RepeatedScalarFieldContainer[str]
+    moved: _containers.RepeatedCompositeFieldContainer[Move]
+    detail: str
+    def __init__(self, objective_delta: _Optional[int] = ..., re_solved: _Optional[bool] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., orders: _Optional[_Iterable[str]] = ..., moved: _Optional[_Iterable[_Union[Move, _Mapping]]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class FactoryVerdict(_message.Message):
+    __slots__ = ("factory", "eligible", "in_plan", "reason", "detail", "cost", "blocking", "move")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
+    IN_PLAN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_FIELD_NUMBER: _ClassVar[int]
+    MOVE_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    eligible: bool
+    in_plan: bool
+    reason: ReasonCode
+    detail: str
+    cost: CostTerms
+    blocking: Blocking
+    move: MoveResult
+    def __init__(self, factory: _Optional[str] = ..., eligible: _Optional[bool] = ..., in_plan: _Optional[bool] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., detail: _Optional[str] = ..., cost: _Optional[_Union[CostTerms, _Mapping]] = ..., blocking: _Optional[_Union[Blocking, _Mapping]] = ..., move: _Optional[_Union[MoveResult, _Mapping]] = ...) -> None: ...
+
+class OrderExplanation(_message.Message):
+    __slots__ = ("order", "state", "reason", "detail", "plan_factories", "plan_objective", "factories", "best_move", "notes", "wall_time_s")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    PLAN_OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    BEST_MOVE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    state: str
+    reason: ReasonCode
+    detail: str
+    plan_factories: _containers.RepeatedScalarFieldContainer[str]
+    plan_objective: int
+    factories: _containers.RepeatedCompositeFieldContainer[FactoryVerdict]
+    best_move: str
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    wall_time_s: float
+    def __init__(self, order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., detail: _Optional[str] = ..., plan_factories: _Optional[_Iterable[str]] = ..., plan_objective: _Optional[int] = ..., factories: _Optional[_Iterable[_Union[FactoryVerdict, _Mapping]]] = ..., best_move: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ..., wall_time_s: _Optional[float] = ...) -> None: ...
+
+class OrderExplanations(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[OrderExplanation]
+    def __init__(self, items: _Optional[_Iterable[_Union[OrderExplanation, _Mapping]]] = ...) -> None: ...
 
 class Displacement(_message.Message):
     __slots__ = ("order", "from_factory", "to_factory", "units", "extra_cents")

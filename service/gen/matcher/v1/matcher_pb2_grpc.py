@@ -82,6 +82,11 @@ class MatcherStub:
                 request_serializer=matcher_dot_v1_dot_matcher__pb2.RecommendRequest.SerializeToString,
                 response_deserializer=matcher_dot_v1_dot_matcher__pb2.RecommendResponse.FromString,
                 _registered_method=True)
+        self.Explain = channel.unary_unary(
+                '/matcher.v1.Matcher/Explain',
+                request_serializer=matcher_dot_v1_dot_matcher__pb2.ExplainRequest.SerializeToString,
+                response_deserializer=matcher_dot_v1_dot_matcher__pb2.ExplainResponse.FromString,
+                _registered_method=True)
 
 
 class MatcherServicer:
@@ -159,6 +164,16 @@ class MatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Explain(self, request, context):
+        """Why one order is where a plan puts it (or unserved), factory by factory: each
+        ineligible factory's reason; each eligible one's cost by term, what blocks it
+        and the objective change of moving the order there, re-solved exactly
+        (docs/explain.md). Interactive: a few seconds of CP-SAT at most.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MatcherServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +221,11 @@ def add_MatcherServicer_to_server(servicer, server):
                     servicer.Recommend,
                     request_deserializer=matcher_dot_v1_dot_matcher__pb2.RecommendRequest.FromString,
                     response_serializer=matcher_dot_v1_dot_matcher__pb2.RecommendResponse.SerializeToString,
+            ),
+            'Explain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Explain,
+                    request_deserializer=matcher_dot_v1_dot_matcher__pb2.ExplainRequest.FromString,
+                    response_serializer=matcher_dot_v1_dot_matcher__pb2.ExplainResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -453,6 +473,33 @@ class Matcher:
             '/matcher.v1.Matcher/Recommend',
             matcher_dot_v1_dot_matcher__pb2.RecommendRequest.SerializeToString,
             matcher_dot_v1_dot_matcher__pb2.RecommendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Explain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matcher.v1.Matcher/Explain',
+            matcher_dot_v1_dot_matcher__pb2.ExplainRequest.SerializeToString,
+            matcher_dot_v1_dot_matcher__pb2.ExplainResponse.FromString,
             options,
             channel_credentials,
             insecure,
