@@ -119,6 +119,24 @@ def explain_plan(
     )
 
 
+def blocking_explanations(
+    instance: Instance, plan: Plan, orders: list[str]
+) -> list[OrderExplanation]:
+    """Explanations of ``orders`` without the moves' re-solves (every ``move`` is None):
+    per factory the eligibility, the cost and what blocks it, in milliseconds an order;
+    the constraint report (:mod:`matcher.app.constraints`) reads them.
+
+    Raises
+    ------
+    InvalidInstanceError
+        As :func:`explain_order`.
+    """
+    _check(instance, plan)
+    context = _Context(instance, plan)
+    params = SolveParams(workers=1)
+    return [context.explain(oid, params, 0.0, resolve=False) for oid in orders]
+
+
 def _check(instance: Instance, plan: Plan) -> None:
     checked = plan_number_issues(plan, "plan")
     if issues := checked or plan_instance_issues(plan, instance, "plan"):
@@ -139,6 +157,7 @@ class _Context:
         self.parts: dict[int, list[Part]] = defaultdict(list)
         # order, factory, operation (None: all), units: plan parts that are no candidate
         self.foreign: list[tuple[int, int, int | None, dict[int, int]]] = []
+        self._taken: Capacity | None = None  # the whole plan's use, taken once
         seen: set[tuple[int, int, int | None]] = set()
         for a in plan.allocations:
             o, fi = self.index[a.order], factory_of[a.factory]
@@ -156,19 +175,33 @@ class _Context:
                 self.parts[o].append(Part(found, quantities))
 
     def capacity(self, without: set[int]) -> Capacity:
-        """What every part of the plan leaves, except the parts of ``without``."""
-        cap = Capacity(self.problem)
-        for o, parts in self.parts.items():
-            if o not in without:
+        """What every part of the plan leaves, except the parts of ``without``: the whole
+        plan's use, taken once, with those orders' parts given back (the use is additive,
+        so this is what taking all the others would leave, at a copy's cost)."""
+        if self._taken is None:
+            self._taken = Capacity(self.problem)
+            for parts in self.parts.values():
                 for p in parts:
-                    cap.take(self.problem.candidates[p.candidate], p.quantities)
+                    self._taken.take(self.problem.candidates[p.candidate], p.quantities)
+            for o, fi, op, quantities in self.foreign:
+                self._take_raw(self._taken, o, fi, op, quantities)
+        cap = self._taken.copy()
+        for o in without:
+            for p in self.parts.get(o, []):
+                cap.give_back(self.problem.candidates[p.candidate], p.quantities)
         for o, fi, op, quantities in self.foreign:
-            if o not in without:
-                self._take_raw(cap, o, fi, op, quantities)
+            if o in without:
+                self._take_raw(cap, o, fi, op, quantities, sign=-1)
         return cap
 
     def _take_raw(
-        self, cap: Capacity, o: int, fi: int, op: int | None, quantities: dict[int, int]
+        self,
+        cap: Capacity,
+        o: int,
+        fi: int,
+        op: int | None,
+        quantities: dict[int, int],
+        sign: int = 1,
     ) -> None:
         """A plan part the problem has no candidate for still uses its time and materials."""
         p = self.problem
@@ -182,13 +215,13 @@ class _Context:
             if c is None or c.resource_group not in groups:
                 continue
             for t, q in quantities.items():
-                cap.free[groups[c.resource_group]][t] -= (
+                cap.free[groups[c.resource_group]][t] -= sign * (
                     c.seconds_per_unit * q + 60 * c.setup_minutes
                 )
         index = {lim.material: m for m, lim in enumerate(p.materials)}
         uses = material_uses(index, order.bill_of_materials)
         if uses and cap.materials is not None and op in (None, 0):
-            cap.materials.take(fi, uses, quantities, 1)
+            cap.materials.take(fi, uses, quantities, sign)
 
     def plan_cost(self, o: int, parts: list[Part]) -> int:
         """The order's share of the plan's objective: its parts' weighted cost, or its
@@ -199,7 +232,11 @@ class _Context:
         pen = p.orders[o].order.penalties.unserved_cents
         return 0 if pen is None else p.weights.unserved * pen
 
-    def explain(self, oid: str, params: SolveParams, seconds: float) -> OrderExplanation:
+    def explain(
+        self, oid: str, params: SolveParams, seconds: float, resolve: bool = True
+    ) -> OrderExplanation:
+        """``oid``'s explanation; ``resolve=False`` leaves out the moves' re-solves (each
+        verdict's ``move`` is then None): the blocking alone, in milliseconds."""
         started = time.perf_counter()
         if oid not in self.index:
             raise InvalidInstanceError([Issue("order", f"unknown order '{oid}'")])
@@ -237,12 +274,16 @@ class _Context:
             eligible.append((verdict, v))
         eligible.sort(key=lambda e: (e[0].cost.objective if e[0].cost else 0, e[0].factory))
         # A late order's own factory is re-solved too when others hold its on-time periods.
-        moving = [e for e in eligible if _worth_moving(e[0], len(in_plan))][:MAX_MOVES]
+        moving = [e for e in eligible if resolve and _worth_moving(e[0], len(in_plan))]
+        moving = moving[:MAX_MOVES]
         per_move = seconds / max(1, len(moving))
         chosen = {id(e[0]) for e in moving}
         verdicts: list[FactoryVerdict] = []
         for verdict, v in eligible:
-            if id(verdict) in chosen:
+            move: MoveResult | None
+            if not resolve:
+                move = None
+            elif id(verdict) in chosen:
                 move = self._move(i, list(v.candidates), verdict.blocking, params, per_move)
             elif verdict.in_plan:
                 move = MoveResult(re_solved=False, detail="the plan makes the order here")

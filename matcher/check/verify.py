@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from matcher.check.assignment import Checker
 from matcher.check.by_operation import check_by_operation
 from matcher.check.codes import CheckReport, PlanFormatError
+from matcher.check.constraints import check_constraints
 from matcher.check.materials import check_materials
 from matcher.check.purchasing import check_purchasing
 from matcher.check.replan import Previous, check_against_previous
@@ -64,7 +65,8 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
 
     Notes
     -----
-    A capacity-sharing section is verified too (docs/sharing.md). Without the previous
+    A capacity-sharing section is verified too (docs/sharing.md), and a constraint
+    report's figures and references (docs/explain.md). Without the previous
     plan, ``costs.moved_units`` cannot be recomputed: it enters the objective
     (``weights.stability`` per unit) as the plan states it, with a warning when it is
     not zero; :func:`check_replan` verifies it.
@@ -152,6 +154,7 @@ def _check(instance: Instance, plan: Plan, previous: Previous | None) -> CheckRe
     check_purchasing(checker)
     check_routing(checker)
     check_sharing(checker)
+    check_constraints(checker)
     if previous is None:
         checker.claim_moved_units()
     else:

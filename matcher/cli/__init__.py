@@ -1,13 +1,13 @@
-"""The ``matcher`` command line: solve, replan, schedule, recommend, explain, validate,
-check, generate, schema, credit, diff, report, compare, bench, serve, remote.
+"""The ``matcher`` command line: solve, replan, schedule, recommend, explain,
+constraints, validate, check, generate, schema, credit, diff, report, compare, bench, serve, remote.
 
 Exit codes: 0 success (a solve with unassigned orders is a success), 1 internal
 error, 2 invalid input (each problem on its own line with its path), 3 the plan
 checker found violations.
 
 One module per group of commands (:mod:`~matcher.cli.solve`,
-:mod:`~matcher.cli.explain`, :mod:`~matcher.cli.files`, :mod:`~matcher.cli.credit`,
-:mod:`~matcher.cli.report` (diff, report), :mod:`~matcher.cli.compare`,
+:mod:`~matcher.cli.explain` (explain, constraints), :mod:`~matcher.cli.files`,
+:mod:`~matcher.cli.credit`, :mod:`~matcher.cli.report` (diff, report), :mod:`~matcher.cli.compare`,
 :mod:`~matcher.cli.bench`, :mod:`~matcher.cli.serve`, :mod:`~matcher.cli.remote`), over
 what they share: :mod:`~matcher.cli.output`, :mod:`~matcher.cli.tables`,
 :mod:`~matcher.cli.inputs`, :mod:`~matcher.cli.progress`.

@@ -1,7 +1,8 @@
 """``matcher explain INSTANCE PLAN ORDER``: why one order is where the plan puts it,
-factory by factory (docs/explain.md).
+factory by factory; ``matcher constraints INSTANCE PLAN``: what binds in the plan and
+whom it delays or pushes out (docs/explain.md).
 
-The application module is imported when the command runs: it loads OR-Tools, which
+The application modules are imported when the command runs: they load OR-Tools, which
 ``matcher --help`` should not wait for.
 """
 
@@ -13,12 +14,14 @@ from rich.table import Table
 
 from matcher.check import load_plan
 from matcher.cli.output import EXIT_OK, money, out
+from matcher.cli.tables import constraint_tables
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import BlockingKind, FactoryVerdict, OrderExplanation
 from matcher.domain.validation import load_instance
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``explain`` and ``constraints``, in that order."""
     p = sub.add_parser(
         "explain",
         help="why one order is where the plan puts it (or unserved), factory by factory",
@@ -40,6 +43,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_explain)
 
+    p = sub.add_parser(
+        "constraints",
+        help="what binds in a plan, whom it delays or pushes out, and what holds each late "
+        "or unserved order",
+        description="The constraint report (docs/explain.md): binding factory, resource and "
+        "period with its marginal value and the orders it delays or pushes out, binding "
+        "materials, and per late or unserved order the constraints responsible. No "
+        "re-solves; the plan's own explanations are reused.",
+    )
+    p.add_argument("instance")
+    p.add_argument("plan")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_constraints)
+
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     from matcher.app.explain import explain_order  # loads OR-Tools: only when explaining
@@ -52,6 +69,22 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=1))
     else:
         out.print(explanation_table(result))
+    return EXIT_OK
+
+
+def _cmd_constraints(args: argparse.Namespace) -> int:
+    from matcher.app.constraints import constraint_report  # loads OR-Tools: only here
+
+    instance = load_instance(args.instance)
+    report = constraint_report(instance, load_plan(args.plan))
+    if args.json:
+        print(report.model_dump_json(indent=1))
+    else:
+        tables = constraint_tables(report)
+        for table in tables:
+            out.print(table)
+        if not tables:
+            out.print("nothing binds: no late or unserved order and no full capacity")
     return EXIT_OK
 
 

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
     solve.add_parsers(sub)  # solve, replan, schedule, recommend
-    explain.add_parser(sub)
+    explain.add_parsers(sub)  # explain, constraints
     files.add_parsers(sub)  # validate, check, generate, schema
     credit.add_parser(sub)
     report.add_parsers(sub)  # diff, report

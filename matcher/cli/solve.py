@@ -31,7 +31,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--explain",
         action="store_true",
-        help="add explanations of the unassigned and late orders to the plan (docs/explain.md)",
+        help="add explanations of the unassigned and late orders and the constraint report to "
+        "the plan (docs/explain.md)",
     )
     p.set_defaults(func=_cmd_solve)
 
@@ -156,9 +157,10 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     with LiveProgress(not args.quiet) as live:
         result = plan(instance, params, live)
     if args.explain:
+        from matcher.app.constraints import with_constraints
         from matcher.app.explain import explain_plan
 
-        result = explain_plan(instance, result, params)
+        result = with_constraints(instance, explain_plan(instance, result, params))
     write_plan(result, args)
     return EXIT_OK
 

@@ -1,4 +1,5 @@
-"""The rich tables of a plan (summary, purchasing, routing, capacity sharing, re-plan),
+"""The rich tables of a plan (summary, purchasing, routing, capacity sharing, re-plan,
+constraint report),
 of recommendations and of machine schedules, and the end-of-solve output that shows
 them: shared by the local commands and their ``remote`` twins, so both print the same.
 """
@@ -13,7 +14,17 @@ from rich.console import Console
 from rich.table import Table
 
 from matcher.cli.output import err, money, out, write_json
-from matcher.domain.plan import CapacitySharing, Plan, Purchasing, Recommendations, Replan, Routing
+from matcher.domain.plan import (
+    CapacitySharing,
+    ConstraintKind,
+    ConstraintReport,
+    Plan,
+    Purchasing,
+    Recommendations,
+    Replan,
+    ResponsibleConstraint,
+    Routing,
+)
 from matcher.domain.schedule import Schedule
 
 
@@ -57,18 +68,7 @@ def summary(plan: Plan, console: Console) -> None:
             f"{100 * row.utilisation:.1f} %",
         )
     console.print(busy)
-    if plan.purchasing is not None:
-        console.print(purchasing_table(plan.purchasing))
-    if plan.routes is not None:
-        console.print(routing_table(plan.routes))
-    if plan.capacity_sharing is not None:
-        for table in sharing_tables(plan.capacity_sharing):
-            console.print(table)
-    if plan.replan is not None:
-        console.print(replan_table(plan.replan))
-    rounds = plan.stages[0].extra.get("feedback_rounds") if plan.stages else None
-    if rounds:
-        console.print(feedback_table(rounds))
+    _sections(plan, console)
 
     stats = Table(title="Solver")
     for col in ("stage", "solver", "status", "objective", "bound", "gap", "first feas.", "time"):
@@ -85,6 +85,25 @@ def summary(plan: Plan, console: Console) -> None:
             f"{s.wall_time_s:.2f}s",
         )
     console.print(stats)
+
+
+def _sections(plan: Plan, console: Console) -> None:
+    """The tables of the plan's optional sections, those it has."""
+    if plan.purchasing is not None:
+        console.print(purchasing_table(plan.purchasing))
+    if plan.routes is not None:
+        console.print(routing_table(plan.routes))
+    if plan.capacity_sharing is not None:
+        for table in sharing_tables(plan.capacity_sharing):
+            console.print(table)
+    if plan.replan is not None:
+        console.print(replan_table(plan.replan))
+    if plan.constraints is not None:
+        for table in constraint_tables(plan.constraints, top=5):
+            console.print(table)
+    rounds = plan.stages[0].extra.get("feedback_rounds") if plan.stages else None
+    if rounds:
+        console.print(feedback_table(rounds))
 
 
 def feedback_table(rounds: list[dict[str, Any]]) -> Table:
@@ -151,6 +170,86 @@ def sharing_tables(cs: CapacitySharing, top: int = 5) -> list[Table]:
             )
         tables.append(moves)
     return tables
+
+
+def constraint_tables(report: ConstraintReport, top: int | None = None) -> list[Table]:
+    """The constraint report: binding capacity (the ``top`` first, default all), binding
+    materials, and what holds each late or unserved order."""
+    tables: list[Table] = []
+    rows = report.binding if top is None else report.binding[:top]
+    if rows:
+        t = Table(title="Binding capacity: whom it delays or pushes out")
+        for col in ("factory", "group", "period", "used / free min", "per extra hour"):
+            t.add_column(col, justify="left" if col in ("factory", "group") else "right")
+        for col in ("holders", "delays", "pushes out"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(
+                r.factory,
+                r.resource_group,
+                str(r.period),
+                f"{r.used_minutes:,.0f} / {r.free_minutes:,}" + ("" if r.full else "*"),
+                "-" if r.marginal_cents_per_hour is None else money(r.marginal_cents_per_hour),
+                _names(r.holders),
+                _names(r.delays),
+                _names(r.pushes_out),
+            )
+        more = len(report.binding) - len(rows)
+        t.caption = "\n".join(
+            (
+                ["* named by an order, though one more unit still fits in that period"]
+                if not all(r.full for r in rows)
+                else []
+            )
+            + ([f"{more} more binding row(s): matcher constraints INSTANCE PLAN"] if more else [])
+            + [f"marginal values: {report.marginal_values}"]
+        )
+        tables.append(t)
+    if report.materials:
+        t = Table(title="Binding materials")
+        for col in ("material", "holds back", "used most by", "why"):
+            t.add_column(col)
+        for m in report.materials:
+            t.add_row(m.material, _names(m.holds_back), _names(m.holders), m.detail)
+        tables.append(t)
+    if report.orders and top is None:
+        t = Table(title="What holds each late or unserved order")
+        for col in ("order", "state", "constraints responsible"):
+            t.add_column(col)
+        for oc in report.orders:
+            state = oc.state + (f" ({oc.reason})" if oc.reason else "")
+            t.add_row(oc.order, state, "\n".join(_constraint(c) for c in oc.constraints) or "-")
+        if report.notes:
+            t.caption = "\n".join(report.notes)
+        tables.append(t)
+    return tables
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    if not names:
+        return "-"
+    return ", ".join(names[:most]) + (f" +{len(names) - most}" if len(names) > most else "")
+
+
+def _constraint(c: ResponsibleConstraint) -> str:
+    """One responsible constraint on one line."""
+    where = _names(c.factories, 4)
+    if c.kind == ConstraintKind.CAPACITY and c.resource_group:
+        periods = ",".join(str(t) for t in c.periods)
+        text = f"capacity {where} {c.resource_group} p{periods}"
+    elif c.kind == ConstraintKind.MATERIAL:
+        text = f"material {c.material or '?'} at {where}"
+    elif c.kind == ConstraintKind.ELIGIBILITY:
+        return f"{c.reason}: {where}"
+    elif c.kind == ConstraintKind.NOT_WORTH_SERVING and c.cost_cents is not None:
+        return (
+            f"not worth serving at {where}: {money(c.cost_cents)} vs {money(c.penalty_cents or 0)}"
+        )
+    elif c.kind == ConstraintKind.NOT_WORTH_SERVING:
+        return f"not worth serving at {where} (penalty {money(c.penalty_cents or 0)})"
+    else:
+        return f"{c.kind.lower()} {where}: {c.detail}"
+    return text + (f", held by {_names(c.holders, 3)}" if c.holders else "")
 
 
 def replan_table(r: Replan) -> Table:

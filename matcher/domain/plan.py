@@ -621,6 +621,110 @@ class OrderExplanation(Result):
     wall_time_s: float = 0.0
 
 
+class ConstraintKind(StrEnum):
+    """What keeps a late or unserved order from a better place. Stable."""
+
+    CAPACITY = "CAPACITY"  # machine time other orders hold (or too little at all)
+    MATERIAL = "MATERIAL"  # a purchased material cannot arrive in time for it
+    WINDOW = "WINDOW"  # even the empty factory cannot make it on time
+    ELIGIBILITY = "ELIGIBILITY"  # factories out by a filter of the compilation
+    NOT_WORTH_SERVING = "NOT_WORTH_SERVING"  # serving it costs at least its penalty
+
+
+class ResponsibleConstraint(Result):
+    """One constraint responsible for an order being late or unserved."""
+
+    kind: ConstraintKind
+    factories: list[str] = Field(
+        default_factory=list,
+        description="The factory (one; ELIGIBILITY: every factory out for that reason).",
+    )
+    resource_group: str | None = Field(default=None, description="CAPACITY: the binding group.")
+    periods: list[int] = Field(
+        default_factory=list, description="CAPACITY: the periods other orders hold it in."
+    )
+    material: str | None = Field(default=None, description="MATERIAL: the binding material.")
+    reason: ReasonCode | None = Field(default=None, description="ELIGIBILITY: the filter.")
+    holders: list[str] = Field(
+        default_factory=list,
+        description="Orders holding that capacity (or using that material), most first.",
+    )
+    cost_cents: int | None = Field(
+        default=None,
+        description="NOT_WORTH_SERVING: the objective of its cheapest placement there.",
+    )
+    penalty_cents: int | None = Field(
+        default=None, description="NOT_WORTH_SERVING: its weighted unserved penalty."
+    )
+    detail: str = ""
+
+
+class OrderConstraints(Result):
+    """A late or unserved order and the constraints responsible."""
+
+    order: str
+    state: str = Field(description="late or unassigned.")
+    reason: ReasonCode | None = Field(default=None, description="The plan's reason if unserved.")
+    constraints: list[ResponsibleConstraint] = Field(default_factory=list)
+
+
+class BindingCapacity(Result):
+    """A factory's resource group in one period that binds, and whom it affects."""
+
+    factory: str
+    resource_group: str
+    period: int
+    used_minutes: float = Field(description="Processing plus setup of the plan's rows there.")
+    free_minutes: int = Field(description="Capacity the plan could use (available - committed).")
+    full: bool = Field(
+        description="True: not one more unit of any process on the group fits; False: "
+        "named by an order whose window as a whole lacks room, though a unit still fits."
+    )
+    marginal_cents_per_hour: float | None = Field(
+        default=None,
+        description="The capacity-sharing LP dual per extra hour; None: the plan has no "
+        "capacity-sharing section.",
+    )
+    holders: list[str] = Field(
+        default_factory=list, description="Orders made there in that period, most time first."
+    )
+    delays: list[str] = Field(
+        default_factory=list, description="Late orders whose responsible capacity it is."
+    )
+    pushes_out: list[str] = Field(
+        default_factory=list, description="Unserved orders whose responsible capacity it is."
+    )
+
+
+class BindingMaterial(Result):
+    """A purchased material whose supply in time holds orders back."""
+
+    material: str
+    holders: list[str] = Field(
+        default_factory=list, description="Orders of the plan using the most of it, most first."
+    )
+    holds_back: list[str] = Field(
+        default_factory=list, description="Late or unserved orders it is responsible for."
+    )
+    detail: str = ""
+
+
+class ConstraintReport(Result):
+    """What binds in a plan and whom it delays or pushes out (docs/explain.md)."""
+
+    marginal_values: str = Field(description="Where the marginal values come from.")
+    binding: list[BindingCapacity] = Field(
+        default_factory=list,
+        description="Highest marginal value first, then most orders affected.",
+    )
+    materials: list[BindingMaterial] = Field(default_factory=list)
+    orders: list[OrderConstraints] = Field(
+        default_factory=list, description="Unassigned orders, then late ones, as in the plan."
+    )
+    notes: list[str] = Field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
 class Plan(Result):
     schema_version: str = "1"
     instance: str
@@ -643,6 +747,11 @@ class Plan(Result):
         default=None,
         description="With solve --explain: why each unassigned or late order is where it is "
         "(docs/explain.md).",
+    )
+    constraints: ConstraintReport | None = Field(
+        default=None,
+        description="With solve --explain: the binding capacity and materials, whom they "
+        "delay or push out, and what holds each late or unserved order (docs/explain.md).",
     )
 
 

@@ -13,10 +13,14 @@ from matcher.domain.params import SolveParams
 from matcher.domain.plan import (
     Allocation,
     Backup,
+    BindingCapacity,
+    BindingMaterial,
     CapacityNeed,
     CapacityOffer,
     CapacityRow,
     CapacitySharing,
+    ConstraintKind,
+    ConstraintReport,
     CostBreakdown,
     Displacement,
     FactoryLoad,
@@ -24,12 +28,14 @@ from matcher.domain.plan import (
     LoadStatus,
     Move,
     OperationTransfer,
+    OrderConstraints,
     PeriodQuantity,
     Plan,
     ReasonCode,
     Recommendation,
     Recommendations,
     Replan,
+    ResponsibleConstraint,
     SolveStatus,
     StageStats,
     Transfer,
@@ -398,6 +404,75 @@ def test_a_plan_without_the_new_sections_round_trips_with_them_unset() -> None:
     message = plan_to_proto(bare)
     assert not message.HasField("capacity_sharing") and not message.HasField("replan")
     assert plan_from_proto(message) == bare
+
+
+def test_a_plan_with_a_constraint_report_round_trips_through_proto() -> None:
+    """A marginal value of 0 stays 0 and an absent one stays absent; an eligibility
+    reason, optional costs and empty lists keep their domain values."""
+    report = ConstraintReport(
+        marginal_values="none: the plan has no capacity-sharing section",
+        binding=[
+            BindingCapacity(
+                factory="F1",
+                resource_group="line",
+                period=0,
+                used_minutes=60.0,
+                free_minutes=60,
+                full=True,
+                marginal_cents_per_hour=0.0,
+                holders=["O1"],
+                pushes_out=["O2"],
+            ),
+            BindingCapacity(
+                factory="F1",
+                resource_group="line",
+                period=1,
+                used_minutes=0.0,
+                free_minutes=0,
+                full=False,
+                delays=["O3"],
+            ),
+        ],
+        materials=[BindingMaterial(material="steel", holders=["O1"], holds_back=["O2"])],
+        orders=[
+            OrderConstraints(
+                order="O2",
+                state="unassigned",
+                reason=ReasonCode.CAPACITY_EXHAUSTED,
+                constraints=[
+                    ResponsibleConstraint(
+                        kind=ConstraintKind.CAPACITY,
+                        factories=["F1"],
+                        resource_group="line",
+                        periods=[0],
+                        holders=["O1"],
+                        detail="line has 0 min free",
+                    ),
+                    ResponsibleConstraint(
+                        kind=ConstraintKind.ELIGIBILITY,
+                        factories=["F2", "F3"],
+                        reason=ReasonCode.CREDIT_BELOW_MIN,
+                    ),
+                    ResponsibleConstraint(
+                        kind=ConstraintKind.NOT_WORTH_SERVING,
+                        factories=["F4"],
+                        cost_cents=0,
+                        penalty_cents=500,
+                    ),
+                ],
+            ),
+            OrderConstraints(order="O3", state="late"),
+        ],
+        notes=["one note"],
+        wall_time_s=0.01,
+    )
+    planned = _bare_plan().model_copy(update={"constraints": report})
+    message = plan_to_proto(planned)
+    assert message.constraints.binding[0].HasField("marginal_cents_per_hour")
+    assert not message.constraints.binding[1].HasField("marginal_cents_per_hour")
+    assert message.constraints.orders[0].constraints[1].reason == pb.REASON_CODE_CREDIT_BELOW_MIN
+    assert plan_from_proto(message) == planned
+    assert not plan_to_proto(_bare_plan()).HasField("constraints")
 
 
 def test_recommendations_round_trip_through_proto() -> None:

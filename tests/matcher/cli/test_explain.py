@@ -1,5 +1,5 @@
-"""``matcher explain`` and ``matcher solve --explain``, called in-process as a user
-would call them, on the hand-checked instance of tests/explain_data.py."""
+"""``matcher explain``, ``matcher constraints`` and ``matcher solve --explain``, called
+in-process as a user would call them, on the hand-checked instance of tests/explain_data.py."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def test_solve_explain_writes_the_unassigned_orders_explanations(
 ) -> None:
     data = json.loads(files[1].read_text())
     assert [e["order"] for e in data["explanations"]] == ["X"]
+    assert [o["order"] for o in data["constraints"]["orders"]] == ["X"]
     assert main(["check", str(files[0]), str(files[1])]) == EXIT_OK
 
 
@@ -56,3 +57,17 @@ def test_explaining_an_unknown_order_is_invalid_input(
 ) -> None:
     assert main(["explain", str(files[0]), str(files[1]), "nope"]) == EXIT_INVALID
     assert "unknown order 'nope'" in capsys.readouterr().err
+
+
+def test_constraints_prints_the_binding_row_and_what_holds_the_unserved_order(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["constraints", str(files[0]), str(files[1])]) == EXIT_OK
+    out = capsys.readouterr().out
+    for text in ("Binding capacity", "FA", "capacity FA g p0, held by Y", "CREDIT_BELOW_MIN: FC"):
+        assert text in out
+    assert main(["constraints", str(files[0]), str(files[1]), "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["factory"], r["pushes_out"]) for r in data["binding"]] == [("FA", ["X"])]
+    assert data["binding"][0]["marginal_cents_per_hour"] is None  # solved with --no-sharing

@@ -105,6 +105,15 @@ class BlockingKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BLOCKING_KIND_NONE: _ClassVar[BlockingKind]
     BLOCKING_KIND_CAPACITY: _ClassVar[BlockingKind]
     BLOCKING_KIND_MATERIAL: _ClassVar[BlockingKind]
+
+class ConstraintKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSTRAINT_KIND_UNSPECIFIED: _ClassVar[ConstraintKind]
+    CONSTRAINT_KIND_CAPACITY: _ClassVar[ConstraintKind]
+    CONSTRAINT_KIND_MATERIAL: _ClassVar[ConstraintKind]
+    CONSTRAINT_KIND_WINDOW: _ClassVar[ConstraintKind]
+    CONSTRAINT_KIND_ELIGIBILITY: _ClassVar[ConstraintKind]
+    CONSTRAINT_KIND_NOT_WORTH_SERVING: _ClassVar[ConstraintKind]
 SOLVE_MODE_DEFAULT: SolveMode
 SOLVE_MODE_VALIDATE_ONLY: SolveMode
 JOB_STATE_UNSPECIFIED: JobState
@@ -163,6 +172,12 @@ BLOCKING_KIND_UNSPECIFIED: BlockingKind
 BLOCKING_KIND_NONE: BlockingKind
 BLOCKING_KIND_CAPACITY: BlockingKind
 BLOCKING_KIND_MATERIAL: BlockingKind
+CONSTRAINT_KIND_UNSPECIFIED: ConstraintKind
+CONSTRAINT_KIND_CAPACITY: ConstraintKind
+CONSTRAINT_KIND_MATERIAL: ConstraintKind
+CONSTRAINT_KIND_WINDOW: ConstraintKind
+CONSTRAINT_KIND_ELIGIBILITY: ConstraintKind
+CONSTRAINT_KIND_NOT_WORTH_SERVING: ConstraintKind
 
 class SolveParameters(_message.Message):
     __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups", "feedback")
@@ -1425,7 +1440,7 @@ class OperationTransfer(_message.Message):
     def __init__(self, order: _Optional[str] = ..., operation: _Optional[int] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_period: _Optional[int] = ..., arrive_period: _Optional[int] = ..., transport_cents: _Optional[int] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations")
+    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations", "constraints")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1441,6 +1456,7 @@ class Plan(_message.Message):
     REPLAN_FIELD_NUMBER: _ClassVar[int]
     TRANSFERS_FIELD_NUMBER: _ClassVar[int]
     EXPLANATIONS_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     instance: str
     status: SolveStatus
@@ -1456,7 +1472,8 @@ class Plan(_message.Message):
     replan: Replan
     transfers: _containers.RepeatedCompositeFieldContainer[OperationTransfer]
     explanations: OrderExplanations
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ...) -> None: ...
+    constraints: ConstraintReport
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ..., constraints: _Optional[_Union[ConstraintReport, _Mapping]] = ...) -> None: ...
 
 class CostTerms(_message.Message):
     __slots__ = ("production", "transport", "lateness", "credit", "objective", "late_units", "periods", "placed_in")
@@ -1559,6 +1576,94 @@ class OrderExplanations(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[OrderExplanation]
     def __init__(self, items: _Optional[_Iterable[_Union[OrderExplanation, _Mapping]]] = ...) -> None: ...
+
+class ResponsibleConstraint(_message.Message):
+    __slots__ = ("kind", "factories", "resource_group", "periods", "material", "reason", "holders", "cost_cents", "penalty_cents", "detail")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PERIODS_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_CENTS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    kind: ConstraintKind
+    factories: _containers.RepeatedScalarFieldContainer[str]
+    resource_group: str
+    periods: _containers.RepeatedScalarFieldContainer[int]
+    material: str
+    reason: ReasonCode
+    holders: _containers.RepeatedScalarFieldContainer[str]
+    cost_cents: int
+    penalty_cents: int
+    detail: str
+    def __init__(self, kind: _Optional[_Union[ConstraintKind, str]] = ..., factories: _Optional[_Iterable[str]] = ..., resource_group: _Optional[str] = ..., periods: _Optional[_Iterable[int]] = ..., material: _Optional[str] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., holders: _Optional[_Iterable[str]] = ..., cost_cents: _Optional[int] = ..., penalty_cents: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class OrderConstraints(_message.Message):
+    __slots__ = ("order", "state", "reason", "constraints")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    state: str
+    reason: ReasonCode
+    constraints: _containers.RepeatedCompositeFieldContainer[ResponsibleConstraint]
+    def __init__(self, order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., constraints: _Optional[_Iterable[_Union[ResponsibleConstraint, _Mapping]]] = ...) -> None: ...
+
+class BindingCapacity(_message.Message):
+    __slots__ = ("factory", "resource_group", "period", "used_minutes", "free_minutes", "full", "marginal_cents_per_hour", "holders", "delays", "pushes_out")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    USED_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    FREE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    MARGINAL_CENTS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    DELAYS_FIELD_NUMBER: _ClassVar[int]
+    PUSHES_OUT_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    resource_group: str
+    period: int
+    used_minutes: float
+    free_minutes: int
+    full: bool
+    marginal_cents_per_hour: float
+    holders: _containers.RepeatedScalarFieldContainer[str]
+    delays: _containers.RepeatedScalarFieldContainer[str]
+    pushes_out: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., used_minutes: _Optional[float] = ..., free_minutes: _Optional[int] = ..., full: _Optional[bool] = ..., marginal_cents_per_hour: _Optional[float] = ..., holders: _Optional[_Iterable[str]] = ..., delays: _Optional[_Iterable[str]] = ..., pushes_out: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BindingMaterial(_message.Message):
+    __slots__ = ("material", "holders", "holds_back", "detail")
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    HOLDS_BACK_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    material: str
+    holders: _containers.RepeatedScalarFieldContainer[str]
+    holds_back: _containers.RepeatedScalarFieldContainer[str]
+    detail: str
+    def __init__(self, material: _Optional[str] = ..., holders: _Optional[_Iterable[str]] = ..., holds_back: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ConstraintReport(_message.Message):
+    __slots__ = ("marginal_values", "binding", "materials", "orders", "notes", "wall_time_s")
+    MARGINAL_VALUES_FIELD_NUMBER: _ClassVar[int]
+    BINDING_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    marginal_values: str
+    binding: _containers.RepeatedCompositeFieldContainer[BindingCapacity]
+    materials: _containers.RepeatedCompositeFieldContainer[BindingMaterial]
+    orders: _containers.RepeatedCompositeFieldContainer[OrderConstraints]
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    wall_time_s: float
+    def __init__(self, marginal_values: _Optional[str] = ..., binding: _Optional[_Iterable[_Union[BindingCapacity, _Mapping]]] = ..., materials: _Optional[_Iterable[_Union[BindingMaterial, _Mapping]]] = ..., orders: _Optional[_Iterable[_Union[OrderConstraints, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ..., wall_time_s: _Optional[float] = ...) -> None: ...
 
 class Displacement(_message.Message):
     __slots__ = ("order", "from_factory", "to_factory", "units", "extra_cents")
