@@ -7,6 +7,7 @@ reason an order has no candidate, and cuts periods that no optimal plan uses.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -288,7 +289,11 @@ class _TransportRates:
     def for_order(self, order: Order, factories: list[int]) -> dict[int, int]:
         if not factories:
             return {}
-        idx = np.array(factories)
+        return dict(zip(factories, self.array(order, factories).tolist(), strict=True))
+
+    def array(self, order: Order, factories: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The rates to ``factories``, in that order, as an int64 array."""
+        idx = np.asarray(factories, dtype=np.intp)
         lat1, lon1 = math.radians(order.delivery.lat), math.radians(order.delivery.lon)
         lat2, lon2 = self.lat[idx], self.lon[idx]
         h = (
@@ -298,7 +303,7 @@ class _TransportRates:
         km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
         t = self.instance.transport
         rate = km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5
-        return dict(zip(factories, np.floor(rate).astype(int).tolist(), strict=True))
+        return np.floor(rate).astype(np.int64)
 
 
 _FILTER_ORDER = (
@@ -317,11 +322,43 @@ class _Materials:
     limits: list[MaterialLimit]
     by_id: dict[str, MaterialLimit] = field(init=False)
     index: dict[str, int] = field(init=False)
+    _stock_masks: dict[str, np.ndarray] = field(init=False)  # material -> factory holds stock
 
     def __post_init__(self) -> None:
         # Built once: every candidate of every order asks them.
         self.by_id = {lim.material: lim for lim in self.limits}
         self.index = {lim.material: m for m, lim in enumerate(self.limits)}
+        self._stock_masks = {}
+
+    def starts(
+        self, order: Order, factories: np.ndarray, n_factories: int
+    ) -> tuple[tuple[tuple[int, int], ...], np.ndarray, np.ndarray]:
+        """:meth:`place` for one order at many factories at once: the order's material
+        uses, the first period each factory may start as far as materials go, and
+        whether it never can (:func:`~solvers.assignment.materials.earliest_start`)."""
+        uses = material_uses(self.index, order.bill_of_materials)
+        start = np.zeros(len(factories), dtype=np.int64)
+        never = np.zeros(len(factories), dtype=bool)
+        if not uses:
+            return uses, start, never
+        for mid, per_unit in order.bill_of_materials.items():
+            lim = self.by_id.get(mid)
+            if lim is None or per_unit <= 0:
+                continue
+            waits = ~self._stocked(lim, n_factories)[factories]
+            if lim.earliest is None:
+                never |= waits
+            else:
+                start[waits] = np.maximum(start[waits], lim.earliest)
+        return uses, start, never
+
+    def _stocked(self, lim: MaterialLimit, n_factories: int) -> np.ndarray:
+        mask = self._stock_masks.get(lim.material)
+        if mask is None:
+            mask = np.zeros(n_factories, dtype=bool)
+            mask[[f for f, q in lim.stock.items() if q > 0]] = True
+            self._stock_masks[lim.material] = mask
+        return mask
 
     def place(self, instance: Instance, cand: Candidate) -> tuple[ReasonCode, str] | None:
         """Start ``cand`` no earlier than its materials can be there; why not, if never."""
@@ -365,6 +402,24 @@ def build_problem(
     re-plan of a previous plan (candidates holding fixed units are never filtered
     out by the economic or reach rules, and new production starts at ``anchor.now``).
     ``stop``, checked between orders, ends it with :class:`CompileStoppedError`."""
+    # Millions of candidates, none of them garbage: the cyclic collector would walk
+    # them all again and again (a third of the time at 50 000 orders).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_problem(instance, weights, max_candidates, anchor, stop)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_problem(
+    instance: Instance,
+    weights: ObjectiveWeights | None,
+    max_candidates: int,
+    anchor: AnchorSpec | None,
+    stop: StopSignal | None,
+) -> AssignmentProblem:
     w = weights or instance.weights
     n_periods = instance.horizon.periods
     resources: list[Resource] = []
@@ -396,10 +451,17 @@ def build_problem(
             if fid in factory_index:
                 held.setdefault(oid, set()).add(factory_index[fid])
         forced = {oid for oid, _ in anchor.fixed}
+    # orders tied to a previous plan keep the per-factory path, which knows those ties
+    offers = _Offers(
+        instance, by_process, caps_by_factory, res_index, free, n_periods, held.keys() | forced
+    )
     for info in orders:
         if stop is not None and stop.is_set():
             raise CompileStoppedError(f"{stop.reason} while the problem compiled: no plan yet")
-        for cand in _order_candidates(
+        found = _vector_candidates(
+            info, offers, rates, w, max_candidates, materials, anchor.now if anchor else 0
+        )
+        for cand in found or _order_candidates(
             instance,
             info,
             by_process,
@@ -595,6 +657,195 @@ def _worst_order_unit(
         for b in locations.values()
     )
     return total + w.transport * farthest * (len(info.stages) - 1)
+
+
+_UNBOUNDED = 1 << 50
+"""Stands for "no limit" in the int64 arrays of :class:`_Offer` (lots, units a period)."""
+
+_SAFE = 1 << 62
+"""Above this, products of int64 arrays could overflow: such orders take the per-factory path."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    """What the factories capable of one sequence of operations offer, as arrays aligned
+    with ``factories`` (ascending): shared by every order asking for that sequence."""
+
+    factories: np.ndarray  # factory indices
+    fit: np.ndarray  # bool: the capabilities meet every operation's material and grade
+    score: np.ndarray  # credit score
+    unit_cost: np.ndarray
+    min_lot: np.ndarray
+    max_lot: np.ndarray  # _UNBOUNDED where no capability limits it
+    usage: list[tuple[Usage, ...]]  # () where not fit
+    units: np.ndarray  # (factory, period): most units on an empty factory, _UNBOUNDED if any
+
+
+class _Offers:
+    """:class:`_Offer` per sequence of operations, built on first use."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        by_process: dict[str, list[int]],
+        caps_by_factory: list[dict[str, Capability]],
+        res_index: dict[tuple[int, str], int],
+        free: Sequence[Sequence[int]],
+        n_periods: int,
+        tied: set[str],
+    ) -> None:
+        self.instance = instance
+        self.tied = tied  # order ids left to the per-factory path
+        self.by_process = by_process
+        self.caps_by_factory = caps_by_factory
+        self.res_index = res_index
+        self.free = np.array(free, dtype=np.int64).reshape(len(free), n_periods)
+        self.n_periods = n_periods
+        self.scores = np.array([f.credit.score for f in instance.factories], dtype=np.int64)
+        self._offers: dict[tuple[tuple[str, str | None, int | None], ...], _Offer] = {}
+        self._units: dict[tuple[Usage, ...], np.ndarray] = {}
+
+    def get(self, o: Order) -> _Offer:
+        key = tuple((op.process, op.material, op.min_quality_grade) for op in o.operations)
+        offer = self._offers.get(key)
+        if offer is None:
+            offer = self._offers[key] = self._build(o)
+        return offer
+
+    def _build(self, o: Order) -> _Offer:
+        capable = set(self.by_process.get(o.operations[0].process, ()))
+        for op in o.operations[1:]:
+            capable &= set(self.by_process.get(op.process, ()))
+        factories = sorted(capable)
+        n = len(factories)
+        fit = np.zeros(n, dtype=bool)
+        cost, min_lot = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        max_lot = np.full(n, _UNBOUNDED, dtype=np.int64)
+        units = np.zeros((n, self.n_periods), dtype=np.int64)
+        usage: list[tuple[Usage, ...]] = []
+        for i, fi in enumerate(factories):
+            profile = _profile(self.instance, o, fi, self.caps_by_factory[fi], self.res_index)
+            if not isinstance(profile, _Profile):
+                usage.append(())
+                continue
+            fit[i] = True
+            cost[i], min_lot[i] = profile.unit_cost, profile.min_lot
+            if profile.max_lot is not None:
+                max_lot[i] = profile.max_lot
+            usage.append(profile.usage)
+            units[i] = self._units_per_period(profile.usage)
+        idx = np.array(factories, dtype=np.intp)
+        return _Offer(idx, fit, self.scores[idx], cost, min_lot, max_lot, usage, units)
+
+    def _units_per_period(self, usage: tuple[Usage, ...]) -> np.ndarray:
+        """:func:`units_fitting` in every period on an empty factory, without a limit."""
+        units = self._units.get(usage)
+        if units is None:
+            units = np.full(self.n_periods, _UNBOUNDED, dtype=np.int64)
+            blocked = np.zeros(self.n_periods, dtype=bool)
+            for u in usage:
+                room = self.free[u.resource] - u.setup_seconds
+                blocked |= room < 0
+                if u.seconds_per_unit:
+                    units = np.minimum(units, np.maximum(room, 0) // u.seconds_per_unit)
+            units[blocked] = 0
+            self._units[usage] = units
+        return units
+
+
+def _vector_candidates(
+    info: OrderInfo,
+    offers: _Offers,
+    rates: _TransportRates,
+    w: ObjectiveWeights,
+    max_candidates: int,
+    materials: _Materials,
+    now: int,
+) -> list[Candidate] | None:
+    """The candidates of an ordinary order, as :func:`_order_candidates` finds them, by
+    array operations over all capable factories at once; None when the order gets none
+    (then :func:`_order_candidates`, which words each reason, says why), is split by
+    operation or is tied to a previous plan (left to :func:`_order_candidates`).
+
+    Only the candidates that survive every filter become :class:`Candidate` objects:
+    at 50 000 orders per-factory objects and calls made compilation the bottleneck."""
+    o = info.order
+    if (o.split.by_operation and len(o.operations) > 1) or o.id in offers.tied:
+        return None
+    offer = offers.get(o)
+    if not len(offer.factories):
+        return None
+    n_periods = offers.n_periods
+    keep = offer.fit.copy()
+    if o.min_credit_score is not None:
+        keep &= offer.score >= o.min_credit_score
+    if o.max_unit_price_cents is not None:
+        keep &= offer.unit_cost <= o.max_unit_price_cents
+    lo = np.maximum(offer.min_lot, o.split.min_quantity if o.split.allowed else o.quantity)
+    hi = np.minimum(offer.max_lot, o.quantity)
+    keep &= lo <= hi
+    uses, start, never = materials.starts(o, offer.factories, len(offers.instance.factories))
+    keep &= ~never & (start <= n_periods - 1)
+    transport = rates.array(o, offer.factories)  # all capable ones, as the reference
+    idx = np.flatnonzero(keep)
+    if not len(idx):
+        return None
+    factory = offer.factories[idx]
+    credit = 100 - offer.score[idx]
+    base = w.production * offer.unit_cost[idx] + w.transport * transport[idx] + w.credit * credit
+    order = np.lexsort((factory, base))  # cheapest first, then by factory
+    if max_candidates:
+        order = order[:max_candidates]
+    idx, factory, credit, base = idx[order], factory[order], credit[order], base[order]
+    lo, hi = lo[idx], hi[idx]
+    first = np.maximum(max(o.release_period, now), start[idx])
+    penalty = (
+        None if o.penalties.unserved_cents is None else w.unserved * o.penalties.unserved_cents
+    )
+    if max(penalty or 0, o.quantity * int(base[-1])) >= _SAFE:
+        return None
+    last = _last_period(o, int(base[0]), w, n_periods)
+    # _drop_unusable: what each part could make in its window on an empty factory
+    periods = np.arange(n_periods)
+    window = (periods >= first[:, None]) & (periods <= last)
+    reach = np.minimum(np.where(window, np.minimum(offer.units[idx], hi[:, None]), 0).sum(1), hi)
+    usable = np.flatnonzero(reach >= lo)
+    best = np.sort(reach[usable])[::-1][: info.max_parts]
+    if not (
+        len(best) and best.sum() >= o.quantity and (info.max_parts > 1 or best[0] >= o.quantity)
+    ):
+        return None
+    if penalty is not None:  # _drop_dearer_than_penalty
+        b, low = base[usable], lo[usable]
+        usable = usable[low * b + (o.quantity - low) * b[0] < penalty]
+        if not len(usable):
+            return None
+    usage = offer.usage
+    return [
+        Candidate(info.index, f, c, t, cr, a, z, usage[i], s, last, b, None, uses)
+        for i, f, c, t, cr, a, z, s, b in zip(
+            idx[usable].tolist(),
+            factory[usable].tolist(),
+            offer.unit_cost[idx[usable]].tolist(),
+            transport[idx[usable]].tolist(),
+            credit[usable].tolist(),
+            lo[usable].tolist(),
+            hi[usable].tolist(),
+            first[usable].tolist(),
+            base[usable].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _last_period(o: Order, cheapest: int, w: ObjectiveWeights, n_periods: int) -> int:
+    """The last period worth producing ``o`` in (:func:`_cut_late_periods`)."""
+    late = w.lateness * o.penalties.late_cents_per_unit_period
+    if o.penalties.unserved_cents is None or late == 0:
+        return n_periods - 1
+    slack = w.unserved * o.penalties.unserved_cents - o.quantity * cheapest
+    k_max = slack // late if slack >= 0 else -1
+    return min(n_periods - 1, o.due_period + max(k_max, 0))
 
 
 def _order_candidates(
@@ -1043,11 +1294,11 @@ def _cut_late_periods(
     adds ``w.lateness * late * k``. If that already exceeds the unserved penalty,
     leaving the order unserved is strictly better than producing that unit.
     """
-    late = w.lateness * o.penalties.late_cents_per_unit_period
-    if o.penalties.unserved_cents is None or late == 0:
+    if (
+        o.penalties.unserved_cents is None
+        or w.lateness * o.penalties.late_cents_per_unit_period == 0
+    ):
         return
-    slack = w.unserved * o.penalties.unserved_cents - o.quantity * min(c.base for c in cands)
-    k_max = slack // late if slack >= 0 else -1
-    last = min(n_periods - 1, o.due_period + max(k_max, 0))
+    last = _last_period(o, min(c.base for c in cands), w, n_periods)
     for c in cands:
         c.last = last
