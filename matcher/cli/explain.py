@@ -1,6 +1,7 @@
 """``matcher explain INSTANCE PLAN ORDER``: why one order is where the plan puts it,
 factory by factory; ``matcher constraints INSTANCE PLAN``: what binds in the plan and
-whom it delays or pushes out (docs/explain.md).
+whom it delays or pushes out; ``matcher capacity-needs INSTANCE [PLAN]``: the extra
+hours that would serve every order on time (docs/explain.md).
 
 The application modules are imported when the command runs: they load OR-Tools, which
 ``matcher --help`` should not wait for.
@@ -15,6 +16,7 @@ from rich.table import Table
 from matcher.check import load_plan
 from matcher.cli.output import EXIT_OK, money, out
 from matcher.cli.tables import constraint_tables
+from matcher.domain.capacity_needs import CapacityNeeds
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import BlockingKind, FactoryVerdict, OrderExplanation
 from matcher.domain.validation import load_instance
@@ -57,6 +59,29 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_constraints)
 
+    p = sub.add_parser(
+        "capacity-needs",
+        help="what it would take: the extra hours per factory, resource and period that serve "
+        "every order on time, and what they are worth",
+        description="A relaxed solve in which capacity can be bought at a high stated price "
+        "(docs/explain.md, 'What it would take'), compared with PLAN (default: a plain solve).",
+    )
+    p.add_argument("instance")
+    p.add_argument("plan", nargs="?", help="the constrained plan (default: solve the instance)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--time-limit", type=float, default=20.0, help="seconds of the relaxed solve (default 20)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="1 (default): reproducible")
+    p.add_argument(
+        "--overtime-cents-per-hour",
+        type=int,
+        default=None,
+        help="the price of an extra hour (default: derived from the instance and stated)",
+    )
+    p.set_defaults(func=_cmd_capacity_needs)
+
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     from matcher.app.explain import explain_order  # loads OR-Tools: only when explaining
@@ -86,6 +111,52 @@ def _cmd_constraints(args: argparse.Namespace) -> int:
         if not tables:
             out.print("nothing binds: no late or unserved order and no full capacity")
     return EXIT_OK
+
+
+def _cmd_capacity_needs(args: argparse.Namespace) -> int:
+    from matcher.app.capacity_needs import capacity_needs  # loads OR-Tools: only here
+
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan) if args.plan else None
+    params = SolveParams(workers=args.workers, seed=args.seed, time_limit_s=args.time_limit)
+    result = capacity_needs(instance, params, plan, args.overtime_cents_per_hour)
+    if args.json:
+        print(result.model_dump_json(indent=1))
+    else:
+        out.print(capacity_needs_table(result))
+    return EXIT_OK
+
+
+def capacity_needs_table(c: CapacityNeeds) -> Table:
+    """One row per factory, resource group and period that needs extra hours."""
+    gap = "" if c.gap is None else f", gap {100 * c.gap:.2f} %"
+    t = Table(
+        title=f"What it would take: {c.extra_hours:,.2f} extra hours ({c.status}{gap}), "
+        f"worth {money(c.worth_cents)} against {c.plan_source}"
+    )
+    for col in ("factory", "group", "period", "free h", "needed h", "extra h", "worth", "serves"):
+        t.add_column(col, justify="left" if col in ("factory", "group", "serves") else "right")
+    for r in c.rows:
+        t.add_row(
+            r.factory,
+            r.resource_group,
+            str(r.period),
+            f"{r.free_minutes / 60:,.1f}",
+            f"{r.needed_minutes / 60:,.1f}",
+            f"{r.extra_hours:,.2f}",
+            money(r.worth_cents),
+            ", ".join(r.serves[:6]) + (f" +{len(r.serves) - 6}" if len(r.serves) > 6 else ""),
+        )
+    lines = [
+        f"overtime priced at {money(c.overtime_cents_per_hour)} an hour ({c.price_basis})",
+        f"lateness saved {money(c.lateness_saved_cents)}, penalties saved "
+        f"{money(c.unserved_saved_cents)}, cost change {money(c.cost_change_cents)}",
+    ]
+    if c.mandatory_served:
+        lines.append(f"mandatory orders it serves: {', '.join(c.mandatory_served)}")
+    lines += [f"not on time even so: {a.order} ({a.reason}): {a.detail}" for a in c.apart]
+    t.caption = "\n".join(lines + c.notes)
+    return t
 
 
 def explanation_table(e: OrderExplanation) -> Table:

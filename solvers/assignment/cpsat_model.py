@@ -30,6 +30,8 @@ class Variables:
     # orders split by operation: (sending stage part, receiving stage part) -> units
     flows: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     links: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)  # flow used
+    # with priced overtime: (resource, period) -> whole minutes beyond the free capacity
+    overtime: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +61,8 @@ class ModelBuilder:
     material_use: dict[tuple[int, int], list[tuple[int, int, cp_model.IntVar, int]]] = field(
         default_factory=dict
     )
+    # Weighted cents per minute beyond a capacity row's free time (None: rows are hard).
+    overtime: int | None = None
 
     def __post_init__(self) -> None:
         if not self.free:
@@ -197,7 +201,10 @@ class ModelBuilder:
         buyer_key = (cand.factory, info.order.buyer)
         for t in problem.periods_of(k):
             fixed = problem.fixed_units(k, t)
-            ub = max(fixed, units_fitting(self.free, cand, t, cand.hi))
+            if self.overtime is not None:  # bought overtime lifts every row: the part bounds
+                ub = max(fixed, cand.hi)
+            else:
+                ub = max(fixed, units_fitting(self.free, cand, t, cand.hi))
             if problem.anchor is not None and t < problem.anchor.now:
                 ub = fixed  # the past: only what was done
             if ub <= 0:
@@ -239,8 +246,16 @@ class ModelBuilder:
     def add_capacity(self) -> None:
         for (r, t), terms in self.load.items():
             cap = self.free[r][t]
-            if sum(a * ub for a, _, ub in terms) > cap:  # else the row cannot bind
+            most = sum(a * ub for a, _, ub in terms)
+            if most <= cap:  # the row cannot bind
+                continue
+            if self.overtime is None:
                 self.model.add(sum(a * x for a, x, _ in terms) <= cap)
+                continue
+            extra = self.model.new_int_var(0, -(-(most - cap) // 60), f"ot{r}_{t}")
+            self.model.add(sum(a * x for a, x, _ in terms) <= cap + 60 * extra)
+            self.objective.append((self.overtime, extra))
+            self.v.overtime[(r, t)] = extra
         for key, shares in self.buyer_load.items():
             self.model.add(sum(a * x for a, x in shares) <= self.buyer_caps[key])
 
@@ -268,12 +283,15 @@ def build_model(
     buyer_caps: dict[tuple[int, str], int] | None = None,
     offered: dict[int, list[int]] | None = None,
     materials: MaterialState | None = None,
+    overtime: int | None = None,
 ) -> tuple[cp_model.CpModel, Variables]:
     """The CP-SAT model of ``problem`` (variables -> constraints -> objective).
 
     With ``orders``, only those orders are modelled, within the ``free`` capacity
     (and ``buyer_caps``, and the ``materials`` still to come) the other, fixed orders
-    leave: a neighbourhood for LNS.
+    leave: a neighbourhood for LNS. With ``overtime`` (weighted cents per minute), every
+    capacity row may be exceeded by whole minutes bought at that price
+    (``Variables.overtime``): what it would take to serve more (docs/explain.md).
     """
     b = ModelBuilder(
         problem,
@@ -281,6 +299,7 @@ def build_model(
         buyer_caps=buyer_caps or {},
         offered=offered or {},
         materials=materials,
+        overtime=overtime,
     )
     for index in range(len(problem.orders)) if orders is None else orders:
         b.add_order(index, hard_mandatory)
