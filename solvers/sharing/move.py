@@ -20,7 +20,7 @@ from solvers.assignment.cpsat_model import build_model, configure, extract, hint
 from solvers.assignment.greedy import Capacity
 from solvers.assignment.problem import AssignmentProblem
 from solvers.cpsat_status import has_solution, solve_status
-from solvers.sharing.resolve import OFFERED_CANDIDATES
+from solvers.sharing.resolve import offered
 
 
 @dataclass
@@ -29,16 +29,6 @@ class Forced:
 
     status: SolveStatus  # OPTIMAL proves it; FEASIBLE: the limit came first
     parts: list[Part]  # empty without a solution
-
-
-def offered(problem: AssignmentProblem, plan: dict[int, list[Part]], order: int) -> list[int]:
-    """The cheapest candidates of ``order`` plus its current ones (as in a transfer's
-    re-solve: a freed holder may go wherever is cheap, or stay)."""
-    keep = {p.candidate for p in plan.get(order, [])}
-    if problem.anchor is not None:
-        keep |= set(problem.anchor.previous_of(problem, order))
-    cands = problem.orders[order].candidates
-    return sorted(set(cands[:OFFERED_CANDIDATES]) | (keep & set(cands)))
 
 
 def resolve_forced(
@@ -54,7 +44,7 @@ def resolve_forced(
     of ``fixed`` served by those of its candidates only; the best such plan, whatever
     it costs against ``plan`` (its parts are the hint)."""
     offers = {o: fixed[o] if o in fixed else offered(problem, plan, o) for o in orders}
-    # Mandatory orders the plan serves stay served (as in resolve): faster proofs.
+    # Mandatory orders the plan serves stay served (as in the LNS): faster proofs.
     hard = all(plan.get(o) or o in fixed for o in orders if problem.orders[o].order.mandatory)
     model, v = build_model(problem, hard, orders, cap.free, cap.buyer, offers, cap.materials)
     for o in fixed:

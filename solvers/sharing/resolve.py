@@ -48,6 +48,21 @@ def residual(problem: AssignmentProblem, parts: list[Part], without: set[int]) -
     return cap
 
 
+def offered(
+    problem: AssignmentProblem,
+    plan: dict[int, list[Part]],
+    order: int,
+    extra: set[int] | None = None,
+) -> list[int]:
+    """What a re-solve offers ``order``: its cheapest candidates, its current ones (it
+    may stay), ``extra`` and, on a re-plan, those of the previous plan."""
+    keep = {p.candidate for p in plan.get(order, [])} | (extra or set())
+    if problem.anchor is not None:
+        keep |= set(problem.anchor.previous_of(problem, order))
+    cands = problem.orders[order].candidates
+    return sorted(set(cands[:OFFERED_CANDIDATES]) | (keep & set(cands)))
+
+
 @dataclass
 class Resolved:
     before: int  # objective share of the orders as planned
@@ -74,15 +89,8 @@ def resolve(
 
     current = [p for o in orders for p in plan.get(o, [])]
     before = sum(order_cost(problem, o, plan.get(o, [])) for o in orders)
-    offered: dict[int, list[int]] = {}
-    for o in orders:
-        keep = {p.candidate for p in plan.get(o, [])}
-        keep |= (extra_offered or {}).get(o, set())
-        if problem.anchor is not None:
-            keep |= set(problem.anchor.previous_of(problem, o))
-        cands = problem.orders[o].candidates
-        offered[o] = sorted(set(cands[:OFFERED_CANDIDATES]) | (keep & set(cands)))
-    model, v = build_model(problem, False, orders, cap.free, cap.buyer, offered, cap.materials)
+    offers = {o: offered(problem, plan, o, (extra_offered or {}).get(o, set())) for o in orders}
+    model, v = build_model(problem, False, orders, cap.free, cap.buyer, offers, cap.materials)
     hint(model, problem, v, current)
     solver = cp_model.CpSolver()
     configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
