@@ -10,7 +10,6 @@ the plan when the plan itself accepted lateness (docs/credit.md).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from matcher.domain.consistency import Issue
 from matcher.domain.entities import Frozen, Id, Units
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Plan
-from matcher.domain.validation import pydantic_issues
+from matcher.domain.validation import InvalidInstanceError, pydantic_issues, read_json
 
 
 class ExecutedDelivery(Frozen):
@@ -70,17 +69,10 @@ def parse_execution(data: Any) -> Execution:
 
 def load_execution(path: str | Path) -> Execution:
     """Read an execution JSON file (:func:`parse_execution`)."""
-    p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecordsError([Issue("", f"file not found: {p}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordsError([Issue("", f"cannot read {p}: {exc}")]) from None
-    except json.JSONDecodeError as exc:
-        raise RecordsError(
-            [Issue("", f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
-        ) from None
+        data = read_json(path)
+    except InvalidInstanceError as err:
+        raise RecordsError(err.issues) from None
     return parse_execution(data)
 
 

@@ -243,6 +243,12 @@ def parse_instance(data: Any) -> Instance:
 
 def load_instance(path: str | Path) -> Instance:
     """Read and validate an instance JSON file."""
+    return parse_instance(read_json(path))
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON value in the file at ``path``; a missing, unreadable or malformed file
+    is an :class:`InvalidInstanceError` saying which (and where, for bad JSON)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -254,7 +260,7 @@ def load_instance(path: str | Path) -> Instance:
         raise InvalidInstanceError(
             [Issue("", f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
         ) from None
-    return parse_instance(data)
+    return data
 
 
 def by_operation_issues(instance: Instance, prefix: str = "orders") -> list[Issue]:
