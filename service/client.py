@@ -235,6 +235,13 @@ class MatcherClient:
         )
         return job
 
+    def report(self, job_id: str, timeout: float | None = None) -> str:
+        """The job's HTML plan report (self-contained; write it to a ``.html`` file)."""
+        response: pb.JobReport = self.stub.GetJobReport(
+            pb.GetJobReportRequest(job_id=job_id), timeout=timeout, metadata=self.metadata
+        )
+        return response.html
+
     def cancel(self, job_id: str, timeout: float | None = None) -> pb.Job:
         job: pb.Job = self.stub.CancelJob(
             pb.CancelJobRequest(job_id=job_id), timeout=timeout, metadata=self.metadata

@@ -135,6 +135,8 @@ class JobStore:
             row = db.execute(
                 "SELECT instance_json, params_json FROM jobs WHERE job_id = ?", (job_id,)
             ).fetchone()
+        if row is None:
+            raise JobNotFoundError(job_id)
         return row[0], row[1]
 
     def ids_in(self, states: set[int]) -> list[str]:
@@ -330,6 +332,11 @@ class JobManager:
         if latest is not None and job.state == pb.JOB_STATE_RUNNING:
             job.progress.CopyFrom(latest)
         return job
+
+    def instance(self, job_id: str) -> Instance:
+        """The instance a job was submitted with, as stored (validated at submission)."""
+        instance_json, _ = self.store.request(job_id)
+        return parse_instance(json.loads(instance_json))
 
     def list(self, states: set[int], limit: int, offset: int) -> list[pb.Job]:
         return self.store.page(states, limit, offset)

@@ -40,6 +40,7 @@ from service.convert import (
     is_disruption_path,
     order_from_proto,
     params_from_proto,
+    plan_from_proto,
     plan_issues,
     plan_to_proto,
     recommendations_to_proto,
@@ -640,6 +641,29 @@ class MatcherServicer(pb_grpc.MatcherServicer):
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
         return self._job(request.job_id, context, with_plan=not request.omit_plan)
+
+    def GetJobReport(
+        self, request: pb.GetJobReportRequest, context: grpc.ServicerContext
+    ) -> pb.JobReport:
+        job = self._job(request.job_id, context)
+        if not job.HasField("plan"):
+            state = pb.JobState.Name(job.state).removeprefix("JOB_STATE_")
+            abort(
+                context,
+                plain_status(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"job {job.job_id} is {state} and has no plan: a report needs one",
+                ),
+            )
+        try:
+            instance = self.jobs.instance(job.job_id)
+        except JobNotFoundError:  # expired between the two reads
+            _not_found(context, request.job_id)
+        # Imported on first use: plotly stays out of the server process until asked for.
+        from matcher.report.html import build_report
+
+        html = build_report(instance, plan_from_proto(job.plan))
+        return pb.JobReport(job_id=job.job_id, html=html, request_id=request_id())
 
     def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext) -> pb.Job:
         try:

@@ -74,6 +74,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         common(q)
         q.add_argument("job_id")
 
+    q = verbs.add_parser(
+        "report",
+        help="a job's HTML plan report (self-contained; docs/report.md)",
+        description="Fetch the HTML report of a job that has a plan; write it, print its path.",
+    )
+    connection(q)
+    q.add_argument("job_id")
+    q.add_argument("-o", "--output", default="report.html", help="HTML path (default report.html)")
+    q.add_argument("--timeout", type=float, help="call deadline, seconds")
+
     q = verbs.add_parser("list", help="list jobs, newest first")
     common(q)
     q.add_argument("--limit", type=int, default=50)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -159,6 +160,16 @@ def _remote_cancel(args: argparse.Namespace) -> int:
     return _run(args, lambda client: _show_and_write(args, client.cancel(args.job_id)))
 
 
+def _remote_report(args: argparse.Namespace) -> int:
+    def body(client: MatcherClient) -> int:
+        path = Path(args.output)
+        path.write_text(client.report(args.job_id, timeout=args.timeout), encoding="utf-8")
+        print(path.resolve())
+        return EXIT_OK
+
+    return _run(args, body)
+
+
 def _remote_list(args: argparse.Namespace) -> int:
     def body(client: MatcherClient) -> int:
         for job in client.list(page_size=args.limit).jobs:
@@ -202,6 +213,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
     "watch": _remote_watch,
     "get": _remote_get,
     "cancel": _remote_cancel,
+    "report": _remote_report,
     "list": _remote_list,
     "replan": _remote_replan,
     "recommend": _remote_recommend,

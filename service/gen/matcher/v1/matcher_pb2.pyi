@@ -279,6 +279,22 @@ class GetJobRequest(_message.Message):
     omit_plan: bool
     def __init__(self, job_id: _Optional[str] = ..., omit_plan: _Optional[bool] = ...) -> None: ...
 
+class GetJobReportRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class JobReport(_message.Message):
+    __slots__ = ("job_id", "html", "request_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    html: str
+    request_id: str
+    def __init__(self, job_id: _Optional[str] = ..., html: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
 class WatchJobRequest(_message.Message):
     __slots__ = ("job_id",)
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

@@ -87,6 +87,11 @@ class MatcherStub:
                 request_serializer=matcher_dot_v1_dot_matcher__pb2.ExplainRequest.SerializeToString,
                 response_deserializer=matcher_dot_v1_dot_matcher__pb2.ExplainResponse.FromString,
                 _registered_method=True)
+        self.GetJobReport = channel.unary_unary(
+                '/matcher.v1.Matcher/GetJobReport',
+                request_serializer=matcher_dot_v1_dot_matcher__pb2.GetJobReportRequest.SerializeToString,
+                response_deserializer=matcher_dot_v1_dot_matcher__pb2.JobReport.FromString,
+                _registered_method=True)
 
 
 class MatcherServicer:
@@ -174,6 +179,15 @@ class MatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJobReport(self, request, context):
+        """The HTML plan report of a job that has a plan (succeeded, or cancelled with its
+        best plan): one self-contained file that opens with no network (docs/report.md).
+        FAILED_PRECONDITION while the job has no plan yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MatcherServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -226,6 +240,11 @@ def add_MatcherServicer_to_server(servicer, server):
                     servicer.Explain,
                     request_deserializer=matcher_dot_v1_dot_matcher__pb2.ExplainRequest.FromString,
                     response_serializer=matcher_dot_v1_dot_matcher__pb2.ExplainResponse.SerializeToString,
+            ),
+            'GetJobReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobReport,
+                    request_deserializer=matcher_dot_v1_dot_matcher__pb2.GetJobReportRequest.FromString,
+                    response_serializer=matcher_dot_v1_dot_matcher__pb2.JobReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -500,6 +519,33 @@ class Matcher:
             '/matcher.v1.Matcher/Explain',
             matcher_dot_v1_dot_matcher__pb2.ExplainRequest.SerializeToString,
             matcher_dot_v1_dot_matcher__pb2.ExplainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matcher.v1.Matcher/GetJobReport',
+            matcher_dot_v1_dot_matcher__pb2.GetJobReportRequest.SerializeToString,
+            matcher_dot_v1_dot_matcher__pb2.JobReport.FromString,
             options,
             channel_credentials,
             insecure,
