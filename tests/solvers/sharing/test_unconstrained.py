@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import ReasonCode, SolveStatus
+from matcher.generate.generator import generate
 from solvers.assignment.cpsat_model import build_model
 from solvers.assignment.problem import build_problem
 from solvers.sharing.unconstrained import relaxed_problem, solve_relaxed
@@ -32,3 +33,15 @@ def test_the_relaxed_solve_buys_the_missing_minutes_only() -> None:
     assert r.overtime == {(0, 1): 330}
     assert r.load[(0, 1)] == 630 * 60
     assert r.served() == {0, 1}
+
+
+def test_the_overtime_reported_is_what_the_placement_needs_on_a_generated_instance() -> None:
+    instance = generate(30, 4, 8, seed=5)
+    r = solve_relaxed(instance, SolveParams(workers=1, seed=0), 3.0)
+    assert r.parts and r.overtime, r.status  # 25 rows need overtime here
+    resources = r.problem.resources
+    free = {(i, t): s for i, res in enumerate(resources) for t, s in enumerate(res.free_seconds)}
+    need = {key: -(-(load - free[key]) // 60) for key, load in r.load.items() if load > free[key]}
+    assert r.overtime == need
+    assert r.bound is not None and r.objective is not None and r.bound <= r.objective
+    assert r.objective >= r.price_per_minute * sum(r.overtime.values())
