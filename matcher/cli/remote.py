@@ -15,7 +15,8 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``remote`` and its verbs; ``args.verb`` picks what :func:`_call` runs."""
     p = sub.add_parser(
-        "remote", help="call a running service (solve, submit, watch, replan, recommend, ...)"
+        "remote",
+        help="call a running service (solve, submit, watch, replan, recommend, explain, ...)",
     )
     p.set_defaults(func=_call)
     verbs = p.add_subparsers(dest="verb", required=True)
@@ -73,6 +74,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         q = verbs.add_parser(verb, help=text)
         common(q)
         q.add_argument("job_id")
+
+    q = verbs.add_parser(
+        "explain",
+        help="unary Explain: why one order is where the plan puts it, factory by factory",
+        description="Send INSTANCE, PLAN and the id of one of its orders to the service; "
+        "prints the explanation as 'matcher explain' does (docs/explain.md).",
+    )
+    connection(q)
+    q.add_argument("instance")
+    q.add_argument("plan")
+    q.add_argument("order", help="the id of an order of the instance")
+    q.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    q.add_argument(
+        "--time-limit", type=float, help="seconds of re-solves (default: the server's, 4)"
+    )
+    q.add_argument("--seed", type=int)
+    q.add_argument("--timeout", type=float, help="call deadline, seconds")
 
     q = verbs.add_parser(
         "report",

@@ -16,6 +16,8 @@ from typing import Any
 import grpc
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from matcher.check import load_plan
+from matcher.cli.explain import explanation_table
 from matcher.cli.inputs import recommend_inputs, replan_inputs
 from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from matcher.cli.tables import recommendations_table, write_plan
@@ -160,6 +162,23 @@ def _remote_cancel(args: argparse.Namespace) -> int:
     return _run(args, lambda client: _show_and_write(args, client.cancel(args.job_id)))
 
 
+def _remote_explain(args: argparse.Namespace) -> int:
+    instance = load_instance(args.instance)
+    plan = load_plan(args.plan)
+
+    def body(client: MatcherClient) -> int:
+        result = client.explain(
+            instance, plan, args.order, args.time_limit, args.seed, timeout=args.timeout
+        )
+        if args.json:
+            print(result.model_dump_json(indent=1))
+        else:
+            out.print(explanation_table(result))
+        return EXIT_OK
+
+    return _run(args, body)
+
+
 def _remote_report(args: argparse.Namespace) -> int:
     def body(client: MatcherClient) -> int:
         path = Path(args.output)
@@ -217,4 +236,5 @@ VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list": _remote_list,
     "replan": _remote_replan,
     "recommend": _remote_recommend,
+    "explain": _remote_explain,
 }

@@ -3,9 +3,13 @@ tests/explain_data.py (docs/explain.md)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import grpc
 import pytest
 
+from matcher.cli import main
 from matcher.domain.plan import BlockingKind, Plan, ReasonCode, SolveStatus
 from service.client import MatcherClient
 from service.convert import plan_from_proto, plan_to_proto
@@ -51,3 +55,25 @@ def test_a_plan_with_explanations_round_trips_through_proto(
     explained = planned.model_copy(update={"explanations": [result]})
     assert plan_from_proto(plan_to_proto(explained)) == explained
     assert plan_from_proto(plan_to_proto(planned)).explanations is None
+
+
+def test_remote_explain_prints_what_the_local_command_prints(
+    server: RunningServer,
+    planned: Plan,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    instance_file = tmp_path / "instance.json"
+    instance_file.write_text(explain_instance().model_dump_json(exclude_none=True))
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(planned.model_dump_json())
+    files = [str(instance_file), str(plan_file), "X", "--json", "--time-limit", "1", "--seed", "0"]
+
+    remote = main(["remote", "explain", "--address", f"127.0.0.1:{server.port}", *files])
+    remote_out = json.loads(capsys.readouterr().out)
+    local = main(["explain", *files])
+    local_out = json.loads(capsys.readouterr().out)
+
+    assert remote == local == 0
+    assert remote_out == local_out
+    assert remote_out["factories"][0]["move"]["objective_delta"] == 46_000
