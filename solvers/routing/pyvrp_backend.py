@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxRuntime
+from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+from pyvrp.stop import MaxRuntime, StoppingCriterion
 
 from solvers.routing.base import RoutingLimits, Sequences
 from solvers.routing.problem import FOREVER, Action, RoutingProblem
@@ -147,7 +148,7 @@ class PyVrpBackend:
         deadline = _Deadline(limits)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", PenaltyBoundWarning)
-            result = pyvrp.solve(data, stop=deadline, seed=limits.seed, collect_stats=False)
+            result = _solve(data, deadline, limits.seed)
         raw = self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
         if any(issubclass(w.category, PenaltyBoundWarning) for w in caught):
             raw.notes.append("PyVRP's penalties reached their bound (it struggled for feasibility)")
@@ -190,6 +191,36 @@ class PyVrpBackend:
             iterations=None if result is None else result.num_iterations,
             notes=notes,
         )
+
+
+def neighbours(data: pyvrp.ProblemData) -> dict[pyvrp.Activity, list[pyvrp.Activity]]:
+    """PyVRP's granular neighbourhood, computed on the first vehicle type alone.
+
+    ``compute_neighbours`` takes the closeness of two visits over every vehicle type,
+    a cost that grows with the number of types times the square of the visits: on a
+    period of 10 000 orders (1 212 shipments, 30 vehicle types) 3.4 s, against 0.8 s
+    on one type with the same neighbours. It runs before the search and outside its
+    time limit, so at that size it, not the search, decided the stage's time. With one
+    vehicle type this is PyVRP's own call, unchanged."""
+    if data.num_vehicle_types > 1:
+        data = data.replace(vehicle_types=[data.vehicle_type(0)])
+    return compute_neighbours(data)
+
+
+def _solve(data: pyvrp.ProblemData, stop: StoppingCriterion, seed: int) -> pyvrp.Result:
+    """``pyvrp.solve`` with its default parameters (PyVRP 0.14's own sequence of steps),
+    the neighbourhood from :func:`neighbours`."""
+    params = pyvrp.SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    perturbation = PerturbationManager(params.perturbation)
+    ls = LocalSearch(data, rng, neighbours(data), perturbation)
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    init = ls(pyvrp.Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
+    algo = pyvrp.IteratedLocalSearch(data, pm, ls, init, params.ils)
+    return algo.run(stop, False, False, params.display_interval)
 
 
 def plain_solve(data: pyvrp.ProblemData, seconds: float, seed: int) -> pyvrp.Result:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from pyvrp.search import compute_neighbours
 
 from solvers.routing.base import RoutingLimits, Sequences, evaluate_sequences, solve_routing
 from solvers.routing.evaluate import build_route
@@ -16,6 +19,7 @@ from solvers.routing.problem import (
     Stop,
     VehicleType,
 )
+from solvers.routing.pyvrp_backend import neighbours, to_problem_data
 
 BACKENDS = ["auto", "pyvrp", "ortools-routing"]
 SECONDS = 1.0
@@ -236,3 +240,19 @@ def test_pyvrp_stops_after_its_patience_without_improvement() -> None:
     assert patient.iterations is not None and long.iterations is not None
     assert patient.iterations < 2_000 < long.iterations
     assert patient.cost == long.cost
+
+
+def test_the_neighbourhood_is_pyvrps_own_with_one_vehicle_type_and_covers_every_visit() -> None:
+    one = random_problem(3, n=30)
+    data, _ = to_problem_data(one)
+    assert neighbours(data) == compute_neighbours(data)
+    several = replace(
+        one,
+        vehicle_types=[
+            replace(one.vehicle_types[0], unit_distance_cost=c, count=3) for c in (1, 2, 3)
+        ],
+    )
+    data, _ = to_problem_data(several)
+    found = neighbours(data)
+    assert found.keys() == compute_neighbours(data).keys()
+    assert all(len(found[a]) == 29 for a in found)  # every other client (fewer than 50)
