@@ -798,7 +798,9 @@ class _RoutingChecker:
 
     def _check_reason(self, path: str, reason: UnroutedReason, load: _Load) -> None:
         """The reason is the one the instance implies (OUT_OF_REACH against
-        CARRIER_CHEAPER only beyond the time tolerance: rounding decides in between)."""
+        CARRIER_CHEAPER or NOT_SEARCHED only beyond the time tolerance: rounding decides
+        in between). Whether a period was searched is the solve's history, not the
+        instance's: NOT_SEARCHED is accepted wherever CARRIER_CHEAPER is."""
         fleet = self.inst.fleet.vehicles
         most = self._most_units(load.per_unit)
         allowed: set[UnroutedReason]
@@ -813,8 +815,8 @@ class _RoutingChecker:
                 default=(-math.inf, ""),
             )
             tol = TIME_TOL + 3 * LEG_TIME_TOL
-            if slack >= tol:
-                allowed = {UnroutedReason.CARRIER_CHEAPER}
+            if slack >= tol:  # reachable: priced out, or its period never searched
+                allowed = {UnroutedReason.CARRIER_CHEAPER, UnroutedReason.NOT_SEARCHED}
                 why = (
                     f"vehicle '{best}' can carry it and go from its depot to '{load.origin}', "
                     f"on to '{load.destination}' and back with {slack:.1f} min to spare"
@@ -823,7 +825,11 @@ class _RoutingChecker:
                 allowed = {UnroutedReason.OUT_OF_REACH}
                 why = "no vehicle able to carry it can make the trip alone within its shift"
             else:
-                allowed = {UnroutedReason.OUT_OF_REACH, UnroutedReason.CARRIER_CHEAPER}
+                allowed = {
+                    UnroutedReason.OUT_OF_REACH,
+                    UnroutedReason.CARRIER_CHEAPER,
+                    UnroutedReason.NOT_SEARCHED,
+                }
                 why = "it is within rounding of the shift"
         if reason not in allowed:
             self.add(

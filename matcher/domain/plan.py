@@ -304,6 +304,7 @@ class UnroutedReason(StrEnum):
     TOO_HEAVY = "TOO_HEAVY"  # no vehicle can carry even one unit of it
     OUT_OF_REACH = "OUT_OF_REACH"  # no vehicle can make the trip within its shift
     CARRIER_CHEAPER = "CARRIER_CHEAPER"  # the routes found would cost more than the carrier
+    NOT_SEARCHED = "NOT_SEARCHED"  # the stage's time ran out before its period was searched
 
 
 class TransportRequest(Result):

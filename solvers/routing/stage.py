@@ -138,6 +138,7 @@ def run_routing(
     estimate = sum(r.carrier_cents for r in requests)
     saved = 0  # carrier cost of the loads routed so far minus their routes' cost
     unpaid: list[int] = []  # periods where no route can pay (no VRP solved)
+    unsearched: list[int] = []  # periods reached with no time left (no VRP solved)
     for period in sorted(by_period):
         loads = by_period[period]
         if params.workers == 1:  # nominal shares: the clock must not change the routes
@@ -148,6 +149,11 @@ def run_routing(
         done += len(loads)
         day = _Day(instance, period, loads, types, dims)
         unrouted += day.out_of_reach()
+        no_time = _no_time(params, seconds - (time.perf_counter() - start), stop)
+        if day.reachable and no_time:
+            unrouted += day.not_searched(no_time)
+            unsearched.append(period)
+            continue
         if day.reachable and day.cannot_pay():
             unrouted += day.all_to_carrier()
             unpaid.append(period)
@@ -169,16 +175,7 @@ def run_routing(
             elapsed = time.perf_counter() - start
             progress(Progress("routing", result.solver, elapsed, estimate - saved, None))
 
-    notes = [f"{n} (periods {', '.join(map(str, ps))})" for n, ps in notes_at.items()]
-    if unpaid:
-        notes.append(
-            f"no VRP solved in period(s) {', '.join(map(str, unpaid))}: no vehicle route "
-            "there can cost less than the carrier's charges for the loads it could take"
-        )
-    if dropped[0]:
-        notes.append(f"{dropped[0]} route(s) breaking a rule dropped, their loads to the carrier")
-    if dropped[1]:
-        notes.append(f"{dropped[1]} route(s) costing more than the carrier dropped")
+    notes = _notes(notes_at, unpaid, unsearched, dropped)
     carried = {u.request for u in unrouted}
     carrier = sum(r.carrier_cents for r in requests if r.id in carried)
     fleet_cents = sum(r.cost_cents for r in routes)
@@ -212,6 +209,43 @@ def run_routing(
         },
     )
     return routing, stats
+
+
+def _notes(
+    notes_at: dict[str, list[int]], unpaid: list[int], unsearched: list[int], dropped: list[int]
+) -> list[str]:
+    """The stage's notes: the back-ends' (with their periods), the periods where no VRP
+    was solved and why, the routes dropped."""
+    notes = [f"{n} (periods {', '.join(map(str, ps))})" for n, ps in notes_at.items()]
+    if unpaid:
+        notes.append(
+            f"no VRP solved in period(s) {', '.join(map(str, unpaid))}: no vehicle route "
+            "there can cost less than the carrier's charges for the loads it could take"
+        )
+    if unsearched:
+        notes.append(
+            f"no VRP solved in period(s) {', '.join(map(str, unsearched))}: the time ran out "
+            "first (their reachable loads are NOT_SEARCHED, by carrier)"
+        )
+    if dropped[0]:
+        notes.append(f"{dropped[0]} route(s) breaking a rule dropped, their loads to the carrier")
+    if dropped[1]:
+        notes.append(f"{dropped[1]} route(s) costing more than the carrier dropped")
+    return notes
+
+
+def _no_time(params: SolveParams, left: float, stop: StopSignal | None) -> str:
+    """Why a period cannot be searched any more ('' while it can): the solve was
+    stopped (its limit, a deadline, a cancel), or with wall-clock limits (more than one
+    worker) the stage's share is spent. Building a period's search (PyVRP's
+    neighbourhood, about a second for a thousand loads) costs more than the
+    :data:`MIN_PERIOD_S` a late period would still get, so such periods are skipped;
+    with one worker the shares are nominal and every period is searched."""
+    if stop is not None and stop.is_set():
+        return f"the solve was stopped before this period was searched ({stop.reason})"
+    if params.workers > 1 and left <= 0:
+        return "the routing stage's share of the time limit ran out before this period"
+    return ""
 
 
 def _vehicle_types(vehicles: Sequence[Vehicle]) -> list[_Type]:
@@ -475,6 +509,13 @@ class _Day:
             for k in sorted(unserved)
         ]
         return routes, unrouted
+
+    def not_searched(self, why: str) -> list[Unrouted]:
+        """Every reachable load by carrier, when no time is left to search the period."""
+        return [
+            Unrouted(request=r.id, reason=UnroutedReason.NOT_SEARCHED, detail=why)
+            for r in self.reachable
+        ]
 
     def all_to_carrier(self) -> list[Unrouted]:
         """Every reachable load by carrier, when :meth:`cannot_pay`."""

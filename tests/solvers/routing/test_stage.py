@@ -11,11 +11,11 @@ from matcher.app.pipeline import plan
 from matcher.check import check_plan
 from matcher.domain.entities import Location, Vehicle
 from matcher.domain.instance import Instance
-from matcher.domain.params import SolveParams
+from matcher.domain.params import SolveParams, StopSignal
 from matcher.domain.plan import Plan, Routing, UnroutedReason
 from matcher.domain.validation import parse_instance
 from solvers.routing.requests import Load, Place, split_load
-from solvers.routing.stage import route_cents
+from solvers.routing.stage import route_cents, run_routing
 
 NINGBO = {"lat": 29.87, "lon": 121.55}
 BEIJING = {"lat": 39.90, "lon": 116.41}
@@ -216,3 +216,46 @@ def test_no_vrp_is_solved_where_no_route_can_beat_the_carrier(
     assert any(n.startswith("no VRP solved in period(s)") for n in routing.notes)
     cheaper = [u for u in routing.unrouted if u.reason is UnroutedReason.CARRIER_CHEAPER]
     assert cheaper and all("no vehicle route" in u.detail for u in cheaper)
+
+
+@pytest.mark.parametrize("how", ["stopped", "share spent"])
+def test_periods_reached_with_no_time_left_are_not_searched_and_say_so(
+    fleet_data: dict[str, Any], how: str
+) -> None:
+    instance, result = solve(fleet_data)
+    stop = None
+    if how == "stopped":
+        stop = StopSignal()
+        stop.set("a cancel")
+    params = SolveParams(workers=1 if how == "stopped" else 2, seed=3)
+    routed = run_routing(instance, result.allocations, result.purchasing, params, 0.0, None, stop)
+    assert routed is not None
+    routing, _ = routed
+    assert routing.routes == []
+    reasons = {u.reason for u in routing.unrouted}
+    assert UnroutedReason.NOT_SEARCHED in reasons
+    assert UnroutedReason.CARRIER_CHEAPER not in reasons  # nothing was priced out
+    assert UnroutedReason.OUT_OF_REACH in reasons  # still told apart
+    assert any("the time ran out first" in n for n in routing.notes)
+    assert routing.carrier_cents == routing.estimate_cents
+
+
+def test_the_checker_accepts_not_searched_where_a_vehicle_could_go_and_nowhere_else(
+    fleet_data: dict[str, Any],
+) -> None:
+    fleet_data["transport"]["carrier_min_cents"] = 0  # the van no longer pays
+    instance, result = solve(fleet_data)
+    assert result.routes is not None
+    unrouted = result.routes.unrouted
+    for reason in (UnroutedReason.CARRIER_CHEAPER, UnroutedReason.OUT_OF_REACH):
+        k = next(i for i, u in enumerate(unrouted) if u.reason is reason)
+        changed = [*unrouted]
+        changed[k] = unrouted[k].model_copy(update={"reason": UnroutedReason.NOT_SEARCHED})
+        tampered = result.model_copy(
+            update={"routes": result.routes.model_copy(update={"unrouted": changed})}
+        )
+        report = check_plan(instance, tampered)
+        if reason is UnroutedReason.CARRIER_CHEAPER:
+            assert report.ok, [str(v) for v in report.violations]
+        else:
+            assert [v.code.value for v in report.violations] == ["UNROUTED_REASON"]

@@ -86,6 +86,7 @@ class UnroutedReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNROUTED_REASON_TOO_HEAVY: _ClassVar[UnroutedReason]
     UNROUTED_REASON_OUT_OF_REACH: _ClassVar[UnroutedReason]
     UNROUTED_REASON_CARRIER_CHEAPER: _ClassVar[UnroutedReason]
+    UNROUTED_REASON_NOT_SEARCHED: _ClassVar[UnroutedReason]
 
 class LoadStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -162,6 +163,7 @@ UNROUTED_REASON_UNSPECIFIED: UnroutedReason
 UNROUTED_REASON_TOO_HEAVY: UnroutedReason
 UNROUTED_REASON_OUT_OF_REACH: UnroutedReason
 UNROUTED_REASON_CARRIER_CHEAPER: UnroutedReason
+UNROUTED_REASON_NOT_SEARCHED: UnroutedReason
 LOAD_STATUS_UNSPECIFIED: LoadStatus
 LOAD_STATUS_OVERLOADED: LoadStatus
 LOAD_STATUS_UNDER_USED: LoadStatus
