@@ -12,10 +12,9 @@ import time
 from collections import defaultdict
 
 from matcher.app.pipeline import plan as solve_plan
-from matcher.domain.capacity_needs import CapacityNeeds, ExtraCapacity, OrderApart
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
-from matcher.domain.plan import Plan
+from matcher.domain.plan import CapacityNeeds, ExtraCapacity, OrderApart, Plan
 from matcher.domain.validation import (
     InvalidInstanceError,
     plan_instance_issues,
@@ -85,6 +84,19 @@ def capacity_needs(
             update={"notes": notes, "wall_time_s": round(time.perf_counter() - started, 3)}
         )
     return _compare(base, relaxed, plan, notes, started)
+
+
+UNCONSTRAINED_SHARE = 0.5
+"""``solve --unconstrained``: the relaxed solve's share of the solve's time limit."""
+
+
+def with_capacity_needs(instance: Instance, plan: Plan, params: SolveParams) -> Plan:
+    """``plan`` with its ``capacity_needs`` section: the relaxed solve compared with it,
+    in :data:`UNCONSTRAINED_SHARE` of ``params.time_limit_s`` (one worker unless more
+    were asked for, the same seed)."""
+    seconds = UNCONSTRAINED_SHARE * params.time_limit_s
+    needs = capacity_needs(instance, params.model_copy(update={"time_limit_s": seconds}), plan)
+    return plan.model_copy(update={"capacity_needs": needs})
 
 
 class _PlanShares:

@@ -15,8 +15,7 @@ from rich.table import Table
 
 from matcher.check import load_plan
 from matcher.cli.output import EXIT_OK, money, out
-from matcher.cli.tables import constraint_tables
-from matcher.domain.capacity_needs import CapacityNeeds
+from matcher.cli.tables import capacity_needs_table, constraint_tables
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import BlockingKind, FactoryVerdict, OrderExplanation
 from matcher.domain.validation import load_instance
@@ -125,38 +124,6 @@ def _cmd_capacity_needs(args: argparse.Namespace) -> int:
     else:
         out.print(capacity_needs_table(result))
     return EXIT_OK
-
-
-def capacity_needs_table(c: CapacityNeeds) -> Table:
-    """One row per factory, resource group and period that needs extra hours."""
-    gap = "" if c.gap is None else f", gap {100 * c.gap:.2f} %"
-    t = Table(
-        title=f"What it would take: {c.extra_hours:,.2f} extra hours ({c.status}{gap}), "
-        f"worth {money(c.worth_cents)} against {c.plan_source}"
-    )
-    for col in ("factory", "group", "period", "free h", "needed h", "extra h", "worth", "serves"):
-        t.add_column(col, justify="left" if col in ("factory", "group", "serves") else "right")
-    for r in c.rows:
-        t.add_row(
-            r.factory,
-            r.resource_group,
-            str(r.period),
-            f"{r.free_minutes / 60:,.1f}",
-            f"{r.needed_minutes / 60:,.1f}",
-            f"{r.extra_hours:,.2f}",
-            money(r.worth_cents),
-            ", ".join(r.serves[:6]) + (f" +{len(r.serves) - 6}" if len(r.serves) > 6 else ""),
-        )
-    lines = [
-        f"overtime priced at {money(c.overtime_cents_per_hour)} an hour ({c.price_basis})",
-        f"lateness saved {money(c.lateness_saved_cents)}, penalties saved "
-        f"{money(c.unserved_saved_cents)}, cost change {money(c.cost_change_cents)}",
-    ]
-    if c.mandatory_served:
-        lines.append(f"mandatory orders it serves: {', '.join(c.mandatory_served)}")
-    lines += [f"not on time even so: {a.order} ({a.reason}): {a.detail}" for a in c.apart]
-    t.caption = "\n".join(lines + c.notes)
-    return t
 
 
 def explanation_table(e: OrderExplanation) -> Table:

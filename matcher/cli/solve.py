@@ -34,6 +34,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="add explanations of the unassigned and late orders and the constraint report to "
         "the plan (docs/explain.md)",
     )
+    p.add_argument(
+        "--unconstrained",
+        action="store_true",
+        help="add what it would take to the plan: the extra hours per factory, resource and "
+        "period that would serve every order on time, and their worth (a relaxed solve of "
+        "half the time limit more; docs/explain.md)",
+    )
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser(
@@ -161,6 +168,10 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         from matcher.app.explain import explain_plan
 
         result = with_constraints(instance, explain_plan(instance, result, params))
+    if args.unconstrained:
+        from matcher.app.capacity_needs import with_capacity_needs  # loads OR-Tools
+
+        result = with_capacity_needs(instance, result, params)
     write_plan(result, args)
     return EXIT_OK
 

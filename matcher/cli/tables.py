@@ -15,6 +15,7 @@ from rich.table import Table
 
 from matcher.cli.output import err, money, out, write_json
 from matcher.domain.plan import (
+    CapacityNeeds,
     CapacitySharing,
     ConstraintKind,
     ConstraintReport,
@@ -101,9 +102,46 @@ def _sections(plan: Plan, console: Console) -> None:
     if plan.constraints is not None:
         for table in constraint_tables(plan.constraints, top=5):
             console.print(table)
+    if plan.capacity_needs is not None:
+        console.print(capacity_needs_table(plan.capacity_needs, top=10))
     rounds = plan.stages[0].extra.get("feedback_rounds") if plan.stages else None
     if rounds:
         console.print(feedback_table(rounds))
+
+
+def capacity_needs_table(c: CapacityNeeds, top: int | None = None) -> Table:
+    """One row per factory, resource group and period that needs extra hours (the
+    ``top`` with the most, when given)."""
+    gap = "" if c.gap is None else f", gap {100 * c.gap:.2f} %"
+    t = Table(
+        title=f"What it would take: {c.extra_hours:,.2f} extra hours ({c.status}{gap}), "
+        f"worth {money(c.worth_cents)} against {c.plan_source}"
+    )
+    for col in ("factory", "group", "period", "free h", "needed h", "extra h", "worth", "serves"):
+        t.add_column(col, justify="left" if col in ("factory", "group", "serves") else "right")
+    for r in c.rows[:top]:
+        t.add_row(
+            r.factory,
+            r.resource_group,
+            str(r.period),
+            f"{r.free_minutes / 60:,.1f}",
+            f"{r.needed_minutes / 60:,.1f}",
+            f"{r.extra_hours:,.2f}",
+            money(r.worth_cents),
+            ", ".join(r.serves[:6]) + (f" +{len(r.serves) - 6}" if len(r.serves) > 6 else ""),
+        )
+    more = len(c.rows) - len(c.rows[:top])
+    lines = [f"{more} more row(s) in the plan's capacity_needs"] if more else []
+    lines += [
+        f"overtime priced at {money(c.overtime_cents_per_hour)} an hour ({c.price_basis})",
+        f"lateness saved {money(c.lateness_saved_cents)}, penalties saved "
+        f"{money(c.unserved_saved_cents)}, cost change {money(c.cost_change_cents)}",
+    ]
+    if c.mandatory_served:
+        lines.append(f"mandatory orders it serves: {', '.join(c.mandatory_served)}")
+    lines += [f"not on time even so: {a.order} ({a.reason}): {a.detail}" for a in c.apart]
+    t.caption = "\n".join(lines + c.notes)
+    return t
 
 
 def feedback_table(rounds: list[dict[str, Any]]) -> Table:

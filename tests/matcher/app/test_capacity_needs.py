@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from matcher.app.capacity_needs import capacity_needs
+from matcher.check import check_plan, load_plan
 from matcher.cli import main
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import ReasonCode, SolveStatus
 from matcher.domain.validation import load_instance, parse_instance
+from service.convert import plan_from_proto, plan_to_proto
 from tests.short_data import short_data, short_instance
 
 PARAMS = SolveParams(workers=1, seed=0, time_limit_s=3, sharing=False)
@@ -78,3 +80,20 @@ def test_the_demo_runs_end_to_end_and_names_only_rows_that_exist() -> None:
         assert 0 <= row.period < instance.horizon.periods
         assert row.extra_minutes > 0 and set(row.serves) <= orders
     assert {a.order for a in needs.apart} <= orders
+
+
+def test_solve_unconstrained_adds_the_section_to_the_plan_and_it_crosses_the_wire(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(short_data()))
+    out = tmp_path / "plan.json"
+    args = ["solve", str(path), "--unconstrained", "--time-limit", "4", "--workers", "1"]
+    assert main([*args, "-o", str(out)]) == 0
+    assert "What it would take: 5.50 extra hours" in capsys.readouterr().out
+    plan = load_plan(out)
+    assert plan.capacity_needs is not None
+    assert plan.capacity_needs.plan_source == "the given plan"
+    assert [(r.factory, r.extra_minutes) for r in plan.capacity_needs.rows] == [("F", 330)]
+    assert check_plan(short_instance(), plan).ok
+    assert plan_from_proto(plan_to_proto(plan)) == plan

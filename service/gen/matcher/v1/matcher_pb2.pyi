@@ -1458,7 +1458,7 @@ class OperationTransfer(_message.Message):
     def __init__(self, order: _Optional[str] = ..., operation: _Optional[int] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_period: _Optional[int] = ..., arrive_period: _Optional[int] = ..., transport_cents: _Optional[int] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations", "constraints")
+    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations", "constraints", "capacity_needs")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1475,6 +1475,7 @@ class Plan(_message.Message):
     TRANSFERS_FIELD_NUMBER: _ClassVar[int]
     EXPLANATIONS_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_NEEDS_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     instance: str
     status: SolveStatus
@@ -1491,7 +1492,88 @@ class Plan(_message.Message):
     transfers: _containers.RepeatedCompositeFieldContainer[OperationTransfer]
     explanations: OrderExplanations
     constraints: ConstraintReport
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ..., constraints: _Optional[_Union[ConstraintReport, _Mapping]] = ...) -> None: ...
+    capacity_needs: CapacityNeeds
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ..., constraints: _Optional[_Union[ConstraintReport, _Mapping]] = ..., capacity_needs: _Optional[_Union[CapacityNeeds, _Mapping]] = ...) -> None: ...
+
+class ExtraCapacity(_message.Message):
+    __slots__ = ("factory", "resource_group", "period", "free_minutes", "needed_minutes", "extra_minutes", "extra_hours", "overtime_cents", "worth_cents", "serves")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    FREE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    NEEDED_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_HOURS_FIELD_NUMBER: _ClassVar[int]
+    OVERTIME_CENTS_FIELD_NUMBER: _ClassVar[int]
+    WORTH_CENTS_FIELD_NUMBER: _ClassVar[int]
+    SERVES_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    resource_group: str
+    period: int
+    free_minutes: int
+    needed_minutes: float
+    extra_minutes: int
+    extra_hours: float
+    overtime_cents: int
+    worth_cents: int
+    serves: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., free_minutes: _Optional[int] = ..., needed_minutes: _Optional[float] = ..., extra_minutes: _Optional[int] = ..., extra_hours: _Optional[float] = ..., overtime_cents: _Optional[int] = ..., worth_cents: _Optional[int] = ..., serves: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class OrderApart(_message.Message):
+    __slots__ = ("order", "reason", "detail")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    reason: ReasonCode
+    detail: str
+    def __init__(self, order: _Optional[str] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class CapacityNeeds(_message.Message):
+    __slots__ = ("status", "objective", "best_bound", "gap", "overtime_cents_per_hour", "price_basis", "rows", "extra_hours", "overtime_cents", "plan_objective", "unconstrained_objective", "worth_cents", "lateness_saved_cents", "unserved_saved_cents", "cost_change_cents", "mandatory_served", "apart", "worth_method", "plan_source", "notes", "wall_time_s")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    BEST_BOUND_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
+    OVERTIME_CENTS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    PRICE_BASIS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_HOURS_FIELD_NUMBER: _ClassVar[int]
+    OVERTIME_CENTS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    UNCONSTRAINED_OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    WORTH_CENTS_FIELD_NUMBER: _ClassVar[int]
+    LATENESS_SAVED_CENTS_FIELD_NUMBER: _ClassVar[int]
+    UNSERVED_SAVED_CENTS_FIELD_NUMBER: _ClassVar[int]
+    COST_CHANGE_CENTS_FIELD_NUMBER: _ClassVar[int]
+    MANDATORY_SERVED_FIELD_NUMBER: _ClassVar[int]
+    APART_FIELD_NUMBER: _ClassVar[int]
+    WORTH_METHOD_FIELD_NUMBER: _ClassVar[int]
+    PLAN_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    status: SolveStatus
+    objective: int
+    best_bound: int
+    gap: float
+    overtime_cents_per_hour: int
+    price_basis: str
+    rows: _containers.RepeatedCompositeFieldContainer[ExtraCapacity]
+    extra_hours: float
+    overtime_cents: int
+    plan_objective: int
+    unconstrained_objective: int
+    worth_cents: int
+    lateness_saved_cents: int
+    unserved_saved_cents: int
+    cost_change_cents: int
+    mandatory_served: _containers.RepeatedScalarFieldContainer[str]
+    apart: _containers.RepeatedCompositeFieldContainer[OrderApart]
+    worth_method: str
+    plan_source: str
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    wall_time_s: float
+    def __init__(self, status: _Optional[_Union[SolveStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., overtime_cents_per_hour: _Optional[int] = ..., price_basis: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[ExtraCapacity, _Mapping]]] = ..., extra_hours: _Optional[float] = ..., overtime_cents: _Optional[int] = ..., plan_objective: _Optional[int] = ..., unconstrained_objective: _Optional[int] = ..., worth_cents: _Optional[int] = ..., lateness_saved_cents: _Optional[int] = ..., unserved_saved_cents: _Optional[int] = ..., cost_change_cents: _Optional[int] = ..., mandatory_served: _Optional[_Iterable[str]] = ..., apart: _Optional[_Iterable[_Union[OrderApart, _Mapping]]] = ..., worth_method: _Optional[str] = ..., plan_source: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ..., wall_time_s: _Optional[float] = ...) -> None: ...
 
 class CostTerms(_message.Message):
     __slots__ = ("production", "transport", "lateness", "credit", "objective", "late_units", "periods", "placed_in")
