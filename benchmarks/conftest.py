@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness import InstanceFiles, SolveSettings, commit, machine
-from benchmarks.report import Measurements, render
+from benchmarks.report import Measurements, write_page
 from benchmarks.sizes import (
     DEFAULT_TIME_LIMIT_S,
     DEFAULT_WORKERS,
@@ -77,7 +77,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path is None or not results:
         return
     target = path if path.is_absolute() else session.config.invocation_params.dir / path
-    target.write_text(render(results), encoding="utf-8")
+    write_page(target, results)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.sizes import SIZES
+from benchmarks.sizes import REFERENCES, SIZES
 
 Measurements = dict[str, dict[str, Any]]
 """Size label -> the merged ``extra_info`` of its build and solve benchmarks."""
@@ -73,17 +73,28 @@ def _row(label: str, m: Mapping[str, Any]) -> str:
         _int(m.get("bound")),
         "–" if gap is None else f"{100 * gap:.1f}",
         str(status),
+        _int(m.get("plan_objective")),
+        _best_known_gap(label, m.get("plan_objective")),
         _num(m.get("plan_s"), 1),
         _num(m.get("peak_rss_mb"), 0),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
+def _best_known_gap(label: str, plan_objective: Any) -> str:
+    """The plan's objective against the best known plan of the size, in % (– when the
+    size has no reference or the solve gave no plan)."""
+    ref = REFERENCES.get(label)
+    if ref is None or plan_objective is None:
+        return "–"
+    return f"{100 * (plan_objective - ref.plan_objective_cents) / ref.plan_objective_cents:+.1f}"
+
+
 _HEADER = (
     "| size | orders | factories | periods | candidates | production variables "
     "| build s (rounds) | compile s | first feasible s | objective | bound | gap % "
-    "| status | plan s | peak RSS MB |\n"
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"
+    "| status | plan objective | vs best known % | plan s | peak RSS MB |\n"
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|"
 )
 
 _COLUMNS = """\
@@ -98,6 +109,10 @@ _COLUMNS = """\
 - **objective**, **bound**, **gap %**: `stages[0]` at the limit, in cents, without
   the internal penalty of unserved mandatory orders; gap = (objective - bound) /
   objective.
+- **plan objective**: the whole plan's `costs.objective` in cents (assignment,
+  purchasing, routing as they were priced); **vs best known %**: against the best plan
+  known for that instance (`benchmarks/sizes.py` `REFERENCES`, from the reference runs
+  below; – where there is none yet).
 - **plan s**: the whole `plan()` call: compilation, solve, diagnosis of unserved
   orders and assembling the plan.
 - **peak RSS MB**: `ru_maxrss` of the solve process: interpreter, imports, parsed
@@ -172,12 +187,28 @@ def _protocol(measurements: Mapping[str, Mapping[str, Any]], labels: list[str]) 
     return scope + "\n\n" + "\n".join(lines)
 
 
+BEGIN = "<!-- written by the scale benchmark: begin -->"
+END = "<!-- written by the scale benchmark: end -->"
+
+
+def write_page(path: Path, measurements: Mapping[str, Mapping[str, Any]]) -> None:
+    """Write :func:`render` into ``path`` between :data:`BEGIN` and :data:`END`,
+    keeping what the page holds outside them (the hand-written runs and notes); a page
+    without the markers is written whole."""
+    page = render(measurements)
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in old and END in old:
+        page = old[: old.index(BEGIN)] + page + old[old.index(END) + len(END) + 1 :]
+    path.write_text(page, encoding="utf-8")
+
+
 def render(measurements: Mapping[str, Mapping[str, Any]]) -> str:
-    """The whole ``docs/scale.md`` page for ``measurements``."""
+    """The generated part of ``docs/scale.md`` for ``measurements``, in its markers."""
     labels = [s.label for s in SIZES if s.label in measurements]
     labels += sorted(set(measurements) - set(labels))
     rows = "\n".join(_row(label, measurements[label]) for label in labels)
     return f"""\
+{BEGIN}
 # Speed and scale
 
 How the cost of the assignment stage grows with the instance: model build time,
@@ -206,6 +237,7 @@ re-renders this page from the JSON file.
 ## Growth
 
 {_growth(measurements, labels)}
+{END}
 """
 
 
@@ -214,11 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("json", type=Path, help="a file written by --benchmark-json")
     parser.add_argument("-o", "--output", type=Path, help="default: stdout")
     args = parser.parse_args(argv)
-    page = render(from_benchmark_json(json.loads(args.json.read_text(encoding="utf-8"))))
+    measurements = from_benchmark_json(json.loads(args.json.read_text(encoding="utf-8")))
     if args.output is None:
-        sys.stdout.write(page)
+        sys.stdout.write(render(measurements))
     else:
-        args.output.write_text(page, encoding="utf-8")
+        write_page(args.output, measurements)
     return 0
 
 

@@ -19,8 +19,10 @@ __all__ = [
     "DEFAULT_TIME_LIMIT_S",
     "DEFAULT_WORKERS",
     "INSTANCE_SEED",
+    "REFERENCES",
     "SIZES",
     "SOLVE_SEED",
+    "Reference",
     "Size",
     "select",
 ]
@@ -72,3 +74,22 @@ def select(labels: str) -> list[Size]:
     if unknown:
         raise ValueError(f"unknown size(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return [s for s in SIZES if s.label in wanted]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The best plan known for a size's instance: its plan objective (``costs.objective``,
+    cents) and how it was made (docs/scale.md, "Reference runs")."""
+
+    plan_objective_cents: int
+    source: str
+
+
+REFERENCES: dict[str, Reference] = {
+    # gen-o1000-f100-p28-s1 is instances/medium.json.
+    "1k": Reference(
+        21_294_381_862,
+        "matcher solve --time-limit 2700 --workers 1 --no-feedback --no-sharing (LNS, 4 125 s)",
+    ),
+}
+"""Size label -> the best known plan; a size without one reports no gap to it."""

@@ -53,6 +53,7 @@ def measure(path: str, time_limit_s: float, workers: int, seed: int) -> dict[str
         "gap": stage.gap,
         "solve_wall_s": stage.wall_time_s,
         "first_feasible_s": stage.time_to_first_feasible_s,
+        "plan_objective": result.costs.objective,
         "orders_served": result.kpis.orders_served,
         "orders": result.kpis.orders,
         "notes": stage.notes,

@@ -1,0 +1,37 @@
+"""docs/scale.md from the scale benchmark's figures (benchmarks/report.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.report import BEGIN, END, render, write_page
+from benchmarks.sizes import REFERENCES
+
+FIGURES = {
+    "1k": {
+        "size": "1k",
+        "orders": 1000,
+        "solved": True,
+        "status": "FEASIBLE",
+        "plan_objective": REFERENCES["1k"].plan_objective_cents * 1.1,
+    },
+    "10k": {"size": "10k", "orders": 10000, "solved": True, "plan_objective": 5},
+}
+
+
+def test_each_row_states_its_gap_to_the_best_known_plan_or_that_there_is_none() -> None:
+    page = render(FIGURES)
+    row_1k = next(line for line in page.splitlines() if line.startswith("| 1k |"))
+    row_10k = next(line for line in page.splitlines() if line.startswith("| 10k |"))
+    assert "| +10.0 |" in row_1k
+    assert "| 5 | – |" in row_10k  # no 10k reference yet
+
+
+def test_a_rewrite_keeps_what_the_page_holds_outside_the_generated_part(tmp_path: Path) -> None:
+    page = tmp_path / "scale.md"
+    page.write_text(f"{BEGIN}\nold table\n{END}\n\n## Reference runs\nkept by hand\n")
+    write_page(page, FIGURES)
+    text = page.read_text()
+    assert "old table" not in text and "| +10.0 |" in text
+    assert text.endswith("\n## Reference runs\nkept by hand\n")
+    assert text.count(BEGIN) == text.count(END) == 1
