@@ -9,7 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from matcher.check import PlanFormatError
-from matcher.cli import bench, compare, credit, explain, files, remote, report, serve, solve
+from matcher.cli import (
+    batch,
+    bench,
+    compare,
+    credit,
+    explain,
+    files,
+    remote,
+    report,
+    serve,
+    solve,
+)
 from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, print_issues
 from matcher.domain.validation import InvalidInstanceError
 
@@ -27,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     credit.add_parser(sub)
     report.add_parsers(sub)  # diff, report
     compare.add_parser(sub)
+    batch.add_parsers(sub)  # batch, scenarios
     bench.add_parser(sub)
     serve.add_parser(sub)
     remote.add_parser(sub)
