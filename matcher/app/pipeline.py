@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from matcher.app.fairness_report import (
+    PRICE_OF_FAIRNESS_SHARE,
+    active_options,
+    fairness_report,
+    price_of_fairness,
+)
 from matcher.app.feedback import candidate_costs
+from matcher.domain.consistency import fairness_issues
 from matcher.domain.entities import ObjectiveWeights
 from matcher.domain.instance import Instance
 from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
@@ -27,9 +34,11 @@ from matcher.domain.plan import (
     OperationTransfer,
     PeriodQuantity,
     Plan,
+    PriceOfFairness,
     Purchasing,
     ReasonCode,
     Routing,
+    SolveStatus,
     StageStats,
     Unassigned,
     Utilisation,
@@ -37,6 +46,8 @@ from matcher.domain.plan import (
 )
 from solvers.assignment.base import AssignmentBackend, AssignmentResult, get_backend
 from solvers.assignment.diagnose import explain_unserved
+from solvers.assignment.fairness import tally
+from solvers.assignment.fairness import terms as fairness_terms
 from solvers.assignment.problem import AnchorSpec, AssignmentProblem, build_problem
 from solvers.purchasing.solve import ProvenAnswers
 from solvers.purchasing.stage import run_purchasing
@@ -74,14 +85,69 @@ def plan(
     ``progress`` hears of every improved incumbent; setting ``stop`` (from another
     thread) ends the solve early with the best plan found so far.
 
+    Every plan carries its fairness report (docs/fairness-report.md). With fairness
+    options or a load-balance weight in force, the plan gets 75 % of the time limit and
+    the same solve without them the other 25 %, for the price of fairness.
+
     Infeasible or timed-out solves come back as a plan with that status; this
-    function raises only for an unknown solver name or a back-end that cannot
-    handle the problem (``ValueError``).
+    function raises only for an unknown solver name, a back-end that cannot
+    handle the problem, or ``params.fairness`` naming an unknown factory
+    (``ValueError``).
     """
 
     params = params or SolveParams()
-    with _clock(params, stop) as stop:
-        return _plan(instance, params, progress, stop, anchor)
+    options = params.fairness or instance.fairness
+    weights = params.weights or instance.weights
+    active = active_options(options, weights.load_balance)
+    own = params  # with options in force, the re-solve without them takes a share
+    if active and anchor is None:
+        own = params.model_copy(
+            update={"time_limit_s": params.time_limit_s * (1 - PRICE_OF_FAIRNESS_SHARE)}
+        )
+    with _clock(own, stop) as clock:
+        result = _plan(instance, own, progress, clock, anchor)
+    price, notes = None, []
+    if active and anchor is not None:
+        notes.append("price of fairness: not re-solved for a re-plan")
+    elif active:
+        price, notes = _price_of_fairness(instance, params, result, active, stop)
+    report = fairness_report(instance, result, options, price, notes)
+    return result.model_copy(update={"fairness": report})
+
+
+_NO_PLAN = (SolveStatus.INFEASIBLE, SolveStatus.TIME_LIMIT, SolveStatus.UNKNOWN)
+
+
+def _price_of_fairness(
+    instance: Instance,
+    params: SolveParams,
+    fair: Plan,
+    active: list[str],
+    stop: StopSignal | None,
+) -> tuple[PriceOfFairness | None, list[str]]:
+    """The same solve without the fairness options and load balance, in its share of the
+    time limit (docs/fairness-report.md, "Price of fairness"); ``None`` and why when
+    there is nothing to compare."""
+    if fair.status in _NO_PLAN:
+        return None, [f"price of fairness: the plan has no solution ({fair.status.value})"]
+    if stop is not None and stop.is_set():
+        return None, [f"price of fairness: not re-solved ({stop.reason})"]
+    weights = params.weights or instance.weights
+    seconds = params.time_limit_s * PRICE_OF_FAIRNESS_SHARE
+    plain = params.model_copy(
+        update={
+            "fairness": None,
+            "weights": weights.model_copy(update={"load_balance": 0}),
+            "time_limit_s": seconds,
+            "sharing": False,
+            "backups": False,
+        }
+    )
+    with _clock(plain, stop) as clock:
+        unfair = _plan(instance.model_copy(update={"fairness": None}), plain, None, clock, None)
+    if unfair.status in _NO_PLAN:
+        return None, [f"price of fairness: the re-solve found no plan ({unfair.status.value})"]
+    return price_of_fairness(instance, fair, unfair, active, seconds), []
 
 
 @contextmanager
@@ -115,12 +181,18 @@ def _plan(
     anchor: AnchorSpec | None,
 ) -> Plan:
     weights = params.weights or instance.weights
+    if params.fairness is not None:
+        ids = (f.id for f in instance.factories)
+        if issues := fairness_issues("params.fairness", params.fairness, ids):
+            raise ValueError("; ".join(str(i) for i in issues))
     backend = get_backend(params.assignment_solver)
     started = time.perf_counter()
     # A signal already set asks for the quickest plan, which needs the problem; one set
     # while it compiles (a cancel, a deadline) ends the solve without a plan.
     compile_stop = None if stop is None or stop.is_set() else stop
-    problem = build_problem(instance, weights, params.max_candidates, anchor, compile_stop)
+    problem = build_problem(
+        instance, weights, params.max_candidates, anchor, compile_stop, params.fairness
+    )
     compile_s = time.perf_counter() - started
     if not backend.supports(problem, params):
         why = backend.unsupported_reason(problem, params)
@@ -351,10 +423,22 @@ def _round(
     costs = _costs(
         allocations, unassigned, credit_units, weights, purchasing, routing, moved, transfers
     )
+    if problem.fairness is not None:
+        fair = fairness_terms(
+            problem.fairness, tally(problem.fairness, problem.candidates, result.parts)
+        )
+        costs = costs.model_copy(
+            update={
+                "fairness": fair.penalty,
+                "load_balance": fair.spread,
+                "objective": costs.objective + fair.penalty + weights.load_balance * fair.spread,
+            }
+        )
     result_plan = Plan(
         instance=instance.name,
         status=least_proven(s.status for s in stages),
         weights=weights,
+        fairness_options=params.fairness or instance.fairness,
         allocations=allocations,
         unassigned=unassigned,
         costs=costs,

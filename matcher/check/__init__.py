@@ -26,7 +26,8 @@ One module per plan section over shared codes, figures and state:
   costs, KPIs); :mod:`~matcher.check.by_operation`, :mod:`~matcher.check.materials`,
   :mod:`~matcher.check.purchasing`,
   :mod:`~matcher.check.routing`, :mod:`~matcher.check.sharing`,
-  :mod:`~matcher.check.constraints`, :mod:`~matcher.check.replan`: the sections;
+  :mod:`~matcher.check.constraints`, :mod:`~matcher.check.fairness_report`,
+  :mod:`~matcher.check.replan`: the sections;
 - :mod:`~matcher.check.verify`: the entry points; :mod:`~matcher.check.schedule`:
   machine schedules.
 

@@ -546,6 +546,9 @@ class Checker(CheckState):
             + w.credit * t.credit
             + w.purchasing * purchasing
             + w.stability * moved
+            # docs/fairness.md: soft fairness penalties and the utilisation spread
+            + t.fairness
+            + w.load_balance * t.load_balance
         )
         return CostBreakdown(
             production=t.production,
@@ -556,12 +559,15 @@ class Checker(CheckState):
             purchasing=purchasing,
             total=total,
             moved_units=moved,
+            fairness=t.fairness,
+            load_balance=t.load_balance,
             objective=objective,
         )
 
     def check_costs(self, recomputed: CostBreakdown) -> None:
         stated = self.plan.costs
-        for name in ("production", "transport", "lateness", "unserved", "credit", "purchasing"):
+        names = ("production", "transport", "lateness", "unserved", "credit", "purchasing")
+        for name in (*names, "fairness", "load_balance"):
             self._compare_cost(name, getattr(recomputed, name), getattr(stated, name))
         self._compare_cost("total", recomputed.total, stated.total)
         if stated.moved_units != recomputed.moved_units:

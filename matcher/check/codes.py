@@ -41,6 +41,10 @@ COST_TOL = 1
 SHARING_TOL = 1e-6
 # Idle hours offered may be stated to 4 decimals: half a unit of the last is let pass.
 IDLE_HOURS_TOL = 5e-5
+# docs/fairness-report.md: shares, Gini coefficients, hours and utilisation figures are
+# floats the checker recomputes by other formulas (the Gini pairwise rather than by rank):
+# they must agree within this relative tolerance (absolute below 1).
+FAIRNESS_TOL = 1e-6
 
 
 class ViolationCode(StrEnum):
@@ -99,6 +103,9 @@ class ViolationCode(StrEnum):
     # Shared resources.
     CAPACITY_EXCEEDED = "CAPACITY_EXCEEDED"
     BUYER_SHARE_EXCEEDED = "BUYER_SHARE_EXCEEDED"
+    # Fairness (docs/fairness.md): a factory above the share cap, below a hard minimum.
+    FAIRNESS_SHARE_EXCEEDED = "FAIRNESS_SHARE_EXCEEDED"
+    FAIRNESS_MIN_WORK_MISSED = "FAIRNESS_MIN_WORK_MISSED"
     # Money.
     ROW_COST_MISMATCH = "ROW_COST_MISMATCH"
     LATE_UNITS_MISMATCH = "LATE_UNITS_MISMATCH"
@@ -213,6 +220,13 @@ class ViolationCode(StrEnum):
     SCHEDULE_PRECEDENCE = "SCHEDULE_PRECEDENCE"
     SCHEDULE_COVERAGE = "SCHEDULE_COVERAGE"
     SCHEDULE_LATENESS = "SCHEDULE_LATENESS"
+    # The fairness report (docs/fairness-report.md): its factory rows, figures, blocking
+    # pairs and the plan's side of the price of fairness.
+    FAIRNESS_FACTORY_ROWS = "FAIRNESS_FACTORY_ROWS"
+    FAIRNESS_FIGURES = "FAIRNESS_FIGURES"
+    FAIRNESS_BLOCKING_COUNT = "FAIRNESS_BLOCKING_COUNT"
+    FAIRNESS_BLOCKING_PAIR = "FAIRNESS_BLOCKING_PAIR"
+    FAIRNESS_PRICE = "FAIRNESS_PRICE"
 
 
 @dataclass(frozen=True)

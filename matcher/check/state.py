@@ -43,6 +43,8 @@ class Totals:
     material: int = 0  # its materials alone (what purchasing is once routes exist)
     routed: int | None = None  # fleet + carrier, replacing transport once routes exist
     transfers: int = 0  # orders split by operation: their transfers, added to transport
+    fairness: int = 0  # soft fairness penalties (docs/fairness.md), in the objective only
+    load_balance: int = 0  # utilisation spread in points, when weights.load_balance > 0
 
 
 class CheckState:

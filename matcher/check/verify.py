@@ -20,6 +20,8 @@ from matcher.check.assignment import Checker
 from matcher.check.by_operation import check_by_operation
 from matcher.check.codes import CheckReport, PlanFormatError
 from matcher.check.constraints import check_constraints
+from matcher.check.fairness import check_fairness
+from matcher.check.fairness_report import check_fairness_report
 from matcher.check.materials import check_materials
 from matcher.check.purchasing import check_purchasing
 from matcher.check.replan import Previous, check_against_previous
@@ -65,8 +67,16 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
 
     Notes
     -----
-    A capacity-sharing section is verified too (docs/sharing.md), and a constraint
-    report's figures and references (docs/explain.md). Without the previous
+    The fairness options the plan echoes (``fairness_options``, docs/fairness.md) are
+    the ones in effect, as its weights are: their share cap and hard minimums are
+    verified, and ``costs.fairness`` and ``costs.load_balance`` recomputed into the
+    objective; options other than the instance's are a solve override, which a
+    warning names.
+
+    A capacity-sharing section is verified too (docs/sharing.md), a constraint
+    report's figures and references (docs/explain.md), and the fairness report's
+    figures, blocking pairs and the plan's side of the price of fairness
+    (docs/fairness-report.md). Without the previous
     plan, ``costs.moved_units`` cannot be recomputed: it enters the objective
     (``weights.stability`` per unit) as the plan states it, with a warning when it is
     not zero; :func:`check_replan` verifies it.
@@ -150,11 +160,13 @@ def _check(instance: Instance, plan: Plan, previous: Previous | None) -> CheckRe
     checker.check_orders()
     checker.check_coverage()
     checker.check_capacity()
+    check_fairness(checker)
     check_materials(checker)
     check_purchasing(checker)
     check_routing(checker)
     check_sharing(checker)
     check_constraints(checker)
+    check_fairness_report(checker)
     if previous is None:
         checker.claim_moved_units()
     else:

@@ -15,6 +15,7 @@ from matcher.cli import (
     compare,
     credit,
     explain,
+    fairness,
     files,
     remote,
     report,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_parsers(sub)  # explain, constraints
     files.add_parsers(sub)  # validate, check, generate, schema
     credit.add_parser(sub)
+    fairness.add_parser(sub)
     report.add_parsers(sub)  # diff, report
     compare.add_parser(sub)
     batch.add_parsers(sub)  # batch, scenarios

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import ValidationError
+
 from matcher.app.catalogue import solver_names
 from matcher.app.recommend import recommend
 from matcher.check import check_schedule, load_plan
@@ -17,8 +19,12 @@ from matcher.cli.inputs import recommend_inputs, replan_inputs
 from matcher.cli.output import EXIT_CHECK_FAILED, EXIT_OK, err, out, write_json
 from matcher.cli.progress import LiveProgress
 from matcher.cli.tables import recommendations_table, schedule_table, write_plan
+from matcher.domain.consistency import Issue
+from matcher.domain.entities import FairnessOptions, ObjectiveWeights
+from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
-from matcher.domain.validation import load_instance
+from matcher.domain.plan import Plan
+from matcher.domain.validation import InvalidInstanceError, load_instance, pydantic_issues
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -134,10 +140,96 @@ def _solve_options(
         "--backups", action="store_true", help="capacity sharing: a backup factory per order part"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    _fairness_options(p)
 
 
-def _params(args: argparse.Namespace) -> SolveParams:
+def _fairness_options(p: argparse.ArgumentParser) -> None:
+    """The fairness options (docs/fairness.md): each one given overrides the instance's."""
+    g = p.add_argument_group(
+        "fairness (docs/fairness.md; each option given overrides the instance's fairness)"
+    )
+    g.add_argument("--max-share", type=float, help="hard cap on one factory's share of the work")
+    g.add_argument(
+        "--share-measure",
+        choices=["units", "hours", "revenue"],
+        help="what work is counted in (default units)",
+    )
+    g.add_argument("--min-work", type=float, help="minimum work per factory, in the measure")
+    g.add_argument(
+        "--min-work-for",
+        action="append",
+        default=[],
+        metavar="FACTORY=N",
+        help="one factory's minimum work (repeatable; 0 exempts it)",
+    )
+    g.add_argument("--min-work-hard", action="store_true", help="the minimum as a hard constraint")
+    g.add_argument(
+        "--min-work-penalty", type=int, help="cents per unit of the measure short (soft)"
+    )
+    g.add_argument(
+        "--exploration-share", type=float, help="share of the work for new factories (soft)"
+    )
+    g.add_argument("--exploration-penalty", type=int, help="cents per unit of the measure below it")
+    g.add_argument(
+        "--new-factory-records", type=int, help="fewer trade records than this: new (default 5)"
+    )
+    g.add_argument(
+        "--load-balance",
+        type=int,
+        help="cents per percentage point of utilisation spread (overrides weights.load_balance)",
+    )
+
+
+def _fairness(args: argparse.Namespace, instance: Instance) -> FairnessOptions | None:
+    """The instance's fairness with the options given on the command line, or None when
+    none is given (the instance's then apply)."""
+    given: dict[str, object] = {
+        name: getattr(args, name)
+        for name in (
+            "max_share",
+            "share_measure",
+            "min_work",
+            "min_work_penalty",
+            "exploration_share",
+            "exploration_penalty",
+            "new_factory_records",
+        )
+        if getattr(args, name) is not None
+    }
+    if args.min_work_hard:
+        given["min_work_hard"] = True
+    issues: list[Issue] = []
+    if args.min_work_for:
+        by_factory: dict[str, str] = {}
+        for item in args.min_work_for:
+            factory, sep, amount = item.partition("=")
+            if not sep:
+                issues.append(Issue("--min-work-for", f"expected FACTORY=N, got '{item}'"))
+            by_factory[factory] = amount
+        given["min_work_by_factory"] = by_factory
+    if issues:
+        raise InvalidInstanceError(issues)
+    if not given:
+        return None
+    base = instance.fairness.model_dump() if instance.fairness is not None else {}
+    try:
+        return FairnessOptions.model_validate({**base, **given})
+    except ValidationError as exc:
+        raise InvalidInstanceError(pydantic_issues(exc, ("params", "fairness"))) from None
+
+
+def _params(args: argparse.Namespace, instance: Instance) -> SolveParams:
+    weights = None
+    if args.load_balance is not None:
+        try:
+            weights = ObjectiveWeights.model_validate(
+                {**instance.weights.model_dump(), "load_balance": args.load_balance}
+            )
+        except ValidationError as exc:
+            raise InvalidInstanceError(pydantic_issues(exc, ("params", "weights"))) from None
     return SolveParams(
+        weights=weights,
+        fairness=_fairness(args, instance),
         assignment_solver=args.solver,
         time_limit_s=args.time_limit,
         seed=args.seed,
@@ -160,7 +252,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     from matcher.app.pipeline import plan  # loads OR-Tools: only when solving
 
     instance = load_instance(args.instance)
-    params = _params(args)
+    params = _params(args, instance)
     with LiveProgress(not args.quiet) as live:
         result = plan(instance, params, live)
     if args.explain:
@@ -173,7 +265,40 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
         result = with_capacity_needs(instance, result, params)
     write_plan(result, args)
+    _fairness_summary(result, args)
     return EXIT_OK
+
+
+def _fairness_summary(plan: Plan, args: argparse.Namespace) -> None:
+    """One line on the fairness in effect and what it cost, when there is any."""
+    opts = plan.fairness_options
+    if args.quiet or (opts is None and plan.weights.load_balance == 0):
+        return
+    parts = []
+    if opts is not None:
+        parts.append(f"{opts.share_measure}")
+        if opts.max_share is not None:
+            parts.append(f"max share {opts.max_share:g}")
+        if opts.min_work is not None or opts.min_work_by_factory:
+            kind = "hard" if opts.min_work_hard else f"soft, {opts.shortfall_cents} c/unit short"
+            mins = f"min work {opts.min_work or 0:g}"
+            if opts.min_work_by_factory:
+                mins += f" (+{len(opts.min_work_by_factory)} per factory)"
+            parts.append(f"{mins} ({kind})")
+        if opts.exploration_share is not None:
+            parts.append(
+                f"exploration {opts.exploration_share:g} for factories with fewer than "
+                f"{opts.new_factory_records} records ({opts.exploration_cents} c/unit short)"
+            )
+    if plan.weights.load_balance:
+        parts.append(
+            f"load balance {plan.weights.load_balance} c/point: spread "
+            f"{plan.costs.load_balance} points"
+        )
+    console = err if args.output == "-" else out
+    console.print(
+        f"fairness: {'; '.join(parts)}; penalties {plan.costs.fairness} cents (docs/fairness.md)"
+    )
 
 
 def _cmd_replan(args: argparse.Namespace) -> int:
@@ -181,7 +306,7 @@ def _cmd_replan(args: argparse.Namespace) -> int:
 
     instance, previous, disruption = replan_inputs(args)
     with LiveProgress(not args.quiet) as live:
-        result = replan(instance, previous, disruption, _params(args), live)
+        result = replan(instance, previous, disruption, _params(args, instance), live)
     write_plan(result, args)
     return EXIT_OK
 

@@ -19,6 +19,7 @@ from matcher.domain.plan import (
     CapacitySharing,
     ConstraintKind,
     ConstraintReport,
+    FairnessReport,
     Plan,
     Purchasing,
     Recommendations,
@@ -102,6 +103,8 @@ def _sections(plan: Plan, console: Console) -> None:
     if plan.constraints is not None:
         for table in constraint_tables(plan.constraints, top=5):
             console.print(table)
+    if plan.fairness is not None:
+        console.print(fairness_table(plan.fairness))
     if plan.capacity_needs is not None:
         console.print(capacity_needs_table(plan.capacity_needs, top=10))
     rounds = plan.stages[0].extra.get("feedback_rounds") if plan.stages else None
@@ -141,6 +144,51 @@ def capacity_needs_table(c: CapacityNeeds, top: int | None = None) -> Table:
         lines.append(f"mandatory orders it serves: {', '.join(c.mandatory_served)}")
     lines += [f"not on time even so: {a.order} ({a.reason}): {a.detail}" for a in c.apart]
     t.caption = "\n".join(lines + c.notes)
+    return t
+
+
+def fairness_table(report: FairnessReport) -> Table:
+    """The fairness report in short: concentration of work and revenue, small and new
+    factories' shares, load spread, blocking pairs and the price of fairness."""
+    t = Table(title="Fairness (docs/fairness-report.md)", show_header=False)
+    u, h, r = report.units, report.hours, report.revenue
+    t.add_row("Gini units / hours / revenue", f"{u.gini:.3f} / {h.gini:.3f} / {r.gini:.3f}")
+    t.add_row(
+        f"top 10 % ({report.top_count}) share units / revenue",
+        f"{100 * u.top_share:.1f} % / {100 * r.top_share:.1f} %",
+    )
+    t.add_row(
+        f"small factories ({report.small_factories}) units / revenue",
+        f"{100 * u.small_share:.1f} % / {100 * r.small_share:.1f} %",
+    )
+    t.add_row(
+        f"new factories ({report.new_factories}) units / revenue",
+        f"{100 * u.new_share:.1f} % / {100 * r.new_share:.1f} %",
+    )
+    t.add_row(
+        "utilisation spread (max - min) / std",
+        f"{100 * report.utilisation_spread:.1f} pts / {100 * report.utilisation_std:.1f} pts",
+    )
+    t.add_row(
+        "blocking pairs",
+        f"{report.blocking_pairs} ({report.blocking_unserved} with an unserved order; "
+        f"{report.blocking_orders} orders)",
+    )
+    price = report.price_of_fairness
+    if price is not None:
+        pct = "-" if price.percentage is None else f"{price.percentage:+.2f} %"
+        t.add_row(
+            "price of fairness",
+            f"{money(price.difference_cents)} ({pct}): {money(price.cost_with_cents)} with, "
+            f"{money(price.cost_without_cents)} without",
+        )
+        t.add_row(
+            "  Gini units with / without",
+            f"{price.gini_units_with:.3f} / {price.gini_units_without:.3f}",
+        )
+        t.add_row("  options", "; ".join(price.options))
+    for note in report.notes:
+        t.add_row("[bold yellow]note[/]", note)
     return t
 
 

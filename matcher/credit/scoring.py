@@ -330,11 +330,13 @@ def prior_credit(params: CreditParams, with_rating: bool = False) -> FactoryCred
 
 
 def as_credit(credit: FactoryCredit) -> Credit:
-    """The instance's :class:`Credit` of a computed credit (rates to 4 decimals)."""
+    """The instance's :class:`Credit` of a computed credit (rates to 4 decimals), with
+    its record count: fairness tells new factories by it (docs/fairness.md)."""
     return Credit(
         on_time_rate=round(credit.on_time.mean, 4),
         quality_rate=round(credit.quality.mean, 4),
         score=credit.score,
+        records=credit.records,
     )
 
 

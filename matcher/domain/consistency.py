@@ -18,6 +18,7 @@ from matcher.domain.entities import (
     MAX_NEED_PERIODS,
     MAX_PLAN_CENTS,
     Factory,
+    FairnessOptions,
     Fleet,
     Horizon,
     Location,
@@ -62,6 +63,7 @@ class ParsedEntities:
     orders: list[tuple[int, Order]] = field(default_factory=list)
     suppliers: list[tuple[int, Supplier]] = field(default_factory=list)
     fleet: Fleet | None = None
+    fairness: FairnessOptions | None = None
 
 
 def duplicate_ids(section: str, items: Iterable[tuple[int, str]]) -> list[Issue]:
@@ -93,7 +95,22 @@ def consistency_issues(parts: ParsedEntities) -> list[Issue]:
         issues += _supplier_issues(f"suppliers[{i}]", supplier, material_ids)
     if parts.fleet is not None:
         issues += _fleet_issues(parts.fleet)
+    if parts.fairness is not None:
+        issues += fairness_issues("fairness", parts.fairness, [f.id for _, f in parts.factories])
     return issues
+
+
+def fairness_issues(
+    path: str, fairness: FairnessOptions, factory_ids: Iterable[str]
+) -> list[Issue]:
+    """Fairness options that name a factory the instance does not have (``path``:
+    ``fairness`` for the instance's, ``params.fairness`` for a solve's override)."""
+    known = set(factory_ids)
+    return [
+        Issue(f"{path}.min_work_by_factory.{fid}", f"unknown factory '{fid}'")
+        for fid in fairness.min_work_by_factory
+        if fid not in known
+    ]
 
 
 def _factory_issues(

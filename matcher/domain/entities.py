@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -204,6 +204,13 @@ class Credit(Frozen):
     on_time_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     quality_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     score: int = Field(default=80, ge=0, le=100)
+    records: int | None = Field(
+        default=None,
+        ge=0,
+        description="Trade records the credit was computed from (docs/credit.md); absent = "
+        "a declared credit. Fairness counts a factory with fewer than "
+        "fairness.new_factory_records records as new (docs/fairness.md).",
+    )
 
 
 class Factory(Frozen):
@@ -401,3 +408,108 @@ class ObjectiveWeights(Frozen):
     purchasing: Weight = 1
     load_balance: Weight = 0
     stability: Weight = 0
+
+
+MAX_FAIR_WORK = 10**9
+"""A minimum work per factory, in the fairness measure (units, hours or cents): with
+MAX_WEIGHT and 3 600 seconds an hour, its penalty stays below 2^63."""
+SHARE_RESOLUTION = 10_000
+"""Engines apply a share (max_share, exploration_share) in ten-thousandths: rounded
+towards the stricter side, so never looser than the rule (docs/fairness.md)."""
+DEFAULT_SHORTFALL_CENTS: dict[str, int] = {"units": 100, "hours": 5000, "revenue": 1}
+"""A fairness shortfall's price when none is given, per measure: a unit, an hour of
+machine time, a cent of revenue short."""
+WorkAmount = Annotated[float, Field(ge=0.0, le=MAX_FAIR_WORK)]
+ShareMeasure = Literal["units", "hours", "revenue"]
+
+
+class FairnessOptions(Frozen):
+    """The platform's fairness policy for the assignment (docs/fairness.md).
+
+    Every option is off by default. Work is counted in ``share_measure``: ``units``
+    made (a unit of an order split by operation counts at the factory of its last
+    operation), machine ``hours`` of processing (seconds per unit x units, setups
+    excluded) or ``revenue`` (the production price paid to the factory, cents).
+    """
+
+    max_share: float | None = Field(
+        default=None,
+        ge=1.0 / SHARE_RESOLUTION,
+        le=1.0,
+        description="Hard cap: no factory gets more than this share of the platform's "
+        "served work (in share_measure). Absent = no cap.",
+    )
+    share_measure: ShareMeasure = Field(
+        default="units",
+        description="What work is counted in: 'units', machine 'hours' (processing, no "
+        "setups) or 'revenue' (production cents paid to the factory).",
+    )
+    min_work: WorkAmount | None = Field(
+        default=None,
+        description="Minimum work per factory, in share_measure (units, hours or cents); "
+        "absent = none. min_work_by_factory overrides it per factory.",
+    )
+    min_work_by_factory: dict[Id, WorkAmount] = Field(
+        default_factory=dict,
+        description="Per-factory minimum work (overrides min_work; 0 exempts a factory).",
+    )
+    min_work_hard: bool = Field(
+        default=False,
+        description="True: the minimum is a hard constraint (the solve is infeasible if a "
+        "factory cannot reach it); false: each unit short costs min_work_penalty.",
+    )
+    min_work_penalty: Weight | None = Field(
+        default=None,
+        description="Soft minimum: cents per unit of share_measure short (per unit, per "
+        "hour, per cent of revenue), rounded up to whole cents per factory. Absent: "
+        "100 per unit, 5000 per hour, 1 per cent of revenue.",
+    )
+    exploration_share: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Soft: at least this share of the served work should go to new "
+        "factories (fewer than new_factory_records trade records); each unit of "
+        "share_measure short costs exploration_penalty. Absent = none.",
+    )
+    exploration_penalty: Weight | None = Field(
+        default=None,
+        description="Cents per unit of share_measure that new factories get below "
+        "exploration_share of the served work (rounded up to whole units, then cents). "
+        "Absent: as min_work_penalty's default.",
+    )
+    new_factory_records: int = Field(
+        default=5,
+        ge=0,
+        le=MAX_COUNT,
+        description="A factory is new when its credit comes from fewer trade records than "
+        "this (credit.records < this); a declared credit (records absent) is not new.",
+    )
+
+    @property
+    def active(self) -> bool:
+        """Whether any option constrains or prices the assignment."""
+        return (
+            self.max_share is not None
+            or self.min_work is not None
+            or any(v > 0 for v in self.min_work_by_factory.values())
+            or self.exploration_share is not None
+        )
+
+    @property
+    def shortfall_cents(self) -> int:
+        """The soft minimum's price per unit of the measure short."""
+        if self.min_work_penalty is not None:
+            return self.min_work_penalty
+        return DEFAULT_SHORTFALL_CENTS[self.share_measure]
+
+    @property
+    def exploration_cents(self) -> int:
+        """The exploration shortfall's price per unit of the measure."""
+        if self.exploration_penalty is not None:
+            return self.exploration_penalty
+        return DEFAULT_SHORTFALL_CENTS[self.share_measure]
+
+    def min_work_of(self, factory: str) -> float:
+        """The minimum work of ``factory`` (0 = none)."""
+        return self.min_work_by_factory.get(factory, self.min_work or 0.0)

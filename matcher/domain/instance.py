@@ -1,4 +1,5 @@
-"""The instance: horizon, catalogue, factories, orders, suppliers, fleet, transport, weights.
+"""The instance: horizon, catalogue, factories, orders, suppliers, fleet, transport, weights,
+fairness.
 
 Cross-references are checked when an ``Instance`` is built (the rules live in
 :mod:`matcher.domain.consistency`), so an ``Instance`` in memory is always consistent.
@@ -13,6 +14,7 @@ from pydantic import Field, model_validator
 from matcher.domain.consistency import ConsistencyError, ParsedEntities, consistency_issues
 from matcher.domain.entities import (
     Factory,
+    FairnessOptions,
     Fleet,
     Frozen,
     Horizon,
@@ -44,6 +46,11 @@ class Instance(Frozen):
     fleet: Fleet = Field(default_factory=Fleet)
     transport: Transport = Field(default_factory=Transport)
     weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    fairness: FairnessOptions | None = Field(
+        default=None,
+        description="The platform's fairness policy for the assignment (docs/fairness.md); "
+        "absent = none. A solve's params.fairness overrides it.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Instance:
@@ -68,4 +75,5 @@ def parts_of(instance: Instance) -> ParsedEntities:
         orders=list(enumerate(instance.orders)),
         suppliers=list(enumerate(instance.suppliers)),
         fleet=instance.fleet,
+        fairness=instance.fairness,
     )

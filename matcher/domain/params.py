@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.domain.entities import MAX_COUNT, ObjectiveWeights
+from matcher.domain.entities import MAX_COUNT, FairnessOptions, ObjectiveWeights
 
 MAX_SEED = 10**9
 """Engines take 32-bit seeds, and LNS adds its iteration count to the seed."""
@@ -126,6 +126,11 @@ class SolveParams(BaseModel):
     workers: int = Field(default=2, ge=1, le=64)
     weights: ObjectiveWeights | None = Field(
         default=None, description="Overrides the instance's weights when given."
+    )
+    fairness: FairnessOptions | None = Field(
+        default=None,
+        description="Overrides the instance's fairness options when given (docs/fairness.md); "
+        "the plan echoes the options in effect as fairness_options.",
     )
     hard_mandatory: bool = Field(
         default=False,

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.domain.entities import ObjectiveWeights
+from matcher.domain.entities import FairnessOptions, ObjectiveWeights
 
 
 class SolveStatus(StrEnum):
@@ -133,6 +133,16 @@ class CostBreakdown(Result):
         default=0,
         description="Re-plans: units no longer made at the factory the previous plan gave "
         "them (unweighted; the objective adds weights.stability cents per unit).",
+    )
+    fairness: int = Field(
+        default=0,
+        description="Soft fairness penalties in cents: minimum work and exploration "
+        "shortfalls (docs/fairness.md); in objective, not in total.",
+    )
+    load_balance: int = Field(
+        default=0,
+        description="Utilisation spread in whole percentage points (docs/fairness.md; "
+        "unweighted: the objective adds weights.load_balance cents per point).",
     )
     objective: int = Field(default=0, description="Weighted sum of all terms.")
 
@@ -813,11 +823,120 @@ class ConstraintReport(Result):
     wall_time_s: float = 0.0
 
 
+class FactoryFairness(Result):
+    """One factory's work, revenue and load in a plan (docs/fairness-report.md)."""
+
+    factory: str
+    units: int = Field(description="Units made (order split by operation: its last operation's).")
+    hours: float = Field(description="Machine hours of processing (no setups).")
+    revenue_cents: int = Field(description="Production price the plan pays the factory.")
+    units_share: float
+    hours_share: float
+    revenue_share: float
+    capacity_minutes: int = Field(
+        description="Declared available minutes over the horizon, all groups: its size."
+    )
+    free_minutes: int = Field(description="Available - committed minutes over the horizon.")
+    used_minutes: float = Field(description="Processing plus setup minutes the plan uses.")
+    utilisation: float | None = Field(description="used / free; None when free is 0.")
+    small: bool = Field(description="capacity_minutes in the instance's lowest quartile.")
+    new: bool = Field(description="credit.records below the new-factory threshold.")
+
+
+class WorkDistribution(Result):
+    """How one measure of work (units, hours, revenue) spreads over all factories."""
+
+    measure: str = Field(description="units, hours or revenue (cents).")
+    total: float
+    gini: float = Field(
+        description="Over all factories, zeros included: sum_i sum_j |x_i - x_j| / (2 n^2 mean)."
+    )
+    max_share: float = Field(description="The largest factory's share.")
+    top_share: float = Field(description="Share of the top_count largest factories.")
+    small_share: float = Field(description="Share of the small factories.")
+    new_share: float = Field(description="Share of the new factories.")
+
+
+class BlockingPair(Result):
+    """An order and a factory that would both prefer each other to the plan."""
+
+    order: str
+    factory: str
+    unserved: bool = Field(description="The order is not served by the plan.")
+    price_now_cents: int | None = Field(
+        description="Production + transport estimate the order pays now; None: unserved."
+    )
+    price_cents: int = Field(description="(sum of unit costs + transport per unit) x quantity.")
+    saving_cents: int | None = Field(description="price_now - price; None: unserved.")
+    setups: int = Field(
+        description="The fewest periods the factory's free capacity can make the whole "
+        "order in by its due date (each pays its setups)."
+    )
+
+
+class PriceOfFairness(Result):
+    """The plan's cost with the fairness options against a re-solve without them."""
+
+    options: list[str] = Field(description="The options that were active, one line each.")
+    time_limit_s: float = Field(description="Time limit of the re-solve without them.")
+    status: SolveStatus = Field(description="Status of the re-solve without them.")
+    cost_with_cents: int = Field(description="costs.total of the plan.")
+    cost_without_cents: int = Field(description="costs.total of the re-solve.")
+    difference_cents: int = Field(description="cost_with - cost_without.")
+    percentage: float | None = Field(
+        description="100 x difference / cost_without; None when cost_without is 0."
+    )
+    gini_units_with: float
+    gini_units_without: float
+    gini_revenue_with: float
+    gini_revenue_without: float
+    served_with: int = Field(description="Orders served by the plan.")
+    served_without: int = Field(description="Orders served by the re-solve.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class FairnessReport(Result):
+    """How work and revenue spread over the factories, who would rather trade with whom,
+    and what the fairness options cost (docs/fairness-report.md)."""
+
+    factories: list[FactoryFairness] = Field(description="Every factory, by id.")
+    units: WorkDistribution
+    hours: WorkDistribution
+    revenue: WorkDistribution
+    top_count: int = Field(description="ceil(10 % of the factories): the 'top 10 %'.")
+    small_capacity_minutes: int = Field(
+        description="Small: capacity_minutes at most this (nearest-rank lower quartile)."
+    )
+    small_factories: int
+    new_factory_records: int = Field(description="New: credit.records below this.")
+    new_factories: int
+    utilisation_factories: int = Field(description="Factories with free capacity.")
+    utilisation_spread: float = Field(description="max - min utilisation over them.")
+    utilisation_std: float = Field(description="Population standard deviation over them.")
+    blocking_pairs: int = Field(description="All blocking pairs (docs/fairness-report.md).")
+    blocking_unserved: int = Field(description="Of those, pairs whose order is unserved.")
+    blocking_orders: int = Field(description="Distinct orders in a blocking pair.")
+    blocking_listed: list[BlockingPair] = Field(
+        default_factory=list,
+        description="The first 50: largest saving first, then unserved orders' pairs.",
+    )
+    price_of_fairness: PriceOfFairness | None = Field(
+        default=None, description="With fairness options or a load-balance weight: re-solved."
+    )
+    notes: list[str] = Field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
 class Plan(Result):
     schema_version: str = "1"
     instance: str
     status: SolveStatus
     weights: ObjectiveWeights
+    fairness_options: FairnessOptions | None = Field(
+        default=None,
+        description="The fairness options in effect (the solve's override, else the "
+        "instance's; docs/fairness.md); absent = none.",
+    )
     allocations: list[Allocation]
     unassigned: list[Unassigned]
     costs: CostBreakdown
@@ -841,7 +960,11 @@ class Plan(Result):
         description="With solve --explain: the binding capacity and materials, whom they "
         "delay or push out, and what holds each late or unserved order (docs/explain.md).",
     )
-
+    fairness: FairnessReport | None = Field(
+        default=None,
+        description="How work and revenue spread over the factories, blocking pairs and the "
+        "price of fairness (docs/fairness-report.md).",
+    )
     capacity_needs: CapacityNeeds | None = Field(
         default=None,
         description="With solve --unconstrained: the extra hours per factory, resource group "

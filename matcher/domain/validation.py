@@ -40,6 +40,7 @@ from matcher.domain.entities import (
     MAX_UNITS,
     MAX_WEIGHT,
     Factory,
+    FairnessOptions,
     Fleet,
     Horizon,
     Material,
@@ -147,6 +148,12 @@ def _lenient_parts(data: dict[str, Any]) -> ParsedEntities:
         parts.fleet = Fleet.model_validate(data.get("fleet", {}))
     except ValidationError:
         parts.fleet = None
+    raw_fairness = data.get("fairness")
+    if raw_fairness is not None:
+        try:
+            parts.fairness = FairnessOptions.model_validate(raw_fairness)
+        except ValidationError:
+            parts.fairness = None
     return parts
 
 
@@ -231,7 +238,12 @@ def parse_instance(data: Any) -> Instance:
         # Unknown-reference issues are trustworthy only if the referenced section
         # parsed completely; otherwise drop them to avoid false alarms.
         broken = {i.path.split("[")[0].split(".")[0] for i in issues}
-        referenced = {"process": "processes", "material": "materials", "depot": "fleet"}
+        referenced = {
+            "process": "processes",
+            "material": "materials",
+            "depot": "fleet",
+            "factory": "factories",
+        }
         for issue in cross:
             if "unknown" in issue.message:
                 kind = issue.message.split()[1]

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import SolveStatus
+from solvers.assignment.fairness import fairness_cost
 from solvers.assignment.problem import AssignmentProblem
 from solvers.registry import Registry
 
@@ -140,7 +141,8 @@ def objective_of(
     flows: dict[tuple[int, int], int] | None = None,
 ) -> int:
     """Internal objective of a set of parts: production/transport/credit/lateness
-    weighted, plus the penalty of every order left unserved; with the transfers of
+    weighted, plus the penalty of every order left unserved and the fairness terms
+    (docs/fairness.md); with the transfers of
     orders split by operation (``flows``, by default as :func:`stage_flows` derives them)."""
     if flows is None:
         flows = stage_flows(problem, parts)
@@ -160,7 +162,7 @@ def objective_of(
     if problem.anchor is not None:
         orders = {problem.candidates[k].order for k in problem.anchor.previous}
         total += sum(problem.stability_cost(o, made) for o in orders)
-    return total
+    return total + fairness_cost(problem.fairness, problem.candidates, parts)
 
 
 def anchor_unsupported(problem: AssignmentProblem) -> str | None:
@@ -177,6 +179,29 @@ def by_operation_unsupported(problem: AssignmentProblem) -> str | None:
     return (
         f"{len(problem.by_operation)} order(s) are split by operation (split.by_operation); "
         "they are modelled by the cpsat back-end only"
+    )
+
+
+def fairness_unsupported(problem: AssignmentProblem, solver: str) -> str | None:
+    """The reason a back-end that does not model fairness gives, naming the options
+    ``problem`` uses (docs/fairness.md), or None when it uses none."""
+    fair = problem.fairness
+    if fair is None:
+        return None
+    opts = fair.options
+    named = [
+        name
+        for name, on in (
+            ("max_share", opts.max_share is not None),
+            ("min_work", any(fair.min_work)),
+            ("exploration_share", opts.exploration_share is not None),
+            ("weights.load_balance", fair.load_weight > 0),
+        )
+        if on
+    ]
+    return (
+        f"the fairness option(s) {', '.join(named)} are modelled by the cpsat and MIP "
+        f"back-ends only; '{solver}' would solve a plan without them (docs/fairness.md)"
     )
 
 

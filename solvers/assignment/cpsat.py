@@ -32,7 +32,8 @@ from solvers.assignment.cpsat_model import (
     extract_flows,
     hint,
 )
-from solvers.assignment.greedy import greedy_parts
+from solvers.assignment.fairness import tally, terms
+from solvers.assignment.greedy import capped_greedy_parts
 from solvers.assignment.lns import FactoryExchange, Lns
 from solvers.assignment.problem import AssignmentProblem
 from solvers.assignment.relaxation import Relaxation, core_size, solve_relaxation
@@ -156,6 +157,13 @@ class CpSatBackend:
         return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
+        fair = problem.fairness
+        if fair is not None and fair.hard_minimum and params.strategy == "lns":
+            return (
+                "fairness option min_work_hard needs the whole model or the core (strategy "
+                "'auto', 'full' or 'core'): LNS improves a plan that already meets every "
+                "hard minimum, and has none to start from"
+            )
         if problem.by_operation and params.strategy in ("core", "lns"):
             return (
                 f"orders split by operation are modelled by the whole model only; strategy "
@@ -189,7 +197,11 @@ class CpSatBackend:
         if strategy == "auto":
             if estimated_core_size(problem) <= CORE_MAX_VARIABLES:
                 strategy = "core"
-            elif problem.size <= FULL_MODEL_MAX_VARIABLES or params.hard_mandatory:
+            elif (
+                problem.size <= FULL_MODEL_MAX_VARIABLES
+                or params.hard_mandatory
+                or (problem.fairness is not None and problem.fairness.hard_minimum)
+            ):
                 strategy = "full"
             else:
                 strategy = "lns"
@@ -199,7 +211,7 @@ class CpSatBackend:
                 return _noted_stop(result, stop)
             strategy = "full" if problem.size <= FULL_MODEL_MAX_VARIABLES else "lns"
         warm, warm_objective = _warm_start(problem, params, progress, start)
-        if strategy == "full" or params.hard_mandatory:
+        if strategy == "full" or params.hard_mandatory or warm_objective is None:
             full = self._solve_full(problem, params, progress, start, warm, warm_objective, stop)
             return _noted_stop(full, stop)
         assert warm_objective is not None
@@ -404,6 +416,8 @@ class CpSatBackend:
             # The objective is integral (integer coefficients); CP-SAT reports it as a
             # double that may miss by 1e-11 when a constant offset is large.
             out.objective = float(round(solver.objective_value))
+            if problem.fairness is not None:  # its variables may sit above their least values
+                out.objective = float(objective_of(problem, out.parts))
         if has_bound(code):
             out.bound = float(solver.best_objective_bound)
         return out
@@ -447,12 +461,14 @@ class CpSatBackend:
             parts = extract(solver, v)
             flows = extract_flows(solver, v)
             found = float(round(solver.objective_value))
+            if problem.fairness is not None:  # its variables may sit above their least values
+                found = float(objective_of(problem, parts, flows))
             objective: float | None = found
             if warm_objective is not None and warm_objective < found:
                 parts, objective = warm, warm_objective
                 flows = stage_flows(problem, warm)
                 notes.append("greedy warm start was better than CP-SAT's incumbent")
-            first = warm_time if warm else callback.first
+            first = warm_time if warm and warm_objective is not None else callback.first
         elif warm_objective is not None:
             parts, objective, first = warm, warm_objective, warm_time
             flows = stage_flows(problem, warm)
@@ -510,6 +526,9 @@ class CpSatBackend:
         stuck = [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
         bound_start = time.perf_counter()
         stopped = stop is not None and stop.is_set()
+        # The Lagrangian bound knows no fairness (docs/fairness.md): its soft terms are
+        # nonnegative and its caps and minimums only restrict, so the bound of the
+        # problem without them is still a lower bound of the problem with them.
         bound: float | None = (
             lns.objective
             if lns.proven
@@ -566,7 +585,11 @@ def _relaxation(
 ) -> tuple[Relaxation, list[str]]:
     """The bound and reduced costs the core is chosen by: the LP (every mandatory
     order served, else as it is), or the Lagrangian dual when the LP would be slow
-    or failed. (The Lagrangian arrays know no re-plan's fixed work.)"""
+    or failed. (The Lagrangian arrays know no re-plan's fixed work.) Neither models
+    the fairness options: dropping their nonnegative terms and relaxing their rows
+    keeps both valid lower bounds, so the exact core's reduced-cost pruning stays
+    exact against an incumbent that meets every hard fairness rule (the only kind
+    kept: :func:`_warm_start`)."""
     limit = params.time_limit_s
     if problem.size > LP_MAX_COLUMNS and problem.anchor is None:
         relax = lagrangian_relaxation(problem, LAGRANGIAN_SHARE * limit)
@@ -593,7 +616,10 @@ def _warm_start(
     if params.hard_mandatory:
         return [], None
     initial = problem.anchor.initial if problem.anchor else problem.warm
-    warm = greedy_parts(problem, offered, initial)
+    warm = capped_greedy_parts(problem, offered, initial)  # the greedy, within the share cap
+    fair = problem.fairness
+    if fair is not None and not terms(fair, tally(fair, problem.candidates, warm)).feasible:
+        return warm, None  # short of a hard minimum: a hint, not an incumbent
     objective = float(objective_of(problem, warm))
     if progress is not None:
         offset = problem.mandatory_penalty * len(mandatory_left_out(problem, warm))

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from matcher.domain.entities import SHARE_RESOLUTION
 from matcher.domain.params import SolveParams
 from solvers.assignment.base import Part, stage_flows
+from solvers.assignment.fairness import SPREAD_POINTS, Tally
 from solvers.assignment.materials import SCALE, MaterialState, material_rows
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
@@ -63,6 +65,9 @@ class ModelBuilder:
     )
     # Weighted cents per minute beyond a capacity row's free time (None: rows are hard).
     overtime: int | None = None
+    # Fairness (docs/fairness.md): what the orders outside the model hold, per factory
+    # (None: the model holds every order, or fairness is left out of it).
+    fixed_fairness: Tally | None = None
 
     def __post_init__(self) -> None:
         if not self.free:
@@ -259,6 +264,113 @@ class ModelBuilder:
         for key, shares in self.buyer_load.items():
             self.model.add(sum(a * x for a, x in shares) <= self.buyer_caps[key])
 
+    def add_fairness(self) -> None:
+        """The fairness options and the load-balance term (docs/fairness.md), over the
+        work of the modelled parts plus the fixed work of the orders outside the model
+        (constants). Every quotient is written multiplied out, in integers."""
+        fair = self.problem.fairness
+        if fair is None:
+            return
+        model, problem = self.model, self.problem
+        n = len(fair.free)
+        fixed = self.fixed_fairness or Tally.empty(n)
+        work: list[list[tuple[int, cp_model.IntVar]]] = [[] for _ in range(n)]
+        most = list(fixed.work)
+        for k, periods in self.v.make.items():
+            a = fair.coef[k]
+            if not a:
+                continue
+            f = problem.candidates[k].factory
+            for x in periods.values():
+                work[f].append((a, x))
+                most[f] += a * max(x.proto.domain)
+
+        def expr(f: int) -> cp_model.LinearExprT:
+            return sum(a * x for a, x in work[f]) + fixed.work[f]
+
+        # The served work is at most every modelled order made in full at its dearest
+        # (in the measure) candidate, plus the fixed work: a domain that stays small.
+        dearest: dict[int, int] = {}
+        for k in self.v.make:
+            o = problem.candidates[k].order
+            dearest[o] = max(dearest.get(o, 0), fair.coef[k])
+        orders_most = sum(problem.orders[o].order.quantity * a for o, a in dearest.items())
+        total_most = min(sum(most), orders_most + sum(fixed.work))
+        served = model.new_int_var(0, total_most, "served_work")
+        model.add(served == sum(expr(f) for f in range(n) if work[f] or fixed.work[f]))
+        if fair.cap is not None:
+            for f in range(n):
+                if work[f] or fixed.work[f]:
+                    model.add(SHARE_RESOLUTION * expr(f) <= fair.cap * served)
+        opts = fair.options
+        for f, m in enumerate(fair.min_work):
+            if not m:
+                continue
+            if opts.min_work_hard:
+                model.add(expr(f) >= m)
+                continue
+            short = model.new_int_var(0, m, f"short{f}")
+            model.add(short >= m - expr(f))
+            self._price(short, m, opts.shortfall_cents, fair.scale, f"minpen{f}")
+        if fair.explore is not None:
+            new = [f for f in range(n) if fair.new[f]]
+            new_fixed = sum(fixed.work[f] for f in new)
+            top = -(-fair.explore * total_most // SHARE_RESOLUTION)
+            short = model.new_int_var(0, top, "explore_short")
+            # RES * short >= explore * served - RES * (work of the new factories)
+            model.add(
+                SHARE_RESOLUTION * short
+                + sum(SHARE_RESOLUTION * a * x for f in new for a, x in work[f])
+                >= fair.explore * served - SHARE_RESOLUTION * new_fixed
+            )
+            self._price(short, top, opts.exploration_cents, fair.scale, "explore_pen")
+        if fair.load_weight:
+            self._add_spread(fixed)
+
+    def _price(self, short: cp_model.IntVar, top: int, cents: int, scale: int, name: str) -> None:
+        """``cents`` per unit of the measure short, rounded up to whole cents: with
+        seconds for hours, ``3600 * pen >= cents * short`` (the least such ``pen``)."""
+        if not cents:
+            return
+        if scale == 1:
+            self.objective.append((cents, short))
+            return
+        pen = self.model.new_int_var(0, -(-cents * top // scale), name)
+        self.model.add(scale * pen >= cents * short)
+        self.objective.append((1, pen))
+
+    def _add_spread(self, fixed: Tally) -> None:
+        """``w * (hi - lo)`` with ``free_f * hi >= 100 * used_f >= free_f * lo`` for every
+        factory with free time: hi and lo are the extreme utilisations in whole points,
+        rounded outwards, at the optimum."""
+        fair, problem, model = self.problem.fairness, self.problem, self.model
+        assert fair is not None
+        terms: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
+        most = list(fixed.used)
+        for (r, _), load in self.load.items():
+            f = problem.resources[r].factory
+            bucket = terms.setdefault(f, [])
+            for a, x, ub in load:
+                bucket.append((a, x))
+                most[f] += a * ub
+        rows = [f for f, free in enumerate(fair.free) if free > 0]
+        if not rows:
+            return
+        top = max(SPREAD_POINTS, max(-(-SPREAD_POINTS * most[f] // fair.free[f]) for f in rows))
+        hi = model.new_int_var(0, top, "util_hi")
+        lo = model.new_int_var(0, top, "util_lo")
+        for f in rows:
+            used = sum(a * x for a, x in terms.get(f, ())) + fixed.used[f]
+            model.add(fair.free[f] * hi >= SPREAD_POINTS * used)
+            model.add(fair.free[f] * lo <= SPREAD_POINTS * used)
+        self.objective.append((fair.load_weight, hi))
+        self.objective.append((-fair.load_weight, lo))
+        # A setup counts only in a period that makes something: else the least utilised
+        # factory could be "used" by setups that run nothing.
+        for k, runs in self.v.runs.items():
+            for t, z in runs.items():
+                model.add(self.v.make[k][t] >= z)
+
     def add_materials(self) -> None:
         """Per purchased material and checkpoint: the whole units each factory needs
         (an integer at least its use less its stock) sum to no more than can arrive."""
@@ -284,6 +396,7 @@ def build_model(
     offered: dict[int, list[int]] | None = None,
     materials: MaterialState | None = None,
     overtime: int | None = None,
+    fixed_fairness: Tally | None = None,
 ) -> tuple[cp_model.CpModel, Variables]:
     """The CP-SAT model of ``problem`` (variables -> constraints -> objective).
 
@@ -292,6 +405,11 @@ def build_model(
     leave: a neighbourhood for LNS. With ``overtime`` (weighted cents per minute), every
     capacity row may be exceeded by whole minutes bought at that price
     (``Variables.overtime``): what it would take to serve more (docs/explain.md).
+
+    The problem's fairness options and load-balance term (docs/fairness.md) are in the
+    whole model; a model of some ``orders`` has them only with ``fixed_fairness``, the
+    other orders' work per factory (LNS); without it, it leaves them out (the analyses
+    that re-solve a few orders: capacity sharing, diagnosis).
     """
     b = ModelBuilder(
         problem,
@@ -300,11 +418,14 @@ def build_model(
         offered=offered or {},
         materials=materials,
         overtime=overtime,
+        fixed_fairness=fixed_fairness,
     )
     for index in range(len(problem.orders)) if orders is None else orders:
         b.add_order(index, hard_mandatory)
     b.add_capacity()
     b.add_materials()
+    if orders is None or fixed_fairness is not None:
+        b.add_fairness()
     b.model.minimize(sum(a * x for a, x in b.objective) + b.constant)
     return b.model, b.v
 

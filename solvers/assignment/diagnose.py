@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
+from matcher.domain.entities import SHARE_RESOLUTION
 from matcher.domain.plan import ReasonCode, SolveStatus
 from solvers.assignment.base import Part
 from solvers.assignment.cpsat_model import build_model
+from solvers.assignment.fairness import tally
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, place_order
 from solvers.assignment.problem import AssignmentProblem, Candidate
 from solvers.cpsat_status import has_solution
@@ -46,7 +48,8 @@ def explain_unserved(
             for p in placed:  # only a trial: give the capacity back
                 left.give_back(problem.candidates[p.candidate], p.quantities)
             c = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in placed)
-            out[info.index] = _fits_verdict(c, penalty, status)  # c <= penalty here
+            code, detail = _fits_verdict(c, penalty, status)  # c <= penalty here
+            out[info.index] = (code, detail + _over_cap(problem, parts, placed))
             continue
         single = cheapest_single_part(problem, left, info.index)
         if single is not None and single[0] > penalty:
@@ -79,6 +82,25 @@ def explain_unserved(
             continue
         out[info.index] = (ReasonCode.CAPACITY_EXHAUSTED, _binding(problem, left, info.index))
     return out
+
+
+def _over_cap(problem: AssignmentProblem, parts: list[Part], placed: list[Part]) -> str:
+    """Why the fairness share cap keeps a placement out of the plan, or "" (it does not,
+    or there is none: docs/fairness.md)."""
+    fair = problem.fairness
+    if fair is None or fair.cap is None:
+        return ""
+    work = tally(fair, problem.candidates, [*parts, *placed]).work
+    total = sum(work)
+    over = [f for f, w in enumerate(work) if SHARE_RESOLUTION * w > fair.cap * total]
+    if not over:
+        return ""
+    f = over[0]
+    return (
+        f"; there, factory {problem.instance.factories[f].id} would hold "
+        f"{work[f] / total:.1%} of the served {fair.options.share_measure}, above the "
+        f"fairness cap {fair.options.max_share:g}"
+    )
 
 
 def _fits(problem: AssignmentProblem, cap: Capacity, order: int) -> bool:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import time
 
+from matcher.domain.entities import SHARE_RESOLUTION
 from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
     AssignmentResult,
     Part,
     anchor_unsupported,
+    fairness_unsupported,
     objective_of,
     stage_flows,
 )
+from solvers.assignment.fairness import leaving_cost, tally, within_caps
 from solvers.assignment.materials import MaterialState
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 
@@ -355,12 +358,12 @@ class GreedyBackend:
     prices_purchasing = False
 
     def supports(self, problem: AssignmentProblem, params: SolveParams) -> bool:
-        return not params.hard_mandatory and anchor_unsupported(problem) is None
+        return self.unsupported_reason(problem, params) is None
 
     def unsupported_reason(self, problem: AssignmentProblem, params: SolveParams) -> str | None:
         if params.hard_mandatory:
             return "hard mandatory orders need an exact solver"
-        return anchor_unsupported(problem)
+        return fairness_unsupported(problem, self.name) or anchor_unsupported(problem)
 
     def solve(
         self,
@@ -389,3 +392,76 @@ class GreedyBackend:
             notes=notes,
             flows=stage_flows(problem, parts),
         )
+
+
+def capped_greedy_parts(
+    problem: AssignmentProblem,
+    offered: dict[int, list[int]] | None = None,
+    initial: dict[int, dict[int, int]] | None = None,
+) -> list[Part]:
+    """The greedy plan made to keep the fairness share cap (docs/fairness.md).
+
+    The greedy knows no cap, and placing orders one by one under it cannot start (the
+    first order is all the work). So each factory gets a budget, the cap's share of the
+    work the plain greedy serves, and orders are placed in the greedy's order, cheapest
+    first where the budget has room. What is then served may be less than the budget
+    assumed; the budget follows it down (the cap's share of what was served) until the
+    plan keeps the cap, a fixed point every factory's budget respects. The cheapest of
+    that plan and the plain greedy's, whole orders taken out until the cap holds
+    (:func:`~solvers.assignment.fairness.within_caps`), is returned."""
+    fair = problem.fairness
+    plain = greedy_parts(problem, offered, initial)
+    if fair is None or fair.cap is None:
+        return plain
+    best = within_caps(fair, problem.candidates, plain, leaving_cost(problem))
+    best_cost = objective_of(problem, best)
+    budget = fair.cap * sum(tally(fair, problem.candidates, plain).work) // SHARE_RESOLUTION
+    for _ in range(BUDGET_ROUNDS):
+        parts = _within_budget(problem, offered, budget)
+        work = tally(fair, problem.candidates, parts).work
+        served = sum(work)
+        if served == 0:
+            break
+        if all(SHARE_RESOLUTION * w <= fair.cap * served for w in work):
+            if (cost_now := objective_of(problem, parts)) < best_cost:
+                best, best_cost = parts, cost_now
+            break
+        budget = fair.cap * served // SHARE_RESOLUTION
+    return best
+
+
+BUDGET_ROUNDS = 12
+"""Most greedy passes :func:`capped_greedy_parts` makes while its budget falls."""
+
+
+def _within_budget(
+    problem: AssignmentProblem, offered: dict[int, list[int]] | None, budget: int
+) -> list[Part]:
+    """The greedy's placement with no factory's work above ``budget`` (base units of
+    the fairness measure)."""
+    fair = problem.fairness
+    assert fair is not None
+    cap = Capacity(problem)
+    work = [0] * len(fair.free)
+    parts: list[Part] = []
+    sequence = sorted(
+        (i for i in problem.orders if i.candidates and i.stages is None),
+        key=lambda i: (
+            not i.order.mandatory,
+            i.order.due_period,
+            -problem.unserved_cost(i.index) / i.order.quantity,
+            i.index,
+        ),
+    )
+    for info in sequence:
+        qty = info.order.quantity
+        pool = offered.get(info.index, info.candidates) if offered else info.candidates
+        among = sorted(
+            (k for k in pool if work[problem.candidates[k].factory] + fair.coef[k] * qty <= budget),
+            key=lambda k: problem.candidates[k].base,
+        )
+        placed = place_order(problem, cap, info.index, among) if among else None
+        for p in placed or ():
+            work[problem.candidates[p.candidate].factory] += fair.coef[p.candidate] * p.quantity
+            parts.append(p)
+    return parts

@@ -21,6 +21,7 @@ from ortools.sat.python import cp_model
 from matcher.domain.params import SolveParams, StopSignal
 from solvers.assignment.base import Part, objective_of
 from solvers.assignment.cpsat_model import build_model, configure, extract, hint
+from solvers.assignment.fairness import fairness_cost, tally
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
 
@@ -158,12 +159,28 @@ class Lns:
             for p in self.assigned.get(o, ()):
                 residual.give_back(problem.candidates[p.candidate], p.quantities)
         before = sum(self.order_cost(o) for o in orders)
+        fair = problem.fairness
+        fixed = None
+        if fair is not None:
+            # Fairness is global: the sub-model holds it over its orders' work plus the
+            # others' as constants, so its objective counts it for the whole plan.
+            chosen = set(orders)
+            rest = [p for o, ps in self.assigned.items() if o not in chosen for p in ps]
+            fixed = tally(fair, problem.candidates, rest)
+            before += fairness_cost(fair, problem.candidates, self.parts)
         # Mandatory orders served now stay served (only improvements are kept, and
         # leaving one out costs more than any plan): without their huge penalties in
         # the objective, CP-SAT proves small neighbourhoods many times faster.
         hard = all(o in self.assigned for o in orders if problem.orders[o].order.mandatory)
         model, v = build_model(
-            problem, hard, orders, residual.free, residual.buyer, offered, residual.materials
+            problem,
+            hard,
+            orders,
+            residual.free,
+            residual.buyer,
+            offered,
+            residual.materials,
+            fixed_fairness=fixed,
         )
         hint(model, problem, v, [p for o in orders for p in self.assigned.get(o, ())])
         solver = cp_model.CpSolver()
@@ -203,7 +220,13 @@ class Lns:
                 self.unhappy.add(o)
             else:
                 self.unhappy.discard(o)
-        self.objective += round(solver.objective_value) - before
+        after = round(solver.objective_value)
+        if fair is not None:
+            # CP-SAT may stop with the fairness terms' variables above their least
+            # values (within its gap): the plan's own cost, not the solver's figure.
+            after = sum(self.order_cost(o) for o in orders)
+            after += fairness_cost(fair, problem.candidates, self.parts)
+        self.objective += after - before
         self.stats.improvements += 1
         return True
 

@@ -3,7 +3,8 @@
 They solve exactly the model of :func:`solvers.assignment.cpsat_model.build_model`: served
 flag ``s`` per order with its unserved penalty, used flag ``y`` per candidate part,
 integer units ``x[c,t]``, run flags ``z[c,t]`` where a usage has a setup, part sizes,
-the part limit, capacity rows where they can bind and buyer-share rows. One builder
+the part limit, capacity rows where they can bind, buyer-share rows and the fairness
+rows and terms (docs/fairness.md). One builder
 writes that model as plain data (:class:`solvers.linear.LinearModel`); the adapters of
 :mod:`solvers.linear` hand it to a solver: MathOpt for the HiGHS and SCIP bundled with
 OR-Tools (SCIP gets the greedy plan as its MIP start and one thread: asked for two, it
@@ -24,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from matcher.domain.entities import SHARE_RESOLUTION
 from matcher.domain.params import Progress, ProgressCallback, SolveParams, StopSignal
 from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import (
@@ -36,7 +38,14 @@ from solvers.assignment.base import (
     objective_of,
     report_result,
 )
-from solvers.assignment.greedy import greedy_parts
+from solvers.assignment.fairness import (
+    SPREAD_POINTS,
+    Fairness,
+    Tally,
+    tally,
+)
+from solvers.assignment.fairness import terms as fairness_terms
+from solvers.assignment.greedy import capped_greedy_parts, greedy_parts
 from solvers.assignment.materials import SCALE, MaterialState, material_rows, whole_units
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 from solvers.linear import Limits, LinearModel, Outcome, cbc_path, solve_cbc, solve_mathopt
@@ -59,6 +68,8 @@ class _Vars:
     served: dict[int, int] = field(default_factory=dict)  # order -> s
     # whole units of a material a factory needs by a checkpoint: (r, terms, stock)
     needs: list[tuple[int, list[tuple[int, int]], int]] = field(default_factory=list)
+    # fairness (docs/fairness.md): name -> variable (served_work, short{f}, ...)
+    fair: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,6 +195,95 @@ class _Builder:
                 needs.append((1, r))
             self.model.add(needs, -math.inf, rows.limit - rows.others)
 
+    def add_fairness(self) -> None:
+        """``cpsat_model.ModelBuilder.add_fairness``, row for row (the whole model: no
+        fixed work)."""
+        fair = self.problem.fairness
+        if fair is None:
+            return
+        problem, m, named = self.problem, self.model, self.v.fair
+        n = len(fair.free)
+        work: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        most = [0] * n
+        for k, periods in self.v.make.items():
+            a = fair.coef[k]
+            if a:
+                f = problem.candidates[k].factory
+                for x in periods.values():
+                    work[f].append((a, x))
+                    most[f] += a * m.upper[x]
+        dearest: dict[int, int] = {}  # the served work's bound, as in the CP-SAT model
+        for k in self.v.make:
+            o = problem.candidates[k].order
+            dearest[o] = max(dearest.get(o, 0), fair.coef[k])
+        orders_most = sum(problem.orders[o].order.quantity * a for o, a in dearest.items())
+        total_most = min(sum(most), orders_most)
+        served = named["served_work"] = m.var("served_work", total_most)
+        m.add([*(t for ts in work for t in ts), (-1, served)], 0, 0)
+        if fair.cap is not None:
+            for f in range(n):
+                if work[f]:
+                    row = [(SHARE_RESOLUTION * a, x) for a, x in work[f]]
+                    m.add([*row, (-fair.cap, served)], -math.inf, 0)
+        opts = fair.options
+        for f, need in enumerate(fair.min_work):
+            if not need:
+                continue
+            if opts.min_work_hard:
+                what = f"factory {problem.instance.factories[f].id} cannot reach its hard minimum"
+                m.add(work[f], need, math.inf, what)
+                continue
+            short = named[f"short{f}"] = m.var(f"short{f}", need)
+            m.add([(1, short), *work[f]], need, math.inf)
+            self._price(short, need, opts.shortfall_cents, fair.scale, f"minpen{f}")
+        if fair.explore is not None:
+            top = -(-fair.explore * total_most // SHARE_RESOLUTION)
+            short = named["explore_short"] = m.var("explore_short", top)
+            new = [(SHARE_RESOLUTION * a, x) for f in range(n) if fair.new[f] for a, x in work[f]]
+            m.add([(SHARE_RESOLUTION, short), *new, (-fair.explore, served)], 0, math.inf)
+            self._price(short, top, opts.exploration_cents, fair.scale, "explore_pen")
+        if fair.load_weight:
+            self._add_spread()
+
+    def _price(self, short: int, top: int, cents: int, scale: int, name: str) -> None:
+        m = self.model
+        if not cents:
+            return
+        if scale == 1:
+            m.cost[short] = m.cost.get(short, 0) + cents
+            return
+        pen = self.v.fair[name] = m.var(name, -(-cents * top // scale))
+        m.add([(scale, pen), (-cents, short)], 0, math.inf)
+        m.cost[pen] = 1
+
+    def _add_spread(self) -> None:
+        fair, problem, m = self.problem.fairness, self.problem, self.model
+        assert fair is not None
+        # a variable loads every resource group its part uses: one coefficient per row
+        terms: dict[int, dict[int, int]] = {}
+        most = [0] * len(fair.free)
+        for (r, _), load in self.load.items():
+            f = problem.resources[r].factory
+            bucket = terms.setdefault(f, {})
+            for a, x, ub in load:
+                bucket[x] = bucket.get(x, 0) + a
+                most[f] += a * ub
+        rows = [f for f, free in enumerate(fair.free) if free > 0]
+        if not rows:
+            return
+        top = max(SPREAD_POINTS, max(-(-SPREAD_POINTS * most[f] // fair.free[f]) for f in rows))
+        hi = self.v.fair["util_hi"] = m.var("util_hi", top)
+        lo = self.v.fair["util_lo"] = m.var("util_lo", top)
+        for f in rows:
+            used = [(-SPREAD_POINTS * a, x) for x, a in terms.get(f, {}).items()]
+            m.add([(fair.free[f], hi), *used], 0, math.inf)
+            m.add([(fair.free[f], lo), *used], -math.inf, 0)
+        m.cost[hi] = fair.load_weight
+        m.cost[lo] = -fair.load_weight
+        for k, runs in self.v.runs.items():  # a setup only where something is made
+            for t, z in runs.items():
+                m.add([(1, self.v.make[k][t]), (-1, z)], 0, math.inf)
+
 
 def build_model(problem: AssignmentProblem, hard_mandatory: bool) -> tuple[LinearModel, _Vars]:
     """The model of ``cpsat_model.build_model`` for the whole problem, as a :class:`LinearModel`."""
@@ -192,6 +292,7 @@ def build_model(problem: AssignmentProblem, hard_mandatory: bool) -> tuple[Linea
         b.add_order(index, hard_mandatory)
     b.add_capacity()
     b.add_materials()
+    b.add_fairness()
     return b.model, b.v
 
 
@@ -214,7 +315,34 @@ def hint_values(
                 values[v.runs[k][t]] = int(q > 0)
     for r, terms, stock in v.needs:
         values[r] = whole_units(sum(a * values[x] for a, x in terms) - stock)
+    fair = problem.fairness
+    if fair is not None and v.fair:
+        _hint_fairness(fair, values, v.fair, tally(fair, problem.candidates, parts))
     return values
+
+
+def _hint_fairness(fair: Fairness, values: list[int], named: dict[str, int], t: Tally) -> None:
+    """The fairness variables' values for a plan with tally ``t`` (their least values)."""
+    served = sum(t.work)
+    values[named["served_work"]] = served
+    opts = fair.options
+    for f, need in enumerate(fair.min_work):
+        if f"short{f}" in named:
+            short = max(0, need - t.work[f])
+            values[named[f"short{f}"]] = short
+            if f"minpen{f}" in named:
+                values[named[f"minpen{f}"]] = -(-opts.shortfall_cents * short // fair.scale)
+    if "explore_short" in named:
+        assert fair.explore is not None
+        new = sum(w for f, w in enumerate(t.work) if fair.new[f])
+        short = max(0, -(-(fair.explore * served - SHARE_RESOLUTION * new) // SHARE_RESOLUTION))
+        values[named["explore_short"]] = short
+        if "explore_pen" in named:
+            values[named["explore_pen"]] = -(-opts.exploration_cents * short // fair.scale)
+    if "util_hi" in named:
+        rows = [(t.used[f], free) for f, free in enumerate(fair.free) if free > 0]
+        values[named["util_hi"]] = max(-(-SPREAD_POINTS * u // free) for u, free in rows)
+        values[named["util_lo"]] = min(SPREAD_POINTS * u // free for u, free in rows)
 
 
 def extract(values: Sequence[float], v: _Vars) -> list[Part]:
@@ -256,6 +384,12 @@ def violation(problem: AssignmentProblem, parts: list[Part], hard_mandatory: boo
             return f"{info.order.id} is made in the wrong quantity"
     if hard_mandatory and (missing := mandatory_left_out(problem, parts)):
         return f"mandatory order {problem.orders[missing[0]].order.id} is unserved"
+    if problem.fairness is not None:
+        ft = fairness_terms(problem.fairness, tally(problem.fairness, problem.candidates, parts))
+        if ft.cap_violations or ft.minimum_violations:
+            f = (ft.cap_violations or ft.minimum_violations)[0]
+            rule = "share cap" if ft.cap_violations else "hard minimum work"
+            return f"factory {problem.instance.factories[f].id} breaks the {rule}"
     return _overload(problem, load, buyer)
 
 
@@ -307,9 +441,19 @@ class _MipBackend:
         if (doomed := infeasible_at_once(problem, params, self.name, start)) is not None:
             return doomed
         result = AssignmentResult(solver=self.name, status=SolveStatus.UNKNOWN, seed=params.seed)
-        warm: list[Part] | None = greedy_parts(problem, None, problem.warm)
+        fair = problem.fairness
+        capped = fair is not None and fair.cap is not None  # the greedy within the cap
+        greedy = capped_greedy_parts if capped else greedy_parts
+        warm: list[Part] | None = greedy(problem, None, problem.warm)
         if params.hard_mandatory and mandatory_left_out(problem, warm or []):
             warm = None  # not a solution of the hard model
+        # The greedy keeps the share cap; short of a hard minimum it is no solution.
+        if (
+            warm is not None
+            and fair is not None
+            and not fairness_terms(fair, tally(fair, problem.candidates, warm)).feasible
+        ):
+            warm = None
         warm_time = time.perf_counter() - start
         warm_objective = None if warm is None else objective_of(problem, warm)
         if progress is not None and warm is not None and warm_objective is not None:

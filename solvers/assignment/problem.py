@@ -14,7 +14,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from matcher.domain.entities import Capability, Factory, ObjectiveWeights, Operation, Order
+from matcher.domain.entities import (
+    Capability,
+    Factory,
+    FairnessOptions,
+    ObjectiveWeights,
+    Operation,
+    Order,
+)
 from matcher.domain.geo import (
     EARTH_RADIUS_KM,
     transfer_lag_periods,
@@ -24,6 +31,7 @@ from matcher.domain.geo import (
 from matcher.domain.instance import Instance
 from matcher.domain.params import StopSignal
 from matcher.domain.plan import ReasonCode
+from solvers.assignment.fairness import Fairness, compile_fairness
 from solvers.assignment.materials import (
     MaterialLimit,
     MaterialState,
@@ -142,6 +150,8 @@ class AssignmentProblem:
     # without an anchor, a plan to start from (candidate -> period -> units): the
     # previous round's plan in a feedback round
     warm: dict[int, dict[int, int]] | None = None
+    # fairness options and the load-balance term (docs/fairness.md); None: neither
+    fairness: Fairness | None = None
     _lags: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)
 
     def periods_of(self, k: int) -> list[int]:
@@ -397,20 +407,39 @@ def build_problem(
     max_candidates: int = 0,
     anchor: AnchorSpec | None = None,
     stop: StopSignal | None = None,
+    fairness: FairnessOptions | None = None,
 ) -> AssignmentProblem:
     """Compile ``instance`` into an :class:`AssignmentProblem`; with ``anchor``, a
     re-plan of a previous plan (candidates holding fixed units are never filtered
     out by the economic or reach rules, and new production starts at ``anchor.now``).
-    ``stop``, checked between orders, ends it with :class:`CompileStoppedError`."""
+    ``stop``, checked between orders, ends it with :class:`CompileStoppedError`.
+    ``fairness`` overrides the instance's fairness options (docs/fairness.md)."""
     # Millions of candidates, none of them garbage: the cyclic collector would walk
     # them all again and again (a third of the time at 50 000 orders).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build_problem(instance, weights, max_candidates, anchor, stop)
+        problem = _build_problem(instance, weights, max_candidates, anchor, stop)
     finally:
         if collecting:
             gc.enable()
+    fair = compile_fairness(
+        instance,
+        problem.weights,
+        fairness or instance.fairness,
+        problem.candidates,
+        [r.factory for r in problem.resources],
+        [r.free_seconds for r in problem.resources],
+    )
+    if fair is not None:
+        # Serving a mandatory order must still beat whatever fairness it costs.
+        most = sum(
+            info.order.quantity * max((fair.coef[k] for k in info.candidates), default=0)
+            for info in problem.orders
+        )
+        problem.fairness = fair
+        problem.mandatory_penalty += fair.most(most)
+    return problem
 
 
 def _build_problem(

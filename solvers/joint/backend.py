@@ -24,6 +24,7 @@ from solvers.assignment.base import (
     Part,
     anchor_unsupported,
     by_operation_unsupported,
+    fairness_unsupported,
     infeasible_at_once,
     mandatory_left_out,
     objective_of,
@@ -64,7 +65,12 @@ class JointBackend:
                 f"the instance has {len(problem.orders)} orders; the joint reference takes "
                 f"at most {MAX_ORDERS}"
             )
-        if (why := anchor_unsupported(problem) or by_operation_unsupported(problem)) is not None:
+        why = (
+            anchor_unsupported(problem)
+            or by_operation_unsupported(problem)
+            or fairness_unsupported(problem, self.name)
+        )
+        if why is not None:
             return why
         if problem.size > MAX_PRODUCTION_VARIABLES:
             return (

@@ -176,7 +176,11 @@ def test_soft_mandatory_keeps_a_plan_and_flags_the_order(tiny_data: dict[str, An
 
 
 def test_the_same_seed_with_one_worker_gives_the_same_plan(tiny: Instance) -> None:
-    timings: dict[str, Any] = {"stages": True, "capacity_sharing": {"wall_time_s"}}
+    timings: dict[str, Any] = {
+        "stages": True,
+        "capacity_sharing": {"wall_time_s"},
+        "fairness": {"wall_time_s"},
+    }
     a = _solve(tiny, seed=7).model_dump(exclude=timings)
     b = _solve(tiny, seed=7).model_dump(exclude=timings)
     assert a == b

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from matcher.credit import CreditParams, TradeRecord, explain_factory, prior_credit, score_records
+from matcher.credit.scoring import as_credit
 
 DAY = dt.date(2026, 1, 5)
 
@@ -126,3 +127,9 @@ def test_bad_parameters_are_refused() -> None:
         CreditParams(prior_on_time=1.0)
     with pytest.raises(ValueError, match="half-life"):
         CreditParams(half_life_days=0)
+
+
+def test_the_credit_applied_to_an_instance_carries_its_record_count() -> None:
+    computed = score_records([record("F1", i) for i in range(3)]).factories[0]
+    assert as_credit(computed).records == 3
+    assert as_credit(prior_credit(CreditParams())).records == 0  # the prior alone: new

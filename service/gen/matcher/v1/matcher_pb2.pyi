@@ -182,7 +182,7 @@ CONSTRAINT_KIND_ELIGIBILITY: ConstraintKind
 CONSTRAINT_KIND_NOT_WORTH_SERVING: ConstraintKind
 
 class SolveParameters(_message.Message):
-    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups", "feedback")
+    __slots__ = ("time_limit_s", "seed", "workers", "assignment_solver", "purchasing_solver", "routing_solver", "scheduling_solver", "weights", "hard_mandatory", "max_candidates", "strategy", "relative_gap", "mode", "max_suppliers_per_material", "savings_split", "shapley_permutations", "sharing", "backups", "feedback", "fairness")
     TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +202,7 @@ class SolveParameters(_message.Message):
     SHARING_FIELD_NUMBER: _ClassVar[int]
     BACKUPS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    FAIRNESS_FIELD_NUMBER: _ClassVar[int]
     time_limit_s: float
     seed: int
     workers: int
@@ -221,7 +222,8 @@ class SolveParameters(_message.Message):
     sharing: bool
     backups: bool
     feedback: bool
-    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ..., sharing: _Optional[bool] = ..., backups: _Optional[bool] = ..., feedback: _Optional[bool] = ...) -> None: ...
+    fairness: FairnessOptions
+    def __init__(self, time_limit_s: _Optional[float] = ..., seed: _Optional[int] = ..., workers: _Optional[int] = ..., assignment_solver: _Optional[str] = ..., purchasing_solver: _Optional[str] = ..., routing_solver: _Optional[str] = ..., scheduling_solver: _Optional[str] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., hard_mandatory: _Optional[bool] = ..., max_candidates: _Optional[int] = ..., strategy: _Optional[str] = ..., relative_gap: _Optional[float] = ..., mode: _Optional[_Union[SolveMode, str]] = ..., max_suppliers_per_material: _Optional[int] = ..., savings_split: _Optional[str] = ..., shapley_permutations: _Optional[int] = ..., sharing: _Optional[bool] = ..., backups: _Optional[bool] = ..., feedback: _Optional[bool] = ..., fairness: _Optional[_Union[FairnessOptions, _Mapping]] = ...) -> None: ...
 
 class SolveRequest(_message.Message):
     __slots__ = ("instance", "params")
@@ -534,14 +536,16 @@ class Capability(_message.Message):
     def __init__(self, process: _Optional[str] = ..., resource_group: _Optional[str] = ..., unit_cost_cents: _Optional[int] = ..., seconds_per_unit: _Optional[int] = ..., setup_minutes: _Optional[int] = ..., min_lot: _Optional[int] = ..., max_lot: _Optional[int] = ..., quality_grade: _Optional[int] = ..., materials: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Credit(_message.Message):
-    __slots__ = ("on_time_rate", "quality_rate", "score")
+    __slots__ = ("on_time_rate", "quality_rate", "score", "records")
     ON_TIME_RATE_FIELD_NUMBER: _ClassVar[int]
     QUALITY_RATE_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
     on_time_rate: float
     quality_rate: float
     score: int
-    def __init__(self, on_time_rate: _Optional[float] = ..., quality_rate: _Optional[float] = ..., score: _Optional[int] = ...) -> None: ...
+    records: int
+    def __init__(self, on_time_rate: _Optional[float] = ..., quality_rate: _Optional[float] = ..., score: _Optional[int] = ..., records: _Optional[int] = ...) -> None: ...
 
 class Factory(_message.Message):
     __slots__ = ("id", "name", "location", "industry", "capabilities", "resources", "credit", "max_buyer_share", "stock")
@@ -766,8 +770,37 @@ class ObjectiveWeights(_message.Message):
     stability: int
     def __init__(self, production: _Optional[int] = ..., transport: _Optional[int] = ..., lateness: _Optional[int] = ..., unserved: _Optional[int] = ..., credit: _Optional[int] = ..., purchasing: _Optional[int] = ..., load_balance: _Optional[int] = ..., stability: _Optional[int] = ...) -> None: ...
 
+class FairnessOptions(_message.Message):
+    __slots__ = ("max_share", "share_measure", "min_work", "min_work_by_factory", "min_work_hard", "min_work_penalty", "exploration_share", "exploration_penalty", "new_factory_records")
+    class MinWorkByFactoryEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    MAX_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SHARE_MEASURE_FIELD_NUMBER: _ClassVar[int]
+    MIN_WORK_FIELD_NUMBER: _ClassVar[int]
+    MIN_WORK_BY_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    MIN_WORK_HARD_FIELD_NUMBER: _ClassVar[int]
+    MIN_WORK_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    EXPLORATION_SHARE_FIELD_NUMBER: _ClassVar[int]
+    EXPLORATION_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    NEW_FACTORY_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    max_share: float
+    share_measure: str
+    min_work: float
+    min_work_by_factory: _containers.ScalarMap[str, float]
+    min_work_hard: bool
+    min_work_penalty: int
+    exploration_share: float
+    exploration_penalty: int
+    new_factory_records: int
+    def __init__(self, max_share: _Optional[float] = ..., share_measure: _Optional[str] = ..., min_work: _Optional[float] = ..., min_work_by_factory: _Optional[_Mapping[str, float]] = ..., min_work_hard: _Optional[bool] = ..., min_work_penalty: _Optional[int] = ..., exploration_share: _Optional[float] = ..., exploration_penalty: _Optional[int] = ..., new_factory_records: _Optional[int] = ...) -> None: ...
+
 class Instance(_message.Message):
-    __slots__ = ("schema_version", "name", "horizon", "processes", "materials", "factories", "orders", "suppliers", "fleet", "transport", "weights")
+    __slots__ = ("schema_version", "name", "horizon", "processes", "materials", "factories", "orders", "suppliers", "fleet", "transport", "weights", "fairness")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HORIZON_FIELD_NUMBER: _ClassVar[int]
@@ -779,6 +812,7 @@ class Instance(_message.Message):
     FLEET_FIELD_NUMBER: _ClassVar[int]
     TRANSPORT_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    FAIRNESS_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     name: str
     horizon: Horizon
@@ -790,7 +824,8 @@ class Instance(_message.Message):
     fleet: Fleet
     transport: Transport
     weights: ObjectiveWeights
-    def __init__(self, schema_version: _Optional[str] = ..., name: _Optional[str] = ..., horizon: _Optional[_Union[Horizon, _Mapping]] = ..., processes: _Optional[_Iterable[_Union[Process, _Mapping]]] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., factories: _Optional[_Iterable[_Union[Factory, _Mapping]]] = ..., orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., suppliers: _Optional[_Iterable[_Union[Supplier, _Mapping]]] = ..., fleet: _Optional[_Union[Fleet, _Mapping]] = ..., transport: _Optional[_Union[Transport, _Mapping]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ...) -> None: ...
+    fairness: FairnessOptions
+    def __init__(self, schema_version: _Optional[str] = ..., name: _Optional[str] = ..., horizon: _Optional[_Union[Horizon, _Mapping]] = ..., processes: _Optional[_Iterable[_Union[Process, _Mapping]]] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., factories: _Optional[_Iterable[_Union[Factory, _Mapping]]] = ..., orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., suppliers: _Optional[_Iterable[_Union[Supplier, _Mapping]]] = ..., fleet: _Optional[_Union[Fleet, _Mapping]] = ..., transport: _Optional[_Union[Transport, _Mapping]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., fairness: _Optional[_Union[FairnessOptions, _Mapping]] = ...) -> None: ...
 
 class Disruption(_message.Message):
     __slots__ = ("now_period", "stability", "frozen", "events")
@@ -923,7 +958,7 @@ class Unassigned(_message.Message):
     def __init__(self, order: _Optional[str] = ..., reason: _Optional[_Union[ReasonCode, str]] = ..., detail: _Optional[str] = ..., mandatory: _Optional[bool] = ..., penalty_cents: _Optional[int] = ...) -> None: ...
 
 class CostBreakdown(_message.Message):
-    __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "total", "objective", "moved_units")
+    __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "total", "objective", "moved_units", "fairness", "load_balance")
     PRODUCTION_FIELD_NUMBER: _ClassVar[int]
     TRANSPORT_FIELD_NUMBER: _ClassVar[int]
     LATENESS_FIELD_NUMBER: _ClassVar[int]
@@ -933,6 +968,8 @@ class CostBreakdown(_message.Message):
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     MOVED_UNITS_FIELD_NUMBER: _ClassVar[int]
+    FAIRNESS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_BALANCE_FIELD_NUMBER: _ClassVar[int]
     production: int
     transport: int
     lateness: int
@@ -942,7 +979,9 @@ class CostBreakdown(_message.Message):
     total: int
     objective: int
     moved_units: int
-    def __init__(self, production: _Optional[int] = ..., transport: _Optional[int] = ..., lateness: _Optional[int] = ..., unserved: _Optional[int] = ..., credit: _Optional[int] = ..., purchasing: _Optional[int] = ..., total: _Optional[int] = ..., objective: _Optional[int] = ..., moved_units: _Optional[int] = ...) -> None: ...
+    fairness: int
+    load_balance: int
+    def __init__(self, production: _Optional[int] = ..., transport: _Optional[int] = ..., lateness: _Optional[int] = ..., unserved: _Optional[int] = ..., credit: _Optional[int] = ..., purchasing: _Optional[int] = ..., total: _Optional[int] = ..., objective: _Optional[int] = ..., moved_units: _Optional[int] = ..., fairness: _Optional[int] = ..., load_balance: _Optional[int] = ...) -> None: ...
 
 class Utilisation(_message.Message):
     __slots__ = ("factory", "resource_group", "period", "used_minutes", "free_minutes")
@@ -1458,7 +1497,7 @@ class OperationTransfer(_message.Message):
     def __init__(self, order: _Optional[str] = ..., operation: _Optional[int] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., quantity: _Optional[int] = ..., ship_period: _Optional[int] = ..., arrive_period: _Optional[int] = ..., transport_cents: _Optional[int] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations", "constraints", "capacity_needs")
+    __slots__ = ("schema_version", "instance", "status", "weights", "allocations", "unassigned", "costs", "kpis", "stages", "purchasing", "routes", "capacity_sharing", "replan", "transfers", "explanations", "constraints", "fairness_options", "fairness", "capacity_needs")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1475,6 +1514,8 @@ class Plan(_message.Message):
     TRANSFERS_FIELD_NUMBER: _ClassVar[int]
     EXPLANATIONS_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    FAIRNESS_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    FAIRNESS_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_NEEDS_FIELD_NUMBER: _ClassVar[int]
     schema_version: str
     instance: str
@@ -1492,8 +1533,10 @@ class Plan(_message.Message):
     transfers: _containers.RepeatedCompositeFieldContainer[OperationTransfer]
     explanations: OrderExplanations
     constraints: ConstraintReport
+    fairness_options: FairnessOptions
+    fairness: FairnessReport
     capacity_needs: CapacityNeeds
-    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ..., constraints: _Optional[_Union[ConstraintReport, _Mapping]] = ..., capacity_needs: _Optional[_Union[CapacityNeeds, _Mapping]] = ...) -> None: ...
+    def __init__(self, schema_version: _Optional[str] = ..., instance: _Optional[str] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., weights: _Optional[_Union[ObjectiveWeights, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., unassigned: _Optional[_Iterable[_Union[Unassigned, _Mapping]]] = ..., costs: _Optional[_Union[CostBreakdown, _Mapping]] = ..., kpis: _Optional[_Union[Kpis, _Mapping]] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., purchasing: _Optional[_Union[Purchasing, _Mapping]] = ..., routes: _Optional[_Union[Routing, _Mapping]] = ..., capacity_sharing: _Optional[_Union[CapacitySharing, _Mapping]] = ..., replan: _Optional[_Union[Replan, _Mapping]] = ..., transfers: _Optional[_Iterable[_Union[OperationTransfer, _Mapping]]] = ..., explanations: _Optional[_Union[OrderExplanations, _Mapping]] = ..., constraints: _Optional[_Union[ConstraintReport, _Mapping]] = ..., fairness_options: _Optional[_Union[FairnessOptions, _Mapping]] = ..., fairness: _Optional[_Union[FairnessReport, _Mapping]] = ..., capacity_needs: _Optional[_Union[CapacityNeeds, _Mapping]] = ...) -> None: ...
 
 class ExtraCapacity(_message.Message):
     __slots__ = ("factory", "resource_group", "period", "free_minutes", "needed_minutes", "extra_minutes", "extra_hours", "overtime_cents", "worth_cents", "serves")
@@ -1574,6 +1617,146 @@ class CapacityNeeds(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     wall_time_s: float
     def __init__(self, status: _Optional[_Union[SolveStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., overtime_cents_per_hour: _Optional[int] = ..., price_basis: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[ExtraCapacity, _Mapping]]] = ..., extra_hours: _Optional[float] = ..., overtime_cents: _Optional[int] = ..., plan_objective: _Optional[int] = ..., unconstrained_objective: _Optional[int] = ..., worth_cents: _Optional[int] = ..., lateness_saved_cents: _Optional[int] = ..., unserved_saved_cents: _Optional[int] = ..., cost_change_cents: _Optional[int] = ..., mandatory_served: _Optional[_Iterable[str]] = ..., apart: _Optional[_Iterable[_Union[OrderApart, _Mapping]]] = ..., worth_method: _Optional[str] = ..., plan_source: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ..., wall_time_s: _Optional[float] = ...) -> None: ...
+
+class FactoryFairness(_message.Message):
+    __slots__ = ("factory", "units", "hours", "revenue_cents", "units_share", "hours_share", "revenue_share", "capacity_minutes", "free_minutes", "used_minutes", "utilisation", "small", "new")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_CENTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_SHARE_FIELD_NUMBER: _ClassVar[int]
+    HOURS_SHARE_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    FREE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    USED_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FIELD_NUMBER: _ClassVar[int]
+    SMALL_FIELD_NUMBER: _ClassVar[int]
+    NEW_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    units: int
+    hours: float
+    revenue_cents: int
+    units_share: float
+    hours_share: float
+    revenue_share: float
+    capacity_minutes: int
+    free_minutes: int
+    used_minutes: float
+    utilisation: float
+    small: bool
+    new: bool
+    def __init__(self, factory: _Optional[str] = ..., units: _Optional[int] = ..., hours: _Optional[float] = ..., revenue_cents: _Optional[int] = ..., units_share: _Optional[float] = ..., hours_share: _Optional[float] = ..., revenue_share: _Optional[float] = ..., capacity_minutes: _Optional[int] = ..., free_minutes: _Optional[int] = ..., used_minutes: _Optional[float] = ..., utilisation: _Optional[float] = ..., small: _Optional[bool] = ..., new: _Optional[bool] = ...) -> None: ...
+
+class WorkDistribution(_message.Message):
+    __slots__ = ("measure", "total", "gini", "max_share", "top_share", "small_share", "new_share")
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    GINI_FIELD_NUMBER: _ClassVar[int]
+    MAX_SHARE_FIELD_NUMBER: _ClassVar[int]
+    TOP_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SMALL_SHARE_FIELD_NUMBER: _ClassVar[int]
+    NEW_SHARE_FIELD_NUMBER: _ClassVar[int]
+    measure: str
+    total: float
+    gini: float
+    max_share: float
+    top_share: float
+    small_share: float
+    new_share: float
+    def __init__(self, measure: _Optional[str] = ..., total: _Optional[float] = ..., gini: _Optional[float] = ..., max_share: _Optional[float] = ..., top_share: _Optional[float] = ..., small_share: _Optional[float] = ..., new_share: _Optional[float] = ...) -> None: ...
+
+class BlockingPair(_message.Message):
+    __slots__ = ("order", "factory", "unserved", "price_now_cents", "price_cents", "saving_cents", "setups")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    UNSERVED_FIELD_NUMBER: _ClassVar[int]
+    PRICE_NOW_CENTS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_CENTS_FIELD_NUMBER: _ClassVar[int]
+    SAVING_CENTS_FIELD_NUMBER: _ClassVar[int]
+    SETUPS_FIELD_NUMBER: _ClassVar[int]
+    order: str
+    factory: str
+    unserved: bool
+    price_now_cents: int
+    price_cents: int
+    saving_cents: int
+    setups: int
+    def __init__(self, order: _Optional[str] = ..., factory: _Optional[str] = ..., unserved: _Optional[bool] = ..., price_now_cents: _Optional[int] = ..., price_cents: _Optional[int] = ..., saving_cents: _Optional[int] = ..., setups: _Optional[int] = ...) -> None: ...
+
+class PriceOfFairness(_message.Message):
+    __slots__ = ("options", "time_limit_s", "status", "cost_with_cents", "cost_without_cents", "difference_cents", "percentage", "gini_units_with", "gini_units_without", "gini_revenue_with", "gini_revenue_without", "served_with", "served_without", "notes")
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COST_WITH_CENTS_FIELD_NUMBER: _ClassVar[int]
+    COST_WITHOUT_CENTS_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_CENTS_FIELD_NUMBER: _ClassVar[int]
+    PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    GINI_UNITS_WITH_FIELD_NUMBER: _ClassVar[int]
+    GINI_UNITS_WITHOUT_FIELD_NUMBER: _ClassVar[int]
+    GINI_REVENUE_WITH_FIELD_NUMBER: _ClassVar[int]
+    GINI_REVENUE_WITHOUT_FIELD_NUMBER: _ClassVar[int]
+    SERVED_WITH_FIELD_NUMBER: _ClassVar[int]
+    SERVED_WITHOUT_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    options: _containers.RepeatedScalarFieldContainer[str]
+    time_limit_s: float
+    status: SolveStatus
+    cost_with_cents: int
+    cost_without_cents: int
+    difference_cents: int
+    percentage: float
+    gini_units_with: float
+    gini_units_without: float
+    gini_revenue_with: float
+    gini_revenue_without: float
+    served_with: int
+    served_without: int
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, options: _Optional[_Iterable[str]] = ..., time_limit_s: _Optional[float] = ..., status: _Optional[_Union[SolveStatus, str]] = ..., cost_with_cents: _Optional[int] = ..., cost_without_cents: _Optional[int] = ..., difference_cents: _Optional[int] = ..., percentage: _Optional[float] = ..., gini_units_with: _Optional[float] = ..., gini_units_without: _Optional[float] = ..., gini_revenue_with: _Optional[float] = ..., gini_revenue_without: _Optional[float] = ..., served_with: _Optional[int] = ..., served_without: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FairnessReport(_message.Message):
+    __slots__ = ("factories", "units", "hours", "revenue", "top_count", "small_capacity_minutes", "small_factories", "new_factory_records", "new_factories", "utilisation_factories", "utilisation_spread", "utilisation_std", "blocking_pairs", "blocking_unserved", "blocking_orders", "blocking_listed", "price_of_fairness", "notes", "wall_time_s")
+    FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_FIELD_NUMBER: _ClassVar[int]
+    TOP_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SMALL_CAPACITY_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    SMALL_FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    NEW_FACTORY_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEW_FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FACTORIES_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_SPREAD_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_STD_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_UNSERVED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_LISTED_FIELD_NUMBER: _ClassVar[int]
+    PRICE_OF_FAIRNESS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    factories: _containers.RepeatedCompositeFieldContainer[FactoryFairness]
+    units: WorkDistribution
+    hours: WorkDistribution
+    revenue: WorkDistribution
+    top_count: int
+    small_capacity_minutes: int
+    small_factories: int
+    new_factory_records: int
+    new_factories: int
+    utilisation_factories: int
+    utilisation_spread: float
+    utilisation_std: float
+    blocking_pairs: int
+    blocking_unserved: int
+    blocking_orders: int
+    blocking_listed: _containers.RepeatedCompositeFieldContainer[BlockingPair]
+    price_of_fairness: PriceOfFairness
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    wall_time_s: float
+    def __init__(self, factories: _Optional[_Iterable[_Union[FactoryFairness, _Mapping]]] = ..., units: _Optional[_Union[WorkDistribution, _Mapping]] = ..., hours: _Optional[_Union[WorkDistribution, _Mapping]] = ..., revenue: _Optional[_Union[WorkDistribution, _Mapping]] = ..., top_count: _Optional[int] = ..., small_capacity_minutes: _Optional[int] = ..., small_factories: _Optional[int] = ..., new_factory_records: _Optional[int] = ..., new_factories: _Optional[int] = ..., utilisation_factories: _Optional[int] = ..., utilisation_spread: _Optional[float] = ..., utilisation_std: _Optional[float] = ..., blocking_pairs: _Optional[int] = ..., blocking_unserved: _Optional[int] = ..., blocking_orders: _Optional[int] = ..., blocking_listed: _Optional[_Iterable[_Union[BlockingPair, _Mapping]]] = ..., price_of_fairness: _Optional[_Union[PriceOfFairness, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ..., wall_time_s: _Optional[float] = ...) -> None: ...
 
 class CostTerms(_message.Message):
     __slots__ = ("production", "transport", "lateness", "credit", "objective", "late_units", "periods", "placed_in")

@@ -1,0 +1,540 @@
+"""The fairness report of a plan: how work and revenue spread over the factories, the
+blocking pairs, and the price of fairness (docs/fairness-report.md).
+
+Computed from the instance and the finished plan's rows alone, so that the pipeline can
+attach it to every plan, ``matcher fairness`` can recompute it for a plan on file, and
+the checker (:mod:`matcher.check.fairness_report`) can re-derive every figure.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matcher.domain.entities import (
+    Capability,
+    Factory,
+    FairnessOptions,
+    MaterialSourcing,
+    Offer,
+    Order,
+)
+from matcher.domain.geo import transport_cents_per_unit
+from matcher.domain.instance import Instance
+from matcher.domain.plan import (
+    BlockingPair,
+    FactoryFairness,
+    FairnessReport,
+    Plan,
+    PriceOfFairness,
+    WorkDistribution,
+)
+
+TOP_SHARE_TENTHS = 1
+"""The "top 10 %": ceil(n / 10) factories, in integer arithmetic (no float ceil)."""
+LISTED_PAIRS = 50
+"""Blocking pairs listed in the report; all are counted."""
+
+
+def gini(values: Sequence[float]) -> float:
+    """Gini coefficient ``sum_i sum_j |x_i - x_j| / (2 n^2 mean)``; 0 for fewer than
+    two values or a zero total. By the sorted form ``2 sum_i i x_(i) / (n sum x) -
+    (n + 1) / n`` (``i`` from 1, ascending): n log n instead of n^2."""
+    n = len(values)
+    total = sum(values)
+    if n < 2 or total <= 0:
+        return 0.0
+    weighted = sum(i * x for i, x in enumerate(sorted(values), start=1))
+    return max(0.0, 2 * weighted / (n * total) - (n + 1) / n)
+
+
+def top_count(n: int) -> int:
+    """ceil(10 % of ``n``) factories (at least one when there is any)."""
+    return (n * TOP_SHARE_TENTHS + 9) // 10
+
+
+def small_threshold(capacities: Sequence[int]) -> int:
+    """The nearest-rank lower quartile: the ``ceil(n / 4)``-th smallest capacity (0 when
+    there is no factory). Small factories are those at most this."""
+    if not capacities:
+        return 0
+    return sorted(capacities)[(len(capacities) + 3) // 4 - 1]
+
+
+def is_new(factory: Factory, records: int) -> bool:
+    """New: a credit computed from fewer than ``records`` trade records (a declared
+    credit, ``records`` absent, is not new), as the fairness options count it."""
+    return factory.credit.records is not None and factory.credit.records < records
+
+
+@dataclass
+class _Use:
+    """What the plan's rows give each factory, and the machine time they take."""
+
+    units: dict[str, int]
+    seconds: dict[str, int]  # processing only: the hours measure
+    revenue: dict[str, int]
+    used: dict[tuple[str, str, int], int]  # processing + setup seconds
+    paid: dict[str, int]  # order -> production + transport estimate of its rows
+    at: dict[str, set[str]]  # order -> factories making (part of) it
+    buyer: dict[tuple[str, str], int]  # (factory, buyer) -> processing + setup seconds
+
+
+def _use(instance: Instance, plan: Plan) -> _Use:
+    orders = {o.id: o for o in instance.orders}
+    caps = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
+    d = defaultdict
+    use = _Use(d(int), d(int), d(int), d(int), {}, {}, d(int))
+    for a in plan.allocations:
+        order = orders.get(a.order)
+        cap = caps.get(a.factory, {}).get(a.process)
+        if order is None or cap is None:
+            continue  # the checker reports the row; it carries no work anyone can price
+        use.paid[a.order] = use.paid.get(a.order, 0) + a.production_cents + a.transport_cents
+        use.at.setdefault(a.order, set()).add(a.factory)
+        if a.operation == len(order.operations) - 1:
+            use.units[a.factory] += a.quantity  # one unit counted once: its last operation
+        use.seconds[a.factory] += cap.seconds_per_unit * a.quantity
+        use.revenue[a.factory] += cap.unit_cost_cents * a.quantity
+        for pq in a.periods:
+            if pq.quantity > 0:
+                seconds = cap.seconds_per_unit * pq.quantity + 60 * cap.setup_minutes
+                use.used[(a.factory, cap.resource_group, pq.period)] += seconds
+                use.buyer[(a.factory, order.buyer)] += seconds
+    return use
+
+
+def fairness_report(
+    instance: Instance,
+    plan: Plan,
+    options: FairnessOptions | None = None,
+    price: PriceOfFairness | None = None,
+    notes: Sequence[str] = (),
+) -> FairnessReport:
+    """The fairness report of ``plan`` (docs/fairness-report.md).
+
+    Parameters
+    ----------
+    instance
+        The instance the plan solves.
+    plan
+        The plan as written: its rows are the work; its stated production and transport
+        cents are what each order pays now.
+    options
+        The fairness options in force (their ``new_factory_records`` tells new
+        factories); default: the plan's echo, else the defaults.
+    price
+        The price of fairness, when the caller re-solved without the options.
+    notes
+        What the caller has to say (why no price of fairness, for instance).
+
+    Returns
+    -------
+    FairnessReport
+        Linear in the plan's rows and the factories, plus the (order, capable factory)
+        pairs that pass the price test for the blocking pairs.
+    """
+    started = time.perf_counter()
+    options = options or plan.fairness_options or FairnessOptions()
+    use = _use(instance, plan)
+    factories = sorted(instance.factories, key=lambda f: f.id)
+    capacity = {
+        f.id: sum(sum(r.available_minutes) for r in f.resources) for f in instance.factories
+    }
+    periods = range(instance.horizon.periods)
+    free = {
+        f.id: sum(r.free_minutes(t) for r in f.resources for t in periods)
+        for f in instance.factories
+    }
+    small_max = small_threshold(list(capacity.values()))
+    small = {f.id for f in factories if capacity[f.id] <= small_max}
+    new = {f.id for f in factories if is_new(f, options.new_factory_records)}
+    top = top_count(len(factories))
+
+    used: dict[str, int] = defaultdict(int)
+    for (fid, _, _), seconds in use.used.items():
+        used[fid] += seconds
+    totals = {
+        "units": sum(use.units.values()),
+        "hours": sum(use.seconds.values()),
+        "revenue": sum(use.revenue.values()),
+    }
+    rows = [
+        FactoryFairness(
+            factory=f.id,
+            units=use.units[f.id],
+            hours=use.seconds[f.id] / 3600,
+            revenue_cents=use.revenue[f.id],
+            units_share=_share(use.units[f.id], totals["units"]),
+            hours_share=_share(use.seconds[f.id], totals["hours"]),
+            revenue_share=_share(use.revenue[f.id], totals["revenue"]),
+            capacity_minutes=capacity[f.id],
+            free_minutes=free[f.id],
+            used_minutes=used[f.id] / 60,
+            utilisation=used[f.id] / (60 * free[f.id]) if free[f.id] else None,
+            small=f.id in small,
+            new=f.id in new,
+        )
+        for f in factories
+    ]
+    rates = [r.utilisation for r in rows if r.utilisation is not None]
+    mean = sum(rates) / len(rates) if rates else 0.0
+    pairs = blocking_pairs(instance, plan, use)
+    return FairnessReport(
+        factories=rows,
+        units=_distribution("units", use.units, factories, top, small, new),
+        hours=_distribution("hours", use.seconds, factories, top, small, new, 1 / 3600),
+        revenue=_distribution("revenue", use.revenue, factories, top, small, new),
+        top_count=top,
+        small_capacity_minutes=small_max,
+        small_factories=len(small),
+        new_factory_records=options.new_factory_records,
+        new_factories=len(new),
+        utilisation_factories=len(rates),
+        utilisation_spread=max(rates) - min(rates) if rates else 0.0,
+        utilisation_std=math.sqrt(sum((x - mean) ** 2 for x in rates) / len(rates))
+        if rates
+        else 0.0,
+        blocking_pairs=len(pairs),
+        blocking_unserved=sum(1 for p in pairs if p.unserved),
+        blocking_orders=len({p.order for p in pairs}),
+        blocking_listed=pairs[:LISTED_PAIRS],
+        price_of_fairness=price,
+        notes=list(notes),
+        wall_time_s=round(time.perf_counter() - started, 4),
+    )
+
+
+def _share(x: float, total: float) -> float:
+    return x / total if total else 0.0
+
+
+def _distribution(
+    measure: str,
+    work: dict[str, int],
+    factories: list[Factory],
+    top: int,
+    small: set[str],
+    new: set[str],
+    scale: float = 1.0,
+) -> WorkDistribution:
+    values = [work[f.id] for f in factories]
+    total = sum(values)
+    ranked = sorted(values, reverse=True)
+    return WorkDistribution(
+        measure=measure,
+        total=total * scale,
+        gini=gini(values),
+        max_share=_share(ranked[0], total) if ranked else 0.0,
+        top_share=_share(sum(ranked[:top]), total),
+        small_share=_share(sum(work[f] for f in small), total),
+        new_share=_share(sum(work[f] for f in new), total),
+    )
+
+
+# ---------------------------------------------------------------- blocking pairs
+
+
+def eligible_caps(
+    order: Order, factory: Factory, caps: dict[str, Capability] | None = None
+) -> list[Capability] | None:
+    """The factory's capability for each operation when it may make the whole order as
+    one part (docs/model.md, "Eligibility", the lot bounds taken for the whole
+    quantity); ``None`` when it may not. ``caps``: the factory's by process, if known."""
+    caps = caps if caps is not None else {c.process: c for c in factory.capabilities}
+    chosen: list[Capability] = []
+    for op in order.operations:
+        cap = caps.get(op.process)
+        if cap is None:
+            return None
+        if op.material is not None and cap.materials and op.material not in cap.materials:
+            return None
+        if op.min_quality_grade is not None and cap.quality_grade < op.min_quality_grade:
+            return None
+        chosen.append(cap)
+    if order.min_credit_score is not None and factory.credit.score < order.min_credit_score:
+        return None
+    unit = sum(c.unit_cost_cents for c in chosen)
+    if order.max_unit_price_cents is not None and unit > order.max_unit_price_cents:
+        return None
+    lo = max(c.min_lot for c in chosen)
+    his = [c.max_lot for c in chosen if c.max_lot is not None]
+    if not lo <= order.quantity <= min([order.quantity, *his]):
+        return None
+    return chosen
+
+
+def fit_per_period(
+    order: Order,
+    caps: list[Capability],
+    left: dict[str, list[int]],
+    first: int,
+    last: int,
+) -> list[int]:
+    """Units of ``order`` that fit in each period ``first .. last`` (each at most its
+    quantity) at a factory with ``left`` seconds per group and period.
+
+    Periods are independent under the capacity rule (docs/model.md): in period ``t`` at
+    most ``m_t = min_r floor((R_r(t) - S_r) / s_r)`` units fit, with ``R_r`` the seconds
+    left on group ``r``, ``s_r`` and ``S_r`` the order's processing seconds per unit and
+    setup seconds on it; any ``1 .. m_t`` fits, so ``sum_t m_t`` is what fits in time.
+    """
+    need: dict[str, list[int]] = {}
+    for c in caps:
+        per = need.setdefault(c.resource_group, [0, 0])
+        per[0] += c.seconds_per_unit
+        per[1] += 60 * c.setup_minutes
+    out = [order.quantity] * max(0, last - first + 1)
+    for group, (per_unit, setup) in need.items():
+        room = left[group]
+        for i in range(len(out)):
+            r = room[first + i] - setup
+            if r < 0:
+                out[i] = 0
+            elif per_unit and r // per_unit < out[i]:
+                out[i] = r // per_unit
+    return out
+
+
+def seconds_left(instance: Instance, use: _Use) -> dict[str, dict[str, list[int]]]:
+    """Per factory and group: the seconds the plan leaves free in each period."""
+    periods = range(instance.horizon.periods)
+    return {
+        f.id: {
+            r.id: [60 * r.free_minutes(t) - use.used.get((f.id, r.id, t), 0) for t in periods]
+            for r in f.resources
+        }
+        for f in instance.factories
+    }
+
+
+def fewest_periods(fits: list[int], quantity: int) -> int | None:
+    """The fewest periods whose fits hold ``quantity`` (largest first): the fewest
+    setups a placement needs; ``None`` when all of them together do not."""
+    held = 0
+    for k, m in enumerate(sorted(fits, reverse=True), start=1):
+        held += m
+        if held >= quantity:
+            return k
+    return None
+
+
+NEED_TOL = 1e-9
+"""Float noise let pass on a material quantity (docs/model.md, "Materials")."""
+SHARE_TOL = 1e-6
+"""Slack on a buyer-share limit, a float product (as the checker allows)."""
+
+
+def usable(offer: Offer) -> bool:
+    """An offer that can sell a whole unit within its MOQ, first break and capacity."""
+    if offer.capacity is None:
+        return True
+    least = max(1, math.ceil(max(offer.moq, offer.price.tiers[0].min_quantity) - NEED_TOL))
+    return math.floor(offer.capacity + NEED_TOL) >= least
+
+
+def shortest_leads(instance: Instance) -> dict[str, int | None]:
+    """Per purchased material: the shortest lead time of its usable offers (``None``:
+    it has none)."""
+    leads: dict[str, int | None] = {
+        m.id: None for m in instance.materials if m.sourcing is MaterialSourcing.PURCHASED
+    }
+    for supplier in instance.suppliers:
+        for offer in supplier.offers:
+            if offer.material in leads and usable(offer):
+                known = leads[offer.material]
+                lead = offer.lead_time_periods
+                leads[offer.material] = lead if known is None else min(lead, known)
+    return leads
+
+
+def material_start(order: Order, factory: Factory, leads: dict[str, int | None]) -> int | None:
+    """The first period the order's purchased materials can all be at ``factory``: 0 for
+    one its stock covers for the whole order, else the shortest lead time of a usable
+    offer; ``None`` when some material can never arrive. Suppliers' capacity shared
+    with the plan's other orders is not considered (docs/fairness-report.md)."""
+    start = 0
+    for mid, per_unit in order.bill_of_materials.items():
+        if mid not in leads or factory.stock.get(mid, 0.0) >= per_unit * order.quantity - NEED_TOL:
+            continue  # provided, or in stock
+        lead = leads[mid]
+        if lead is None:
+            return None
+        start = max(start, lead)
+    return start
+
+
+def blocking_pairs(instance: Instance, plan: Plan, use: _Use | None = None) -> list[BlockingPair]:
+    """Every blocking pair of ``plan``, largest saving first, then the unserved orders'
+    (docs/fairness-report.md, "Blocking pairs").
+
+    A pair (order ``o``, factory ``f``): ``f`` makes no part of ``o``; may make all of it
+    (eligibility and lot bounds); has the free machine time to make it from the time its
+    materials can arrive to its due date, within its buyer-share limit; and ``o`` pays
+    less there than now (production plus transport estimate), or is unserved. Orders
+    split by operation are left out.
+    """
+    use = use or _use(instance, plan)
+    by_process: dict[str, list[Factory]] = defaultdict(list)
+    for f in instance.factories:
+        for process in {c.process for c in f.capabilities}:
+            by_process[process].append(f)
+    last_period = instance.horizon.periods - 1
+    leads = shortest_leads(instance)
+    caps_of = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
+    left = seconds_left(instance, use)
+    pairs: list[BlockingPair] = []
+    for order in instance.orders:
+        if order.split.by_operation and len(order.operations) >= 2:
+            continue
+        now = use.paid.get(order.id)
+        at = use.at.get(order.id, set())
+        first = min((op.process for op in order.operations), key=lambda p: len(by_process[p]))
+        for factory in by_process[first]:
+            if factory.id in at:
+                continue
+            caps = eligible_caps(order, factory, caps_of[factory.id])
+            if caps is None:
+                continue
+            production = sum(c.unit_cost_cents for c in caps) * order.quantity
+            if now is not None and production >= now:
+                continue  # dearer before transport
+            rate = transport_cents_per_unit(
+                factory.location, order.delivery, instance.transport, order.unit_weight_kg
+            )
+            price = production + rate * order.quantity
+            if now is not None and price >= now:
+                continue
+            arrive = material_start(order, factory, leads)
+            if arrive is None:
+                continue
+            window = (max(order.release_period, arrive), min(order.due_period, last_period))
+            fits = fit_per_period(order, caps, left[factory.id], *window)
+            setups = fewest_periods(fits, order.quantity)
+            if setups is None or not _within_share(order, factory, caps, setups, use):
+                continue
+            pairs.append(
+                BlockingPair(
+                    order=order.id,
+                    factory=factory.id,
+                    unserved=now is None,
+                    price_now_cents=now,
+                    price_cents=price,
+                    saving_cents=None if now is None else now - price,
+                    setups=setups,
+                )
+            )
+    pairs.sort(key=pair_rank)
+    return pairs
+
+
+def _within_share(
+    order: Order, factory: Factory, caps: list[Capability], setups: int, use: _Use
+) -> bool:
+    """The buyer-share limit (docs/model.md) with the order made in ``setups`` periods."""
+    share = factory.max_buyer_share
+    if share is None:
+        return True
+    seconds = sum(c.seconds_per_unit * order.quantity + 60 * c.setup_minutes * setups for c in caps)
+    free = sum(
+        r.free_minutes(t) for r in factory.resources for t in range(len(r.available_minutes))
+    )
+    return use.buyer[(factory.id, order.buyer)] + seconds <= share * 60 * free + SHARE_TOL
+
+
+def pair_rank(p: BlockingPair) -> tuple[int, int, str, str]:
+    """Served orders' pairs by saving, largest first; then unserved orders' pairs by
+    their price there, cheapest first; ties by order and factory id."""
+    if p.saving_cents is None:
+        return (1, p.price_cents, p.order, p.factory)
+    return (0, -p.saving_cents, p.order, p.factory)
+
+
+# ---------------------------------------------------------------- price of fairness
+
+PRICE_OF_FAIRNESS_SHARE = 0.25
+"""With fairness options in force, the re-solve without them gets this share of the time
+limit and the plan itself the rest: the whole solve stays within its limit."""
+
+
+_UNIT = {"units": "unit", "hours": "hour", "revenue": "cent of revenue"}
+
+
+def active_options(options: FairnessOptions | None, load_balance: int) -> list[str]:
+    """The fairness options in force, one line each; empty when none is."""
+    lines: list[str] = []
+    if options is not None:
+        measure = options.share_measure
+        if options.max_share is not None:
+            lines.append(f"max_share {options.max_share:g} of the served {measure}")
+        per_factory = sum(1 for v in options.min_work_by_factory.values() if v > 0)
+        if options.min_work is not None or per_factory:
+            how = (
+                "hard"
+                if options.min_work_hard
+                else f"soft, {options.shortfall_cents} cents per {_UNIT[measure]} short"
+            )
+            lines.append(
+                f"min_work {options.min_work or 0:g} {measure} per factory"
+                + (f" ({per_factory} set per factory)" if per_factory else "")
+                + f" ({how})"
+            )
+        if options.exploration_share is not None:
+            lines.append(
+                f"exploration_share {options.exploration_share:g} of the served {measure} to "
+                f"new factories (fewer than {options.new_factory_records} records)"
+            )
+    if load_balance > 0:
+        lines.append(f"load_balance weight {load_balance}")
+    return lines
+
+
+def _ginis(instance: Instance, plan: Plan) -> tuple[float, float]:
+    """Gini of units and of revenue over all factories."""
+    use = _use(instance, plan)
+    ids = [f.id for f in instance.factories]
+    return gini([use.units[f] for f in ids]), gini([use.revenue[f] for f in ids])
+
+
+def price_of_fairness(
+    instance: Instance,
+    fair: Plan,
+    unfair: Plan,
+    options: list[str],
+    time_limit_s: float,
+) -> PriceOfFairness:
+    """The plan ``fair`` (made with the ``options``) against ``unfair``, the same solve
+    re-run without them in ``time_limit_s``: cost (``costs.total``), Gini and orders
+    served, with and without. ``unfair`` must be a plan (a solve that found one)."""
+    with_units, with_revenue = _ginis(instance, fair)
+    without_units, without_revenue = _ginis(instance, unfair)
+    without = unfair.costs.total
+    difference = fair.costs.total - without
+    notes = [
+        f"re-solved without the options in {time_limit_s:g} s "
+        f"({PRICE_OF_FAIRNESS_SHARE:.0%} of the time limit; the plan had the rest)"
+    ]
+    if difference < 0:
+        notes.append(
+            "negative: the re-solve, with less time, found a dearer plan than the one with "
+            "the options; the options cost at most 0 here"
+        )
+    return PriceOfFairness(
+        options=options,
+        time_limit_s=time_limit_s,
+        status=unfair.status,
+        cost_with_cents=fair.costs.total,
+        cost_without_cents=without,
+        difference_cents=difference,
+        percentage=100 * difference / without if without else None,
+        gini_units_with=with_units,
+        gini_units_without=without_units,
+        gini_revenue_with=with_revenue,
+        gini_revenue_without=without_revenue,
+        served_with=len({a.order for a in fair.allocations}),
+        served_without=len({a.order for a in unfair.allocations}),
+        notes=notes,
+    )
