@@ -25,7 +25,7 @@ from solvers.assignment.base import (
 )
 from solvers.assignment.fairness import leaving_cost, tally, within_caps
 from solvers.assignment.materials import MaterialState
-from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
+from solvers.assignment.problem import AssignmentProblem, Candidate, OrderInfo, units_fitting
 
 _BIG = 1 << 62
 
@@ -329,12 +329,7 @@ def greedy_parts(
             for info in problem.orders
             if info.candidates and info.index not in done and info.index not in forced
         ),
-        key=lambda i: (
-            not i.order.mandatory,
-            i.order.due_period,
-            -problem.unserved_cost(i.index) / i.order.quantity,
-            i.index,
-        ),
+        key=lambda i: _priority(problem, i),
     )
     for info in sequence:
         if stop is not None and stop.is_set():
@@ -394,6 +389,17 @@ class GreedyBackend:
         )
 
 
+def _priority(problem: AssignmentProblem, info: OrderInfo) -> tuple[bool, int, float, int]:
+    """The order in which the greedy places orders: mandatory first, then by due
+    period, then the dearest to leave unserved per unit."""
+    return (
+        not info.order.mandatory,
+        info.order.due_period,
+        -problem.unserved_cost(info.index) / info.order.quantity,
+        info.index,
+    )
+
+
 def capped_greedy_parts(
     problem: AssignmentProblem,
     offered: dict[int, list[int]] | None = None,
@@ -446,12 +452,7 @@ def _within_budget(
     parts: list[Part] = []
     sequence = sorted(
         (i for i in problem.orders if i.candidates and i.stages is None),
-        key=lambda i: (
-            not i.order.mandatory,
-            i.order.due_period,
-            -problem.unserved_cost(i.index) / i.order.quantity,
-            i.index,
-        ),
+        key=lambda i: _priority(problem, i),
     )
     for info in sequence:
         qty = info.order.quantity
