@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 from matcher.domain.params import SolveParams
 from solvers.assignment.base import Part
 from solvers.assignment.cpsat_model import build_model, configure, extract, hint
+from solvers.assignment.fairness import fairness_cost, tally
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
 from solvers.cpsat_status import has_solution
@@ -85,12 +86,25 @@ def resolve(
     extra_offered: dict[int, set[int]] | None = None,
 ) -> Resolved:
     """Re-optimise ``orders`` within ``cap`` (the capacity the other orders leave, possibly
-    changed by the caller); ``plan`` holds every order's current parts (the hint)."""
+    changed by the caller); ``plan`` holds every order's current parts (the hint).
+
+    With fairness options (docs/fairness.md) the model holds them over the whole plan,
+    the other orders' work as constants, and both sides of the saving count the
+    fairness terms: a transfer never breaks a share cap or a hard minimum."""
 
     current = [p for o in orders for p in plan.get(o, [])]
     before = sum(order_cost(problem, o, plan.get(o, [])) for o in orders)
     offers = {o: offered(problem, plan, o, (extra_offered or {}).get(o, set())) for o in orders}
-    model, v = build_model(problem, False, orders, cap.free, cap.buyer, offers, cap.materials)
+    fixed = None
+    fair = problem.fairness
+    if fair is not None:  # the caps hold and the terms count, over the whole plan
+        chosen = set(orders)
+        rest = [p for o, ps in plan.items() if o not in chosen for p in ps]
+        fixed = tally(fair, problem.candidates, rest)
+        before += fairness_cost(fair, problem.candidates, rest + current)
+    model, v = build_model(
+        problem, False, orders, cap.free, cap.buyer, offers, cap.materials, fixed_fairness=fixed
+    )
     hint(model, problem, v, current)
     solver = cp_model.CpSolver()
     configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
