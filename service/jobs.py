@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from matcher.domain.instance import Instance
 from matcher.domain.params import Progress, SolveParams
@@ -34,7 +34,6 @@ from service.workers import (
     Task,
     TaskCancelledError,
     TaskFailedError,
-    WorkerPool,
 )
 
 log = logging.getLogger("matcher.jobs")
@@ -69,6 +68,22 @@ _COLUMNS = (
     "job_id, state, idempotency_key, instance_name, created_at, started_at, finished_at, "
     "expires_at, progress, error, cancel_requested, attempts"
 )
+
+
+class JobPool(Protocol):
+    """What the manager needs of the workers that run jobs: local processes
+    (:class:`~service.workers.WorkerPool`) or Ray actors
+    (:class:`~service.ray_workers.RayWorkerPool`)."""
+
+    def submit(self, task: Task) -> Future[Plan]: ...
+
+    def cancel(self, task: Task, reason: str) -> None: ...
+
+    def running_pid(self, task_id: str) -> int | None: ...
+
+    def pids(self) -> list[int]: ...
+
+    def close(self, timeout: float = 5.0) -> None: ...
 
 
 class QueueFullError(Exception):
@@ -207,12 +222,12 @@ class _Running:
 
 
 class JobManager:
-    """Queues jobs, runs them on a :class:`WorkerPool`, records every change."""
+    """Queues jobs, runs them on a :class:`JobPool`, records every change."""
 
     def __init__(
         self,
         store: JobStore,
-        pool: WorkerPool,
+        pool: JobPool,
         *,
         max_queued: int,
         ttl_s: float,

@@ -33,6 +33,7 @@ from service.context import (
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from service.gen.matcher.v1 import matcher_pb2_grpc as pb_grpc
 from service.jobs import JobManager, JobStore
+from service.ray_workers import RayWorkerPool
 from service.servicer import MatcherServicer
 from service.settings import Settings
 from service.workers import WorkerPool
@@ -177,19 +178,61 @@ class RunningServer:
         self.store.close()
 
 
-def create_server(settings: Settings) -> RunningServer:
-    """Start a server as ``settings`` say; its port is known on return (port 0 allowed)."""
-    solve_pool = WorkerPool(settings.solve_workers, "solve")
-    job_pool = WorkerPool(settings.workers, "job")
-    starters = [threading.Thread(target=p.start) for p in (solve_pool, job_pool)]
+def job_pool(settings: Settings) -> WorkerPool | RayWorkerPool:
+    """The pool that runs durable jobs: local processes, or actors on Ray (joined, or
+    started, here: in the caller's thread, which a local Ray's processes are tied to,
+    and before any worker process is spawned, so that an unreachable cluster is an
+    error within seconds that leaves nothing behind).
+
+    Raises
+    ------
+    matcher.app.executor.ExecutorError
+        Ray is not installed, the cluster cannot be reached, or it is too small.
+    """
+    if settings.executor == "ray":
+        pool = RayWorkerPool(settings.workers, settings.ray_address)
+        pool.connect()
+        return pool
+    return WorkerPool(settings.workers, "job")
+
+
+def _start_pools(solve_pool: WorkerPool, jobs_pool: WorkerPool | RayWorkerPool) -> None:
+    """Start both pools side by side (each worker imports the engine); a Ray pool
+    whose actors cannot start stops everything and raises."""
+    failures: list[Exception] = []
+
+    def start_jobs() -> None:
+        try:
+            jobs_pool.start()
+        except Exception as exc:  # re-raised in the caller's thread
+            failures.append(exc)
+
+    starters = [threading.Thread(target=solve_pool.start), threading.Thread(target=start_jobs)]
     for t in starters:
         t.start()
     for t in starters:
         t.join()
+    if failures:
+        solve_pool.close()
+        jobs_pool.close()
+        raise failures[0]
+
+
+def create_server(settings: Settings) -> RunningServer:
+    """Start a server as ``settings`` say; its port is known on return (port 0 allowed).
+
+    Raises
+    ------
+    matcher.app.executor.ExecutorError
+        ``executor="ray"`` and Ray cannot be used (see :func:`job_pool`).
+    """
+    jobs_pool = job_pool(settings)
+    solve_pool = WorkerPool(settings.solve_workers, "solve")
+    _start_pools(solve_pool, jobs_pool)
     store = JobStore(settings.db)
     jobs = JobManager(
         store,
-        job_pool,
+        jobs_pool,
         max_queued=settings.max_queued_jobs,
         ttl_s=settings.job_ttl_s,
         max_attempts=settings.max_attempts,

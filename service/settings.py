@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 ENV_PREFIX = "MATCHER_"
 
@@ -22,6 +22,16 @@ class Settings(BaseModel):
     port: int = Field(default=50051, ge=0, le=65535, description="0 picks a free port.")
     db: Path = Field(default=Path("matcher-jobs.sqlite3"), description="SQLite job store.")
     workers: int = Field(default=1, ge=1, le=64, description="Jobs solved at the same time.")
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where the job workers run: local processes, or actors on a Ray cluster "
+        "(unary solves stay local).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster to join (executor ray); unset: a local Ray started "
+        "with the server and stopped with it.",
+    )
     solve_workers: int = Field(
         default=2, ge=1, le=64, description="Worker processes for unary Solve calls."
     )
@@ -57,6 +67,14 @@ class Settings(BaseModel):
     )
     grace_s: float = Field(default=5.0, ge=0, description="Shutdown grace for running calls.")
     log_level: str = "INFO"
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address_needs_ray(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An address with the local executor would be silently ignored: refuse it."""
+        if value and info.data.get("executor", "local") != "ray":
+            raise ValueError("needs --executor ray (MATCHER_EXECUTOR=ray)")
+        return value or None
 
     @classmethod
     def load(

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from matcher.app.executor import exit_text
 from matcher.domain.consistency import Issue
 from matcher.domain.events import Disruption
 from matcher.domain.instance import Instance
@@ -83,17 +84,6 @@ class Task:
     stop_at: float | None = None  # time.monotonic() at which the solve is told to stop
     future: Future[Plan] = field(default_factory=Future)
     cancel_reason: str | None = None
-
-
-def _exit_text(code: int | None) -> str:
-    if code is None:
-        return "the worker process stopped answering"
-    if code < 0:
-        try:
-            return f"the worker process was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"the worker process was killed by signal {-code}"
-    return f"the worker process exited with code {code}"
 
 
 # ------------------------------------------------------------------ worker side
@@ -280,7 +270,7 @@ class _Slot:
             if self.pool._closing:
                 task.future.set_exception(PoolClosedError("the server is shutting down"))
             else:
-                text = _exit_text(process.exitcode)
+                text = exit_text(process.exitcode)
                 log.error("worker died", extra={"worker": self.name, "exit_code": process.exitcode})
                 task.future.set_exception(WorkerCrashedError(f"{text} while solving"))
         finally:

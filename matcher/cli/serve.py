@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from matcher.app.executor import EXECUTORS, ExecutorError
 from matcher.cli.output import EXIT_INVALID
 from service.settings import Settings, describe_error
 
@@ -17,6 +18,8 @@ _SETTINGS = (
     "port",
     "db",
     "workers",
+    "executor",
+    "ray_address",
     "solve_workers",
     "max_queued_jobs",
     "token",
@@ -41,6 +44,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one)")
     p.add_argument("--db", type=Path, help="SQLite job store (default matcher-jobs.sqlite3)")
     p.add_argument("--workers", type=int, help="jobs solved at the same time (default 1)")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="where the job workers run: local processes (default) or actors on Ray; "
+        "unary Solve and Replan always run locally",
+    )
+    p.add_argument(
+        "--ray-address",
+        help="--executor ray: the cluster to join (host:port of its head); default: a "
+        "local Ray started with the server and stopped with it",
+    )
     p.add_argument("--solve-workers", type=int, help="processes for unary Solve (default 2)")
     p.add_argument("--max-queued-jobs", type=int, help="queued jobs before refusing (100)")
     p.add_argument("--token", help="require 'authorization: Bearer TOKEN' metadata")
@@ -65,4 +79,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if bool(settings.tls_cert) != bool(settings.tls_key):
         print("--tls-cert and --tls-key go together", file=sys.stderr)
         return EXIT_INVALID
-    return serve(settings)
+    try:
+        return serve(settings)
+    except ExecutorError as exc:  # Ray missing, the cluster unreachable or too small
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
