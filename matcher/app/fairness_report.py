@@ -396,12 +396,17 @@ def blocking_pairs(instance: Instance, plan: Plan, use: _Use | None = None) -> l
         for factory in by_process[first]:
             if factory.id in at:
                 continue
-            caps = eligible_caps(order, factory, caps_of[factory.id])
+            offer = caps_of[factory.id]
+            if now is not None:  # the cheapest test first: dearer before transport?
+                if any(op.process not in offer for op in order.operations):
+                    continue
+                unit = sum(offer[op.process].unit_cost_cents for op in order.operations)
+                if unit * order.quantity >= now:
+                    continue
+            caps = eligible_caps(order, factory, offer)
             if caps is None:
                 continue
             production = sum(c.unit_cost_cents for c in caps) * order.quantity
-            if now is not None and production >= now:
-                continue  # dearer before transport
             rate = transport_cents_per_unit(
                 factory.location, order.delivery, instance.transport, order.unit_weight_kg
             )
