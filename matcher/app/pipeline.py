@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,8 +70,12 @@ def plan(
     progress: ProgressCallback | None = None,
     stop: StopSignal | None = None,
     anchor: AnchorSpec | None = None,
+    warm: Mapping[tuple[str, str], Mapping[int, int]] | None = None,
 ) -> Plan:
     """Solve ``instance`` and return the plan.
+
+    ``warm`` ((order, factory) -> period -> units, whole orders) starts the assignment
+    from a plan found elsewhere (a decomposed solve's parts: :mod:`matcher.app.decompose`).
 
     ``anchor`` ties the solve to a previous plan (a re-plan: :mod:`matcher.app.replan`).
 
@@ -105,7 +109,7 @@ def plan(
             update={"time_limit_s": params.time_limit_s * (1 - PRICE_OF_FAIRNESS_SHARE)}
         )
     with _clock(own, stop) as clock:
-        result = _plan(instance, own, progress, clock, anchor)
+        result = _plan(instance, own, progress, clock, anchor, warm)
     price, notes = None, []
     if active and anchor is not None:
         notes.append("price of fairness: not re-solved for a re-plan")
@@ -179,6 +183,7 @@ def _plan(
     progress: ProgressCallback | None,
     stop: StopSignal | None,
     anchor: AnchorSpec | None,
+    warm: Mapping[tuple[str, str], Mapping[int, int]] | None = None,
 ) -> Plan:
     weights = params.weights or instance.weights
     if params.fairness is not None:
@@ -193,6 +198,8 @@ def _plan(
     problem = build_problem(
         instance, weights, params.max_candidates, anchor, compile_stop, params.fairness
     )
+    if warm:
+        problem = replace(problem, warm=_warm_candidates(problem, warm))
     compile_s = time.perf_counter() - started
     if not backend.supports(problem, params):
         why = backend.unsupported_reason(problem, params)
@@ -220,6 +227,20 @@ def _plan(
         sharing = _sharing(best.problem, best.result, params, started, stop)
         result = result.model_copy(update={"capacity_sharing": sharing})
     return result
+
+
+def _warm_candidates(
+    problem: AssignmentProblem, warm: Mapping[tuple[str, str], Mapping[int, int]]
+) -> dict[int, dict[int, int]]:
+    """``warm`` in the problem's candidates: each (order, factory) that is a candidate
+    of an ordinary order (not split by operation); the rest is left to the greedy."""
+    index: dict[tuple[str, str], int] = {}
+    factories = problem.instance.factories
+    for info in problem.orders:
+        if info.stages is None:
+            for k in info.candidates:
+                index[(info.order.id, factories[problem.candidates[k].factory].id)] = k
+    return {index[key]: dict(q) for key, q in warm.items() if key in index and q}
 
 
 FEEDBACK_MAX_VARIABLES = 1_000_000

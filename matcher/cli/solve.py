@@ -13,10 +13,19 @@ import sys
 from pydantic import ValidationError
 
 from matcher.app.catalogue import solver_names
+from matcher.app.executor import EXECUTORS, ExecutorError, make_executor
 from matcher.app.recommend import recommend
 from matcher.check import check_schedule, load_plan
 from matcher.cli.inputs import recommend_inputs, replan_inputs
-from matcher.cli.output import EXIT_CHECK_FAILED, EXIT_OK, err, out, write_json
+from matcher.cli.output import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    err,
+    out,
+    write_json,
+)
 from matcher.cli.progress import LiveProgress
 from matcher.cli.tables import recommendations_table, schedule_table, write_plan
 from matcher.domain.consistency import Issue
@@ -47,6 +56,17 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "period that would serve every order on time, and their worth (a relaxed solve of "
         "half the time limit more; docs/explain.md)",
     )
+    g = p.add_argument_group(
+        "decomposed solve (docs/batch.md): the instance's independent parts as tasks"
+    )
+    g.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="solve the independent parts as tasks: local (processes on this machine) or "
+        "ray (a Ray cluster), then the whole from them; default: one process, no parts",
+    )
+    g.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: the cluster")
+    g.add_argument("--jobs", type=int, metavar="N", help="parts solved at once")
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser(
@@ -253,8 +273,35 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
     instance = load_instance(args.instance)
     params = _params(args, instance)
+    if args.executor is not None:
+        return _decomposed(args, instance, params)
     with LiveProgress(not args.quiet) as live:
         result = plan(instance, params, live)
+    return _finish(args, instance, params, result)
+
+
+def _decomposed(args: argparse.Namespace, instance: Instance, params: SolveParams) -> int:
+    """``solve --executor``: the parts as tasks, then the whole (docs/batch.md)."""
+    from matcher.app.decompose import decomposed_plan  # the engine loads in the tasks
+
+    try:
+        executor = make_executor(args.executor, args.jobs, args.ray_address)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        with LiveProgress(not args.quiet) as live:
+            result = decomposed_plan(instance, params, executor, live)
+    except ExecutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        executor.close()
+    return _finish(args, instance, params, result)
+
+
+def _finish(args: argparse.Namespace, instance: Instance, params: SolveParams, result: Plan) -> int:
+    """The optional sections ``--explain`` and ``--unconstrained``, then the plan."""
     if args.explain:
         from matcher.app.constraints import with_constraints
         from matcher.app.explain import explain_plan

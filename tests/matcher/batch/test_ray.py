@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from matcher.app.decompose import decomposed_plan
 from matcher.app.executor import Call, ExecutorError, RayExecutor
 from matcher.batch.batch import FAILED, SOLVED, run_batch
+from matcher.check import check_plan
+from matcher.domain.validation import load_instance
+from tests.conftest import INSTANCES
 from tests.matcher.batch import probes
 from tests.matcher.batch.conftest import FAST, ray_environment, tiny_copies
 
@@ -75,3 +79,13 @@ def test_tasks_asking_for_more_cpus_than_any_node_has_are_refused_not_left_pendi
         ExecutorError, match=r"asks for 3 CPUs .* the largest node of the cluster has 2"
     ):
         list(local_ray.run(probes.square, [Call("big", (1,))], cpus_per_task=3))
+
+
+def test_a_decomposed_solve_runs_its_parts_on_ray_and_the_plan_checks(
+    local_ray: RayExecutor,
+) -> None:
+    demo = load_instance(INSTANCES / "demo.json")
+    result = decomposed_plan(demo, FAST.model_copy(update={"time_limit_s": 6}), local_ray)
+    assert check_plan(demo, result).ok
+    assert result.stages[0].notes[0].startswith("decomposed solve (ray executor")
+    assert sum(1 for n in result.stages[0].notes if n.startswith("  part")) == 5

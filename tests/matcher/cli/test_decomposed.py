@@ -1,0 +1,31 @@
+"""``matcher solve --executor``: the decomposed solve from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcher.check import check_plan, load_plan
+from matcher.cli import main
+from matcher.domain.validation import load_instance
+from tests.conftest import INSTANCES
+
+
+def test_solve_with_the_local_executor_writes_a_checked_plan_of_parts(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    demo = str(INSTANCES / "demo.json")
+    args = ["solve", demo, "--executor", "local", "--jobs", "2", "--time-limit", "5"]
+    assert main([*args, "--workers", "1", "-q", "-o", str(out)]) == 0
+    result = load_plan(out)
+    assert check_plan(load_instance(demo), result).ok
+    assert "5 independent parts" in result.stages[0].notes[0]
+
+
+def test_a_ray_address_without_the_ray_executor_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = str(INSTANCES / "demo.json")
+    args = ["solve", demo, "--executor", "local", "--ray-address", "127.0.0.1:1"]
+    assert main([*args, "-q", "-o", str(tmp_path / "plan.json")]) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
