@@ -65,7 +65,7 @@ def explain_unserved(
                 "taken by the plan's other orders",
             )
             continue
-        if cheapest_single_part(problem, empty, info.index) is None:
+        if not _fits(problem, empty, info.index):  # in one part or split
             if problem.materials and _fits(problem, empty.without_materials(), info.index):
                 out[info.index] = (
                     ReasonCode.MATERIAL_UNAVAILABLE,

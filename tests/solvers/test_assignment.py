@@ -221,3 +221,18 @@ def test_hard_mandatory_on_a_model_too_big_for_the_whole_model_is_refused_clearl
 def test_greedy_refuses_hard_mandatory(tiny: Instance) -> None:
     with pytest.raises(ValueError, match="does not support"):
         _solve(tiny, "greedy", hard_mandatory=True)
+
+
+def test_a_split_order_that_fits_empty_factories_only_together_is_capacity_exhausted(
+    tiny_data: dict[str, Any],
+) -> None:
+    # 200 units fit F1 and F2 together (144 each over the horizon), never one alone; a
+    # mandatory order takes 100 of them first, so what holds it back is capacity.
+    big = tiny_data["orders"][0]
+    big.update(quantity=200, due_period=2, split={"allowed": True, "max_factories": 2})
+    must = {**tiny_data["orders"][2], "id": "O9", "quantity": 100, "due_period": 2}
+    must["penalties"] = {"late_cents_per_unit_period": 200}  # mandatory
+    tiny_data["orders"] = [big, must]
+    p = _solve(parse_instance(tiny_data))
+    assert "O9" in _where(p)
+    assert _reason(p, "O1") == ReasonCode.CAPACITY_EXHAUSTED  # was DUE_DATE_INFEASIBLE
