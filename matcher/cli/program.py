@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv`` (default: ``sys.argv``); its exit code.
 
-    0 success (a solve with unassigned orders is a success), 1 internal error, 2
+    0 success (a solve with unassigned orders is a success), 1 internal error (or a
+    time limit too short to compile the problem), 2
     invalid input (each problem on its own line with its path), 3 the plan checker
     found violations.
     """
@@ -71,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        # solvers.assignment.problem.CompileStoppedError, named rather than imported
+        # (the CLI never imports a solver): not a fault, a limit shorter than compiling.
+        if type(exc).__name__ == "CompileStoppedError":
+            print(f"error: {exc}: raise --time-limit", file=sys.stderr)
+            return EXIT_INTERNAL
         logging.getLogger("matcher").error("internal error: %s: %s", type(exc).__name__, exc)
         print("internal error (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL

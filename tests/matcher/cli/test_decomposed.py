@@ -29,3 +29,14 @@ def test_a_ray_address_without_the_ray_executor_is_refused(
     args = ["solve", demo, "--executor", "local", "--ray-address", "127.0.0.1:1"]
     assert main([*args, "-q", "-o", str(tmp_path / "plan.json")]) == 2
     assert "--ray-address needs --executor ray" in capsys.readouterr().err
+
+
+def test_a_limit_shorter_than_compiling_is_said_plainly_not_as_an_internal_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = str(INSTANCES / "demo.json")
+    args = ["solve", demo, "--time-limit", "0.000001", "--workers", "2", "-q"]
+    assert main([*args, "-o", str(tmp_path / "plan.json")]) == 1
+    err = capsys.readouterr().err
+    assert "while the problem compiled: no plan yet: raise --time-limit" in err
+    assert "internal error" not in err
