@@ -51,9 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv`` (default: ``sys.argv``); its exit code.
 
     0 success (a solve with unassigned orders is a success), 1 internal error (or a
-    time limit too short to compile the problem), 2
-    invalid input (each problem on its own line with its path), 3 the plan checker
-    found violations.
+    time limit too short to compile the problem), 2 invalid input (each problem on its
+    own line with its path), 3 the plan checker found violations.
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
