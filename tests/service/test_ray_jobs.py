@@ -21,6 +21,7 @@ from service.gen.matcher.v1 import matcher_pb2 as pb
 from service.ray_workers import RayWorkerPool
 from service.server import RunningServer
 from tests.service.conftest import start
+from tests.service.ray_cli import cli_cluster
 from tests.service.test_server import LONG, wait_for_state
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
@@ -28,12 +29,14 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    """A local Ray for this module, shut down after it; the servers use it as it is."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    """A local Ray for this module (2 CPUs, started by Ray's CLI: tests/service/ray_cli.py),
+    joined by this process and stopped after it; the servers use it as it is."""
+    with cli_cluster(2) as address:
+        ray.init(address=address, log_to_driver=False, logging_level="error")
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 
 @pytest.fixture(scope="module")

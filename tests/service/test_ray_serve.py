@@ -10,7 +10,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,6 +19,7 @@ from service.client import MatcherClient
 from service.convert import plan_from_proto
 from service.gen.matcher.v1 import matcher_pb2 as pb
 from tests.service.conftest import start
+from tests.service.ray_cli import cli_cluster
 from tests.service.test_kill_loop import alive, descendants
 from tests.service.test_process import MATCHER, Served
 from tests.service.test_server import wait_for_state
@@ -91,28 +91,21 @@ def _name(pid: int) -> str:
 
 
 @pytest.fixture()
-def two_nodes() -> Iterator[Any]:
-    """A simulated two-node cluster (one CPU each), torn down after the test."""
-    cluster_utils = pytest.importorskip("ray.cluster_utils", reason="Ray has no cluster_utils")
-    cluster = cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    try:
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes(timeout=60)
-        yield cluster
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        cluster.shutdown()
+def two_nodes() -> Iterator[str]:
+    """A two-node cluster on this machine (one CPU each, started by Ray's CLI:
+    tests/service/ray_cli.py), stopped after the test; its address."""
+    with cli_cluster(1, 1) as address:
+        try:
+            yield address
+        finally:
+            if ray.is_initialized():
+                ray.shutdown()
 
 
 def test_a_server_joined_to_a_cluster_runs_its_jobs_there_and_leaves_it_running(
-    two_nodes: Any, tmp_path: Path, tiny_instance: Instance
+    two_nodes: str, tmp_path: Path, tiny_instance: Instance
 ) -> None:
-    server = start(
-        tmp_path, executor="ray", ray_address=two_nodes.address, workers=2, solve_workers=1
-    )
+    server = start(tmp_path, executor="ray", ray_address=two_nodes, workers=2, solve_workers=1)
     try:
         assert len(server.jobs.pool.pids()) == 2  # one actor per node: one CPU each
         with MatcherClient(f"127.0.0.1:{server.port}") as client:
@@ -123,5 +116,5 @@ def test_a_server_joined_to_a_cluster_runs_its_jobs_there_and_leaves_it_running(
     finally:
         server.stop(0)
     assert not ray.is_initialized()  # the server left the cluster ...
-    ray.init(address=two_nodes.address, log_to_driver=False, logging_level="error")
+    ray.init(address=two_nodes, log_to_driver=False, logging_level="error")
     assert sum(1 for node in ray.nodes() if node["Alive"]) == 2  # ... which still runs
