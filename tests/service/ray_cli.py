@@ -1,15 +1,13 @@
 """A Ray cluster for the service tests, started with Ray's own CLI (``ray start``) in a
-process of its own and stopped with ``ray stop``.
-
-Ray nodes started inside the test process (``ray.init(num_cpus=...)``,
-``ray.cluster_utils.Cluster``) failed to come up now and then in the full service
-suite: the raylet never registered within Ray's 30 s, in a process that by then holds
-gRPC servers, their threads and many open files (seen 2 times in 3 runs of
-``tests/service``; never when those modules ran alone). A node that fails that way
-also leaves its half-started processes to be reaped by the garbage collector, whose
-ResourceWarning then fails an unrelated later test. Started from the CLI, the nodes
-are forked by a fresh process, and the tests only join them as a driver
+process of its own and stopped with ``ray stop``; the tests only join it as a driver
 (``ray.init(address=...)``).
+
+Ray nodes started inside a long test process (``ray.init(num_cpus=...)``,
+``ray.cluster_utils.Cluster``) failed to come up now and then once the process held
+gRPC servers (the raylet never registered within Ray's 30 s), and such a node leaves
+its half-started processes to the garbage collector, whose ResourceWarning fails an
+unrelated later test. These modules also run in a process of their own
+(tests/service/test_ray_isolated.py).
 """
 
 from __future__ import annotations

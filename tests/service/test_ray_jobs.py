@@ -26,6 +26,12 @@ from tests.service.test_server import LONG, wait_for_state
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 
+if os.environ.get("MATCHER_RAY_TESTS") != "isolated":
+    pytest.skip(
+        "run in a process of their own by tests/service/test_ray_isolated.py",
+        allow_module_level=True,
+    )
+
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:

@@ -26,6 +26,12 @@ from tests.service.test_server import wait_for_state
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 
+if os.environ.get("MATCHER_RAY_TESTS") != "isolated":
+    pytest.skip(
+        "run in a process of their own by tests/service/test_ray_isolated.py",
+        allow_module_level=True,
+    )
+
 
 def test_serve_on_an_unreachable_ray_address_exits_2_within_seconds(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHER_")}
