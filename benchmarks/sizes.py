@@ -91,5 +91,11 @@ REFERENCES: dict[str, Reference] = {
         21_294_381_862,
         "matcher solve --time-limit 2700 --workers 1 --no-feedback --no-sharing (LNS, 4 125 s)",
     ),
+    # gen-o10000-f500-p28-s1 (matcher generate --orders 10000 --factories 500 --periods 28
+    # --seed 1).
+    "10k": Reference(
+        75_518_936_732,
+        "matcher solve --time-limit 3600 --workers 1 --no-feedback --no-sharing (LNS, 5 395 s)",
+    ),
 }
 """Size label -> the best known plan; a size without one reports no gap to it."""
