@@ -28,7 +28,6 @@ import signal
 import socket
 import threading
 import time
-import traceback
 from concurrent.futures import Future
 from typing import Any
 
@@ -37,16 +36,14 @@ from matcher.domain.events import Disruption
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams, StopSignal
 from matcher.domain.plan import Plan
-from matcher.domain.validation import InvalidInstanceError
 from service.workers import (
-    PROGRESS_EVERY_S,
     SPAWN_TIMEOUT_S,
-    STOPPED_KIND,
     PoolClosedError,
     Task,
     TaskCancelledError,
     TaskFailedError,
     WorkerCrashedError,
+    run_task,
 )
 
 log = logging.getLogger("matcher.workers")
@@ -129,32 +126,8 @@ class JobActor:
         disruption: Disruption | None,
         stop: StopSignal,
     ) -> None:
-        from matcher.app.pipeline import plan  # loaded by __init__ already
-
-        last = -1.0
-
-        def progress(p: Any) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= PROGRESS_EVERY_S:  # as often as a local worker forwards
-                last = now
-                self._send(("progress", task_id, p))
-
-        try:
-            if previous is not None and disruption is not None:
-                from matcher.app.replan import replan
-
-                result = replan(instance, previous, disruption, params, progress, stop)
-            else:
-                result = plan(instance, params, progress, stop)
-        except InvalidInstanceError as exc:
-            self._send(("error", task_id, type(exc).__name__, str(exc), exc.issues))
-        except Exception as exc:
-            if type(exc).__name__ != STOPPED_KIND:  # a stop before any plan is no fault
-                traceback.print_exc()
-            self._send(("error", task_id, type(exc).__name__, str(exc), []))
-        else:
-            self._send(("done", task_id, result))
+        try:  # the same task body as a local worker's
+            run_task(task_id, instance, params, previous, disruption, stop, self._send)
         finally:
             with self._lock:
                 self._current.pop(task_id, None)

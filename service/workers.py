@@ -133,42 +133,60 @@ class _Child:
         previous: Plan | None = None,
         disruption: Disruption | None = None,
     ) -> None:
-        # The engine is imported in the worker process only (see _worker_main).
-        from matcher.app.pipeline import plan
-
         stop = StopSignal()
         with self.lock:
             self.current[task_id] = stop
             reason = self.early_cancels.pop(task_id, None)
         if reason is not None:
             stop.set(reason)
-        last = -1.0
-
-        def progress(p: Progress) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= PROGRESS_EVERY_S:
-                last = now
-                self.send(("progress", task_id, p))
-
         try:
-            if previous is not None and disruption is not None:
-                from matcher.app.replan import replan
-
-                result = replan(instance, previous, disruption, params, progress, stop)
-            else:
-                result = plan(instance, params, progress, stop)
-        except InvalidInstanceError as exc:
-            self.send(("error", task_id, type(exc).__name__, str(exc), exc.issues))
-        except Exception as exc:
-            if type(exc).__name__ != STOPPED_KIND:  # a stop before any plan is no fault
-                traceback.print_exc()
-            self.send(("error", task_id, type(exc).__name__, str(exc), []))
-        else:
-            self.send(("done", task_id, result))
+            run_task(task_id, instance, params, previous, disruption, stop, self.send)
         finally:
             with self.lock:
                 self.current.pop(task_id, None)
+
+
+def run_task(
+    task_id: str,
+    instance: Instance,
+    params: SolveParams,
+    previous: Plan | None,
+    disruption: Disruption | None,
+    stop: StopSignal,
+    send: Callable[[tuple[Any, ...]], None],
+) -> None:
+    """Solve ``instance`` (re-plan ``previous`` after ``disruption`` when both are
+    given) and report through ``send``: ``progress`` at most every
+    :data:`PROGRESS_EVERY_S`, then ``done`` with the plan or ``error`` with the
+    exception's kind, text and issues. The body of a task in every kind of worker (a
+    local process here, a Ray actor in :mod:`service.ray_workers`)."""
+    # The engine is imported in the worker only (see _worker_main).
+    from matcher.app.pipeline import plan
+
+    last = -1.0
+
+    def progress(p: Progress) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            send(("progress", task_id, p))
+
+    try:
+        if previous is not None and disruption is not None:
+            from matcher.app.replan import replan
+
+            result = replan(instance, previous, disruption, params, progress, stop)
+        else:
+            result = plan(instance, params, progress, stop)
+    except InvalidInstanceError as exc:
+        send(("error", task_id, type(exc).__name__, str(exc), exc.issues))
+    except Exception as exc:
+        if type(exc).__name__ != STOPPED_KIND:  # a stop before any plan is no fault
+            traceback.print_exc()
+        send(("error", task_id, type(exc).__name__, str(exc), []))
+    else:
+        send(("done", task_id, result))
 
 
 def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in the child
