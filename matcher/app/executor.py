@@ -113,6 +113,18 @@ def make_executor(
     raise ValueError(f"unknown executor {kind!r}; choose from {', '.join(EXECUTORS)}")
 
 
+@contextlib.contextmanager
+def opened(
+    kind: ExecutorKind, jobs: int | None = None, ray_address: str | None = None
+) -> Iterator[Executor]:
+    """:func:`make_executor`, closed when the block ends, however it ends."""
+    executor = make_executor(kind, jobs, ray_address)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
 def _cpus() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 

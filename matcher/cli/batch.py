@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from matcher.app.catalogue import solver_names
-from matcher.app.executor import EXECUTORS, ExecutorError, make_executor
-from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out, print_issues
+from matcher.app.executor import EXECUTORS, opened
+from matcher.cli.output import EXIT_INVALID, EXIT_OK, err, out, print_issues
 from matcher.domain.params import SolveParams
 from matcher.domain.validation import load_instance
 
@@ -175,20 +175,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from matcher.batch.batch import run_batch  # loads the checker and the task
 
     params = _params(args)
-    try:
-        executor = make_executor(args.executor, args.jobs, args.ray_address)
-        with _progress(len(args.instances), not args.quiet) as advance:
+    with (
+        opened(args.executor, args.jobs, args.ray_address) as executor,
+        _progress(len(args.instances), not args.quiet) as advance,
+    ):
 
-            def on_row(row: BatchRow) -> None:
-                advance(row.instance, row.ok, row.error or row.outcome)
+        def on_row(row: BatchRow) -> None:
+            advance(row.instance, row.ok, row.error or row.outcome)
 
-            try:
-                summary = run_batch(args.instances, args.output, params, executor, on_row)
-            finally:
-                executor.close()
-    except ExecutorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
+        summary = run_batch(args.instances, args.output, params, executor, on_row)
     if not args.quiet:
         out.print(batch_table(summary))
         _reasons([(r.instance, r.outcome, r.error) for r in summary.rows])
@@ -206,22 +201,15 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print_issues(exc.issues)
         return EXIT_INVALID
-    try:
-        executor = make_executor(args.executor, args.jobs, args.ray_address)
-        with _progress(len(variants) + 1, not args.quiet) as advance:
+    with (
+        opened(args.executor, args.jobs, args.ray_address) as executor,
+        _progress(len(variants) + 1, not args.quiet) as advance,
+    ):
 
-            def on_row(row: ScenarioRow) -> None:
-                advance(row.scenario, row.outcome != "failed", row.error or row.outcome)
+        def on_row(row: ScenarioRow) -> None:
+            advance(row.scenario, row.outcome != "failed", row.error or row.outcome)
 
-            try:
-                result = run_scenarios(
-                    instance, spec, variants, args.output, params, executor, on_row
-                )
-            finally:
-                executor.close()
-    except ExecutorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
+        result = run_scenarios(instance, spec, variants, args.output, params, executor, on_row)
     if not args.quiet:
         out.print(scenario_table(result))
         _reasons([(r.scenario, r.outcome, r.error) for r in [result.base, *result.scenarios]])

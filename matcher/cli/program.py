@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from matcher.app.executor import ExecutorError
 from matcher.check import PlanFormatError
 from matcher.cli import (
     batch,
@@ -65,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad parameter combinations
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except ExecutorError as exc:  # Ray missing or its cluster out of reach
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERNAL

@@ -13,14 +13,12 @@ import sys
 from pydantic import ValidationError
 
 from matcher.app.catalogue import solver_names
-from matcher.app.executor import EXECUTORS, ExecutorError, make_executor
+from matcher.app.executor import EXECUTORS, opened
 from matcher.app.recommend import recommend
 from matcher.check import check_schedule, load_plan
 from matcher.cli.inputs import recommend_inputs, replan_inputs
 from matcher.cli.output import (
     EXIT_CHECK_FAILED,
-    EXIT_INTERNAL,
-    EXIT_INVALID,
     EXIT_OK,
     err,
     out,
@@ -284,19 +282,11 @@ def _decomposed(args: argparse.Namespace, instance: Instance, params: SolveParam
     """``solve --executor``: the parts as tasks, then the whole (docs/batch.md)."""
     from matcher.app.decompose import decomposed_plan  # the engine loads in the tasks
 
-    try:
-        executor = make_executor(args.executor, args.jobs, args.ray_address)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        with LiveProgress(not args.quiet) as live:
-            result = decomposed_plan(instance, params, executor, live)
-    except ExecutorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
-    finally:
-        executor.close()
+    with (
+        opened(args.executor, args.jobs, args.ray_address) as executor,
+        LiveProgress(not args.quiet) as live,
+    ):
+        result = decomposed_plan(instance, params, executor, live)
     return _finish(args, instance, params, result)
 
 
