@@ -11,7 +11,7 @@ a set of parts exactly as the models do (the warm start, LNS, the plan's costs).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -142,6 +142,13 @@ class Tally:
         self.used[cand.factory] += sum(
             u.seconds_per_unit * units + u.setup_seconds * runs for u in cand.usage
         )
+
+
+def outside(plan: Mapping[int, Sequence[P]], orders: Iterable[int]) -> list[P]:
+    """The parts of every order of ``plan`` but ``orders``: what a sub-model of
+    ``orders`` (an LNS neighbourhood, a re-solve) holds the fairness rules against."""
+    chosen = set(orders)
+    return [p for o, ps in plan.items() if o not in chosen for p in ps]
 
 
 def tally(fair: Fairness, candidates: Sequence[Candidate], parts: Iterable[PartLike]) -> Tally:

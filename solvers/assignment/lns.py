@@ -21,7 +21,7 @@ from ortools.sat.python import cp_model
 from matcher.domain.params import SolveParams, StopSignal
 from solvers.assignment.base import Part, objective_of
 from solvers.assignment.cpsat_model import build_model, configure, extract, hint
-from solvers.assignment.fairness import fairness_cost, tally
+from solvers.assignment.fairness import fairness_cost, outside, tally
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
 
@@ -164,9 +164,7 @@ class Lns:
         if fair is not None:
             # Fairness is global: the sub-model holds it over its orders' work plus the
             # others' as constants, so its objective counts it for the whole plan.
-            chosen = set(orders)
-            rest = [p for o, ps in self.assigned.items() if o not in chosen for p in ps]
-            fixed = tally(fair, problem.candidates, rest)
+            fixed = tally(fair, problem.candidates, outside(self.assigned, orders))
             before += fairness_cost(fair, problem.candidates, self.parts)
         # Mandatory orders served now stay served (only improvements are kept, and
         # leaving one out costs more than any plan): without their huge penalties in

@@ -17,7 +17,7 @@ from matcher.domain.params import SolveParams
 from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import Part
 from solvers.assignment.cpsat_model import build_model, configure, extract, hint
-from solvers.assignment.fairness import tally
+from solvers.assignment.fairness import outside, tally
 from solvers.assignment.greedy import Capacity
 from solvers.assignment.problem import AssignmentProblem
 from solvers.cpsat_status import has_solution, solve_status
@@ -49,9 +49,7 @@ def resolve_forced(
     hard = all(plan.get(o) or o in fixed for o in orders if problem.orders[o].order.mandatory)
     rest = None  # fairness options: the caps hold over the whole plan (docs/fairness.md)
     if problem.fairness is not None:
-        chosen = set(orders)
-        others = [p for o, ps in plan.items() if o not in chosen for p in ps]
-        rest = tally(problem.fairness, problem.candidates, others)
+        rest = tally(problem.fairness, problem.candidates, outside(plan, orders))
     model, v = build_model(
         problem, hard, orders, cap.free, cap.buyer, offers, cap.materials, fixed_fairness=rest
     )

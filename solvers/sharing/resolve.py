@@ -14,7 +14,7 @@ from ortools.sat.python import cp_model
 from matcher.domain.params import SolveParams
 from solvers.assignment.base import Part
 from solvers.assignment.cpsat_model import build_model, configure, extract, hint
-from solvers.assignment.fairness import fairness_cost, tally
+from solvers.assignment.fairness import fairness_cost, outside, tally
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.problem import AssignmentProblem
 from solvers.cpsat_status import has_solution
@@ -98,8 +98,7 @@ def resolve(
     fixed = None
     fair = problem.fairness
     if fair is not None:  # the caps hold and the terms count, over the whole plan
-        chosen = set(orders)
-        rest = [p for o, ps in plan.items() if o not in chosen for p in ps]
+        rest = outside(plan, orders)
         fixed = tally(fair, problem.candidates, rest)
         before += fairness_cost(fair, problem.candidates, rest + current)
     model, v = build_model(
