@@ -89,10 +89,12 @@ STREAM_RETRY_S = 5.0  # the retry hint of a WatchJob refused for too many stream
 _REQUEST_FIELDS = re.compile(r"^(instance|previous|disruption|params|plan|order|top_k)(?=$|[.\[])")
 
 
-REPLY_S_PER_ORDER = 0.0008
-"""Measured on 1 000 orders (medium, stopped 1.5 s into a solve, twice): assembling the
-plan after the stop takes 0.61-0.63 s (diagnosis, the stages' wrap-up, the fairness
-report every plan now carries: 28 ms of it) and converting it 0.16-0.18 s (1.7 MB)."""
+REPLY_S_PER_ORDER = 0.0012
+"""Measured in the server on 1 000 orders under a 3 s deadline (six calls, quiet
+machine): from the stop to the plan back from the worker process 0.27-0.87 s (the
+assignment's current step ends, purchasing and routing still run, the plan is
+assembled and pickled), converting it 0.09 s. At 0.8 ms per order the call failed its
+deadline in two full test runs of three; 1.2 ms leaves about 0.7 s of headroom."""
 MIN_RUN_S = 0.2
 """A solve admitted under a deadline should get at least this long (or its usual
 length, if shorter) to find a first plan."""
