@@ -362,16 +362,21 @@ class _Day:
         the loads it would take, so no VRP needs solving (its routes would all be
         dropped as dearer than the carrier, docs/routing.md "When no VRP is solved").
 
-        Two lower bounds on the length ``L`` of a route carrying the loads ``S``: it
-        goes depot -> pickup -> delivery -> depot for each of them (triangle
-        inequality), so ``L >= loop(r)`` for the farthest; and it carries each load
-        ``r`` at least ``dist(r)`` with never more than its capacity on board, so
-        ``L >= sum(load_d(r) * dist(r)) / capacity_d`` in every dimension ``d``. Any
-        mix ``lam * first + (1 - lam) * second`` is a bound too. The route also
-        stops twice per load (service time). With ``L`` and the time it implies
-        priced at the vehicle's rates, a route pays only if its loads' carrier
-        charges cover the fixed cost plus the bound; over every farthest load and
-        every set of loads within it, that is checked by one sweep.
+        Lower bounds on the length ``L`` of a route carrying the loads ``S``: it goes
+        depot -> pickup -> delivery -> depot for each of them (triangle inequality),
+        so ``L >= loop(r)`` for the farthest; and ``L >= sum(m(r))`` over ``S`` for
+        each of these measures ``m``: the load's distance times its share of the
+        capacity in one dimension (never more than the capacity on board); and, for
+        loads over half the capacity in a dimension, the load's distance plus the
+        drive from its delivery to the nearest pickup of another such load or to the
+        depot (two such loads are never on board together, so the route carries
+        them one after the other and those stretches do not overlap: a truck's
+        repeated trips on one lane, the parts of a load split to fit it). The route
+        also stops twice per load (service time). With ``L >= max(loop, sum(m))``
+        and the time it implies priced at the vehicle's rates, a route pays only if
+        its loads' carrier charges cover the fixed cost plus the bound; over every
+        farthest load and every set of loads within it, :func:`_no_route_pays`
+        bounds the best set from above.
         """
         if not self.reachable:
             return True
@@ -382,11 +387,13 @@ class _Day:
             depot = self.depot_index[v.depot]
             per_s = v.cost_per_hour_cents / 3600
             per_m = v.cost_per_km_cents / 1000 + per_s * 3.6 / v.speed_kmh  # time driving
-            items = []  # (loop metres, carrier, service cost, load-metres per dimension)
-            for r in self.reachable:
-                fits = most_units(v, r.per_unit)
-                if fits is not None and fits < r.units:
-                    continue
+            fitting = [
+                r
+                for r in self.reachable
+                if (fits := most_units(v, r.per_unit)) is None or fits >= r.units
+            ]
+            items = []  # (loop metres, carrier, service cost, metres by the other bounds)
+            for r, serial in zip(fitting, self._serial_metres(fitting, v, depot), strict=True):
                 a, b = self._place(r.origin), self._place(r.destination)
                 loop = float(metres[depot, a] + metres[a, b] + metres[b, depot])
                 carried = {
@@ -394,13 +401,40 @@ class _Day:
                     for d, x in r.load.items()
                     if x > 0 and v.capacity.get(d, 0.0) > 0
                 }
-                items.append((loop, r.carrier_cents, per_s * 2 * self.service, carried))
+                items.append((loop, r.carrier_cents, per_s * 2 * self.service, carried | serial))
             items.sort(key=lambda item: item[0])
             fixed = v.fixed_cost_cents - (per_m + per_s) * slack - 1  # - 1: cent rounding
-            bounds = [(1.0, ""), *((lam, d) for lam in (0.5, 0.0) for d in self.dims)]
-            if not any(_no_route_pays(items, lam, dim, fixed, per_m) for lam, dim in bounds):
+            loops = np.array([item[0] for item in items])
+            worth = np.array([item[1] - item[2] for item in items])  # carrier less service
+            measures = ["", *self.dims, *(f"serial:{d}" for d in self.dims)]
+            if not any(
+                _no_route_pays(
+                    loops, worth, np.array([item[3].get(m, 0.0) for item in items]), fixed, per_m
+                )
+                for m in measures
+            ):
                 return False
         return True
+
+    def _serial_metres(self, loads: list[Load], v: Vehicle, depot: int) -> list[dict[str, float]]:
+        """Per load, ``{"serial:d": dist(r) + onward(r)}`` for each dimension ``d`` in
+        which it takes over half of ``v``'s capacity (:meth:`cannot_pay`'s third bound):
+        ``onward`` is the distance from its delivery to the nearest pickup of another
+        such load, or to the depot if that is nearer."""
+        metres = self.profiles[self.profile_of[v.speed_kmh]].distance
+        out: list[dict[str, float]] = [{} for _ in loads]
+        for d in self.dims:
+            cap = v.capacity.get(d, 0.0)
+            big = [k for k, r in enumerate(loads) if cap > 0 and r.load.get(d, 0.0) > cap / 2]
+            pickups = [self._place(loads[k].origin) for k in big]
+            for i, k in enumerate(big):
+                a, b = self._place(loads[k].origin), self._place(loads[k].destination)
+                onward = float(metres[b, depot])
+                for j, q in enumerate(pickups):
+                    if j != i:
+                        onward = min(onward, float(metres[b, q]))
+                out[k][f"serial:{d}"] = float(metres[a, b]) + onward
+        return out
 
     def out_of_reach(self) -> list[Unrouted]:
         return [
@@ -573,20 +607,34 @@ class _Day:
 
 
 def _no_route_pays(
-    items: list[tuple[float, int, float, dict[str, float]]],
-    lam: float,
-    dim: str,
-    fixed: float,
-    per_m: float,
+    loops: np.ndarray, worth: np.ndarray, measure: np.ndarray, fixed: float, per_m: float
 ) -> bool:
-    """:meth:`_Day.cannot_pay`'s sweep for one bound: ``items`` (loop metres,
-    carrier cents, service cost, load-metres per capacity by dimension) sorted by loop;
-    with the farthest load at each loop in turn, the best set takes every nearer load
-    worth more than its own share of the bound."""
-    gain = 0.0
-    for loop, carrier, service, carried in items:
-        gain += max(0.0, carrier - service - (1 - lam) * per_m * carried.get(dim, 0.0))
-        if gain - fixed - lam * per_m * loop >= 0:
+    """:meth:`_Day.cannot_pay` for one measure ``m``: ``loops``, ``worth`` (carrier
+    cents less the service stops' cost) and ``measure`` per load, sorted by loop.
+
+    With the farthest load's loop ``l``, a set ``S`` of loads within it pays only if
+    ``sum(worth) - fixed - per_m * max(l, sum(m)) >= 0``. Where ``sum(m) <= l`` the
+    best set is at most a fractional knapsack of capacity ``l`` (loads by worth per
+    metre); where ``sum(m) > l``, at most the sum of ``max(0, worth - per_m * m)``.
+    Both are upper bounds, so ``True`` is a proof and ``False`` only "may pay"."""
+    gain = np.cumsum(np.maximum(0.0, worth - per_m * measure))
+    reach = np.cumsum(measure)
+    long = (reach > loops) & (gain - fixed >= 0)
+    if long.any():
+        return False
+    useful = worth > 0
+    free = np.cumsum(np.maximum(0.0, worth)) - fixed - per_m * loops
+    order = np.argsort(-np.where(measure > 0, worth / np.maximum(measure, 1e-9), np.inf))
+    for i in np.flatnonzero(free >= 0):  # elsewhere not even every load for free pays
+        limit = loops[i]
+        take = order[(order <= i) & useful[order]]  # the loads within it, by worth per metre
+        used = np.cumsum(measure[take])
+        whole = int(np.searchsorted(used, limit, side="right"))
+        best = worth[take[:whole]].sum()
+        if whole < len(take):  # the first load that does not fit, in part
+            room = limit - (used[whole - 1] if whole else 0.0)
+            best += worth[take[whole]] * room / measure[take[whole]]
+        if best - fixed - per_m * limit >= 0:
             return False
     return True
 

@@ -175,7 +175,7 @@ def _routing_of(data: dict[str, Any]) -> Routing:
 
 @pytest.mark.parametrize("fixed_cents", [0, 5_000, 60_000, 150_000, 1_000_000])
 @pytest.mark.parametrize("carrier_min_cents", [0, 100_000])
-@pytest.mark.parametrize("capacity_kg", [3000.0, 400.0])
+@pytest.mark.parametrize("capacity_kg", [3000.0, 400.0, 120.0])
 def test_a_period_skipped_as_unable_to_pay_is_one_where_the_search_keeps_no_route(
     fleet_data: dict[str, Any],
     fixed_cents: int,
@@ -259,3 +259,32 @@ def test_the_checker_accepts_not_searched_where_a_vehicle_could_go_and_nowhere_e
             assert report.ok, [str(v) for v in report.violations]
         else:
             assert [v.code.value for v in report.violations] == ["UNROUTED_REASON"]
+
+
+def test_the_route_bound_never_rules_out_a_set_of_loads_that_pays() -> None:
+    """``_no_route_pays`` against every set of up to 9 loads, on random data: when it
+    says no route pays, no set ``S`` with farthest loop ``l`` has
+    ``sum(worth) - fixed - per_m * max(l, sum(m)) >= 0``; and it is not vacuous."""
+    from itertools import combinations
+
+    import numpy as np
+
+    from solvers.routing.stage import _no_route_pays
+
+    rng = np.random.default_rng(7)
+    proved = 0
+    for _ in range(300):
+        n = int(rng.integers(1, 10))
+        loops = np.sort(rng.uniform(1_000, 100_000, n))
+        worth = rng.uniform(-5_000, 40_000, n)
+        measure = np.where(rng.random(n) < 0.3, 0.0, rng.uniform(0, 60_000, n))
+        fixed, per_m = float(rng.uniform(0, 60_000)), float(rng.uniform(0.1, 1.0))
+        best = max(
+            worth[list(s)].sum() - fixed - per_m * max(loops[max(s)], measure[list(s)].sum())
+            for k in range(1, n + 1)
+            for s in combinations(range(n), k)
+        )
+        if _no_route_pays(loops, worth, measure, fixed, per_m):
+            proved += 1
+            assert best < 0
+    assert proved > 30
