@@ -207,11 +207,37 @@ class _SharingChecker:
 
     def _check_transfers(self) -> None:
         transfers = self.section.transfers
-        self._check_ranking("transfers", [t.saving_cents for t in transfers], "saving")
+        # docs/sharing.md: those serving mandatory orders first (most first), then by saving
+        for k in range(1, len(transfers)):
+            a, b = transfers[k - 1], transfers[k]
+            if len(b.serves_mandatory) > len(a.serves_mandatory):
+                why = (
+                    f"serves {len(b.serves_mandatory)} mandatory order(s), after one "
+                    f"serving {len(a.serves_mandatory)}"
+                )
+            elif len(b.serves_mandatory) == len(a.serves_mandatory) and (
+                b.saving_cents > a.saving_cents + SHARING_TOL
+            ):
+                why = f"ranked by saving, highest first: {b.saving_cents} after {a.saving_cents}"
+            else:
+                continue
+            self.add(ViolationCode.SHARING_RANKING, f"capacity_sharing.transfers[{k}]", why)
+        made = {order for order, _ in self.units}
         for k, tr in enumerate(transfers):
             problems: list[str] = []
-            if tr.saving_cents <= 0:
-                problems.append(f"saving {tr.saving_cents} cents: only savings > 0 are listed")
+            if tr.saving_cents <= 0 and not tr.serves_mandatory:
+                problems.append(
+                    f"saving {tr.saving_cents} cents: only savings > 0, or transfers serving "
+                    "a mandatory order, are listed"
+                )
+            for name in tr.serves_mandatory:
+                order = self.orders.get(name)
+                if order is None:
+                    problems.append(f"serves unknown order '{name}'")
+                elif order.penalties.unserved_cents is not None:
+                    problems.append(f"order '{name}' it serves is not mandatory")
+                elif name in made:
+                    problems.append(f"order '{name}' it serves is already served by the plan")
             for side in (tr.from_factory, tr.to_factory):
                 if side not in self.factories:
                     problems.append(f"unknown factory '{side}'")

@@ -251,6 +251,8 @@ def sharing_tables(cs: CapacitySharing, top: int = 5) -> list[Table]:
                 if tr.kind.value == "MOVE_WORK"
                 else f"{tr.hours:g} h {tr.resource_group} p{tr.period}"
             )
+            if tr.serves_mandatory:
+                what += f"; serves mandatory {', '.join(tr.serves_mandatory)}"
             moves.add_row(
                 tr.kind.value, what, tr.from_factory, tr.to_factory, money(tr.saving_cents)
             )

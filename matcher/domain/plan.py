@@ -455,7 +455,14 @@ class Transfer(Result):
     hours: float = Field(default=0.0, description="LEND_CAPACITY: hours lent.")
     saving_cents: int = Field(
         description="Objective of the plan minus that of the re-solve with the transfer "
-        "(orders outside the re-solved neighbourhood stay as planned)."
+        "(orders outside the re-solved neighbourhood stay as planned), in the plan's cost "
+        "terms: a mandatory order served counts its production, not the solver's "
+        "internal penalty, so serving one can make this negative."
+    )
+    serves_mandatory: list[str] = Field(
+        default_factory=list,
+        description="Mandatory orders the plan leaves unserved that the re-solve with the "
+        "transfer serves; such transfers are listed first, whatever their saving.",
     )
     detail: str = ""
 

@@ -35,7 +35,7 @@ from solvers.assignment.bound import LagrangianBound
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 from solvers.assignment.relaxation import solve_relaxation
-from solvers.sharing.resolve import by_order, residual, resolve
+from solvers.sharing.resolve import Resolved, by_order, residual, resolve
 
 UNDER_USED_BELOW = 0.5
 """A factory using less than this share of its free time is under-used."""
@@ -49,9 +49,14 @@ MOVE_TRIES = 3
 """Overloaded factories whose orders are re-solved for better moves."""
 NEIGHBOURHOOD = 120
 """Most orders in one re-solve."""
-RESOLVE_S = 0.5
-"""Most CP-SAT time of one re-solve (deterministic time with one worker, so that the
-same seed gives the same transfers; the loops are then bounded by their counts only)."""
+RESOLVE_S_PER_ORDER = 0.02
+RESOLVE_MIN_S = 0.1
+RESOLVE_MAX_S = 2.0
+"""CP-SAT time of one re-solve: 20 ms per order re-solved, between 0.1 s and 2 s
+(deterministic time with one worker, so that the same seed gives the same transfers;
+the loops are then bounded by their counts only). A 6-order neighbourhood finds its
+best answer in under 0.1 s and may take seconds to prove it; one of 120 orders needs
+seconds to find one (0.5 s found none on medium or at 10 000 orders)."""
 
 LP_MAX_VARIABLES = 300_000
 """Above this many production variables (the priced LP then takes minutes and
@@ -128,7 +133,9 @@ def analyse(
     deadline = start + seconds
     transfers = _lend(state, needs, processes, params, seconds, deadline, stop)
     transfers += _moves(state, overloaded, params, seconds, deadline, stop)
-    transfers.sort(key=lambda tr: (-tr.saving_cents, tr.kind.value, tr.from_factory))
+    transfers.sort(
+        key=lambda tr: (-len(tr.serves_mandatory), -tr.saving_cents, tr.kind.value, tr.from_factory)
+    )
     backups = _backups(state) if params.backups else None
     return CapacitySharing(
         method=method,
@@ -330,7 +337,10 @@ def _offers(state: _State, processes: dict[tuple[str, str], list[str]]) -> list[
 
 
 def _users(state: _State, resource: int, period: int | None) -> list[int]:
-    """Orders with a candidate on ``resource`` (in ``period``), those there first."""
+    """Orders with a candidate on ``resource`` (in ``period``): the hurt ones that could
+    use it first (up to half the neighbourhood), then those placed there, then the rest
+    of the hurt. Placed orders first would crowd out, at platform size, the very orders
+    lent hours serve."""
     p = state.problem
     there: list[int] = []
     could: list[int] = []
@@ -344,7 +354,8 @@ def _users(state: _State, resource: int, period: int | None) -> list[int]:
                 (there if at else could).append(info.index)
                 break
     hurt = [o for o in could if _hurt(state, o)]
-    return (there + hurt)[:NEIGHBOURHOOD]
+    first = hurt[: NEIGHBOURHOOD // 2]  # the orders the lent hours would serve lead
+    return (first + there + hurt[len(first) :])[:NEIGHBOURHOOD]
 
 
 def _lend(
@@ -390,8 +401,10 @@ def _lend(
         cap = residual(p, state.parts, set(orders))
         cap.free[r_to][t] += 3600 * hours
         cap.free[r_from][t] -= 3600 * hours
-        res = resolve(p, state.plan, orders, cap, params, _step(seconds, deadline, params))
-        if res.saving > 0:
+        res = resolve(
+            p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
+        )
+        if _worth_listing(res):
             lender = p.resources[r_from]
             out.append(
                 Transfer(
@@ -402,8 +415,9 @@ def _lend(
                     period=t,
                     hours=float(hours),
                     saving_cents=res.saving,
+                    serves_mandatory=_ids(p, res.serves_mandatory),
                     detail=f"{hours} idle h of {lender.group}; {len(orders)} orders re-solved "
-                    f"({'optimal' if res.optimal else 'best found'})",
+                    f"({'optimal' if res.optimal else 'best found'})" + _serving(p, res),
                 )
             )
     return out
@@ -433,10 +447,13 @@ def _moves(
             for o, ps in state.plan.items()
             if any(p.candidates[x.candidate].factory == fi for x in ps)
         ]
-        orders = sorted(set(hurt + there))[:NEIGHBOURHOOD]
+        orders = list(dict.fromkeys(hurt[: NEIGHBOURHOOD // 2] + sorted(there) + hurt))
+        orders = sorted(orders[:NEIGHBOURHOOD])  # the hurt orders kept, then those there
         cap = residual(p, state.parts, set(orders))
-        res = resolve(p, state.plan, orders, cap, params, _step(seconds, deadline, params))
-        if res.saving <= 0:
+        res = resolve(
+            p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
+        )
+        if not _worth_listing(res):
             continue
         moves = _diff(p, state.plan, res.parts, orders)
         for order, src, dst, units in moves:
@@ -448,11 +465,28 @@ def _moves(
                     order=order,
                     quantity=units,
                     saving_cents=res.saving,
+                    serves_mandatory=_ids(p, res.serves_mandatory),
                     detail=f"one of {len(moves)} move(s) of a joint re-solve of "
-                    f"{len(orders)} orders saving {res.saving} in total",
+                    f"{len(orders)} orders saving {res.saving} in total" + _serving(p, res),
                 )
             )
     return out
+
+
+def _worth_listing(res: Resolved) -> bool:
+    """Better for the solver, and either cheaper in the plan's terms or serving a
+    mandatory order the plan leaves out (which may cost more than it saves)."""
+    return res.improves and (res.saving > 0 or bool(res.serves_mandatory))
+
+
+def _ids(p: AssignmentProblem, orders: list[int]) -> list[str]:
+    return [p.orders[o].order.id for o in orders]
+
+
+def _serving(p: AssignmentProblem, res: Resolved) -> str:
+    if not res.serves_mandatory:
+        return ""
+    return f"; serves mandatory order(s) {', '.join(_ids(p, res.serves_mandatory))}"
 
 
 def _diff(
@@ -530,12 +564,15 @@ def _late(deadline: float, params: SolveParams) -> bool:
     return params.workers > 1 and time.perf_counter() > deadline
 
 
-def _step(seconds: float, deadline: float, params: SolveParams) -> float:
-    """CP-SAT time of one re-solve: with one worker a fixed share of the stage's
-    ``seconds`` (deterministic time, the same every run), else what the clock leaves."""
+def _step(seconds: float, deadline: float, params: SolveParams, orders: int) -> float:
+    """CP-SAT time of one re-solve of ``orders`` orders: by its size (``RESOLVE_*``),
+    with one worker at most a fixed share of the stage's ``seconds`` (deterministic
+    time, the same every run), else at most half of what the clock leaves (so that a
+    second re-solve gets a chance)."""
+    size = min(RESOLVE_MAX_S, max(RESOLVE_MIN_S, RESOLVE_S_PER_ORDER * orders))
     if params.workers == 1:
-        return max(0.01, min(RESOLVE_S, 0.6 * seconds / (LEND_TRIES + MOVE_TRIES)))
-    return min(RESOLVE_S, max(0.05, deadline - time.perf_counter()))
+        return max(0.01, min(size, 0.6 * seconds / (LEND_TRIES + MOVE_TRIES)))
+    return min(size, max(0.05, (deadline - time.perf_counter()) / 2))
 
 
 def _stopped(stop: StopSignal | None) -> bool:

@@ -7,7 +7,7 @@ planned, so a reported saving is one a plan can actually reach.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
@@ -66,14 +66,32 @@ def offered(
 
 @dataclass
 class Resolved:
-    before: int  # objective share of the orders as planned
+    before: int  # objective share of the orders as planned (internal terms)
     after: int | None  # after the re-solve (None: no solution in time)
     parts: list[Part]  # the orders' new parts
     optimal: bool
+    penalty_change: int = 0  # internal-only penalties (mandatory orders) after minus before
+    serves_mandatory: list[int] = field(default_factory=list)  # orders served only after
+
+    @property
+    def improves(self) -> bool:
+        """Better by the solver's own objective: cheaper, or more mandatory orders served."""
+        return self.after is not None and self.after < self.before
 
     @property
     def saving(self) -> int:
-        return 0 if self.after is None else self.before - self.after
+        """The saving in the plan's cost terms (``plan.costs``): the internal objective's,
+        less the penalties the plan's costs do not show (an unserved mandatory order
+        costs the plan nothing, the solver a large penalty)."""
+        return 0 if self.after is None else self.before - self.after + self.penalty_change
+
+
+def internal_only(problem: AssignmentProblem, order: int) -> int:
+    """What leaving ``order`` unserved costs the solver beyond what it costs the plan:
+    the mandatory penalty of a mandatory (or re-plan-forced) order; 0 otherwise."""
+    o = problem.orders[order].order
+    shown = problem.weights.unserved * (o.penalties.unserved_cents or 0)
+    return problem.unserved_cost(order) - shown
 
 
 def resolve(
@@ -113,4 +131,10 @@ def resolve(
     after = round(solver.objective_value)
     if after >= before:
         return Resolved(before, before, current, code == cp_model.OPTIMAL)
-    return Resolved(before, after, extract(solver, v), code == cp_model.OPTIMAL)
+    parts = extract(solver, v)
+    served_before = {o for o in orders if plan.get(o)}
+    served_after = {problem.candidates[p.candidate].order for p in parts}
+    change = sum(internal_only(problem, o) for o in served_after - served_before)
+    change -= sum(internal_only(problem, o) for o in served_before - served_after)
+    gained = sorted(o for o in served_after - served_before if problem.orders[o].order.mandatory)
+    return Resolved(before, after, parts, code == cp_model.OPTIMAL, -change, gained)

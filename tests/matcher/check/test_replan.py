@@ -696,6 +696,9 @@ def test_valid_transfers_pass(instance: Instance, previous: Plan) -> None:
         ({"from_factory": "F2", "to_factory": "F1"}, "which makes 0 of it"),
         ({"to_factory": "F4"}, "lacks a process"),
         ({"kind": "LEND_CAPACITY", "resource_group": "lathe", "hours": 1.0}, "resource group"),
+        ({"serves_mandatory": ["O9"]}, "serves unknown order 'O9'"),
+        ({"serves_mandatory": ["O3"]}, "order 'O3' it serves is not mandatory"),
+        ({"serves_mandatory": ["O1"]}, "order 'O1' it serves is already served by the plan"),
     ],
 )
 def test_invalid_transfer_is_reported(
@@ -715,6 +718,20 @@ def test_transfers_out_of_order_are_reported(instance: Instance, previous: Plan)
     ]
     (violation,) = only(_check_sharing(instance, data), ViolationCode.SHARING_RANKING)
     assert violation.path == "capacity_sharing.transfers[1]"
+
+
+def test_a_transfer_serving_a_mandatory_order_must_come_first(
+    instance: Instance, previous: Plan
+) -> None:
+    data = _sharing(previous)
+    data["capacity_sharing"]["transfers"] = [
+        _transfer(saving_cents=300),
+        _transfer(saving_cents=-50, serves_mandatory=["O1"]),  # O1 is served: reported too
+    ]
+    report = _check_sharing(instance, data)
+    (violation,) = [v for v in report.violations if v.code is ViolationCode.SHARING_RANKING]
+    assert violation.path == "capacity_sharing.transfers[1]"
+    assert "serves 1 mandatory order(s), after one serving 0" in violation.message
 
 
 @pytest.mark.parametrize(

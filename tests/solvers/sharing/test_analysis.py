@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from matcher.app.pipeline import plan
+from matcher.check import check_plan
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import CapacitySharing, LoadStatus, TransferKind
 from tests.sharing_data import factory, instance, order
@@ -110,3 +111,32 @@ def test_a_stopped_solve_skips_pricing_and_transfers() -> None:
     assert all(r.marginal_cents_per_hour == 0 for r in cs.capacity)
     assert cs.transfers == []
     assert any("deadline" in n for n in cs.notes)
+
+
+def test_a_transfer_that_lets_a_mandatory_order_be_served_says_so_at_its_plan_cost() -> None:
+    """F1 (100 a unit, 10 h) is the only factory the credit allows for the mandatory O1
+    and O2 (8 units each): one is left out. O3 (5 units, a penalty) goes to F2 (150),
+    which makes F1's hours worth 50 each. F2 lending F1 10 idle hours lets O2 be served:
+    the solver counts that as its mandatory penalty saved; the plan's costs, which show
+    no penalty for a mandatory order, rise by O2's 800 of production."""
+    inst = instance(
+        [factory("F1", 100, [10]), factory("F2", 150, [100], score=40)],
+        [
+            order("O1", 8, min_credit=60),
+            order("O2", 8, min_credit=60),
+            order("O3", 5, penalty=100_000),
+        ],
+    )
+    p = plan(inst, PARAMS)
+    assert [u.order for u in p.unassigned] == ["O2"]
+    assert p.capacity_sharing is not None
+    first = p.capacity_sharing.transfers[0]
+    assert (first.kind, first.from_factory, first.to_factory) == (
+        TransferKind.LEND_CAPACITY,
+        "F2",
+        "F1",
+    )
+    assert first.serves_mandatory == ["O2"]
+    assert first.saving_cents == -8 * 100
+    assert "serves mandatory order(s) O2" in first.detail
+    assert check_plan(inst, p).ok

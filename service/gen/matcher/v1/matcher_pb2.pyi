@@ -1363,7 +1363,7 @@ class CapacityOffer(_message.Message):
     def __init__(self, factory: _Optional[str] = ..., resource_group: _Optional[str] = ..., processes: _Optional[_Iterable[str]] = ..., periods: _Optional[_Iterable[int]] = ..., idle_hours: _Optional[float] = ...) -> None: ...
 
 class Transfer(_message.Message):
-    __slots__ = ("kind", "from_factory", "to_factory", "order", "quantity", "resource_group", "period", "hours", "saving_cents", "detail")
+    __slots__ = ("kind", "from_factory", "to_factory", "order", "quantity", "resource_group", "period", "hours", "saving_cents", "detail", "serves_mandatory")
     KIND_FIELD_NUMBER: _ClassVar[int]
     FROM_FACTORY_FIELD_NUMBER: _ClassVar[int]
     TO_FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -1374,6 +1374,7 @@ class Transfer(_message.Message):
     HOURS_FIELD_NUMBER: _ClassVar[int]
     SAVING_CENTS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    SERVES_MANDATORY_FIELD_NUMBER: _ClassVar[int]
     kind: TransferKind
     from_factory: str
     to_factory: str
@@ -1384,7 +1385,8 @@ class Transfer(_message.Message):
     hours: float
     saving_cents: int
     detail: str
-    def __init__(self, kind: _Optional[_Union[TransferKind, str]] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., order: _Optional[str] = ..., quantity: _Optional[int] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., hours: _Optional[float] = ..., saving_cents: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+    serves_mandatory: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[_Union[TransferKind, str]] = ..., from_factory: _Optional[str] = ..., to_factory: _Optional[str] = ..., order: _Optional[str] = ..., quantity: _Optional[int] = ..., resource_group: _Optional[str] = ..., period: _Optional[int] = ..., hours: _Optional[float] = ..., saving_cents: _Optional[int] = ..., detail: _Optional[str] = ..., serves_mandatory: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Backup(_message.Message):
     __slots__ = ("order", "primary_factory", "quantity", "backup_factory", "extra_cents", "completion_period", "detail")
