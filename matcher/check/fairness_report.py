@@ -401,6 +401,24 @@ def _paid_now(checker: CheckState) -> dict[str, int]:
     return paid
 
 
+def _share_allows(
+    checker: CheckState,
+    order: Order,
+    factory: Factory,
+    caps: list[Capability],
+    setups: int,
+    buyer: dict[tuple[str, str], int],
+) -> bool:
+    """The factory's buyer-share limit (docs/model.md) with the order made in ``setups``
+    periods on top of the buyer's seconds there (``buyer``)."""
+    share = factory.max_buyer_share
+    if share is None:
+        return True
+    need = sum(c.seconds_per_unit * order.quantity + 60 * c.setup_minutes * setups for c in caps)
+    limit = share * 60 * sum(sum(checker.free[(factory.id, r.id)]) for r in factory.resources)
+    return buyer[(factory.id, order.buyer)] + need <= limit + SHARE_TOL
+
+
 def _pairs(checker: CheckState) -> list[BlockingPair]:
     """Every blocking pair, in the report's ranking."""
     paid = _paid_now(checker)
@@ -410,21 +428,27 @@ def _pairs(checker: CheckState) -> list[BlockingPair]:
         at[a.order].add(a.factory)
     lead = _leads(checker)
     left: dict[str, dict[str, list[int]]] = {}
+    offering: dict[str, set[str]] = defaultdict(set)  # process -> factories offering it
+    for fid, caps_at in checker.caps.items():
+        for process in caps_at:
+            offering[process].add(fid)
     out: list[BlockingPair] = []
     for order in checker.inst.orders:
         if is_split_by_operation(order):
             continue
         now = paid.get(order.id) if order.id in at else None
-        process = order.operations[0].process
-        for factory in checker.inst.factories:
-            if process not in checker.caps[factory.id] or factory.id in at[order.id]:
-                continue
+        able = set.intersection(*(offering[op.process] for op in order.operations))
+        for fid in able - at[order.id]:  # the ranking below fixes the order of the list
+            factory = checker.factories[fid]
+            if now is not None:  # no cheaper even before transport: the quickest test
+                offer = checker.caps[factory.id]
+                unit = sum(offer[op.process].unit_cost_cents for op in order.operations)
+                if unit * order.quantity >= now:
+                    continue
             caps = _whole_order_caps(checker, order, factory)
             if caps is None:
                 continue
             unit = sum(c.unit_cost_cents for c in caps)
-            if now is not None and unit * order.quantity >= now:
-                continue  # no cheaper even before transport
             price = (unit + unit_transport_cents(checker.inst, order, factory)) * order.quantity
             if now is not None and price >= now:
                 continue
@@ -438,19 +462,8 @@ def _pairs(checker: CheckState) -> list[BlockingPair]:
             setups = _setups_needed(order, caps, left[factory.id], first, last)
             if setups is None:
                 continue
-            share = factory.max_buyer_share
-            if share is not None:
-                need = sum(
-                    c.seconds_per_unit * order.quantity + 60 * c.setup_minutes * setups
-                    for c in caps
-                )
-                limit = (
-                    share
-                    * 60
-                    * sum(sum(checker.free[(factory.id, r.id)]) for r in factory.resources)
-                )
-                if buyer[(factory.id, order.buyer)] + need > limit + SHARE_TOL:
-                    continue
+            if not _share_allows(checker, order, factory, caps, setups, buyer):
+                continue
             out.append(
                 BlockingPair(
                     order=order.id,
