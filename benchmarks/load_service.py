@@ -308,7 +308,7 @@ def server_phases() -> dict[str, float]:
                 sums[phase] = sample.value
             elif sample.name.endswith("_count"):
                 counts[phase] = sample.value
-    order = ("validate", "wait", "solve", "encode")
+    order = ("decode", "validate", "wait", "solve", "encode", "serialize")
     return {k: round(1000 * sums[k] / counts[k], 1) for k in order if counts.get(k)}
 
 

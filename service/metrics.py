@@ -38,9 +38,10 @@ SOLVE_SECONDS = Histogram(
 )
 PHASE_SECONDS = Histogram(
     "matcher_phase_seconds",
-    "Server time of a unary solve by phase: validate (request to domain, every check), "
-    "wait (for a solve worker), solve (on the worker, plan hand-off included), encode "
-    "(plan to proto)",
+    "Server time of a call by phase: decode (request bytes to proto, every method), "
+    "validate (request to domain, every check), wait (for a solve worker), solve (on the "
+    "worker, plan hand-off included), encode (plan to proto), serialize (reply proto to "
+    "bytes, every method)",
     ["method", "phase"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300),
 )

@@ -136,9 +136,29 @@ class _Interceptor(grpc.ServerInterceptor):
         for behaviour, make, wrap in kinds:
             if behaviour is not None:
                 return make(
-                    wrap(behaviour), handler.request_deserializer, handler.response_serializer
+                    wrap(behaviour),
+                    _timed(handler.request_deserializer, name, "decode"),
+                    _timed(handler.response_serializer, name, "serialize"),
                 )
         return handler
+
+
+def _timed(
+    convert: Callable[[Any], Any] | None, method: str, phase: str
+) -> Callable[[Any], Any] | None:
+    """``convert`` (bytes to message, or back) timed into ``matcher_phase_seconds``: the
+    parts of a call's server time that happen outside its handler."""
+    if convert is None:
+        return None
+
+    def run(value: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return convert(value)
+        finally:
+            metrics.PHASE_SECONDS.labels(method, phase).observe(time.perf_counter() - start)
+
+    return run
 
 
 @dataclass

@@ -306,7 +306,7 @@ def test_metrics_are_exported(tmp_path: Path, tiny_instance: Instance) -> None:
         assert 'matcher_requests_total{code="OK",method="Solve"}' in text
         assert "matcher_solve_seconds_count" in text
         assert "matcher_jobs_queued" in text
-        for phase in ("validate", "wait", "solve", "encode"):
+        for phase in ("decode", "validate", "wait", "solve", "encode", "serialize"):
             assert f'matcher_phase_seconds_count{{method="Solve",phase="{phase}"}}' in text
     finally:
         running.stop(0)
