@@ -592,7 +592,11 @@ def _sharing(
     seconds = SHARING_SHARE * params.time_limit_s  # one worker: the same work each time
     if params.workers > 1:
         seconds = max(seconds, params.time_limit_s - (time.perf_counter() - started))
-    return analyse(problem, result.parts, params, seconds, stop)
+    gap = None  # proved: a move of work cannot save more than objective - bound
+    optimal = result.status is SolveStatus.OPTIMAL
+    if optimal and result.objective is not None and result.best_bound is not None:
+        gap = max(0.0, result.objective - result.best_bound)
+    return analyse(problem, result.parts, params, seconds, stop, gap)
 
 
 def _improvements(progress: ProgressCallback | None) -> ProgressCallback | None:

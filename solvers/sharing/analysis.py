@@ -108,8 +108,13 @@ def analyse(
     params: SolveParams,
     seconds: float,
     stop: StopSignal | None = None,
+    proved_gap: float | None = None,
 ) -> CapacitySharing:
-    """The capacity-sharing section of the plan made of ``parts``."""
+    """The capacity-sharing section of the plan made of ``parts``.
+
+    ``proved_gap``: when the assignment is proved optimal within the requested relative
+    gap, its objective minus its bound (internal cents). A move of work re-solves the
+    plan's own problem, so it cannot save more than that: the moves are not searched."""
 
     start = time.perf_counter()
     state = _State(problem, parts)
@@ -132,7 +137,13 @@ def analyse(
     offers = _offers(state, processes)
     deadline = start + seconds
     transfers = _lend(state, needs, processes, params, seconds, deadline, stop)
-    transfers += _moves(state, overloaded, params, seconds, deadline, stop)
+    if proved_gap is None:
+        transfers += _moves(state, overloaded, params, seconds, deadline, stop)
+    elif overloaded:
+        notes.append(
+            f"moves of work not searched: the assignment is proved within the requested "
+            f"gap, so no move can save more than {proved_gap / 100:,.2f}"
+        )
     transfers.sort(
         key=lambda tr: (-len(tr.serves_mandatory), -tr.saving_cents, tr.kind.value, tr.from_factory)
     )
