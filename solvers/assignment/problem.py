@@ -480,15 +480,20 @@ def _build_problem(
             if fid in factory_index:
                 held.setdefault(oid, set()).add(factory_index[fid])
         forced = {oid for oid, _ in anchor.fixed}
-    # orders tied to a previous plan keep the per-factory path, which knows those ties
-    offers = _Offers(
-        instance, by_process, caps_by_factory, res_index, free, n_periods, held.keys() | forced
-    )
+    # orders holding fixed work keep the per-factory path, which knows those ties
+    offers = _Offers(instance, by_process, caps_by_factory, res_index, free, n_periods, forced)
     for info in orders:
         if stop is not None and stop.is_set():
             raise CompileStoppedError(f"{stop.reason} while the problem compiled: no plan yet")
         found = _vector_candidates(
-            info, offers, rates, w, max_candidates, materials, anchor.now if anchor else 0
+            info,
+            offers,
+            rates,
+            w,
+            max_candidates,
+            materials,
+            anchor.now if anchor else 0,
+            held.get(info.order.id, set()),
         )
         for cand in found or _order_candidates(
             instance,
@@ -724,7 +729,7 @@ class _Offers:
         tied: set[str],
     ) -> None:
         self.instance = instance
-        self.tied = tied  # order ids left to the per-factory path
+        self.tied = tied  # order ids left to the per-factory path (fixed work)
         self.by_process = by_process
         self.caps_by_factory = caps_by_factory
         self.res_index = res_index
@@ -790,11 +795,13 @@ def _vector_candidates(
     max_candidates: int,
     materials: _Materials,
     now: int,
+    held: set[int],
 ) -> list[Candidate] | None:
     """The candidates of an ordinary order, as :func:`_order_candidates` finds them, by
     array operations over all capable factories at once; None when the order gets none
     (then :func:`_order_candidates`, which words each reason, says why), is split by
-    operation or is tied to a previous plan (left to :func:`_order_candidates`).
+    operation or holds fixed work of a previous plan (left to :func:`_order_candidates`).
+    ``held``: factories of a previous plan kept whatever ``max_candidates`` says.
 
     Only the candidates that survive every filter become :class:`Candidate` objects:
     at 50 000 orders per-factory objects and calls made compilation the bottleneck."""
@@ -824,7 +831,10 @@ def _vector_candidates(
     base = w.production * offer.unit_cost[idx] + w.transport * transport[idx] + w.credit * credit
     order = np.lexsort((factory, base))  # cheapest first, then by factory
     if max_candidates:
-        order = order[:max_candidates]
+        keep = np.arange(len(order)) < max_candidates
+        if held:
+            keep |= np.isin(factory[order], sorted(held))
+        order = order[keep]
     idx, factory, credit, base = idx[order], factory[order], credit[order], base[order]
     lo, hi = lo[idx], hi[idx]
     first = np.maximum(max(o.release_period, now), start[idx])

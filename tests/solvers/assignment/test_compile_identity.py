@@ -91,3 +91,32 @@ def test_compilation_matches_the_stored_fingerprint(name: str) -> None:
 
 if __name__ == "__main__":
     FINGERPRINTS.write_text(json.dumps({n: _compile(n) for n in sorted(CASES)}, indent=1) + "\n")
+
+
+def test_orders_tied_to_a_previous_plan_compile_as_the_per_factory_path_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-plan's held orders (a previous factory kept whatever ``max_candidates``
+    says) go through the array path; it must give what the per-factory path gives."""
+    from matcher.app.pipeline import plan
+    from matcher.domain.params import SolveParams
+    from solvers.assignment import problem as compiler
+    from solvers.assignment.problem import AnchorSpec
+
+    instance = _instance("gen:300:30:14:2:0.0")
+    before = plan(instance, SolveParams(assignment_solver="greedy", time_limit_s=5, workers=1))
+    previous: dict[tuple[str, str], int] = {}
+    initial: dict[tuple[str, str], dict[int, int]] = {}
+    for a in before.allocations:
+        if a.operation == 0:
+            key = (a.order, a.factory)
+            previous[key] = previous.get(key, 0) + a.quantity
+            initial[key] = {pq.period: pq.quantity for pq in a.periods}
+    fixed = {key: {t: q for t, q in qs.items() if t < 3} for key, qs in list(initial.items())[:5]}
+    spec = AnchorSpec(3, {k: q for k, q in fixed.items() if q}, previous, initial, 1000)
+    assert len(previous) > 50
+
+    arrays = fingerprint(build_problem(instance, instance.weights, 2, spec))
+    monkeypatch.setattr(compiler, "_vector_candidates", lambda *args, **kw: None)
+    per_factory = fingerprint(build_problem(instance, instance.weights, 2, spec))
+    assert arrays == per_factory
