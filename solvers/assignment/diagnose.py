@@ -35,6 +35,10 @@ def explain_unserved(
     for p in parts:
         left.take(problem.candidates[p.candidate], p.quantities)
     empty = Capacity(problem)
+    # The same for every order (trial placements give their capacity back), and a copy
+    # of every table: made once, when first needed.
+    materials_free: Capacity | None = None
+    no_materials: Capacity | None = None
     out: dict[int, tuple[ReasonCode, str]] = {}
     for info in problem.orders:
         if info.index in served or not info.candidates:
@@ -58,7 +62,9 @@ def explain_unserved(
                 f"cheapest placement costs {single[0]} cents, more than its penalty {penalty}",
             )
             continue
-        if problem.materials and _fits(problem, left_materials_free(problem, left), info.index):
+        if problem.materials and materials_free is None:
+            materials_free = left_materials_free(problem, left)
+        if materials_free is not None and _fits(problem, materials_free, info.index):
             out[info.index] = (
                 ReasonCode.MATERIAL_UNAVAILABLE,
                 f"{_materials_of(problem, info.index)}: what can arrive in time is "
@@ -66,7 +72,9 @@ def explain_unserved(
             )
             continue
         if not _fits(problem, empty, info.index):  # in one part or split
-            if problem.materials and _fits(problem, empty.without_materials(), info.index):
+            if problem.materials and no_materials is None:
+                no_materials = empty.without_materials()
+            if no_materials is not None and _fits(problem, no_materials, info.index):
                 out[info.index] = (
                     ReasonCode.MATERIAL_UNAVAILABLE,
                     f"{_materials_of(problem, info.index)}: not enough can arrive in time "
