@@ -403,6 +403,8 @@ class CpSatBackend:
             f"factory exchange: {s.iterations} neighbourhoods, {s.improvements} moves, "
             f"{before - lns.objective:.0f} cheaper"
         )
+        if (searched := s.local_search_note()) is not None:
+            notes.append(searched)
         if lns.objective >= best.objective:
             return best
         return _Incumbent(
@@ -625,6 +627,8 @@ class CpSatBackend:
             else "bound: Lagrangian relaxation of the capacity rows "
             f"({time.perf_counter() - bound_start:.2f}s)",
         ]
+        if (searched := s.local_search_note()) is not None:
+            notes.append(searched)
         if stuck:
             notes.append(
                 f"the bound assumes the {len(stuck)} mandatory order(s) LNS could not place stay "
