@@ -429,19 +429,8 @@ class CpSatBackend:
         with its own proof, when there are several."""
         groups = independent_groups(problem, offered)
         if len(groups) > 1:
-            return self._solve_groups(
-                problem,
-                params,
-                progress,
-                start,
-                offered,
-                hard,
-                best,
-                seconds,
-                stop,
-                groups,
-                global_bound,
-            )
+            solve = _Groups(problem, params, progress, start, offered, hard, stop, global_bound)
+            return solve.run(groups, best, seconds)
         began = time.perf_counter()
         model, v = build_model(problem, hard, offered=offered)
         if best.parts and (best.feasible or not hard):
@@ -473,24 +462,6 @@ class CpSatBackend:
         if has_bound(code):
             out.bound = float(solver.best_objective_bound)
         return out
-
-    def _solve_groups(
-        self,
-        problem: AssignmentProblem,
-        params: SolveParams,
-        progress: ProgressCallback | None,
-        start: float,
-        offered: dict[int, list[int]],
-        hard: bool,
-        best: _Incumbent,
-        seconds: float,
-        stop: StopSignal | None,
-        groups: list[list[int]],
-        global_bound: float | None,
-    ) -> _Outcome:
-        """One CP-SAT model per independent group (:class:`_Groups`)."""
-        solve = _Groups(problem, params, progress, start, offered, hard, stop, global_bound)
-        return solve.run(groups, best, seconds)
 
     def _solve_full(
         self,

@@ -348,10 +348,9 @@ def _offers(state: _State, processes: dict[tuple[str, str], list[str]]) -> list[
 
 
 def _users(state: _State, resource: int, period: int | None) -> list[int]:
-    """Orders with a candidate on ``resource`` (in ``period``): the hurt ones that could
-    use it first (up to half the neighbourhood), then those placed there, then the rest
-    of the hurt. Placed orders first would crowd out, at platform size, the very orders
-    lent hours serve."""
+    """Orders with a candidate on ``resource`` (in ``period``), the hurt ones that could
+    use it leading those placed there (:func:`_neighbourhood`): placed orders first
+    would crowd out, at platform size, the very orders lent hours serve."""
     p = state.problem
     there: list[int] = []
     could: list[int] = []
@@ -364,9 +363,14 @@ def _users(state: _State, resource: int, period: int | None) -> list[int]:
                 at = any(part.candidate == k for part in state.plan.get(info.index, []))
                 (there if at else could).append(info.index)
                 break
-    hurt = [o for o in could if _hurt(state, o)]
-    first = hurt[: NEIGHBOURHOOD // 2]  # the orders the lent hours would serve lead
-    return (first + there + hurt[len(first) :])[:NEIGHBOURHOOD]
+    return _neighbourhood([o for o in could if _hurt(state, o)], there)
+
+
+def _neighbourhood(hurt: list[int], there: list[int]) -> list[int]:
+    """The orders of one re-solve: the ``hurt`` ones first (up to half of it), then
+    those ``there``, then the rest of the hurt, each once, at most
+    :data:`NEIGHBOURHOOD`."""
+    return list(dict.fromkeys([*hurt[: NEIGHBOURHOOD // 2], *there, *hurt]))[:NEIGHBOURHOOD]
 
 
 def _lend(
@@ -458,8 +462,7 @@ def _moves(
             for o, ps in state.plan.items()
             if any(p.candidates[x.candidate].factory == fi for x in ps)
         ]
-        orders = list(dict.fromkeys(hurt[: NEIGHBOURHOOD // 2] + sorted(there) + hurt))
-        orders = sorted(orders[:NEIGHBOURHOOD])  # the hurt orders kept, then those there
+        orders = sorted(_neighbourhood(hurt, sorted(there)))
         cap = residual(p, state.parts, set(orders))
         res = resolve(
             p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
