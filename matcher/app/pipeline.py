@@ -692,7 +692,7 @@ def _costs(
     transport = sum(a.transport_cents for a in allocations)
     purchasing = 0 if bought is None else bought.collective_cents
     if routing is not None:
-        transport = routing.fleet_cents + routing.carrier_cents
+        transport = routing.transport_cents
         purchasing = 0 if bought is None else bought.material_cents
     transport += sum(t.transport_cents for t in transfers or ())
     lateness = sum(a.lateness_cents for a in allocations)

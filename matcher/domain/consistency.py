@@ -261,6 +261,9 @@ def _fleet_issues(fleet: Fleet) -> list[Issue]:
     for i, vehicle in enumerate(fleet.vehicles):
         if vehicle.depot not in depot_ids:
             issues.append(Issue(f"fleet.vehicles[{i}].depot", f"unknown depot '{vehicle.depot}'"))
+    issues += duplicate_ids("fleet.hubs", ((i, h.id) for i, h in enumerate(fleet.hubs)))
+    if fleet.hubs and not fleet.vehicles:
+        issues.append(Issue("fleet.hubs", "hubs need vehicles: the fleet's milk runs feed them"))
     return issues
 
 

@@ -355,19 +355,68 @@ class Vehicle(Frozen):
         return self
 
 
+class Hub(Frozen):
+    """A shared warehouse or consolidation centre (docs/logistics.md).
+
+    The fleet brings it the finished goods of the factories within its reach and takes
+    their materials from it (milk runs); line-haul trucks carry the consolidated loads
+    on to the buyers and bring the materials in from the suppliers.
+    """
+
+    id: Id
+    location: Location
+    reach_km: float = Field(
+        default=60.0, gt=0.0, le=20_000.0, description="Serves factories within this road km."
+    )
+    handling_cents_per_kg: float = Field(
+        default=0.0, ge=0.0, le=MAX_PER_UNIT, description="Cross-docking cost of a kg through it."
+    )
+    capacity_kg: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=MAX_CAPACITY,
+        description="Kg it can handle per period, goods in and materials out together "
+        "(none: no limit).",
+    )
+    open_minute: ShortMinutes = Field(default=0, description="Opens, minutes into a period.")
+    close_minute: PosInt = Field(
+        default=1440, le=MAX_SHORT_MINUTES, description="Closes, minutes into a period."
+    )
+
+    @model_validator(mode="after")
+    def _hours_ordered(self) -> Hub:
+        if self.close_minute <= self.open_minute:
+            raise ValueError("close_minute must be after open_minute")
+        return self
+
+
 class Fleet(Frozen):
     """The platform's own vehicles: they run day routes (one per vehicle and period).
 
     Loads are matched to capacities by dimension name: ``weight_kg`` takes the orders'
     ``unit_weight_kg`` and the materials' ``kg_per_unit``, ``volume_m3`` their
     ``unit_volume_m3`` and ``m3_per_unit``; any other dimension carries nothing.
+    With ``hubs``, loads of the factories near a hub can go through it
+    (docs/logistics.md).
     """
 
     depots: list[Depot] = Field(default_factory=list)
     vehicles: list[Vehicle] = Field(default_factory=list)
+    hubs: list[Hub] = Field(default_factory=list, max_length=10_000)
     service_minutes: ShortMinutes = Field(
         default=15, description="Loading or unloading time at every pickup and delivery."
     )
+
+
+class LineHaul(Frozen):
+    """Line-haul between a hub and a buyer or a supplier (docs/logistics.md): the loads of
+    one lane and period travel together, by the truckload or less than a truckload,
+    whichever costs less."""
+
+    truck_capacity_kg: float = Field(default=24_000.0, gt=0.0, le=MAX_CAPACITY)
+    truck_cents_per_km: int = Field(default=150, ge=0, le=MAX_RATE_CENTS)
+    ltl_cents_per_tonne_km: float = Field(default=12.0, ge=0.0, le=MAX_CENTS_PER_TONNE_KM)
+    ltl_min_cents: Cents = Field(default=5_000, description="Least an LTL shipment costs.")
 
 
 class Transport(Frozen):
@@ -392,6 +441,15 @@ class Transport(Frozen):
     transfer_handling_minutes: ShortMinutes = Field(
         default=0, description="Loading, paperwork and unloading of one inter-factory transfer."
     )
+    line_haul: LineHaul | None = Field(
+        default=None,
+        description="Rates between hubs and buyers or suppliers (none: LineHaul's defaults; "
+        "used only with fleet.hubs).",
+    )
+
+    @property
+    def line_haul_rates(self) -> LineHaul:
+        return self.line_haul if self.line_haul is not None else LineHaul()
 
 
 class ObjectiveWeights(Frozen):

@@ -1,10 +1,13 @@
-"""Great-circle distances between domain locations."""
+"""Great-circle distances between domain locations, and the distance rules built on them
+that several stages share (docs/routing.md, docs/logistics.md)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from matcher.domain.entities import Location, Transport
+from matcher.domain.entities import Hub, LineHaul, Location, Transport
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -37,3 +40,37 @@ def transfer_lag_periods(minutes: float, period_minutes: int) -> int:
     factory may work on it: the lot is complete at the end of its last period and must
     arrive by the start of the next one it is worked in (docs/model.md)."""
     return 1 + math.ceil(minutes / period_minutes - 1e-9)
+
+
+def road_km(a: Location, b: Location, transport: Transport) -> float:
+    """Road km: haversine km times ``transport.road_factor`` (docs/routing.md)."""
+    return haversine_km(a, b) * transport.road_factor
+
+
+def nearest_hub(place: Location, hubs: Sequence[Hub], transport: Transport) -> Hub | None:
+    """A factory's hub: the nearest hub whose road distance is within its ``reach_km``,
+    the first listed on a tie; ``None`` when none reaches (docs/logistics.md)."""
+    best: tuple[float, Hub] | None = None
+    for hub in hubs:
+        km = road_km(place, hub.location, transport)
+        if km <= hub.reach_km and (best is None or km < best[0]):
+            best = (km, hub)
+    return None if best is None else best[1]
+
+
+@dataclass(frozen=True)
+class LineHaulCost:
+    mode: str  # ftl | ltl
+    trucks: int  # 0 for ltl
+    cents: int
+
+
+def line_haul_cost(weight_kg: float, km: float, rates: LineHaul) -> LineHaulCost:
+    """One lane's consolidated shipment (docs/logistics.md): the cheaper of full trucks
+    and less than a truckload, ``ltl`` on a tie, rounded half up."""
+    trucks = max(1, math.ceil(weight_kg / rates.truck_capacity_kg - 1e-9))
+    ftl = trucks * km * rates.truck_cents_per_km
+    ltl = max(float(rates.ltl_min_cents), weight_kg / 1000 * km * rates.ltl_cents_per_tonne_km)
+    if ltl <= ftl:
+        return LineHaulCost("ltl", 0, math.floor(ltl + 0.5))
+    return LineHaulCost("ftl", trucks, math.floor(ftl + 0.5))

@@ -332,6 +332,12 @@ class TransportRequest(Result):
     quantity: float = Field(description="Units of the product or of the material.")
     load: dict[str, float] = Field(description="Per capacity dimension (weight_kg, volume_m3).")
     carrier_cents: int = Field(description="The per-unit transport estimate for this load.")
+    hub: str | None = Field(
+        default=None,
+        description="Offered to the fleet as a leg through this hub (docs/logistics.md): "
+        "origin or destination is then the hub; carried, the load goes on by line-haul; "
+        "not carried, door to door by carrier at carrier_cents.",
+    )
 
 
 class RouteStop(Result):
@@ -362,23 +368,60 @@ class Unrouted(Result):
     detail: str
 
 
-class Routing(Result):
-    """The routing stage: the fleet's routes per period, and what goes by carrier.
+class LineHaulShipment(Result):
+    """The loads of one lane and period, consolidated (docs/logistics.md): goods from a hub
+    to a buyer's address, or materials from a supplier to a hub."""
 
-    ``fleet_cents + carrier_cents`` replaces the per-unit transport estimates in the
-    plan's costs; ``estimate_cents`` is what those estimates came to, for comparison.
+    kind: str = Field(description="goods or material.")
+    origin: str = Field(description="Hub (goods) or supplier (material) id.")
+    destination: str = Field(description="Buyer (goods) or hub (material) id.")
+    period: int
+    requests: list[str] = Field(description="The legs (transport request ids) it carries on.")
+    weight_kg: float
+    distance_km: float
+    mode: str = Field(description="ftl (by the truckload) or ltl (less than a truckload).")
+    trucks: int = Field(description="Trucks for ftl; 0 for ltl.")
+    cost_cents: int
+
+
+class HubUse(Result):
+    """What one hub handles in one period: goods in from the factories, materials out to them."""
+
+    hub: str
+    period: int
+    goods_kg: float
+    material_kg: float
+    handling_cents: int
+
+
+class Routing(Result):
+    """The routing stage: the fleet's routes per period, what goes by carrier and, with
+    hubs, what goes through them and on by line-haul.
+
+    ``transport_cents`` (fleet + carrier + line-haul + handling) replaces the per-unit
+    transport estimates in the plan's costs; ``estimate_cents`` is what those estimates
+    came to, for comparison.
     """
 
     requests: list[TransportRequest] = Field(default_factory=list)
     routes: list[VehicleRoute] = Field(default_factory=list)
     unrouted: list[Unrouted] = Field(default_factory=list)
+    line_haul: list[LineHaulShipment] = Field(default_factory=list)
+    hub_use: list[HubUse] = Field(default_factory=list)
     fleet_cents: int = 0
     carrier_cents: int = 0
+    line_haul_cents: int = 0
+    handling_cents: int = 0
     estimate_cents: int = 0
     vehicles_used: int = Field(default=0, description="Vehicle-days: routes in all periods.")
     distance_km: float = 0.0
     service_minutes: int = Field(description="Loading or unloading time at every stop.")
     notes: list[str] = Field(default_factory=list)
+
+    @property
+    def transport_cents(self) -> int:
+        """What moving the plan's loads costs: the plan's ``costs.transport``."""
+        return self.fleet_cents + self.carrier_cents + self.line_haul_cents + self.handling_cents
 
 
 class CapacityRow(Result):
