@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matcher.domain.entities import Location, Vehicle
 from matcher.domain.geo import transport_cents_per_unit
@@ -21,14 +21,19 @@ WEIGHT, VOLUME = "weight_kg", "volume_m3"
 
 @dataclass(frozen=True)
 class Place:
-    role: str  # factory, order (the buyer's address), supplier or depot
+    role: str  # factory, order (the buyer's address), supplier, depot or hub
     id: str
     location: Location
 
 
 @dataclass(frozen=True)
 class Load:
-    """One request of docs/routing.md, before or after splitting."""
+    """One request of docs/routing.md, before or after splitting.
+
+    A *leg* (docs/logistics.md) has ``hub`` set: its origin (material) or destination
+    (goods) is then the hub, ``beyond`` the place the line-haul serves (the order's
+    delivery address or the supplier), and ``onward_per_kg`` the stage's estimate of
+    the line-haul share and handling per kg beyond the hub."""
 
     id: str
     kind: str  # goods | material
@@ -41,6 +46,10 @@ class Load:
     carrier_min: int  # cents per shipment
     order: str | None = None
     material: str | None = None
+    kg_per_unit: float = 0.0  # whatever the fleet's dimensions: the line-haul's weight
+    hub: str | None = None
+    beyond: Place | None = None
+    onward_per_kg: float = 0.0
 
     @property
     def load(self) -> dict[str, float]:
@@ -49,6 +58,18 @@ class Load:
     @property
     def carrier_cents(self) -> int:
         return max(self.carrier_min, self.units * self.carrier_per_unit)
+
+    @property
+    def kg(self) -> float:
+        return self.units * self.kg_per_unit
+
+    @property
+    def worth(self) -> float:
+        """What carrying it saves (cents): the carrier's charge, less for a leg the
+        estimated cost beyond the hub. The fleet's penalty for leaving it."""
+        if self.hub is None:
+            return self.carrier_cents
+        return self.carrier_cents - self.onward_per_kg * self.kg
 
 
 def dimensions(instance: Instance) -> tuple[str, ...]:
@@ -81,6 +102,7 @@ def plan_loads(
                 carrier_per_unit=a.transport_cents // a.quantity,
                 carrier_min=instance.transport.carrier_min_cents,
                 order=a.order,
+                kg_per_unit=order.unit_weight_kg,
             )
         )
     if purchasing is not None:
@@ -106,6 +128,7 @@ def plan_loads(
                         carrier_per_unit=cents,
                         carrier_min=instance.transport.carrier_min_cents,
                         material=m.id,
+                        kg_per_unit=m.kg_per_unit,
                     )
                 )
     return loads
@@ -140,18 +163,6 @@ def split_load(load: Load, vehicles: Sequence[Vehicle]) -> list[Load] | None:
         return [load]
     small, extra = divmod(load.units, n)
     return [
-        Load(
-            id=f"{load.id}#{i + 1}/{n}",
-            kind=load.kind,
-            period=load.period,
-            origin=load.origin,
-            destination=load.destination,
-            units=small + (1 if i < extra else 0),
-            per_unit=load.per_unit,
-            carrier_per_unit=load.carrier_per_unit,
-            carrier_min=load.carrier_min,
-            order=load.order,
-            material=load.material,
-        )
+        replace(load, id=f"{load.id}#{i + 1}/{n}", units=small + (1 if i < extra else 0))
         for i in range(n)
     ]

@@ -4,7 +4,9 @@ One vehicle routing problem per period (a vehicle runs one route per period, ins
 shift), solved in period order with a share of the time limit proportional to the
 period's requests. Every reachable request is optional with its carrier estimate as
 the penalty, so the routes minimise fleet cost plus what the carrier is paid; the rules
-are in docs/routing.md.
+are in docs/routing.md. With hubs (docs/logistics.md, :mod:`solvers.routing.hubs`)
+some loads are offered as legs to or from a hub instead, their penalty the saving the
+hub path brings; the carried legs then go on by line-haul.
 
 Internal units: metres, seconds, grams (weight) or litres (volume), and 1/100 cent.
 The engines need integer costs per metre and per second; in 1/100 cent those are the
@@ -41,6 +43,7 @@ from matcher.domain.plan import (
     VehicleRoute,
 )
 from solvers.routing.base import RoutingLimits, solve_routing
+from solvers.routing.hubs import choose, settle
 from solvers.routing.problem import (
     Action,
     Depot,
@@ -105,9 +108,15 @@ def run_routing(
     start = time.perf_counter()
     fleet = instance.fleet
     dims = dimensions(instance)
+    types = _vehicle_types(fleet.vehicles)
+    choice = choose(
+        instance,
+        plan_loads(instance, allocations, purchasing),
+        lambda legs: _carriable(instance, legs, types, dims),
+    )
     requests: list[Load] = []
     unrouted: list[Unrouted] = []
-    for load in plan_loads(instance, allocations, purchasing):
+    for load in choice.loads:
         parts = split_load(load, fleet.vehicles)
         if parts is None:
             requests.append(load)
@@ -127,7 +136,6 @@ def run_routing(
         if r.id not in too_heavy:
             by_period.setdefault(r.period, []).append(r)
 
-    types = _vehicle_types(fleet.vehicles)
     routes: list[VehicleRoute] = []
     notes_at: dict[str, list[int]] = {}
     dropped = [0, 0]
@@ -136,7 +144,7 @@ def run_routing(
     total = sum(map(len, by_period.values()))
     done = 0
     estimate = sum(r.carrier_cents for r in requests)
-    saved = 0  # carrier cost of the loads routed so far minus their routes' cost
+    saved = 0.0  # what the loads routed so far save (their worth) minus their routes' cost
     unpaid: list[int] = []  # periods where no route can pay (no VRP solved)
     unsearched: list[int] = []  # periods reached with no time left (no VRP solved)
     for period in sorted(by_period):
@@ -170,21 +178,27 @@ def run_routing(
         day_routes, day_unrouted = day.assemble(result)
         routes += day_routes
         unrouted += day_unrouted
-        saved += day.carrier_of(day_routes) - sum(r.cost_cents for r in day_routes)
+        saved += day.worth_of(day_routes) - sum(r.cost_cents for r in day_routes)
         if progress is not None:  # transport cost so far, the later periods by carrier
             elapsed = time.perf_counter() - start
-            progress(Progress("routing", result.solver, elapsed, estimate - saved, None))
+            cost = estimate - round(saved)
+            progress(Progress("routing", result.solver, elapsed, cost, None))
 
-    notes = _notes(notes_at, unpaid, unsearched, dropped)
     carried = {u.request for u in unrouted}
+    beyond = settle(instance, requests, carried, choice)
+    notes = _notes(notes_at, unpaid, unsearched, dropped) + beyond.notes
     carrier = sum(r.carrier_cents for r in requests if r.id in carried)
     fleet_cents = sum(r.cost_cents for r in routes)
     routing = Routing(
         requests=[_request(r) for r in requests],
         routes=routes,
         unrouted=sorted(unrouted, key=lambda u: u.request),
+        line_haul=beyond.line_haul,
+        hub_use=beyond.hub_use,
         fleet_cents=fleet_cents,
         carrier_cents=carrier,
+        line_haul_cents=beyond.line_haul_cents,
+        handling_cents=beyond.handling_cents,
         estimate_cents=estimate,
         vehicles_used=len(routes),
         distance_km=round(sum(r.distance_km for r in routes), 3),
@@ -196,7 +210,7 @@ def run_routing(
         stage="routing",
         solver=solver,
         status=SolveStatus.FEASIBLE if feasible else SolveStatus.UNKNOWN,
-        objective=float(fleet_cents + carrier),
+        objective=float(routing.transport_cents),
         wall_time_s=round(time.perf_counter() - start, 3),
         seed=params.seed,
         workers=1,
@@ -248,6 +262,28 @@ def _no_time(params: SolveParams, left: float, stop: StopSignal | None) -> str:
     return ""
 
 
+def _carriable(
+    instance: Instance, legs: list[Load], types: list[_Type], dims: tuple[str, ...]
+) -> set[str]:
+    """The ids of the ``legs`` (unsplit) the fleet could carry at all: split as any load,
+    every part fits some vehicle and is within a day route's reach in its period (the
+    hub's hours included). The others are not worth offering through a hub: they would
+    go by carrier anyway, and take the hub's capacity and the lanes' estimates."""
+    parts: dict[int, list[Load]] = {}
+    leg_of: dict[str, str] = {}  # part id -> leg id
+    out: set[str] = set()
+    for leg in legs:
+        split = split_load(leg, instance.fleet.vehicles)
+        if split is not None:
+            out.add(leg.id)
+            parts.setdefault(leg.period, []).extend(split)
+            leg_of.update((part.id, leg.id) for part in split)
+    for period, loads in parts.items():
+        day = _Day(instance, period, loads, types, dims)
+        out -= {leg_of[r.id] for r in day.unreachable}
+    return out
+
+
 def _vehicle_types(vehicles: Sequence[Vehicle]) -> list[_Type]:
     groups: dict[tuple[object, ...], _Type] = {}
     for v in vehicles:
@@ -278,6 +314,7 @@ def _request(r: Load) -> TransportRequest:
         quantity=float(r.units),
         load=r.load,
         carrier_cents=r.carrier_cents,
+        hub=r.hub,
     )
 
 
@@ -321,6 +358,7 @@ class _Day:
             Profile(metres, np.rint(metres * 3.6 / s).astype(np.int64)) for s in speeds
         ]
         self.depot_index = {d.id: k for k, d in enumerate(fleet.depots)}
+        self.hubs = {h.id: h for h in fleet.hubs}
         self.reachable: list[Load] = []
         self.unreachable: list[Load] = []
         for r in loads:
@@ -335,10 +373,21 @@ class _Day:
             self.day_start + 60 * v.shift_end_minute,
         )
 
+    def _window(self, p: Place) -> tuple[int, int]:
+        """When service may start at ``p``: within the period, or at a hub within its
+        hours in the period (docs/logistics.md)."""
+        if p.role == "hub":
+            hub = self.hubs[p.id]
+            return self.day_start + 60 * hub.open_minute, self.day_start + 60 * hub.close_minute
+        return self.day_start, self.day_end
+
     def _reachable(self, r: Load) -> bool:
         """Some vehicle that can carry ``r`` can go depot -> pickup -> delivery -> depot
-        alone within its shift (and maximum duration) in this period."""
+        alone within its shift (and maximum duration) in this period, each stop's
+        service starting within its window (waiting allowed)."""
         a, b = self._place(r.origin), self._place(r.destination)
+        (open_a, close_a), (open_b, close_b) = self._window(r.origin), self._window(r.destination)
+        s = self.service
         for t in self.types:
             v = t.first
             fits = most_units(v, r.per_unit)
@@ -347,14 +396,21 @@ class _Day:
             dur = self.profiles[self.profile_of[v.speed_kmh]].duration
             depot = self.depot_index[v.depot]
             shift_start, shift_end = self._shift(v)
-            t_pick = max(shift_start + int(dur[depot, a]), self.day_start)
-            t_drop = max(t_pick + self.service + int(dur[a, b]), self.day_start)
-            back = t_drop + self.service + int(dur[b, depot])
-            long = v.max_duration_minutes is not None and back - shift_start > (
-                60 * v.max_duration_minutes
-            )
-            if t_drop <= self.day_end and back <= shift_end and not long:
-                return True
+            to_a, across, home = int(dur[depot, a]), int(dur[a, b]), int(dur[b, depot])
+            t_pick = max(shift_start + to_a, open_a)
+            t_drop = max(t_pick + s + across, open_b)
+            back = t_drop + s + home
+            if t_pick > close_a or t_drop > close_b or back > shift_end:
+                continue
+            if v.max_duration_minutes is not None:
+                # Leaving as late as the windows and the shift allow: the least duration.
+                trip = to_a + s + across + s + home
+                leave = min(close_a - to_a, close_b - s - across - to_a, shift_end - trip)
+                t_pick = max(leave + to_a, open_a)
+                t_drop = max(t_pick + s + across, open_b)
+                if t_drop + s + home - leave > 60 * v.max_duration_minutes:
+                    continue
+            return True
         return False
 
     def cannot_pay(self) -> bool:
@@ -392,7 +448,7 @@ class _Day:
                 for r in self.reachable
                 if (fits := most_units(v, r.per_unit)) is None or fits >= r.units
             ]
-            items = []  # (loop metres, carrier, service cost, metres by the other bounds)
+            items = []  # (loop metres, worth, service cost, metres by the other bounds)
             for r, serial in zip(fitting, self._serial_metres(fitting, v, depot), strict=True):
                 a, b = self._place(r.origin), self._place(r.destination)
                 loop = float(metres[depot, a] + metres[a, b] + metres[b, depot])
@@ -401,11 +457,11 @@ class _Day:
                     for d, x in r.load.items()
                     if x > 0 and v.capacity.get(d, 0.0) > 0
                 }
-                items.append((loop, r.carrier_cents, per_s * 2 * self.service, carried | serial))
+                items.append((loop, r.worth, per_s * 2 * self.service, carried | serial))
             items.sort(key=lambda item: item[0])
             fixed = v.fixed_cost_cents - (per_m + per_s) * slack - 1  # - 1: cent rounding
             loops = np.array([item[0] for item in items])
-            worth = np.array([item[1] - item[2] for item in items])  # carrier less service
+            worth = np.array([item[1] - item[2] for item in items])  # worth less service
             measures = ["", *self.dims, *(f"serial:{d}" for d in self.dims)]
             if not any(
                 _no_route_pays(
@@ -443,7 +499,8 @@ class _Day:
                 reason=UnroutedReason.OUT_OF_REACH,
                 detail=f"no vehicle able to carry it can go from its depot to "
                 f"{r.origin.id}, on to {r.destination.id} and back within its shift "
-                f"in period {r.period}",
+                f"in period {r.period}"
+                + ("" if r.hub is None else f", the stop at hub {r.hub} within its hours"),
             )
             for r in self.unreachable
         ]
@@ -483,7 +540,7 @@ class _Day:
                 pickup=self._stop(r.origin),
                 delivery=self._stop(r.destination),
                 required=False,
-                penalty=r.carrier_cents * SCALE,
+                penalty=round(r.worth * SCALE),
                 name=r.id,
             )
             for r in self.reachable
@@ -499,7 +556,7 @@ class _Day:
         )
 
     def _stop(self, p: Place) -> Stop:
-        return Stop(self._place(p), self.day_start, self.day_end, self.service)
+        return Stop(self._place(p), *self._window(p), self.service)
 
     def solve(
         self, params: SolveParams, seconds: float, stop: StopSignal | None
@@ -527,9 +584,9 @@ class _Day:
             t = self.types[route.vehicle_type]
             v = t.vehicles[next_vehicle[route.vehicle_type]]
             served = sorted({visit.request for visit in route.visits})
-            carrier = sum(self.reachable[k].carrier_cents for k in served)
-            if route_cents(v, route.distance, route.duration) > carrier:
-                unserved += served  # dearer than the carrier once costed exactly
+            worth = sum(self.reachable[k].worth for k in served)
+            if route_cents(v, route.distance, route.duration) > worth:
+                unserved += served  # dearer than the carrier (or a hub's saving), exactly
                 continue
             next_vehicle[route.vehicle_type] += 1
             routes.append(self._route(v, route))
@@ -537,8 +594,7 @@ class _Day:
             Unrouted(
                 request=self.reachable[k].id,
                 reason=UnroutedReason.CARRIER_CHEAPER,
-                detail=f"the routes found cost more with it than the carrier's "
-                f"{self.reachable[k].carrier_cents / 100:.2f}",
+                detail=_dearer(self.reachable[k]),
             )
             for k in sorted(unserved)
         ]
@@ -563,10 +619,11 @@ class _Day:
             for r in self.reachable
         ]
 
-    def carrier_of(self, routes: Sequence[VehicleRoute]) -> int:
-        """What the carrier would charge for the loads on ``routes``."""
-        cents = {r.id: r.carrier_cents for r in self.reachable}
-        return sum(cents[s.request] for r in routes for s in r.stops if s.action == "pickup")
+    def worth_of(self, routes: Sequence[VehicleRoute]) -> float:
+        """What the loads on ``routes`` save: the carrier's charges, less the estimated
+        cost beyond the hub for legs."""
+        worth = {r.id: r.worth for r in self.reachable}
+        return sum(worth[s.request] for r in routes for s in r.stops if s.action == "pickup")
 
     def _route(self, v: Vehicle, route: Route) -> VehicleRoute:
         dur = self.profiles[self.profile_of[v.speed_kmh]].duration
@@ -604,6 +661,16 @@ class _Day:
             duration_minutes=route.duration / 60,
             cost_cents=route_cents(v, route.distance, route.duration),
         )
+
+
+def _dearer(r: Load) -> str:
+    """Why a reachable load the search left is with the carrier."""
+    if r.hub is None:
+        return f"the routes found cost more with it than the carrier's {r.carrier_cents / 100:.2f}"
+    return (
+        f"the routes found cost more with it than the {r.worth / 100:.2f} going through hub "
+        f"{r.hub} saves on the carrier's {r.carrier_cents / 100:.2f}; door to door by carrier"
+    )
 
 
 def _no_route_pays(
