@@ -8,8 +8,10 @@ stage ran, the rules of ``docs/purchasing.md`` (needs, offers, lead times, cover
 inbound transport, totals and the savings split), and when the routing stage ran, those
 of ``docs/routing.md`` (the transport requests the plan implies and their splits, each
 routed once or left to the carrier for a reason the instance bears out, shifts, travel
-times, loads, distances, route costs and totals), and when a capacity-sharing analysis is
-attached, its rows, rankings, transfers and backups (docs/sharing.md). A re-plan is
+times, loads, distances, route costs and totals) with those of ``docs/logistics.md``
+(legs through hubs, the hubs' hours, line-haul shipments and the hubs' use), and when a
+capacity-sharing analysis is attached, its rows, rankings, transfers and backups
+(docs/sharing.md). A re-plan is
 checked against the previous plan and the events (:func:`check_replan`): the instance
 after the events, work fixed before ``now_period`` or frozen, the units moved and the
 report of what changed. It deliberately shares no code with
@@ -25,7 +27,8 @@ One module per plan section over shared codes, figures and state:
 - :mod:`~matcher.check.assignment`: the core pass (rows, parts, orders, capacity,
   costs, KPIs); :mod:`~matcher.check.by_operation`, :mod:`~matcher.check.materials`,
   :mod:`~matcher.check.purchasing`,
-  :mod:`~matcher.check.routing`, :mod:`~matcher.check.sharing`,
+  :mod:`~matcher.check.routing` (with :mod:`~matcher.check.logistics`),
+  :mod:`~matcher.check.sharing`,
   :mod:`~matcher.check.constraints`, :mod:`~matcher.check.fairness_report`,
   :mod:`~matcher.check.replan`: the sections;
 - :mod:`~matcher.check.verify`: the entry points; :mod:`~matcher.check.schedule`:

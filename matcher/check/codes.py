@@ -181,6 +181,32 @@ class ViolationCode(StrEnum):
     STOP_LOAD = "STOP_LOAD"
     # Routing: reported figures.
     ROUTING_TOTALS = "ROUTING_TOTALS"
+    # Logistics (docs/logistics.md): requests through hubs (legs).
+    REQUEST_HUB = "REQUEST_HUB"
+    REQUEST_LEG_ID = "REQUEST_LEG_ID"
+    REQUEST_DOOR_AND_LEG = "REQUEST_DOOR_AND_LEG"
+    STOP_HUB_HOURS = "STOP_HUB_HOURS"
+    # Logistics: line-haul shipments (one per lane and period of the carried legs).
+    LINE_HAUL_UNKNOWN_REQUEST = "LINE_HAUL_UNKNOWN_REQUEST"
+    LINE_HAUL_UNCARRIED = "LINE_HAUL_UNCARRIED"
+    LINE_HAUL_TWICE = "LINE_HAUL_TWICE"
+    LINE_HAUL_MISSING = "LINE_HAUL_MISSING"
+    LINE_HAUL_EMPTY = "LINE_HAUL_EMPTY"
+    LINE_HAUL_LANE = "LINE_HAUL_LANE"
+    LINE_HAUL_DUPLICATE = "LINE_HAUL_DUPLICATE"
+    LINE_HAUL_WEIGHT = "LINE_HAUL_WEIGHT"
+    LINE_HAUL_DISTANCE = "LINE_HAUL_DISTANCE"
+    LINE_HAUL_MODE = "LINE_HAUL_MODE"
+    LINE_HAUL_COST = "LINE_HAUL_COST"
+    # Logistics: the hubs' use per period.
+    HUB_USE_UNKNOWN = "HUB_USE_UNKNOWN"
+    HUB_USE_DUPLICATE = "HUB_USE_DUPLICATE"
+    HUB_USE_MISSING = "HUB_USE_MISSING"
+    HUB_USE_FIGURES = "HUB_USE_FIGURES"
+    HUB_HANDLING = "HUB_HANDLING"
+    HUB_CAPACITY = "HUB_CAPACITY"
+    # Logistics: line-haul or hub use in an instance without hubs.
+    NO_HUBS = "NO_HUBS"
     # Capacity sharing (docs/sharing.md): the capacity rows against the plan's use.
     SHARING_ROW_UNKNOWN = "SHARING_ROW_UNKNOWN"
     SHARING_ROW_DUPLICATE = "SHARING_ROW_DUPLICATE"

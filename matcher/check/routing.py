@@ -3,8 +3,12 @@
 The transport requests are re-derived from the plan's allocations and purchases, and
 each is checked to be carried once by the fleet or left to the carrier for a reason
 the instance bears out; every route's shift, travel times, loads, distance and cost
-from the instance's places and vehicles. :func:`check_routing` sets the transport the
-routes and the carrier cost, which replaces the per-unit estimates in the totals.
+from the instance's places and vehicles. With hubs (docs/logistics.md) a load may be
+listed as a leg through its factory's hub instead: its id, hub and ends are checked
+here, the stops at hubs against the hubs' hours, and the line-haul and the hubs' use
+of the carried legs by :mod:`~matcher.check.logistics`. :func:`check_routing` sets the
+transport the routes, the carrier, the line-haul and the handling cost, which replaces
+the per-unit estimates in the totals.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from matcher.check.figures import (
     unit_transport_cents,
     whole_units,
 )
+from matcher.check.logistics import Lane, Leg, check_logistics, factory_hubs, no_hub_reason
 from matcher.check.state import CheckState, PlanPart
-from matcher.domain.entities import Location, Vehicle
-from matcher.domain.plan import Routing, UnroutedReason, VehicleRoute
+from matcher.domain.entities import Hub, Location, Vehicle
+from matcher.domain.plan import RouteStop, Routing, UnroutedReason, VehicleRoute
 
 
 def check_routing(checker: CheckState) -> None:
@@ -47,6 +52,7 @@ def check_routing(checker: CheckState) -> None:
 
 
 PICKUP, DELIVERY = "pickup", "delivery"
+_HUB_HOURS = ", the stop at the hub within the hub's hours"
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class _Load:
     carrier_cents: int
     order: str | None = None
     material: str | None = None
+    supplier: str | None = None  # materials: where the line-haul of a leg starts
+    hub: str | None = None  # a leg through this hub (docs/logistics.md)
 
     @property
     def load(self) -> dict[str, float]:
@@ -133,20 +141,32 @@ class _RoutingChecker:
             )
             self.reach_classes[key].append(v)
         self.fits_cache: dict[tuple[tuple[str, float], ...], int | None] = {}
+        self.hubs = {h.id: h for h in inst.fleet.hubs}
+        self.factory_hub = factory_hubs(inst) if self.hubs else {}
         self.expected = self._expected(checker.delivering_parts())
-        # Requests by id as they count: the expected ones, except that a request split
-        # otherwise than the rules say counts as the plan states its parts.
+        # Requests by id as they count: the expected ones (through a hub when the plan
+        # lists a load as a leg), except that a request split otherwise than the rules
+        # say counts as the plan states its parts.
         self.loads: dict[str, _Load] = dict(self.expected)
+        # Ids a stop may name without the plan listing them (reported as missing): the
+        # expected requests, the legs instead when the plan lists a load as legs.
+        self.unlisted: set[str] = set(self.expected)
+        self.expected_legs: dict[str, _Load] = {}
         self.extra: dict[str, _Load] = {}  # requests that do not follow from the plan
+        # Legs through an unknown hub (reported): no places, their load's carrier price.
+        self.ghosts: dict[str, int] = {}
         self.stated: dict[str, int] = {}  # id -> first index into routes.requests
         self.visits: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self.routed: set[str] = set()
         self.fleet = 0
         self.carrier = 0
+        self.line_haul = 0
+        self.handling = 0
         self.km = 0.0
 
     @property
     def transport(self) -> int:
-        return self.fleet + self.carrier
+        return self.fleet + self.carrier + self.line_haul + self.handling
 
     def run(self) -> None:
         self._check_requests()
@@ -154,6 +174,9 @@ class _RoutingChecker:
         for i, route in enumerate(self.section.routes):
             self._check_route(i, route, seen)
         self._check_coverage()
+        self.line_haul, self.handling = check_logistics(
+            self.add, self.inst, self.section, self._legs(), self.routed
+        )
         self._check_totals()
 
     # -- geometry ------------------------------------------------------------------
@@ -181,8 +204,28 @@ class _RoutingChecker:
         if vehicle.max_duration_minutes is not None:
             limit = min(limit, vehicle.max_duration_minutes)
         need = to_pickup + across + back + 2 * self.service
-        delivered = vehicle.shift_start_minute + to_pickup + self.service + across
-        return min(limit - need, self.period_minutes - delivered)
+        hub = self.hubs.get(load.hub) if load.hub is not None else None
+        if hub is None:
+            delivered = vehicle.shift_start_minute + to_pickup + self.service + across
+            return min(limit - need, self.period_minutes - delivered)
+        # A leg: its stop at the hub starts within the hub's hours. Leaving as late as
+        # it can without waiting, the vehicle starts both stops as early as it can.
+        period = (0, self.period_minutes)
+        hours = (hub.open_minute, hub.close_minute)
+        pick, drop = (hours, period) if load.kind == "material" else (period, hours)
+        leave = max(
+            vehicle.shift_start_minute,
+            pick[0] - to_pickup,
+            drop[0] - self.service - across - to_pickup,
+        )
+        picked = leave + to_pickup
+        delivered = picked + self.service + across
+        return min(
+            limit - need,
+            vehicle.shift_end_minute - (delivered + self.service + back),
+            min(pick[1], self.period_minutes) - picked,
+            min(drop[1], self.period_minutes) - delivered,
+        )
 
     # -- capacity ------------------------------------------------------------------
 
@@ -288,6 +331,7 @@ class _RoutingChecker:
                     per_unit=_per_unit(self.dims, material.kg_per_unit, material.m3_per_unit),
                     carrier_cents=0,
                     material=material.id,
+                    supplier=supplier.id,
                 )
                 loads[rid] = (load, inbound_transport_cents(self.inst, supplier, factory, material))
         return list(loads.values())
@@ -313,19 +357,28 @@ class _RoutingChecker:
             )
         return parts
 
-    def _resolve(self, i: int) -> _Load | None:
+    def _resolve(self, i: int, template: _Load | None = None) -> _Load | None:
         """A stated request that does not follow from the plan, as stated (``None`` when
-        its places are unknown)."""
+        its places are unknown); ``template``, its load's expected part, names the
+        supplier a material leg's line-haul starts from."""
         r = self.section.requests[i]
+        hub = self.hubs.get(r.hub) if r.hub is not None else None
+        if r.hub is not None and hub is None:
+            return None
         ends: tuple[Location, Location] | None = None
         if r.kind == "goods":
-            factory, order = self.factories.get(r.origin), self.orders.get(r.destination)
+            factory = self.factories.get(r.origin)
+            order = self.orders.get(r.destination if hub is None else r.order or "")
             if factory is not None and order is not None:
-                ends = (factory.location, order.delivery)
+                ends = (factory.location, order.delivery if hub is None else hub.location)
         elif r.kind == "material":
-            supplier, factory = self.suppliers.get(r.origin), self.factories.get(r.destination)
-            if supplier is not None and factory is not None:
-                ends = (supplier.location, factory.location)
+            factory = self.factories.get(r.destination)
+            supplier = self.suppliers.get(r.origin)
+            start = hub.location if hub is not None else None
+            if start is None and supplier is not None:
+                start = supplier.location
+            if factory is not None and start is not None:
+                ends = (start, factory.location)
         if ends is None or not r.quantity > 0:
             return None
         return _Load(
@@ -341,14 +394,109 @@ class _RoutingChecker:
             carrier_cents=r.carrier_cents,
             order=r.order,
             material=r.material,
+            supplier=template.supplier if template is not None else None,
+            hub=r.hub,
         )
 
     def _lookup(self, rid: str) -> _Load | None:
         """The request as it counts; a part the plan split otherwise is still known."""
-        return self.loads.get(rid) or self.extra.get(rid) or self.expected.get(rid)
+        return (
+            self.loads.get(rid)
+            or self.extra.get(rid)
+            or self.expected_legs.get(rid)
+            or self.expected.get(rid)
+        )
 
     def _known(self, rid: str) -> bool:
-        return rid in self.stated or rid in self.expected
+        return rid in self.stated or rid in self.unlisted
+
+    # -- legs through hubs (docs/logistics.md) ----------------------------------------
+
+    @staticmethod
+    def _leg(load: _Load, hub: Hub) -> _Load:
+        """``load`` (door to door, maybe a split part) as a leg through ``hub``."""
+        base, split, part = load.id.partition("#")
+        rid = f"{base}@{hub.id}{split}{part}"
+        if load.kind == "goods":
+            return replace(
+                load, id=rid, destination=hub.id, destination_at=hub.location, hub=hub.id
+            )
+        return replace(load, id=rid, origin=hub.id, origin_at=hub.location, hub=hub.id)
+
+    def _canonical(self, i: int) -> tuple[str, str]:
+        """(the load's id before any hub and split suffix, the request's id as the rules
+        name it from its ``hub``): ``<load id>@<hub>#i/n``. A stated id otherwise is a
+        violation."""
+        r = self.section.requests[i]
+        head, split, part = r.id.partition("#")
+        part = part.partition("@")[0]
+        base, _, via = head.partition("@")
+        name = base + (f"@{r.hub}" if r.hub is not None else "") + split + part
+        if name != r.id:
+            why = (
+                f"a leg through hub '{r.hub}' is named '{name}' (the load's id, "
+                "'@<hub>', then any split suffix)"
+                if r.hub is not None
+                else f"its id names hub '{via}' but its hub is not set"
+            )
+            self.add(ViolationCode.REQUEST_LEG_ID, f"routes.requests[{i}].id", f"'{r.id}': {why}")
+        return base, name
+
+    def _check_hub(self, i: int, factory_id: str) -> Hub | None:
+        """A leg's hub: it exists and is its factory's hub; ``None`` when unknown."""
+        r = self.section.requests[i]
+        path = f"routes.requests[{i}].hub"
+        hub = self.hubs.get(r.hub or "")
+        if hub is None:
+            why = "the instance has no hubs" if not self.hubs else f"unknown hub '{r.hub}'"
+            self.add(ViolationCode.REQUEST_HUB, path, f"request '{r.id}': {why}")
+            return None
+        own = self.factory_hub.get(factory_id)
+        if own is None or own.id != hub.id:
+            factory = self.factories[factory_id]
+            why = (
+                f"is served by hub '{own.id}', the nearest within reach"
+                if own is not None
+                else f"has no hub: {no_hub_reason(self.inst, factory.location)}"
+            )
+            self.add(
+                ViolationCode.REQUEST_HUB,
+                path,
+                f"request '{r.id}' goes through hub '{hub.id}', but factory '{factory_id}' {why}",
+            )
+        return hub
+
+    def _lane(self, load: _Load, hub: Hub) -> Lane | None:
+        if load.kind == "goods":
+            order = self.orders.get(load.order or "")
+            if order is None:
+                return None
+            return Lane("goods", hub.id, order.buyer, load.period, hub.location, order.delivery)
+        supplier = self.suppliers.get(load.supplier or "")
+        if supplier is None:
+            return None
+        return Lane("material", supplier.id, hub.id, load.period, supplier.location, hub.location)
+
+    def _kg(self, load: _Load) -> float | None:
+        """Its line-haul weight: units x the order's unit_weight_kg or the material's
+        kg_per_unit, whatever the fleet's capacity dimensions."""
+        if load.kind == "goods":
+            order = self.orders.get(load.order or "")
+            return None if order is None else load.units * order.unit_weight_kg
+        material = self.materials.get(load.material or "")
+        return None if material is None else load.units * material.kg_per_unit
+
+    def _legs(self) -> dict[str, Leg]:
+        """The legs as they count (through known hubs, on a known lane)."""
+        legs: dict[str, Leg] = {}
+        for load in itertools.chain(self.loads.values(), self.extra.values()):
+            hub = self.hubs.get(load.hub) if load.hub is not None else None
+            if hub is None:
+                continue
+            lane, kg = self._lane(load, hub), self._kg(load)
+            if lane is not None and kg is not None:
+                legs[load.id] = Leg(load.id, load.kind, hub, load.period, kg, lane)
+        return legs
 
     # -- the requests as stated ------------------------------------------------------
 
@@ -358,6 +506,7 @@ class _RoutingChecker:
         for rid in self.expected:
             expected_parts[rid.split("#")[0]].append(rid)
         stated_parts: dict[str, list[int]] = defaultdict(list)
+        names: dict[int, str] = {}  # index -> the id the rules give it
         for i, r in enumerate(requests):
             if r.id in self.stated:
                 self.add(
@@ -367,7 +516,8 @@ class _RoutingChecker:
                 )
                 continue
             self.stated[r.id] = i
-            stated_parts[r.id.split("#")[0]].append(i)
+            base, names[i] = self._canonical(i)
+            stated_parts[base].append(i)
         for base, ids in expected_parts.items():
             indexes = stated_parts.get(base, [])
             if not indexes:
@@ -378,25 +528,27 @@ class _RoutingChecker:
                     f"request '{base}'{parts} follows from the plan but is not listed",
                 )
                 continue
-            names = [requests[i].id for i in indexes]
-            if sorted(names) == sorted(ids):
-                for i in indexes:
-                    self._compare(i, self.expected[requests[i].id])
+            ids = self._choose_way(base, ids, indexes)
+            if not ids:
                 continue
-            units = sum(int(self.expected[rid].units) for rid in ids)
+            stated = [names[i] for i in indexes]
+            if sorted(stated) == sorted(ids):
+                for i in indexes:
+                    expected = self.loads[names[i]]
+                    self._compare(i, expected)
+                    rid = requests[i].id
+                    if rid != names[i]:  # REQUEST_LEG_ID: the stops name it as stated
+                        del self.loads[names[i]]
+                        self.loads[rid] = replace(expected, id=rid)
+                continue
+            units = sum(int(self.loads[rid].units) for rid in ids)
             self.add(
                 ViolationCode.REQUEST_SPLIT,
                 f"routes.requests[{indexes[0]}]",
                 f"request '{base}' of {units} units: expected {sorted(ids)}, plan lists "
-                f"{sorted(names)}",
+                f"{sorted(stated)}",
             )
-            # Count the parts as the plan states them, so the mistake is reported once.
-            for rid in ids:
-                del self.loads[rid]
-            for i in indexes:
-                resolved = self._resolve(i)
-                if resolved is not None:
-                    self.loads[resolved.id] = resolved
+            self._count_as_stated(ids, indexes)
         for base, indexes in stated_parts.items():
             if base in expected_parts:
                 continue
@@ -411,10 +563,63 @@ class _RoutingChecker:
                 if resolved is not None:
                     self.extra[resolved.id] = resolved
 
+    def _choose_way(self, base: str, ids: list[str], indexes: list[int]) -> list[str]:
+        """The ids of the load ``base`` the way the plan lists it: door to door (``ids``)
+        or as legs through a hub (those replace it in ``loads``). Empty when it cannot
+        be compared part by part: listed both ways, or through an unknown hub."""
+        requests = self.section.requests
+        first = requests[indexes[0]]
+        for i in indexes[1:]:
+            if requests[i].hub != first.hub:
+                ways = [
+                    f"through hub '{h}'" if h is not None else "door to door"
+                    for h in (first.hub, requests[i].hub)
+                ]
+                self.add(
+                    ViolationCode.REQUEST_DOOR_AND_LEG,
+                    f"routes.requests[{i}]",
+                    f"load '{base}' is listed {ways[0]} (routes.requests[{indexes[0]}]) and "
+                    f"{ways[1]}: a load goes one way",
+                )
+                self._count_as_stated(ids, indexes)
+                return []
+        if first.hub is None:
+            return ids
+        door = self.expected[ids[0]]
+        factory = door.origin if door.kind == "goods" else door.destination
+        found = [self._check_hub(i, factory) for i in indexes]  # each index reported
+        hub = found[0]
+        for rid in ids:
+            del self.loads[rid]
+            self.unlisted.discard(rid)
+        if hub is None:  # no places: its load's carrier price, nothing else to compare
+            parts = {rid.partition("#")[2]: self.expected[rid] for rid in ids}
+            for i in indexes:
+                r = requests[i]
+                load = parts.get(r.id.partition("#")[2].partition("@")[0])
+                self.ghosts[r.id] = load.carrier_cents if load is not None else r.carrier_cents
+            return []
+        legs = {leg.id: leg for leg in (self._leg(self.expected[rid], hub) for rid in ids)}
+        self.loads.update(legs)
+        self.expected_legs.update(legs)
+        self.unlisted.update(legs)
+        return list(legs)
+
+    def _count_as_stated(self, ids: list[str], indexes: list[int]) -> None:
+        """Count a load's parts as the plan states them, so a mistake is reported once."""
+        template = self.expected.get(ids[0]) if ids else None
+        for rid in ids:
+            self.loads.pop(rid, None)
+        for i in indexes:
+            resolved = self._resolve(i, template)
+            if resolved is not None:
+                self.loads[resolved.id] = resolved
+
     def _compare(self, i: int, expected: _Load) -> None:
         r = self.section.requests[i]
         path = f"routes.requests[{i}]"
         fields: dict[str, str | int | None] = {
+            "hub": expected.hub,
             "kind": expected.kind,
             "period": expected.period,
             "origin": expected.origin,
@@ -501,7 +706,7 @@ class _RoutingChecker:
         self._check_loads(path, r, vehicle)
         depot = self.depots[vehicle.depot]
         legs = [self._km(a, b) for a, b in itertools.pairwise([depot, *places, depot])]
-        self._check_times(path, r, vehicle, legs)
+        self._check_times(path, r, vehicle, legs, [self._hub_at(stop) for stop in r.stops])
         self._check_cost(path, r, vehicle, legs)
 
     def _check_stops(self, i: int, r: VehicleRoute) -> list[Location | None]:
@@ -576,7 +781,47 @@ class _RoutingChecker:
                     f"its capacity {_fmt_load(vehicle.capacity)}",
                 )
 
-    def _check_times(self, path: str, r: VehicleRoute, vehicle: Vehicle, legs: list[float]) -> None:
+    def _hub_at(self, stop: RouteStop) -> Hub | None:
+        """The hub the stop is at: a goods leg's delivery, a material leg's pickup."""
+        load = self._lookup(stop.request)
+        if load is None or load.hub is None:
+            return None
+        at_hub = DELIVERY if load.kind == "goods" else PICKUP
+        return self.hubs.get(load.hub) if stop.action == at_hub else None
+
+    def _least_duration(
+        self, r: VehicleRoute, vehicle: Vehicle, legs: list[float], hubs: list[Hub | None]
+    ) -> float:
+        """The least duration the route's order of stops allows, the stops at hubs within
+        the hubs' hours: leaving as late as it can, waiting only where an opening hour
+        makes it (the latest start of each stop backwards, then the schedule forwards)."""
+        start = r.period * self.period_minutes
+        windows = [
+            (start + h.open_minute, start + h.close_minute)
+            if h is not None
+            else (start, start + self.period_minutes)
+            for h in hubs
+        ]
+        travel = [self._minutes(km, vehicle) for km in legs]
+        latest = start + vehicle.shift_end_minute - travel[-1] - self.service
+        for j in reversed(range(len(windows))):
+            latest = min(latest, windows[j][1])
+            if j > 0:
+                latest -= self.service + travel[j]
+        leave = latest - travel[0]
+        clock = leave
+        for j, (opens, _) in enumerate(windows):
+            clock = max(clock + travel[j], opens) + self.service
+        return clock + travel[-1] - leave
+
+    def _check_times(
+        self,
+        path: str,
+        r: VehicleRoute,
+        vehicle: Vehicle,
+        legs: list[float],
+        hubs: list[Hub | None],
+    ) -> None:
         start = r.period * self.period_minutes
         shift = (start + vehicle.shift_start_minute, start + vehicle.shift_end_minute)
         who = f"vehicle '{vehicle.id}' in period {r.period}"
@@ -643,6 +888,17 @@ class _RoutingChecker:
                     f"service at minute {stop.start_minute}, outside period {r.period} "
                     f"({start}..{start + self.period_minutes})",
                 )
+            hub = hubs[j]
+            if hub is not None and not (
+                start + hub.open_minute <= stop.start_minute <= start + hub.close_minute
+            ):
+                self.add(
+                    ViolationCode.STOP_HUB_HOURS,
+                    f"{spath}.start_minute",
+                    f"service at minute {stop.start_minute} at hub '{hub.id}', outside its "
+                    f"hours in period {r.period} ({start + hub.open_minute}.."
+                    f"{start + hub.close_minute})",
+                )
             clock = float(stop.departure_minute)
         leg = self._minutes(legs[-1], vehicle)
         travel += leg
@@ -653,16 +909,23 @@ class _RoutingChecker:
                 f"leaves the last place at {clock:g}, {legs[-1]:.3f} km from the depot: back "
                 f"at {clock + leg:.2f}, route says {r.end_minute}",
             )
-        # No stop has a window inside the period: leaving as late as it can, a vehicle
-        # never waits, so the least duration is the travel plus the service.
+        # No stop but at a hub has a window inside the period: leaving as late as it
+        # can, a vehicle never waits, so the least duration is the travel plus the
+        # service; a hub's opening hour may make it wait.
         least = travel + self.service * len(r.stops)
+        waiting = ""
+        if any(h is not None for h in hubs):
+            least_here = self._least_duration(r, vehicle, legs, hubs)
+            if least_here > least:
+                waiting = f" + {least_here - least:.2f} waiting for hubs to open"
+                least = least_here
         if r.duration_minutes > least + TIME_TOL + LEG_TIME_TOL * len(legs):
             self.add(
                 ViolationCode.ROUTE_WAITING,
                 f"{path}.duration_minutes",
                 f"{r.duration_minutes:g} min, but its stops need only {least:.2f} (travel "
-                f"{travel:.2f} + {len(r.stops)} x {self.service} min service): it should leave "
-                "later instead of waiting",
+                f"{travel:.2f} + {len(r.stops)} x {self.service} min service{waiting}): it "
+                "should leave later instead of waiting",
             )
 
     def _check_cost(self, path: str, r: VehicleRoute, vehicle: Vehicle, legs: list[float]) -> None:
@@ -749,10 +1012,12 @@ class _RoutingChecker:
                     f"routes.requests[{i}]",
                     f"request '{rid}' is on no route and not in routes.unrouted",
                 )
-        # What the fleet does not carry goes by carrier, listed or not.
+        # What the fleet does not carry goes by carrier, listed or not: legs included,
+        # door to door at their load's price (docs/logistics.md).
+        self.routed = routed
         self.carrier = sum(
             load.carrier_cents for rid, load in self.loads.items() if rid not in routed
-        )
+        ) + sum(cents for rid, cents in self.ghosts.items() if rid not in routed)
 
     def _check_visits(self, rid: str, visits: list[tuple[int, int, str]]) -> None:
         """Exactly one pickup and one delivery, on one route, the pickup first."""
@@ -805,8 +1070,9 @@ class _RoutingChecker:
                 ViolationCode.ROUTED_OUT_OF_REACH,
                 f"routes.routes[{i}].stops[{j}]",
                 f"vehicle '{vehicle.id}' alone cannot go from its depot to '{load.origin}', "
-                f"on to '{load.destination}' and back within its shift and maximum duration "
-                f"in period {load.period}: {-slack:.1f} min short",
+                f"on to '{load.destination}' and back within its shift and maximum duration"
+                f"{_HUB_HOURS if load.hub is not None else ''} in period {load.period}: "
+                f"{-slack:.1f} min short",
             )
 
     def _check_reason(self, path: str, reason: UnroutedReason, load: _Load) -> None:
@@ -844,7 +1110,9 @@ class _RoutingChecker:
                 )
             elif slack < -tol:
                 allowed = {UnroutedReason.OUT_OF_REACH}
-                why = "no vehicle able to carry it can make the trip alone within its shift"
+                why = "no vehicle able to carry it can make the trip alone within its shift" + (
+                    _HUB_HOURS if load.hub is not None else ""
+                )
             else:
                 allowed = {
                     UnroutedReason.OUT_OF_REACH,
@@ -866,7 +1134,10 @@ class _RoutingChecker:
         figures = {
             "fleet_cents": self.fleet,
             "carrier_cents": self.carrier,
-            "estimate_cents": sum(load.carrier_cents for load in self.loads.values()),
+            "line_haul_cents": self.line_haul,
+            "handling_cents": self.handling,
+            "estimate_cents": sum(load.carrier_cents for load in self.loads.values())
+            + sum(self.ghosts.values()),
             "vehicles_used": len(s.routes),
             "service_minutes": self.service,
         }

@@ -42,9 +42,11 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
 
     When the plan has a purchasing section it is verified under docs/purchasing.md
     too, and ``costs.purchasing`` is the collective cost recomputed from it. When it
-    has a routes section, that is verified under docs/routing.md, and then
+    has a routes section, that is verified under docs/routing.md (and its legs through
+    hubs, line-haul and hubs' use under docs/logistics.md), and then
     ``costs.transport`` is the fleet's route costs plus the carrier's price of every
-    load the fleet does not carry, and ``costs.purchasing`` the materials alone.
+    load the fleet does not carry, plus the line-haul and the hubs' handling of the
+    legs it carries, and ``costs.purchasing`` the materials alone.
     Orders split by operation are checked stage part by stage part, with their
     transfers (``plan.transfers``), whose per-unit estimates ``costs.transport`` adds
     with or without routes. The material rule (docs/model.md, "Materials": no
