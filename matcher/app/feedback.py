@@ -14,17 +14,23 @@ part, so that the next round's assignment can choose with them (docs/model.md,
   quantity would reach there), plus the inbound transport from that supplier to the
   factory; times the order's bill of materials, weighted by ``weights.purchasing``;
 - **transport**: per order, what its goods really cost to move (its share of the
-  routes that carried them, or the carrier's price with its minimum charge) over what
-  the per-unit estimate said; every candidate of the order has its transport estimate
-  scaled by that ratio, weighted by ``weights.transport``.
+  routes that carried them, or the carrier's price with its minimum charge; through a
+  hub also its share of the line-haul and the handling) over what the per-unit
+  estimate said; every candidate of the order has its transport estimate scaled by
+  that ratio, weighted by ``weights.transport``;
+- **hubs** (docs/logistics.md): a candidate factory with a hub may ship through it
+  instead, at what the plan shows that path costs a kg (the hub's milk runs, its
+  handling, the line-haul to the buyer), and a material may come in through it the
+  same way; the cheaper path counts. A factory far from any hub keeps the door-to-door
+  price, so the assignment does not choose it on a flat estimate.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from matcher.domain.entities import MAX_UNIT_CENTS, MaterialSourcing, Offer
-from matcher.domain.geo import transport_cents_per_unit
+from matcher.domain.entities import MAX_UNIT_CENTS, Hub, MaterialSourcing, Offer
+from matcher.domain.geo import line_haul_cost, nearest_hub, road_km, transport_cents_per_unit
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Plan, Purchasing, Routing
 from solvers.assignment.problem import AssignmentProblem
@@ -35,8 +41,9 @@ def candidate_costs(problem: AssignmentProblem, plan: Plan) -> dict[int, int]:
     """Weighted cents per unit to add to each candidate part (absent: nothing)."""
     instance = problem.instance
     w = problem.weights
-    unit = material_unit_costs(instance, plan.purchasing)
-    ratio = transport_ratios(plan)
+    hubs = HubRates(instance, plan)
+    unit = material_unit_costs(instance, plan.purchasing, hubs)
+    ratio = transport_ratios(instance, plan)
     extra: dict[int, int] = {}
     for k, cand in enumerate(problem.candidates):
         order = instance.orders[cand.order]
@@ -45,8 +52,14 @@ def candidate_costs(problem: AssignmentProblem, plan: Plan) -> dict[int, int]:
         if cand.operation in (None, 0):
             for mid, per_unit in order.bill_of_materials.items():
                 cents += w.purchasing * per_unit * unit.get((mid, factory), 0.0)
-        if order.id in ratio and cand.transport:
-            cents += w.transport * (ratio[order.id] - 1.0) * cand.transport
+        goods = cand.operation is None or cand.operation == len(order.operations) - 1
+        door = cand.transport * ratio.get(order.id, 1.0)
+        if goods and cand.transport and hubs.any:
+            through = hubs.goods_per_unit(order.id, factory)
+            if through is not None and through < door:
+                door = through
+        if cand.transport or door:
+            cents += w.transport * (door - cand.transport)
         if cents:
             # Per unit, never beyond what the format lets a unit cost (docs/service.md,
             # "Numeric limits"): a carrier minimum spread over a handful of units must not
@@ -56,10 +69,11 @@ def candidate_costs(problem: AssignmentProblem, plan: Plan) -> dict[int, int]:
 
 
 def material_unit_costs(
-    instance: Instance, purchasing: Purchasing | None
+    instance: Instance, purchasing: Purchasing | None, hubs: HubRates | None = None
 ) -> dict[tuple[str, str], float]:
     """(material, factory) -> cents for one unit of a purchased material delivered
-    there, at the prices the plan's purchases reached."""
+    there, at the prices the plan's purchases reached (through the factory's hub when
+    ``hubs`` shows that path cheaper than door to door)."""
     if purchasing is None:
         return {}
     bought: dict[tuple[str, str], int] = {}  # (supplier, material) -> whole units
@@ -80,12 +94,18 @@ def material_unit_costs(
                 if price is None:
                     continue
                 for factory in instance.factories:
-                    inbound = transport_cents_per_unit(
+                    inbound: float = transport_cents_per_unit(
                         supplier.location,
                         factory.location,
                         instance.transport,
                         material.kg_per_unit,
                     )
+                    if hubs is not None and hubs.any:
+                        through = hubs.material_per_unit(
+                            supplier.id, factory.id, material.kg_per_unit
+                        )
+                        if through is not None:
+                            inbound = min(inbound, through)
                     key = (material.id, factory.id)
                     out[key] = min(out.get(key, float("inf")), price + inbound)
     return out
@@ -107,7 +127,7 @@ def _unit_price(offer: Offer, quantity: int | None, total: dict[str, int]) -> fl
     return float(prices[tier_reached(whole_breaks(offer), incremental, q)])
 
 
-def transport_ratios(plan: Plan) -> dict[str, float]:
+def transport_ratios(instance: Instance, plan: Plan) -> dict[str, float]:
     """Order -> what its goods really cost to move over the per-unit estimate (only
     orders whose goods the routing stage moved)."""
     routes: Routing | None = plan.routes
@@ -118,15 +138,147 @@ def transport_ratios(plan: Plan) -> dict[str, float]:
         estimate[a.order] += a.transport_cents
     requests = {r.id: r for r in routes.requests}
     real: dict[str, float] = defaultdict(float)
-    for route in routes.routes:
-        carried = sorted({s.request for s in route.stops})
-        weight = sum(requests[r].carrier_cents for r in carried) or 1
-        for rid in carried:
-            r = requests[rid]
-            if r.kind == "goods" and r.order is not None:
-                real[r.order] += route.cost_cents * r.carrier_cents / weight
+    for rid, cents in route_shares(routes).items():
+        r = requests[rid]
+        if r.kind == "goods" and r.order is not None:
+            real[r.order] += cents
+    for rid, cents in onward_shares(instance, routes).items():
+        r = requests[rid]
+        if r.kind == "goods" and r.order is not None:
+            real[r.order] += cents
     for u in routes.unrouted:
         r = requests[u.request]
         if r.kind == "goods" and r.order is not None:
             real[r.order] += r.carrier_cents
     return {o: real[o] / estimate[o] for o in real if estimate.get(o)}
+
+
+def route_shares(routes: Routing) -> dict[str, float]:
+    """Request -> its share of the route that carried it, by carrier price."""
+    requests = {r.id: r for r in routes.requests}
+    out: dict[str, float] = {}
+    for route in routes.routes:
+        carried = sorted({s.request for s in route.stops})
+        weight = sum(requests[r].carrier_cents for r in carried) or 1
+        for rid in carried:
+            out[rid] = route.cost_cents * requests[rid].carrier_cents / weight
+    return out
+
+
+def onward_shares(instance: Instance, routes: Routing) -> dict[str, float]:
+    """Carried hub leg -> its share of its line-haul shipment and of its hub's handling
+    in the period, by weight (docs/logistics.md)."""
+    requests = {r.id: r for r in routes.requests}
+    kg = request_kg(instance, routes)
+    out: dict[str, float] = defaultdict(float)
+    legs: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for s in routes.line_haul:
+        total = sum(kg[rid] for rid in s.requests)
+        for rid in s.requests:
+            out[rid] += s.cost_cents * (kg[rid] / total if total else 1 / len(s.requests))
+            hub = requests[rid].hub
+            if hub is not None:
+                legs[(hub, requests[rid].period)].append(rid)
+    for use in routes.hub_use:
+        carried = legs.get((use.hub, use.period), [])
+        total = sum(kg[rid] for rid in carried)
+        for rid in carried:
+            out[rid] += use.handling_cents * (kg[rid] / total if total else 1 / len(carried))
+    return dict(out)
+
+
+def request_kg(instance: Instance, routes: Routing) -> dict[str, float]:
+    """Request -> its kg (units times the order's or the material's kg a unit)."""
+    per_unit = {o.id: o.unit_weight_kg for o in instance.orders}
+    per_material = {m.id: m.kg_per_unit for m in instance.materials}
+    out: dict[str, float] = {}
+    for r in routes.requests:
+        if r.order is not None:
+            out[r.id] = r.quantity * per_unit.get(r.order, 0.0)
+        else:
+            out[r.id] = r.quantity * per_material.get(r.material or "", 0.0)
+    return out
+
+
+class HubRates:
+    """What the plan shows a kg costs through each hub: its milk runs (the carried legs'
+    route shares over their kg; a hub none of whose legs were carried: the door-to-door
+    carrier rate between the factory and the hub, what a milk run beats), its handling,
+    and each lane's line-haul (the lane's shipments over their kg; a goods lane the plan
+    did not use: a shipment of the order's whole weight alone; a material lane: its
+    less-than-truckload rate without the minimum)."""
+
+    def __init__(self, instance: Instance, plan: Plan) -> None:
+        self.instance = instance
+        transport = instance.transport
+        hubs = instance.fleet.hubs
+        self.any = bool(hubs) and plan.routes is not None
+        self.hub_of: dict[str, Hub | None] = (
+            {f.id: nearest_hub(f.location, hubs, transport) for f in instance.factories}
+            if self.any
+            else {}
+        )
+        self.milk: dict[str, float] = {}  # hub -> cents a kg
+        self.lane: dict[tuple[str, str], float] = {}  # (origin, destination) -> cents a kg
+        if not self.any or plan.routes is None:
+            return
+        routes = plan.routes
+        requests = {r.id: r for r in routes.requests}
+        weights = request_kg(instance, routes)
+        cents: dict[str, float] = defaultdict(float)
+        kg: dict[str, float] = defaultdict(float)
+        for rid, share in route_shares(routes).items():
+            r = requests[rid]
+            if r.hub is not None:
+                cents[r.hub] += share
+                kg[r.hub] += weights[rid]
+        self.milk = {h: cents[h] / kg[h] for h in cents if kg[h] > 0}
+        lane_cents: dict[tuple[str, str], float] = defaultdict(float)
+        lane_kg: dict[tuple[str, str], float] = defaultdict(float)
+        for s in routes.line_haul:
+            lane_cents[(s.origin, s.destination)] += s.cost_cents
+            lane_kg[(s.origin, s.destination)] += s.weight_kg
+        self.lane = {k: lane_cents[k] / lane_kg[k] for k in lane_cents if lane_kg[k] > 0}
+        self.orders = {o.id: o for o in instance.orders}
+        self.factories = {f.id: f for f in instance.factories}
+        self.suppliers = {s.id: s for s in instance.suppliers}
+
+    def _milk_per_kg(self, hub: Hub, factory: str) -> float:
+        if hub.id in self.milk:
+            return self.milk[hub.id]
+        f = self.factories[factory]
+        km = road_km(f.location, hub.location, self.instance.transport)
+        return km * self.instance.transport.cents_per_tonne_km / 1000
+
+    def _lane_per_kg(self, origin: str, destination: str, kg: float, km: float) -> float:
+        if (origin, destination) in self.lane:
+            return self.lane[(origin, destination)]
+        if kg <= 0:
+            return 0.0
+        return line_haul_cost(kg, km, self.instance.transport.line_haul_rates).cents / kg
+
+    def goods_per_unit(self, order_id: str, factory: str) -> float | None:
+        """Cents a unit of the order's goods costs from ``factory`` through its hub
+        (``None``: the factory has no hub)."""
+        hub = self.hub_of.get(factory)
+        if hub is None:
+            return None
+        order = self.orders[order_id]
+        kg = order.unit_weight_kg
+        km = road_km(hub.location, order.delivery, self.instance.transport)
+        lane = self._lane_per_kg(hub.id, order.buyer, order.quantity * kg, km)
+        return kg * (self._milk_per_kg(hub, factory) + hub.handling_cents_per_kg + lane)
+
+    def material_per_unit(self, supplier: str, factory: str, kg: float) -> float | None:
+        """Cents a unit of material (``kg`` a unit) costs from ``supplier`` to
+        ``factory`` through the factory's hub (``None``: no hub)."""
+        hub = self.hub_of.get(factory)
+        if hub is None or kg <= 0:
+            return None
+        key = (supplier, hub.id)
+        if key in self.lane:
+            lane = self.lane[key]
+        else:  # how much would share the lane is not known here: its rate, no minimum
+            km = road_km(self.suppliers[supplier].location, hub.location, self.instance.transport)
+            lane = km * self.instance.transport.line_haul_rates.ltl_cents_per_tonne_km / 1000
+        return kg * (self._milk_per_kg(hub, factory) + hub.handling_cents_per_kg + lane)
