@@ -407,17 +407,50 @@ def purchasing_table(pu: Purchasing) -> Table:
 
 
 def routing_table(ro: Routing) -> Table:
-    """The fleet's routes against sending everything by carrier."""
+    """The fleet's routes against sending everything by carrier; with hubs
+    (docs/logistics.md), also the line-haul and the legs carried through them, and each
+    way's share of the transport cost."""
     table = Table(title=f"Routing ({len(ro.requests)} loads to move)", show_header=False)
     routed = len(ro.requests) - len(ro.unrouted)
     periods = len({r.period for r in ro.routes})
+    total = ro.transport_cents
+    legs = [r for r in ro.requests if r.hub is not None]
+    hubs = bool(legs or ro.line_haul or ro.hub_use or ro.line_haul_cents or ro.handling_cents)
+
+    def share(cents: int) -> str:
+        # Without hubs the lines read as they always have: fleet + carrier is the total.
+        return f" ({100 * cents / total:.1f} %)" if hubs and total else ""
+
     table.add_row(
         "fleet",
         f"{ro.vehicles_used} route(s) over {periods} period(s), {ro.distance_km:,.1f} km, "
-        f"{routed} load(s), {money(ro.fleet_cents)}",
+        f"{routed} load(s), {money(ro.fleet_cents)}{share(ro.fleet_cents)}",
     )
-    table.add_row("carrier", f"{len(ro.unrouted)} load(s), {money(ro.carrier_cents)}")
-    total = ro.fleet_cents + ro.carrier_cents
+    if hubs:
+        modes = Counter(s.mode for s in ro.line_haul)
+        kg = sum(s.weight_kg for s in ro.line_haul)
+        onward = ro.line_haul_cents + ro.handling_cents
+        table.add_row(
+            "line-haul",
+            f"{len(ro.line_haul)} shipment(s) ({modes['ftl']} ftl, {modes['ltl']} ltl), "
+            f"{kg:,.0f} kg, {money(ro.line_haul_cents)} + handling "
+            f"{money(ro.handling_cents)}{share(onward)}",
+        )
+    table.add_row(
+        "carrier", f"{len(ro.unrouted)} load(s), {money(ro.carrier_cents)}{share(ro.carrier_cents)}"
+    )
+    if hubs:
+        unrouted = {u.request for u in ro.unrouted}
+        carried = [r for r in legs if r.id not in unrouted]
+        kinds = Counter(r.kind for r in carried)
+        used = len({u.hub for u in ro.hub_use})
+        rest = len(legs) - len(carried)
+        table.add_row(
+            "through hubs",
+            f"{len(carried)} / {len(legs)} leg(s) carried ({kinds['goods']} goods, "
+            f"{kinds['material']} material), {used} hub(s) used"
+            + (f"; {rest} by carrier" if rest else ""),
+        )
     saving = ro.estimate_cents - total
     rate = saving / ro.estimate_cents if ro.estimate_cents else 0.0
     table.add_row("[bold]transport[/]", f"[bold]{money(total)}[/]")

@@ -23,6 +23,7 @@ KIND_STYLE = {
     "buyer (unserved)": ("x", "#e45756", 8),
     "supplier": ("triangle-up", "#f58518", 11),
     "depot": ("diamond", "#7f7f7f", 11),
+    "hub": ("star", "#b279a2", 13),
 }
 COST_TERMS = ("production", "transport", "lateness", "unserved", "purchasing")
 

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from matcher.domain.instance import Instance
-from matcher.domain.plan import CapacitySharing, Plan
+from matcher.domain.plan import CapacitySharing, HubUse, Plan, Routing
 from matcher.domain.schedule import Schedule
 from matcher.report import figures
 from matcher.report.views import (
@@ -198,7 +198,9 @@ def _kpis(plan: Plan) -> Section:
         cards.append(("purchasing savings", money(pu.savings_cents)))
     if plan.routes is not None:
         ro = plan.routes
-        cards.append(("fleet + carrier", money(ro.fleet_cents + ro.carrier_cents)))
+        cards.append(("routed transport", money(ro.transport_cents)))
+        if _has_hubs(ro):
+            cards.append(("line-haul + handling", money(ro.line_haul_cents + ro.handling_cents)))
     s = Section("kpis", "Key figures")
     s.add(
         '<div class="cards">'
@@ -271,22 +273,88 @@ def _map(plan: Plan, instance: Instance, charts: _Charts) -> Section:
     if ro is None:
         s.add('<p class="muted">No routing: the instance has no fleet.</p>')
     else:
-        routed = len(ro.requests) - len(ro.unrouted)
-        s.add(
-            _table(
-                ("transport", "value"),
-                [
-                    ("fleet routes (vehicle-days)", f"{ro.vehicles_used:,}"),
-                    ("fleet distance km", f"{ro.distance_km:,.1f}"),
-                    ("loads by fleet / by carrier", f"{routed:,} / {len(ro.unrouted):,}"),
-                    ("fleet cost", money(ro.fleet_cents)),
-                    ("carrier cost", money(ro.carrier_cents)),
-                    ("all by carrier would be", money(ro.estimate_cents)),
-                ],
-                numeric=(1,),
+        s.add(_table(("transport", "value"), _transport_rows(ro), numeric=(1,)))
+        if ro.hub_use:
+            s.add(
+                _table(
+                    ("hub", "periods", "goods kg", "material kg", "handling"),
+                    _hub_rows(ro),
+                    numeric=(1, 2, 3, 4),
+                )
             )
-        )
     return s
+
+
+def _has_hubs(ro: Routing) -> bool:
+    """Whether the routing went through hubs (docs/logistics.md): legs, shipments or costs."""
+    return bool(
+        ro.line_haul
+        or ro.hub_use
+        or ro.line_haul_cents
+        or ro.handling_cents
+        or any(r.hub is not None for r in ro.requests)
+    )
+
+
+def _transport_rows(ro: Routing) -> list[tuple[str, str]]:
+    """The transport table: fleet against carrier and, with hubs, the line-haul, the
+    hubs' handling and the legs carried through them."""
+    routed = len(ro.requests) - len(ro.unrouted)
+    rows = [
+        ("fleet routes (vehicle-days)", f"{ro.vehicles_used:,}"),
+        ("fleet distance km", f"{ro.distance_km:,.1f}"),
+        ("loads by fleet / by carrier", f"{routed:,} / {len(ro.unrouted):,}"),
+    ]
+    hubs = _has_hubs(ro)
+    if hubs:
+        legs = [r for r in ro.requests if r.hub is not None]
+        unrouted = {u.request for u in ro.unrouted}
+        carried = sum(1 for r in legs if r.id not in unrouted)
+        ftl = sum(1 for x in ro.line_haul if x.mode == "ftl")
+        rows += [
+            ("legs through hubs carried / offered", f"{carried:,} / {len(legs):,}"),
+            (
+                "line-haul shipments (ftl / ltl)",
+                f"{len(ro.line_haul):,} ({ftl:,} / {len(ro.line_haul) - ftl:,})",
+            ),
+            ("line-haul kg", f"{sum(x.weight_kg for x in ro.line_haul):,.0f}"),
+        ]
+    total = ro.transport_cents
+
+    def cost(cents: int) -> str:
+        return money(cents) + (f" ({100 * cents / total:.1f} %)" if hubs and total else "")
+
+    rows += [("fleet cost", cost(ro.fleet_cents))]
+    if hubs:
+        rows += [
+            ("line-haul cost", cost(ro.line_haul_cents)),
+            ("hub handling cost", cost(ro.handling_cents)),
+        ]
+    rows += [
+        ("carrier cost", cost(ro.carrier_cents)),
+        ("routed transport", money(total)),
+        ("all by carrier would be", money(ro.estimate_cents)),
+    ]
+    return rows
+
+
+def _hub_rows(ro: Routing) -> list[tuple[str, str, str, str, str]]:
+    """Per hub, over the periods it was used in: goods in, materials out, handling."""
+    by_hub: dict[str, list[HubUse]] = {}
+    for use in ro.hub_use:
+        by_hub.setdefault(use.hub, []).append(use)
+    return [
+        (
+            hub,
+            f"{len(uses):,}",
+            f"{sum(u.goods_kg for u in uses):,.0f}",
+            f"{sum(u.material_kg for u in uses):,.0f}",
+            money(sum(u.handling_cents for u in uses)),
+        )
+        for hub, uses in sorted(
+            by_hub.items(), key=lambda kv: -sum(u.goods_kg + u.material_kg for u in kv[1])
+        )
+    ]
 
 
 def _purchasing(plan: Plan, charts: _Charts) -> Section:

@@ -232,7 +232,7 @@ class MapView:
 
 
 def map_view(plan: Plan, instance: Instance) -> MapView:
-    """Factories, buyers (served or not), suppliers, depots, a line from each factory to
+    """Factories, buyers (served or not), suppliers, depots, hubs, a line from each factory to
     the buyers it delivers to, and the fleet's routes, by coordinates."""
     units: dict[str, int] = defaultdict(int)
     orders = {o.id: o for o in instance.orders}
@@ -259,6 +259,10 @@ def map_view(plan: Plan, instance: Instance) -> MapView:
     points += [
         Point("depot", d.id, d.location.lat, d.location.lon, d.id) for d in instance.fleet.depots
     ]
+    points += [
+        Point("hub", h.id, h.location.lat, h.location.lon, f"{h.id}: reach {h.reach_km:,.0f} km")
+        for h in instance.fleet.hubs
+    ]
     view = MapView(points)
     delivering.sort(key=lambda d: (-d[0], d[1], d[2]))
     for _, order, factory in delivering[:MAX_DELIVERIES]:
@@ -273,6 +277,7 @@ def map_view(plan: Plan, instance: Instance) -> MapView:
     places: dict[str, Location] = {f.id: f.location for f in instance.factories}
     places |= {s.id: s.location for s in instance.suppliers}
     places |= {o.id: o.delivery for o in instance.orders}
+    places |= {h.id: h.location for h in instance.fleet.hubs}  # legs (docs/logistics.md)
     depots = {d.id: d.location for d in instance.fleet.depots}
     ranked = sorted(plan.routes.routes, key=lambda r: (-r.distance_km, r.period, r.vehicle))
     shown = ranked[:MAX_ROUTES]

@@ -726,29 +726,63 @@ class Vehicle(_message.Message):
     max_duration_minutes: int
     def __init__(self, id: _Optional[str] = ..., depot: _Optional[str] = ..., capacity: _Optional[_Mapping[str, float]] = ..., fixed_cost_cents: _Optional[int] = ..., cost_per_km_cents: _Optional[int] = ..., cost_per_hour_cents: _Optional[int] = ..., speed_kmh: _Optional[float] = ..., shift_start_minute: _Optional[int] = ..., shift_end_minute: _Optional[int] = ..., max_duration_minutes: _Optional[int] = ...) -> None: ...
 
+class Hub(_message.Message):
+    __slots__ = ("id", "location", "reach_km", "handling_cents_per_kg", "capacity_kg", "open_minute", "close_minute")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    REACH_KM_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_CENTS_PER_KG_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KG_FIELD_NUMBER: _ClassVar[int]
+    OPEN_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    location: Location
+    reach_km: float
+    handling_cents_per_kg: float
+    capacity_kg: float
+    open_minute: int
+    close_minute: int
+    def __init__(self, id: _Optional[str] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., reach_km: _Optional[float] = ..., handling_cents_per_kg: _Optional[float] = ..., capacity_kg: _Optional[float] = ..., open_minute: _Optional[int] = ..., close_minute: _Optional[int] = ...) -> None: ...
+
 class Fleet(_message.Message):
-    __slots__ = ("depots", "vehicles", "service_minutes")
+    __slots__ = ("depots", "vehicles", "service_minutes", "hubs")
     DEPOTS_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_FIELD_NUMBER: _ClassVar[int]
     SERVICE_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    HUBS_FIELD_NUMBER: _ClassVar[int]
     depots: _containers.RepeatedCompositeFieldContainer[Depot]
     vehicles: _containers.RepeatedCompositeFieldContainer[Vehicle]
     service_minutes: int
-    def __init__(self, depots: _Optional[_Iterable[_Union[Depot, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[Vehicle, _Mapping]]] = ..., service_minutes: _Optional[int] = ...) -> None: ...
+    hubs: _containers.RepeatedCompositeFieldContainer[Hub]
+    def __init__(self, depots: _Optional[_Iterable[_Union[Depot, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[Vehicle, _Mapping]]] = ..., service_minutes: _Optional[int] = ..., hubs: _Optional[_Iterable[_Union[Hub, _Mapping]]] = ...) -> None: ...
+
+class LineHaul(_message.Message):
+    __slots__ = ("truck_capacity_kg", "truck_cents_per_km", "ltl_cents_per_tonne_km", "ltl_min_cents")
+    TRUCK_CAPACITY_KG_FIELD_NUMBER: _ClassVar[int]
+    TRUCK_CENTS_PER_KM_FIELD_NUMBER: _ClassVar[int]
+    LTL_CENTS_PER_TONNE_KM_FIELD_NUMBER: _ClassVar[int]
+    LTL_MIN_CENTS_FIELD_NUMBER: _ClassVar[int]
+    truck_capacity_kg: float
+    truck_cents_per_km: int
+    ltl_cents_per_tonne_km: float
+    ltl_min_cents: int
+    def __init__(self, truck_capacity_kg: _Optional[float] = ..., truck_cents_per_km: _Optional[int] = ..., ltl_cents_per_tonne_km: _Optional[float] = ..., ltl_min_cents: _Optional[int] = ...) -> None: ...
 
 class Transport(_message.Message):
-    __slots__ = ("road_factor", "cents_per_tonne_km", "carrier_min_cents", "transfer_speed_kmh", "transfer_handling_minutes")
+    __slots__ = ("road_factor", "cents_per_tonne_km", "carrier_min_cents", "transfer_speed_kmh", "transfer_handling_minutes", "line_haul")
     ROAD_FACTOR_FIELD_NUMBER: _ClassVar[int]
     CENTS_PER_TONNE_KM_FIELD_NUMBER: _ClassVar[int]
     CARRIER_MIN_CENTS_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_SPEED_KMH_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_HANDLING_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    LINE_HAUL_FIELD_NUMBER: _ClassVar[int]
     road_factor: float
     cents_per_tonne_km: float
     carrier_min_cents: int
     transfer_speed_kmh: float
     transfer_handling_minutes: int
-    def __init__(self, road_factor: _Optional[float] = ..., cents_per_tonne_km: _Optional[float] = ..., carrier_min_cents: _Optional[int] = ..., transfer_speed_kmh: _Optional[float] = ..., transfer_handling_minutes: _Optional[int] = ...) -> None: ...
+    line_haul: LineHaul
+    def __init__(self, road_factor: _Optional[float] = ..., cents_per_tonne_km: _Optional[float] = ..., carrier_min_cents: _Optional[int] = ..., transfer_speed_kmh: _Optional[float] = ..., transfer_handling_minutes: _Optional[int] = ..., line_haul: _Optional[_Union[LineHaul, _Mapping]] = ...) -> None: ...
 
 class ObjectiveWeights(_message.Message):
     __slots__ = ("production", "transport", "lateness", "unserved", "credit", "purchasing", "load_balance", "stability")
@@ -1187,7 +1221,7 @@ class Purchasing(_message.Message):
     def __init__(self, purchases: _Optional[_Iterable[_Union[Purchase, _Mapping]]] = ..., collective_cents: _Optional[int] = ..., standalone_cents: _Optional[int] = ..., savings_cents: _Optional[int] = ..., savings_by_material_cents: _Optional[_Mapping[str, int]] = ..., shares: _Optional[_Iterable[_Union[SavingsShare, _Mapping]]] = ..., shortages: _Optional[_Iterable[_Union[Shortage, _Mapping]]] = ..., material_cents: _Optional[int] = ..., transport_cents: _Optional[int] = ..., max_suppliers_per_material: _Optional[int] = ..., split_method: _Optional[str] = ..., permutations: _Optional[int] = ..., core: _Optional[_Union[CoreCheck, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TransportRequest(_message.Message):
-    __slots__ = ("id", "kind", "period", "origin", "destination", "order", "material", "quantity", "load", "carrier_cents")
+    __slots__ = ("id", "kind", "period", "origin", "destination", "order", "material", "quantity", "load", "carrier_cents", "hub")
     class LoadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1205,6 +1239,7 @@ class TransportRequest(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     LOAD_FIELD_NUMBER: _ClassVar[int]
     CARRIER_CENTS_FIELD_NUMBER: _ClassVar[int]
+    HUB_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: str
     period: int
@@ -1215,7 +1250,8 @@ class TransportRequest(_message.Message):
     quantity: float
     load: _containers.ScalarMap[str, float]
     carrier_cents: int
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., period: _Optional[int] = ..., origin: _Optional[str] = ..., destination: _Optional[str] = ..., order: _Optional[str] = ..., material: _Optional[str] = ..., quantity: _Optional[float] = ..., load: _Optional[_Mapping[str, float]] = ..., carrier_cents: _Optional[int] = ...) -> None: ...
+    hub: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., period: _Optional[int] = ..., origin: _Optional[str] = ..., destination: _Optional[str] = ..., order: _Optional[str] = ..., material: _Optional[str] = ..., quantity: _Optional[float] = ..., load: _Optional[_Mapping[str, float]] = ..., carrier_cents: _Optional[int] = ..., hub: _Optional[str] = ...) -> None: ...
 
 class RouteStop(_message.Message):
     __slots__ = ("request", "action", "place", "arrival_minute", "start_minute", "departure_minute", "load_after")
@@ -1274,8 +1310,46 @@ class Unrouted(_message.Message):
     detail: str
     def __init__(self, request: _Optional[str] = ..., reason: _Optional[_Union[UnroutedReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
+class LineHaulShipment(_message.Message):
+    __slots__ = ("kind", "origin", "destination", "period", "requests", "weight_kg", "distance_km", "mode", "trucks", "cost_cents")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    TRUCKS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    origin: str
+    destination: str
+    period: int
+    requests: _containers.RepeatedScalarFieldContainer[str]
+    weight_kg: float
+    distance_km: float
+    mode: str
+    trucks: int
+    cost_cents: int
+    def __init__(self, kind: _Optional[str] = ..., origin: _Optional[str] = ..., destination: _Optional[str] = ..., period: _Optional[int] = ..., requests: _Optional[_Iterable[str]] = ..., weight_kg: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., trucks: _Optional[int] = ..., cost_cents: _Optional[int] = ...) -> None: ...
+
+class HubUse(_message.Message):
+    __slots__ = ("hub", "period", "goods_kg", "material_kg", "handling_cents")
+    HUB_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    GOODS_KG_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_KG_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_CENTS_FIELD_NUMBER: _ClassVar[int]
+    hub: str
+    period: int
+    goods_kg: float
+    material_kg: float
+    handling_cents: int
+    def __init__(self, hub: _Optional[str] = ..., period: _Optional[int] = ..., goods_kg: _Optional[float] = ..., material_kg: _Optional[float] = ..., handling_cents: _Optional[int] = ...) -> None: ...
+
 class Routing(_message.Message):
-    __slots__ = ("requests", "routes", "unrouted", "fleet_cents", "carrier_cents", "estimate_cents", "vehicles_used", "distance_km", "service_minutes", "notes")
+    __slots__ = ("requests", "routes", "unrouted", "fleet_cents", "carrier_cents", "estimate_cents", "vehicles_used", "distance_km", "service_minutes", "notes", "line_haul", "hub_use", "line_haul_cents", "handling_cents")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     ROUTES_FIELD_NUMBER: _ClassVar[int]
     UNROUTED_FIELD_NUMBER: _ClassVar[int]
@@ -1286,6 +1360,10 @@ class Routing(_message.Message):
     DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
     SERVICE_MINUTES_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    LINE_HAUL_FIELD_NUMBER: _ClassVar[int]
+    HUB_USE_FIELD_NUMBER: _ClassVar[int]
+    LINE_HAUL_CENTS_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_CENTS_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[TransportRequest]
     routes: _containers.RepeatedCompositeFieldContainer[VehicleRoute]
     unrouted: _containers.RepeatedCompositeFieldContainer[Unrouted]
@@ -1296,7 +1374,11 @@ class Routing(_message.Message):
     distance_km: float
     service_minutes: int
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, requests: _Optional[_Iterable[_Union[TransportRequest, _Mapping]]] = ..., routes: _Optional[_Iterable[_Union[VehicleRoute, _Mapping]]] = ..., unrouted: _Optional[_Iterable[_Union[Unrouted, _Mapping]]] = ..., fleet_cents: _Optional[int] = ..., carrier_cents: _Optional[int] = ..., estimate_cents: _Optional[int] = ..., vehicles_used: _Optional[int] = ..., distance_km: _Optional[float] = ..., service_minutes: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    line_haul: _containers.RepeatedCompositeFieldContainer[LineHaulShipment]
+    hub_use: _containers.RepeatedCompositeFieldContainer[HubUse]
+    line_haul_cents: int
+    handling_cents: int
+    def __init__(self, requests: _Optional[_Iterable[_Union[TransportRequest, _Mapping]]] = ..., routes: _Optional[_Iterable[_Union[VehicleRoute, _Mapping]]] = ..., unrouted: _Optional[_Iterable[_Union[Unrouted, _Mapping]]] = ..., fleet_cents: _Optional[int] = ..., carrier_cents: _Optional[int] = ..., estimate_cents: _Optional[int] = ..., vehicles_used: _Optional[int] = ..., distance_km: _Optional[float] = ..., service_minutes: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ..., line_haul: _Optional[_Iterable[_Union[LineHaulShipment, _Mapping]]] = ..., hub_use: _Optional[_Iterable[_Union[HubUse, _Mapping]]] = ..., line_haul_cents: _Optional[int] = ..., handling_cents: _Optional[int] = ...) -> None: ...
 
 class CapacityRow(_message.Message):
     __slots__ = ("factory", "resource_group", "period", "free_minutes", "used_minutes", "idle_minutes", "marginal_cents_per_hour")
