@@ -50,6 +50,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "stream of the seed: 0 (default) gives the same instance as without the option",
     )
     p.add_argument(
+        "--no-hubs",
+        dest="hubs",
+        action="store_false",
+        help="no hubs (fleet.hubs) and no line-haul rates (transport.line_haul), "
+        "docs/logistics.md; by default one hub per cluster, drawn from a separate stream "
+        "of the seed: the rest of the instance is the same either way",
+    )
+    p.add_argument(
         "--records",
         metavar="FILE",
         help="also write trade records of the factories (JSON lines, or CSV for .csv): "
@@ -121,7 +129,12 @@ def _check_schedule_file(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     instance = generate(
-        args.orders, args.factories, args.periods, args.seed, by_operation=args.by_operation
+        args.orders,
+        args.factories,
+        args.periods,
+        args.seed,
+        by_operation=args.by_operation,
+        hubs=args.hubs,
     )
     text = instance_json(instance, indent=None if args.compact else 1)
     if args.output == "-":

@@ -36,6 +36,13 @@ Trade records (:mod:`matcher.generate.records`, ``matcher generate --records``):
 years of deliveries by the instance's factories consistent with their declared
 credit, with a few new and a few unreliable factories, from a fourth stream of the
 seed, for ``matcher credit`` (docs/credit.md).
+
+Hubs and line-haul (:mod:`matcher.generate.logistics`, docs/logistics.md): one hub per
+cluster at its depot, reaching the cluster's factories, with its handling rate, hours
+and a capacity sized on what its factories ship, and line-haul rates of Chinese road
+freight; from a fifth stream of the seed, so ``generate(..., hubs=False)`` (``matcher
+generate --no-hubs``) gives the same instance without ``fleet.hubs`` and
+``transport.line_haul``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,13 @@ from matcher.generate.factories import (
     platform_stats,
     set_max_lots,
 )
-from matcher.generate.logistics import CARRIER_MIN_CENTS, draw_fleet
+from matcher.generate.logistics import (
+    CARRIER_MIN_CENTS,
+    draw_fleet,
+    draw_hubs,
+    draw_line_haul,
+    hubs_stream,
+)
 from matcher.generate.materials import draw_material_terms, materials_stream
 from matcher.generate.orders import draw_orders
 from matcher.generate.suppliers import draw_suppliers
@@ -38,6 +44,7 @@ def generate(
     start_date: dt.date = dt.date(2026, 1, 5),
     name: str | None = None,
     by_operation: float = 0.0,
+    hubs: bool = True,
 ) -> Instance:
     """A realistic, valid instance; the same arguments always give the same instance.
 
@@ -62,6 +69,11 @@ def generate(
         (``split.by_operation``); a quarter of those ask for a chain no single
         factory offers. Drawn from a second stream of ``seed``: at 0 the instance
         is exactly the one without the option, and factories never change.
+    hubs
+        Draw one hub per cluster at its depot and the line-haul rates
+        (``fleet.hubs``, ``transport.line_haul``, docs/logistics.md). Drawn from their
+        own stream of ``seed`` after everything else: without them the instance is the
+        same in every other respect.
 
     Returns
     -------
@@ -107,6 +119,12 @@ def generate(
     }
     # Sourcing, stock, lead times and capacities: their own stream, after the main one.
     draw_material_terms(materials_stream(seed), periods, industries, fac, cal, plan, data)
+    if hubs:
+        # Hubs and line-haul: their own stream, last, sized on the final orders and
+        # factories.
+        hub_rng = hubs_stream(seed)
+        data["transport"]["line_haul"] = draw_line_haul(hub_rng, data["transport"])
+        data["fleet"]["hubs"] = draw_hubs(hub_rng, clusters, data)
     return Instance.model_validate(data)
 
 
@@ -114,8 +132,8 @@ def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
     """The instance's JSON as ``matcher generate`` writes it: unset fields and the
     fields of later features left out while unused (``by_operation`` false, the
     transfer speed and handling at their defaults, ``sourcing`` purchased, ``stock``
-    empty), so that files stay compact and files made before those features can be
-    re-made byte for byte.
+    empty, ``fleet.hubs`` empty, ``transport.line_haul`` unset), so that files stay
+    compact and files made before those features can be re-made byte for byte.
     """
     transport = instance.transport
     unused_transfer = {
@@ -138,5 +156,6 @@ def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
             i: {"stock"} for i, factory in enumerate(instance.factories) if not factory.stock
         },
         "transport": unused_transfer,
+        **({} if instance.fleet.hubs else {"fleet": {"hubs"}}),
     }
     return instance.model_dump_json(exclude_none=True, exclude=exclude, indent=indent)
