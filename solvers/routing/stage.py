@@ -74,11 +74,15 @@ ITERATIONS_PER_SECOND = 1000
 second of its share), so that the same seed gives the same routes; the wall clock,
 at three times the share, is then only a safety net."""
 DETERMINISTIC_WALL_FACTOR = 3.0
-PATIENCE_PER_REQUEST = 20
-MIN_PATIENCE = 200
+PATIENCE_PER_REQUEST = 5
+MIN_PATIENCE = 100
 """A period's search stops after ``max(MIN_PATIENCE, PATIENCE_PER_REQUEST x its
 requests)`` PyVRP iterations without a better solution: a time limit is a cap, not a
-duration, and a small day converges in fewer iterations than a large one."""
+duration, and a small day converges in fewer iterations than a large one. Measured
+with hubs (docs/routing.md, "Stopping on no improvement"): from 20 and 200 to 5 and 100
+the routing of demo's plan took 2.1 s -> 0.55 s and of the 30-order load instance's
+2.8 s -> 0.7 s, for at most 0.04 % more transport (within what another seed changes);
+medium's is decided by its time budget either way."""
 
 
 @dataclass
