@@ -311,6 +311,35 @@ def seconds_left(instance: Instance, use: _Use) -> dict[str, dict[str, list[int]
     }
 
 
+def running_sums(left: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Per group, the running sums of the free seconds ``left`` (negative as 0): a
+    window's free seconds in one subtraction."""
+    out: dict[str, list[int]] = {}
+    for group, seconds in left.items():
+        run = [0]
+        for x in seconds:
+            run.append(run[-1] + max(0, x))
+        out[group] = run
+    return out
+
+
+def too_little_room(
+    order: Order, offer: dict[str, Capability], sums: dict[str, list[int]], first: int, last: int
+) -> bool:
+    """A necessary test of the capacity rule: some group the order's processes use at the
+    factory (``offer``: its capabilities by process) has, in ``first .. last`` all
+    together, fewer free seconds than the order's processing on it, so no choice of
+    periods holds it (:func:`fit_per_period` and :func:`fewest_periods` would say so,
+    slower)."""
+    need: dict[str, int] = defaultdict(int)
+    for op in order.operations:
+        cap = offer[op.process]
+        need[cap.resource_group] += cap.seconds_per_unit * order.quantity
+    return first > last or any(
+        sums[g][last + 1] - sums[g][first] < seconds for g, seconds in need.items()
+    )
+
+
 def fewest_periods(fits: list[int], quantity: int) -> int | None:
     """The fewest periods whose fits hold ``quantity`` (largest first): the fewest
     setups a placement needs; ``None`` when all of them together do not."""
@@ -382,58 +411,77 @@ def blocking_pairs(instance: Instance, plan: Plan, use: _Use | None = None) -> l
     for f in instance.factories:
         for process in {c.process for c in f.capabilities}:
             by_process[process].append(f)
-    last_period = instance.horizon.periods - 1
-    leads = shortest_leads(instance)
-    caps_of = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
-    left = seconds_left(instance, use)
+    pairing = _Pairing(instance, use)
     pairs: list[BlockingPair] = []
     for order in instance.orders:
         if order.split.by_operation and len(order.operations) >= 2:
             continue
-        now = use.paid.get(order.id)
         at = use.at.get(order.id, set())
         first = min((op.process for op in order.operations), key=lambda p: len(by_process[p]))
         for factory in by_process[first]:
-            if factory.id in at:
-                continue
-            offer = caps_of[factory.id]
-            if now is not None:  # the cheapest test first: dearer before transport?
-                if any(op.process not in offer for op in order.operations):
-                    continue
-                unit = sum(offer[op.process].unit_cost_cents for op in order.operations)
-                if unit * order.quantity >= now:
-                    continue
-            caps = eligible_caps(order, factory, offer)
-            if caps is None:
-                continue
-            production = sum(c.unit_cost_cents for c in caps) * order.quantity
-            rate = transport_cents_per_unit(
-                factory.location, order.delivery, instance.transport, order.unit_weight_kg
-            )
-            price = production + rate * order.quantity
-            if now is not None and price >= now:
-                continue
-            arrive = material_start(order, factory, leads)
-            if arrive is None:
-                continue
-            window = (max(order.release_period, arrive), min(order.due_period, last_period))
-            fits = fit_per_period(order, caps, left[factory.id], *window)
-            setups = fewest_periods(fits, order.quantity)
-            if setups is None or not _within_share(order, factory, caps, setups, use):
-                continue
-            pairs.append(
-                BlockingPair(
-                    order=order.id,
-                    factory=factory.id,
-                    unserved=now is None,
-                    price_now_cents=now,
-                    price_cents=price,
-                    saving_cents=None if now is None else now - price,
-                    setups=setups,
-                )
-            )
+            if factory.id not in at and (pair := pairing.pair(order, factory)) is not None:
+                pairs.append(pair)
     pairs.sort(key=pair_rank)
     return pairs
+
+
+class _Pairing:
+    """One (order, factory) test of :func:`blocking_pairs`, with what every test reads:
+    the prices paid now, the materials' lead times, the free seconds per factory and
+    group (and their running sums, made once per factory when first needed)."""
+
+    def __init__(self, instance: Instance, use: _Use) -> None:
+        self.instance = instance
+        self.use = use
+        self.last_period = instance.horizon.periods - 1
+        self.leads = shortest_leads(instance)
+        self.caps_of = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
+        self.left = seconds_left(instance, use)
+        self.sums: dict[str, dict[str, list[int]]] = {}
+
+    def pair(self, order: Order, factory: Factory) -> BlockingPair | None:
+        """The pair, or ``None``; the cheapest tests first."""
+        now = self.use.paid.get(order.id)
+        offer = self.caps_of[factory.id]
+        if any(op.process not in offer for op in order.operations):
+            return None
+        if now is not None:  # dearer even before transport?
+            unit = sum(offer[op.process].unit_cost_cents for op in order.operations)
+            if unit * order.quantity >= now:
+                return None
+        last = min(order.due_period, self.last_period)
+        if factory.id not in self.sums:
+            self.sums[factory.id] = running_sums(self.left[factory.id])
+        # No room in the widest window the order could use: none in any narrower one.
+        if too_little_room(order, offer, self.sums[factory.id], order.release_period, last):
+            return None
+        caps = eligible_caps(order, factory, offer)
+        if caps is None:
+            return None
+        production = sum(c.unit_cost_cents for c in caps) * order.quantity
+        rate = transport_cents_per_unit(
+            factory.location, order.delivery, self.instance.transport, order.unit_weight_kg
+        )
+        price = production + rate * order.quantity
+        if now is not None and price >= now:
+            return None
+        arrive = material_start(order, factory, self.leads)
+        if arrive is None:
+            return None
+        window = (max(order.release_period, arrive), last)
+        fits = fit_per_period(order, caps, self.left[factory.id], *window)
+        setups = fewest_periods(fits, order.quantity)
+        if setups is None or not _within_share(order, factory, caps, setups, self.use):
+            return None
+        return BlockingPair(
+            order=order.id,
+            factory=factory.id,
+            unserved=now is None,
+            price_now_cents=now,
+            price_cents=price,
+            saving_cents=None if now is None else now - price,
+            setups=setups,
+        )
 
 
 def _within_share(

@@ -419,15 +419,98 @@ def _share_allows(
     return buyer[(factory.id, order.buyer)] + need <= limit + SHARE_TOL
 
 
+class _Room:
+    """The seconds the plan leaves free per factory, group and period (:func:`_left`),
+    with their running sums (negative as 0), computed once per factory as needed."""
+
+    def __init__(self, checker: CheckState) -> None:
+        self.checker = checker
+        self.left: dict[str, dict[str, list[int]]] = {}
+        self.sums: dict[str, dict[str, list[int]]] = {}
+
+    def of(self, factory: Factory) -> dict[str, list[int]]:
+        if factory.id not in self.left:
+            left = self.left[factory.id] = _left(self.checker, factory)
+            sums: dict[str, list[int]] = {}
+            for group, seconds in left.items():
+                run = [0]
+                for x in seconds:
+                    run.append(run[-1] + max(0, x))
+                sums[group] = run
+            self.sums[factory.id] = sums
+        return self.left[factory.id]
+
+    def too_little(self, order: Order, factory: Factory, first: int, last: int) -> bool:
+        """A necessary test of the capacity rule: some group the order's processes use at
+        the factory has, in periods ``first .. last`` all together, fewer free seconds
+        than the order's processing seconds on it, so no choice of periods and setups
+        holds the order (:func:`_setups_needed` would say ``None``)."""
+        self.of(factory)
+        caps = self.checker.caps[factory.id]
+        need: dict[str, int] = defaultdict(int)
+        for op in order.operations:
+            cap = caps[op.process]
+            need[cap.resource_group] += cap.seconds_per_unit * order.quantity
+        sums = self.sums[factory.id]
+        return first > last or any(
+            sums[g][last + 1] - sums[g][first] < seconds for g, seconds in need.items()
+        )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every (order, factory) test of the blocking pairs reads."""
+
+    paid: dict[str, int]
+    buyer: dict[tuple[str, str], int]
+    lead: dict[str, int | None]
+    room: _Room
+
+
+def _pair(
+    checker: CheckState, ctx: _Context, order: Order, factory: Factory, now: int | None
+) -> BlockingPair | None:
+    """(order, factory) as a blocking pair, or ``None``; the cheapest tests first."""
+    offer = checker.caps[factory.id]
+    if now is not None:  # no cheaper even before transport
+        unit = sum(offer[op.process].unit_cost_cents for op in order.operations)
+        if unit * order.quantity >= now:
+            return None
+    last = min(order.due_period, checker.periods - 1)
+    # No room in the widest window the order could use (its materials may start it later)
+    if ctx.room.too_little(order, factory, order.release_period, last):
+        return None
+    caps = _whole_order_caps(checker, order, factory)
+    if caps is None:
+        return None
+    unit = sum(c.unit_cost_cents for c in caps)
+    price = (unit + unit_transport_cents(checker.inst, order, factory)) * order.quantity
+    if now is not None and price >= now:
+        return None
+    arrive = _arrival(checker, order, factory, ctx.lead)
+    if arrive is None:
+        return None
+    first = max(order.release_period, arrive)
+    setups = _setups_needed(order, caps, ctx.room.of(factory), first, last)
+    if setups is None or not _share_allows(checker, order, factory, caps, setups, ctx.buyer):
+        return None
+    return BlockingPair(
+        order=order.id,
+        factory=factory.id,
+        unserved=now is None,
+        price_now_cents=now,
+        price_cents=price,
+        saving_cents=None if now is None else now - price,
+        setups=setups,
+    )
+
+
 def _pairs(checker: CheckState) -> list[BlockingPair]:
     """Every blocking pair, in the report's ranking."""
-    paid = _paid_now(checker)
-    buyer = _buyer_seconds(checker)
+    ctx = _Context(_paid_now(checker), _buyer_seconds(checker), _leads(checker), _Room(checker))
     at: dict[str, set[str]] = defaultdict(set)
     for a in checker.plan.allocations:
         at[a.order].add(a.factory)
-    lead = _leads(checker)
-    left: dict[str, dict[str, list[int]]] = {}
     offering: dict[str, set[str]] = defaultdict(set)  # process -> factories offering it
     for fid, caps_at in checker.caps.items():
         for process in caps_at:
@@ -436,45 +519,12 @@ def _pairs(checker: CheckState) -> list[BlockingPair]:
     for order in checker.inst.orders:
         if is_split_by_operation(order):
             continue
-        now = paid.get(order.id) if order.id in at else None
+        now = ctx.paid.get(order.id) if order.id in at else None
         able = set.intersection(*(offering[op.process] for op in order.operations))
         for fid in able - at[order.id]:  # the ranking below fixes the order of the list
-            factory = checker.factories[fid]
-            if now is not None:  # no cheaper even before transport: the quickest test
-                offer = checker.caps[factory.id]
-                unit = sum(offer[op.process].unit_cost_cents for op in order.operations)
-                if unit * order.quantity >= now:
-                    continue
-            caps = _whole_order_caps(checker, order, factory)
-            if caps is None:
-                continue
-            unit = sum(c.unit_cost_cents for c in caps)
-            price = (unit + unit_transport_cents(checker.inst, order, factory)) * order.quantity
-            if now is not None and price >= now:
-                continue
-            arrive = _arrival(checker, order, factory, lead)
-            if arrive is None:
-                continue
-            if factory.id not in left:
-                left[factory.id] = _left(checker, factory)
-            last = min(order.due_period, checker.periods - 1)
-            first = max(order.release_period, arrive)
-            setups = _setups_needed(order, caps, left[factory.id], first, last)
-            if setups is None:
-                continue
-            if not _share_allows(checker, order, factory, caps, setups, buyer):
-                continue
-            out.append(
-                BlockingPair(
-                    order=order.id,
-                    factory=factory.id,
-                    unserved=now is None,
-                    price_now_cents=now,
-                    price_cents=price,
-                    saving_cents=None if now is None else now - price,
-                    setups=setups,
-                )
-            )
+            pair = _pair(checker, ctx, order, checker.factories[fid], now)
+            if pair is not None:
+                out.append(pair)
     served = sorted(
         (p for p in out if not p.unserved),
         key=lambda p: (-(p.saving_cents or 0), p.order, p.factory),
