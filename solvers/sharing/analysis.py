@@ -13,7 +13,7 @@ of an overloaded factory's orders finds a cheaper plan.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,9 +136,9 @@ def analyse(
     ][:TOP]
     offers = _offers(state, processes)
     deadline = start + seconds
-    transfers = _lend(state, needs, processes, params, seconds, deadline, stop)
+    transfers = _lend(state, needs, processes, params, seconds, deadline, stop, notes)
     if proved_gap is None:
-        transfers += _moves(state, overloaded, params, seconds, deadline, stop)
+        transfers += _moves(state, overloaded, params, seconds, deadline, stop, notes)
     elif overloaded:
         notes.append(
             f"moves of work not searched: the assignment is proved within the requested "
@@ -381,15 +381,21 @@ def _lend(
     seconds: float,
     deadline: float,
     stop: StopSignal | None,
+    notes: list[str],
 ) -> list[Transfer]:
     """For the most valuable binding groups, borrow a compatible lender's idle hours in
-    the same period and re-solve the orders that could use them."""
+    the same period and re-solve the orders that could use them; ``notes`` says how the
+    tries ended."""
     p = state.problem
     index = {(p.instance.factories[r.factory].id, r.group): i for i, r in enumerate(p.resources)}
     out: list[Transfer] = []
     tried: set[tuple[str, str, int]] = set()
+    ended: Counter[str] = Counter()
     for need in needs:
-        if len(tried) >= LEND_TRIES or _late(deadline, params) or _stopped(stop):
+        if len(tried) >= LEND_TRIES:
+            break
+        if _late(deadline, params) or _stopped(stop):
+            ended["stopped (time or a stop) before the rest"] += 1
             break
         key = (need.factory, need.resource_group, need.period)
         if key in tried:
@@ -406,12 +412,17 @@ def _lend(
             and wanted & set(processes[(fid, group)])
         ]
         if not lenders:
+            ended[
+                f"without a lender (another factory's group with {MIN_IDLE_MINUTES} min idle "
+                "in that period and one of its processes)"
+            ] += 1
             continue
         idle, r_from = max(lenders, key=lambda x: (x[0], -x[1]))
         own = p.resources[r_to].free_seconds[t]
         hours = min(idle // 3600, max(1, own // 3600))
         orders = _users(state, r_to, t)
         if not orders:
+            ended["with no order that could use the hours"] += 1
             continue
         cap = residual(p, state.parts, set(orders))
         cap.free[r_to][t] += 3600 * hours
@@ -419,6 +430,7 @@ def _lend(
         res = resolve(
             p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
         )
+        ended["re-solved, a saving found" if _worth_listing(res) else _no_saving(res)] += 1
         if _worth_listing(res):
             lender = p.resources[r_from]
             out.append(
@@ -435,7 +447,17 @@ def _lend(
                     f"({'optimal' if res.optimal else 'best found'})" + _serving(p, res),
                 )
             )
+    if ended:
+        notes.append(f"lending idle hours: {len(tried)} binding group(s) tried: " + _tally(ended))
     return out
+
+
+def _no_saving(res: Resolved) -> str:
+    return "re-solved, proved no cheaper" if res.optimal else "re-solved, nothing cheaper found"
+
+
+def _tally(ended: Counter[str]) -> str:
+    return ", ".join(f"{n} {why}" for why, n in ended.most_common())
 
 
 def _moves(
@@ -445,15 +467,19 @@ def _moves(
     seconds: float,
     deadline: float,
     stop: StopSignal | None,
+    notes: list[str],
 ) -> list[Transfer]:
     """Re-solve the orders around each overloaded factory; a cheaper answer becomes
-    MOVE_WORK transfers (the joint saving stated on each)."""
+    MOVE_WORK transfers (the joint saving stated on each); ``notes`` says how the
+    re-solves ended."""
     p = state.problem
     fidx = {f.id: i for i, f in enumerate(p.instance.factories)}
     oidx = {info.order.id: info.index for info in p.orders}
     out: list[Transfer] = []
+    ended: Counter[str] = Counter()
     for load in overloaded[:MOVE_TRIES]:
         if _late(deadline, params) or _stopped(stop):
+            ended["stopped (time or a stop) before the rest"] += 1
             break
         fi = fidx[load.factory]
         hurt = [oidx[o] for o in load.orders]
@@ -468,7 +494,9 @@ def _moves(
             p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
         )
         if not _worth_listing(res):
+            ended[_no_saving(res)] += 1
             continue
+        ended["re-solved, a saving found"] += 1
         moves = _diff(p, state.plan, res.parts, orders)
         for order, src, dst, units in moves:
             out.append(
@@ -484,6 +512,11 @@ def _moves(
                     f"{len(orders)} orders saving {res.saving} in total" + _serving(p, res),
                 )
             )
+    if ended:
+        notes.append(
+            f"moving work: the orders around {min(len(overloaded), MOVE_TRIES)} overloaded "
+            "factory(ies) re-solved: " + _tally(ended)
+        )
     return out
 
 

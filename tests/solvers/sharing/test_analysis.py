@@ -55,6 +55,21 @@ def test_lending_idle_hours_to_the_binding_factory_is_valued_by_re_solving() -> 
     assert lend.saving_cents == 5 * 50
 
 
+def test_the_notes_say_how_each_lending_try_ended() -> None:
+    cs = _sharing()
+    # One binding group (F1, period 0) with a lender (F2) whose re-solve saves.
+    assert "lending idle hours: 1 binding group(s) tried: 1 re-solved, a saving found" in cs.notes
+
+
+def test_without_a_lender_the_notes_say_so() -> None:
+    # F2 has no idle hour to lend: it is as busy as F1.
+    inst = instance([factory("F1", 100, [10]), factory("F2", 150, [5])], [order("O1", 15, split=2)])
+    cs = plan(inst, PARAMS).capacity_sharing
+    assert cs is not None
+    assert not cs.transfers
+    assert any(n.startswith("lending idle hours:") and "without a lender" in n for n in cs.notes)
+
+
 def test_an_optimal_plan_has_no_work_worth_moving() -> None:
     cs = _sharing()
     assert not [t for t in cs.transfers if t.kind == TransferKind.MOVE_WORK]
