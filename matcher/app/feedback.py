@@ -30,11 +30,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from matcher.domain.entities import MAX_UNIT_CENTS, Hub, MaterialSourcing, Offer
-from matcher.domain.geo import line_haul_cost, nearest_hub, road_km, transport_cents_per_unit
+from matcher.domain.geo import line_haul_cost, road_km, transport_cents_per_unit
 from matcher.domain.instance import Instance
 from matcher.domain.plan import Plan, Purchasing, Routing
 from solvers.assignment.problem import AssignmentProblem
 from solvers.purchasing.problem import tier_reached, usable, whole_breaks, whole_limits
+from solvers.routing.hubs import factory_hubs
 
 
 def candidate_costs(problem: AssignmentProblem, plan: Plan) -> dict[int, int]:
@@ -52,14 +53,13 @@ def candidate_costs(problem: AssignmentProblem, plan: Plan) -> dict[int, int]:
         if cand.operation in (None, 0):
             for mid, per_unit in order.bill_of_materials.items():
                 cents += w.purchasing * per_unit * unit.get((mid, factory), 0.0)
-        goods = cand.operation is None or cand.operation == len(order.operations) - 1
-        door = cand.transport * ratio.get(order.id, 1.0)
-        if goods and cand.transport and hubs.any:
-            through = hubs.goods_per_unit(order.id, factory)
-            if through is not None and through < door:
-                door = through
-        if cand.transport or door:
-            cents += w.transport * (door - cand.transport)
+        if cand.transport:
+            moved = cand.transport * ratio.get(order.id, 1.0)
+            goods = cand.operation is None or cand.operation == len(order.operations) - 1
+            through = hubs.goods_per_unit(order.id, factory) if goods else None
+            if through is not None:
+                moved = min(moved, through)
+            cents += w.transport * (moved - cand.transport)
         if cents:
             # Per unit, never beyond what the format lets a unit cost (docs/service.md,
             # "Numeric limits"): a carrier minimum spread over a handful of units must not
@@ -100,7 +100,7 @@ def material_unit_costs(
                         instance.transport,
                         material.kg_per_unit,
                     )
-                    if hubs is not None and hubs.any:
+                    if hubs is not None:
                         through = hubs.material_per_unit(
                             supplier.id, factory.id, material.kg_per_unit
                         )
@@ -210,19 +210,16 @@ class HubRates:
 
     def __init__(self, instance: Instance, plan: Plan) -> None:
         self.instance = instance
-        transport = instance.transport
-        hubs = instance.fleet.hubs
-        self.any = bool(hubs) and plan.routes is not None
-        self.hub_of: dict[str, Hub | None] = (
-            {f.id: nearest_hub(f.location, hubs, transport) for f in instance.factories}
-            if self.any
-            else {}
-        )
+        self.orders = {o.id: o for o in instance.orders}
+        self.factories = {f.id: f for f in instance.factories}
+        self.suppliers = {s.id: s for s in instance.suppliers}
+        # Factory -> its hub; none when the plan was not routed (no fleet, no hub paths).
+        self.hub_of = {} if plan.routes is None else factory_hubs(instance)
         self.milk: dict[str, float] = {}  # hub -> cents a kg
         self.lane: dict[tuple[str, str], float] = {}  # (origin, destination) -> cents a kg
-        if not self.any or plan.routes is None:
-            return
         routes = plan.routes
+        if routes is None or not self.hub_of:
+            return
         requests = {r.id: r for r in routes.requests}
         weights = request_kg(instance, routes)
         cents: dict[str, float] = defaultdict(float)
@@ -239,9 +236,6 @@ class HubRates:
             lane_cents[(s.origin, s.destination)] += s.cost_cents
             lane_kg[(s.origin, s.destination)] += s.weight_kg
         self.lane = {k: lane_cents[k] / lane_kg[k] for k in lane_cents if lane_kg[k] > 0}
-        self.orders = {o.id: o for o in instance.orders}
-        self.factories = {f.id: f for f in instance.factories}
-        self.suppliers = {s.id: s for s in instance.suppliers}
 
     def _milk_per_kg(self, hub: Hub, factory: str) -> float:
         if hub.id in self.milk:
