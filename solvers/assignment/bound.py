@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Collection
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -48,22 +49,30 @@ class LagrangianBound:
         infos = [problem.orders[o] for o in self.active]
         chosen = [offered.get(i.index, i.candidates) if offered else i.candidates for i in infos]
         self.keys = [k for ks in chosen for k in ks]  # candidate of each row
-        cands = [problem.candidates[k] for k in self.keys]
+        cands = list(map(problem.candidates.__getitem__, self.keys))
+        n = len(cands)
         counts = [len(ks) for ks in chosen]
         self.group = np.repeat(np.arange(len(infos)), counts)
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self.qty = np.array([i.order.quantity for i in infos], dtype=np.float64)
         self.penalty = np.array([problem.unserved_cost(o) for o in self.active], dtype=np.float64)
-        self.width = width = max(len(c.usage) for c in cands)
+        # Usage tuples are shared by the candidates compiled from one offer: one table
+        # row per distinct tuple, gathered per candidate (millions of candidates at
+        # platform size; a Python list per candidate took most of the set-up time).
+        ids = np.fromiter(map(id, map(attrgetter("usage"), cands)), np.int64, n)
+        _, first_row, which = np.unique(ids, return_index=True, return_inverse=True)
+        shapes = [cands[i].usage for i in first_row.tolist()]
+        self.width = width = max(len(u) for u in shapes)
         dummy = [(n_res, 0, 0)]
-        usage = np.array(
+        table = np.array(
             [
-                [(u.resource, u.seconds_per_unit, u.setup_seconds) for u in c.usage]
-                + dummy * (width - len(c.usage))
-                for c in cands
+                [(u.resource, u.seconds_per_unit, u.setup_seconds) for u in shape]
+                + dummy * (width - len(shape))
+                for shape in shapes
             ],
             dtype=np.int64,
-        )
+        ).reshape(len(shapes), width, 3)
+        usage = table[which.reshape(-1)]
         self.res = usage[:, :, 0]
         self.spu = usage[:, :, 1].astype(np.float64)
         setup = usage[:, :, 2].astype(np.float64)
@@ -72,16 +81,16 @@ class LagrangianBound:
         free[n_res] = np.inf
         self.cap = free[:n_res]
         t = np.arange(n_periods)[None, :]
-        first = np.fromiter((c.first for c in cands), np.int64, len(cands))[:, None]
-        last = np.fromiter((c.last for c in cands), np.int64, len(cands))[:, None]
-        orders = [problem.orders[c.order].order for c in cands]
-        due = np.fromiter((o.due_period for o in orders), np.int64, len(cands))[:, None]
-        late = np.fromiter(
-            (problem.weights.lateness * o.penalties.late_cents_per_unit_period for o in orders),
-            np.float64,
-            len(cands),
-        )[:, None]
-        base = np.fromiter((c.base for c in cands), np.float64, len(cands))[:, None]
+        first = np.fromiter(map(attrgetter("first"), cands), np.int64, n)[:, None]
+        last = np.fromiter(map(attrgetter("last"), cands), np.int64, n)[:, None]
+        order_of = np.fromiter(map(attrgetter("order"), cands), np.int64, n)
+        orders = [i.order for i in problem.orders]
+        due = np.array([o.due_period for o in orders], dtype=np.int64)[order_of][:, None]
+        late = np.array(
+            [problem.weights.lateness * o.penalties.late_cents_per_unit_period for o in orders],
+            dtype=np.float64,
+        )[order_of][:, None]
+        base = np.fromiter(map(attrgetter("base"), cands), np.float64, n)[:, None]
         usable = (t >= first) & (t <= last)
         for k in range(width):  # one unit with its setup must fit on an empty factory
             usable &= free[self.res[:, k]] - setup[:, k, None] >= self.spu[:, k, None]

@@ -21,7 +21,7 @@ from matcher.domain.plan import ReasonCode, SolveStatus
 from solvers.assignment.base import Part
 from solvers.assignment.cpsat_model import build_model
 from solvers.assignment.fairness import tally
-from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, place_order
+from solvers.assignment.greedy import Capacity, cheapest_single_part, cost, split_placement
 from solvers.assignment.problem import AssignmentProblem, Candidate
 from solvers.cpsat_status import has_solution
 
@@ -47,20 +47,20 @@ def explain_unserved(
             out[info.index] = _explain_by_operation(problem, left, info.index, status)
             continue
         penalty = problem.unserved_cost(info.index)
-        placed = place_order(problem, left, info.index)
-        if placed is not None:
-            for p in placed:  # only a trial: give the capacity back
-                left.give_back(problem.candidates[p.candidate], p.quantities)
-            c = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in placed)
-            code, detail = _fits_verdict(c, penalty, status)  # c <= penalty here
-            out[info.index] = (code, detail + _over_cap(problem, parts, placed))
-            continue
+        # What place_order would do in the plan's free capacity, nothing taken: the
+        # cheapest single part, else (none at all) a split placement.
         single = cheapest_single_part(problem, left, info.index)
         if single is not None and single[0] > penalty:
             out[info.index] = (
                 ReasonCode.NOT_WORTH_SERVING,
                 f"cheapest placement costs {single[0]} cents, more than its penalty {penalty}",
             )
+            continue
+        placed = [single[1]] if single is not None else split_placement(problem, left, info.index)
+        if placed is not None:
+            c = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in placed)
+            code, detail = _fits_verdict(c, penalty, status)  # c <= penalty here
+            out[info.index] = (code, detail + _over_cap(problem, parts, placed))
             continue
         if problem.materials and materials_free is None:
             materials_free = left_materials_free(problem, left)
@@ -115,8 +115,7 @@ def _fits(problem: AssignmentProblem, cap: Capacity, order: int) -> bool:
     """Whether ``order`` can be made in ``cap`` (in one part or split)."""
     if cheapest_single_part(problem, cap, order) is not None:
         return True
-    trial = cap.copy()
-    return place_order(problem, trial, order) is not None
+    return split_placement(problem, cap, order) is not None
 
 
 def left_materials_free(problem: AssignmentProblem, left: Capacity) -> Capacity:

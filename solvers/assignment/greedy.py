@@ -55,10 +55,6 @@ class Capacity:
         other.materials = None
         return other
 
-    def adopt(self, other: Capacity) -> None:
-        """Take over ``other``'s state (a trial that worked out)."""
-        self.free, self.buyer, self.materials = other.free, other.buyer, other.materials
-
     def units_fitting(self, cand: Candidate, t: int) -> int:
         """Most units of ``cand`` that fit in period ``t`` (setup included) with the
         materials that can still arrive by then."""
@@ -181,6 +177,17 @@ def place_order(
     return None
 
 
+def split_placement(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
+    """The split placement :func:`place_order` falls back on when no single factory can
+    make ``order`` (None: none, or the order may not be split); nothing is taken."""
+    if problem.orders[order].max_parts <= 1:
+        return None
+    parts = _place_split(problem, cap, order, None)
+    for p in parts or ():
+        cap.give_back(problem.candidates[p.candidate], p.quantities)
+    return parts
+
+
 def place_by_operation(problem: AssignmentProblem, cap: Capacity, order: int) -> list[Part] | None:
     """A placement of an order split by operation in ``cap``, taken from it; or None.
 
@@ -270,20 +277,24 @@ def _place_split(
             left -= q
     if left:
         return None
-    trial = cap.copy()
+    # Taken from ``cap`` part by part and given back if the placement fails: take and
+    # give_back are exact inverses, and copying every table per trial costs far more
+    # at platform size (thousands of resources and material rows).
     parts: list[Part] = []
     for k, q in chosen:
         cand = problem.candidates[k]
-        quantities = fill(problem, trial, cand, q)
+        quantities = fill(problem, cap, cand, q)
         if quantities is None:
-            return None
-        trial.take(cand, quantities)
+            break
+        cap.take(cand, quantities)
         parts.append(Part(k, quantities))
-    total = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in parts)
-    if total > problem.unserved_cost(order):
-        return None
-    cap.adopt(trial)
-    return parts
+    else:
+        total = sum(cost(problem, problem.candidates[p.candidate], p.quantities) for p in parts)
+        if total <= problem.unserved_cost(order):
+            return parts
+    for p in parts:
+        cap.give_back(problem.candidates[p.candidate], p.quantities)
+    return None
 
 
 def greedy_parts(
