@@ -243,8 +243,11 @@ def _fill_in(
     sized, then given back: nothing is taken."""
     out: dict[int, int] = {}
     left = need
-    for t in periods:
-        q = min(left, cap.units_fitting(cand, t))
+    materials = cap.materials if cand.materials else None
+    for t in periods:  # cap.units_fitting, capped at ``left`` (the hottest loop)
+        q = units_fitting(cap.free, cand, t, left)
+        if q and materials is not None:
+            q = materials.room(cand.factory, cand.materials, t, q)
         if q > 0:
             out[t] = q
             left -= q
