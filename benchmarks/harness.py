@@ -50,7 +50,11 @@ class InstanceFiles:
         target = self.folder / f"{size.name}.json"
         if not target.exists():
             start = time.perf_counter()
-            instance = generate(size.orders, size.factories, size.periods, seed=INSTANCE_SEED)
+            # Without hubs: the instances the reference runs were made on (the hubs came
+            # later, from their own random stream: everything else is the same).
+            instance = generate(
+                size.orders, size.factories, size.periods, seed=INSTANCE_SEED, hubs=False
+            )
             self.generate_s[size.label] = round(time.perf_counter() - start, 3)
             # As `matcher generate --compact` writes it.
             target.write_text(

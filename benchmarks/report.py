@@ -169,7 +169,8 @@ def _protocol(measurements: Mapping[str, Mapping[str, Any]], labels: list[str]) 
         f"against it), {m.get('workers', '?')} workers, seed {m.get('seed', '?')}; "
         f"one fresh process per size, at niceness {m.get('nice', '?')}",
         "- instances: `matcher.generate.generate(orders, factories, periods, "
-        f"seed={m.get('instance_seed', '?')})`, written to JSON and loaded as "
+        f"seed={m.get('instance_seed', '?')}, hubs=False)` (`matcher generate ... "
+        "--no-hubs`: the instances of the reference runs), written to JSON and loaded as "
         "`matcher solve` does",
         "- 1-minute load average just before each solve (2 cores: above about 0.5, "
         f"something else was running): {loads or '–'}",

@@ -4,7 +4,9 @@ Factories grow as ``100 * (orders / 1000) ** 0.7`` (rounded: 100, 300, 500, 1500
 a platform gains factories more slowly than orders, so orders per factory rise from
 10 to 33 and the larger sizes are at least as loaded as the small ones (the generator
 lowers the load below its 72-92 % target when there are too few orders per factory).
-1k is ``instances/medium.json`` and 10k the README's reference run. Production
+Every size is generated without hubs (``hubs=False``, ``matcher generate ...
+--no-hubs``): the instances the reference runs were made on. 1k is then
+``instances/medium.json`` as it was before the shipped file gained hubs. Production
 variables grow with orders x factories, since every capable factory of an order's
 industry is a candidate: 1.1-1.5 per order-factory pair on small instances, so about
 orders ** 1.7 (an estimated 100 M at 50k). The horizon stays 28 daily periods: a
@@ -86,13 +88,13 @@ class Reference:
 
 
 REFERENCES: dict[str, Reference] = {
-    # gen-o1000-f100-p28-s1 is instances/medium.json.
+    # gen-o1000-f100-p28-s1 without hubs (instances/medium.json before its hubs).
     "1k": Reference(
         21_294_381_862,
         "matcher solve --time-limit 2700 --workers 1 --no-feedback --no-sharing (LNS, 4 125 s)",
     ),
     # gen-o10000-f500-p28-s1 (matcher generate --orders 10000 --factories 500 --periods 28
-    # --seed 1).
+    # --seed 1 --no-hubs).
     "10k": Reference(
         75_518_936_732,
         "matcher solve --time-limit 3600 --workers 1 --no-feedback --no-sharing (LNS, 5 395 s)",
