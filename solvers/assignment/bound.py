@@ -91,10 +91,26 @@ class LagrangianBound:
             dtype=np.float64,
         )[order_of][:, None]
         base = np.fromiter(map(attrgetter("base"), cands), np.float64, n)[:, None]
+        # (candidate, period) arrays are a gigabyte each at platform size: made in place
         usable = (t >= first) & (t <= last)
         for k in range(width):  # one unit with its setup must fit on an empty factory
-            usable &= free[self.res[:, k]] - setup[:, k, None] >= self.spu[:, k, None]
-        self.cost = np.where(usable, base + late * np.maximum(0, t - due), np.inf)
+            room = free[self.res[:, k]]
+            room -= setup[:, k, None]
+            usable &= room >= self.spu[:, k, None]
+            del room
+        cost = (t - due).astype(np.float64)
+        np.maximum(cost, 0.0, out=cost)
+        cost *= late
+        cost += base
+        cost[~usable] = np.inf
+        self.cost = cost
+
+    def _priced_usage(self, lam: FloatArray, k: int) -> FloatArray:
+        """Usage ``k``'s capacity price per unit at each (candidate, period): one new
+        array rather than two (the product's operand is scaled in place)."""
+        out: FloatArray = lam[self.res[:, k]]
+        out *= self.spu[:, k, None]
+        return out
 
     def constant_free_value(self) -> float:
         """The relaxation's value with capacity free (all multipliers 0)."""
@@ -108,7 +124,7 @@ class LagrangianBound:
         lam[:-1] = self.multipliers
         priced = self.cost.copy()
         for k in range(self.width):
-            priced += lam[self.res[:, k]] * self.spu[:, k, None]
+            priced += self._priced_usage(lam, k)
         c_min = priced.min(axis=1)
         o_min = np.minimum.reduceat(c_min, self.starts)
         finite = np.isfinite(c_min)
@@ -148,7 +164,7 @@ class LagrangianBound:
         for _ in range(max(1, iterations)):
             reduced = self.cost.copy()
             for k in range(self.width):
-                reduced += lam[self.res[:, k]] * self.spu[:, k, None]
+                reduced += self._priced_usage(lam, k)
             t_best = reduced.argmin(axis=1)
             c_min = reduced[rows, t_best]
             o_min = np.minimum.reduceat(c_min, self.starts)
