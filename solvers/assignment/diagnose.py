@@ -31,10 +31,10 @@ def explain_unserved(
 ) -> dict[int, tuple[ReasonCode, str]]:
     """Reason and detail for every order with candidates that ``parts`` leave out."""
     served = {problem.candidates[p.candidate].order for p in parts}
-    left = Capacity(problem)
+    left = Capacity(problem, window_sums=True)
     for p in parts:
         left.take(problem.candidates[p.candidate], p.quantities)
-    empty = Capacity(problem)
+    empty = Capacity(problem, window_sums=True)
     # The same for every order (trial placements give their capacity back), and a copy
     # of every table: made once, when first needed.
     materials_free: Capacity | None = None

@@ -11,6 +11,7 @@ cheapest candidates, up to its factory limit.
 from __future__ import annotations
 
 import time
+from itertools import accumulate
 
 from matcher.domain.entities import SHARE_RESOLUTION
 from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
@@ -34,12 +35,17 @@ class Capacity:
     """What is left: free seconds per resource and period, per (factory, buyer) cap,
     and the materials that can still arrive (docs/model.md, "Materials")."""
 
-    def __init__(self, problem: AssignmentProblem) -> None:
+    def __init__(self, problem: AssignmentProblem, window_sums: bool = False) -> None:
+        """``window_sums``: keep running sums of each resource's free seconds, for the
+        quick test :meth:`may_fit`; ``free`` must then change through :meth:`take` only
+        (which drops a resource's sums when its time changes)."""
         self.problem = problem
         self.free = [list(r.free_seconds) for r in problem.resources]
         self.buyer = dict(problem.buyer_caps)
         # None: materials ignored (a diagnosis asking what capacity alone allows)
         self.materials: MaterialState | None = MaterialState(problem.materials)
+        # per resource: running sums of max(0, free), made when first asked for
+        self.sums: list[list[int] | None] | None = [None] * len(self.free) if window_sums else None
 
     def copy(self) -> Capacity:
         other = Capacity.__new__(Capacity)
@@ -47,6 +53,7 @@ class Capacity:
         other.free = [row[:] for row in self.free]
         other.buyer = dict(self.buyer)
         other.materials = self.materials.copy() if self.materials is not None else None
+        other.sums = None if self.sums is None else self.sums[:]  # rows are never changed
         return other
 
     def without_materials(self) -> Capacity:
@@ -90,10 +97,29 @@ class Capacity:
         cap = self.buyer.get(key)
         return cap is None or self.seconds(cand, quantities) <= cap
 
+    def may_fit(self, cand: Candidate, need: int) -> bool:
+        """False when ``need`` units of ``cand`` cannot fit in its periods: some resource
+        has fewer free seconds in the whole window than the units and one setup take
+        (a necessary test, at the cost of a lookup; True when no sums are kept)."""
+        sums = self.sums
+        if sums is None:
+            return True
+        for u in cand.usage:
+            row = sums[u.resource]
+            if row is None:
+                free = self.free[u.resource]
+                row = sums[u.resource] = [0, *accumulate(max(0, x) for x in free)]
+            if row[cand.last + 1] - row[cand.first] < u.seconds_per_unit * need + u.setup_seconds:
+                return False
+        return True
+
     def take(self, cand: Candidate, quantities: dict[int, int], sign: int = 1) -> None:
-        for t, q in quantities.items():
-            for u in cand.usage:
-                self.free[u.resource][t] -= sign * (u.seconds_per_unit * q + u.setup_seconds)
+        for u in cand.usage:
+            row = self.free[u.resource]
+            for t, q in quantities.items():
+                row[t] -= sign * (u.seconds_per_unit * q + u.setup_seconds)
+            if self.sums is not None:
+                self.sums[u.resource] = None
         key = (cand.factory, self.problem.orders[cand.order].order.buyer)
         if key in self.buyer:
             self.buyer[key] -= sign * self.seconds(cand, quantities)
@@ -150,8 +176,8 @@ def cheapest_single_part(
         cand = problem.candidates[k]
         if best is not None and qty * cand.base >= best[0]:
             break  # candidates are sorted by base cost; none further can win
-        if cand.lo > qty or cand.hi < qty:  # one part must make it all
-            continue
+        if cand.lo > qty or cand.hi < qty or not cap.may_fit(cand, qty):
+            continue  # one part must make it all
         quantities = fill(problem, cap, cand, qty)
         if quantities is not None:
             c = cost(problem, cand, quantities)
@@ -314,7 +340,7 @@ def greedy_parts(
     ``initial`` (candidate -> period -> units, whole orders) is placed first as it
     is, where it fits: a re-plan's previous plan. Orders holding fixed work that it
     does not place are left for CP-SAT (greedy knows no fixed units)."""
-    cap = Capacity(problem)
+    cap = Capacity(problem, window_sums=True)
     parts: list[Part] = []
     done: set[int] = set()
     by_order: dict[int, list[Part]] = {}
@@ -461,7 +487,7 @@ def _within_budget(
     the fairness measure)."""
     fair = problem.fairness
     assert fair is not None
-    cap = Capacity(problem)
+    cap = Capacity(problem, window_sums=True)
     work = [0] * len(fair.free)
     parts: list[Part] = []
     sequence = sorted(
