@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from matcher.domain.entities import (
     Capability,
@@ -22,7 +25,7 @@ from matcher.domain.entities import (
     Offer,
     Order,
 )
-from matcher.domain.geo import transport_cents_per_unit
+from matcher.domain.geo import EARTH_RADIUS_KM, transport_cents_per_unit
 from matcher.domain.instance import Instance
 from matcher.domain.plan import (
     BlockingPair,
@@ -405,23 +408,27 @@ def blocking_pairs(instance: Instance, plan: Plan, use: _Use | None = None) -> l
     materials can arrive to its due date, within its buyer-share limit; and ``o`` pays
     less there than now (production plus transport estimate), or is unserved. Orders
     split by operation are left out.
+
+    The orders of one process sequence meet all factories offering it at once in
+    :class:`_Screen`; only the pairs it lets through get the exact tests.
     """
     use = use or _use(instance, plan)
-    by_process: dict[str, list[Factory]] = defaultdict(list)
-    for f in instance.factories:
-        for process in {c.process for c in f.capabilities}:
-            by_process[process].append(f)
     pairing = _Pairing(instance, use)
-    pairs: list[BlockingPair] = []
+    screen = _Screen(instance, pairing)
+    by_processes: dict[tuple[str, ...], list[Order]] = defaultdict(list)
     for order in instance.orders:
         if order.split.by_operation and len(order.operations) >= 2:
             continue
-        at = use.at.get(order.id, set())
-        first = min((op.process for op in order.operations), key=lambda p: len(by_process[p]))
-        for factory in by_process[first]:
-            if factory.id not in at and (pair := pairing.pair(order, factory)) is not None:
+        by_processes[tuple(op.process for op in order.operations)].append(order)
+    pairs: list[BlockingPair] = []
+    for processes, orders in by_processes.items():
+        for order, factory in screen.candidates(processes, orders):
+            if (
+                factory.id not in use.at.get(order.id, ())
+                and (pair := pairing.pair(order, factory)) is not None
+            ):
                 pairs.append(pair)
-    pairs.sort(key=pair_rank)
+    pairs.sort(key=pair_rank)  # a total order: the order pairs are found in is lost
     return pairs
 
 
@@ -438,6 +445,7 @@ class _Pairing:
         self.caps_of = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
         self.left = seconds_left(instance, use)
         self.sums: dict[str, dict[str, list[int]]] = {}
+        self.free: dict[str, int] = {}  # factory -> sum of its free minutes, once needed
 
     def pair(self, order: Order, factory: Factory) -> BlockingPair | None:
         """The pair, or ``None``; the cheapest tests first."""
@@ -471,7 +479,11 @@ class _Pairing:
         window = (max(order.release_period, arrive), last)
         fits = fit_per_period(order, caps, self.left[factory.id], *window)
         setups = fewest_periods(fits, order.quantity)
-        if setups is None or not _within_share(order, factory, caps, setups, self.use):
+        if setups is None:
+            return None
+        if factory.max_buyer_share is not None and factory.id not in self.free:
+            self.free[factory.id] = free_minutes(factory)
+        if not _within_share(order, factory, caps, setups, self.use, self.free.get(factory.id)):
             return None
         return BlockingPair(
             order=order.id,
@@ -484,17 +496,229 @@ class _Pairing:
         )
 
 
+def free_minutes(factory: Factory) -> int:
+    """The factory's free minutes over its groups and periods (``available - committed``)."""
+    return sum(
+        r.free_minutes(t) for r in factory.resources for t in range(len(r.available_minutes))
+    )
+
+
+_Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
+_Flags = npt.NDArray[np.bool_]
+
+SAFE_INT = 2**62
+"""Bound on the screen's int64 products: a test whose product could pass it is skipped
+(the exact test decides), so no overflow can drop a pair."""
+SCREEN_CELLS = 2**20
+"""(order, factory) cells screened at once: bounds the arrays' memory."""
+RATE_SLACK = 1e-9
+"""The screen's transport rate (numpy's trigonometry, not ``math``'s) is shrunk by this
+share before rounding and by a cent after, so it never exceeds the exact rate."""
+
+
+@dataclass
+class _Offers:
+    """What the factories offering every process of one sequence charge and need, one
+    entry per factory (``index``, into the instance's factories)."""
+
+    index: _Ints
+    unit: _Ints  # unit cost of all the operations together
+    rows: list[_Ints]  # per operation: its group's row in the running sums
+    per_unit: list[_Ints]  # per operation: processing seconds per unit on that group, all ops
+    grade: list[_Ints]  # per operation: the capability's quality grade
+    lot_min: _Ints  # the largest min_lot of the capabilities
+    lot_max: _Ints  # the smallest max_lot (SAFE_INT: none)
+
+
+class _Screen:
+    """Necessary tests of :meth:`_Pairing.pair`, over all orders of one process sequence
+    and all factories offering it at once (numpy): eligibility (grades, materials,
+    credit, price ceiling, lot bounds), the room in the widest window, and the price with
+    a transport rate never above the exact one. A pair failing one cannot block; the
+    others get the exact tests, so the list is the same as testing every pair exactly."""
+
+    def __init__(self, instance: Instance, pairing: _Pairing) -> None:
+        self.instance = instance
+        self.pairing = pairing
+        self.factories = instance.factories
+        self.periods = instance.horizon.periods
+        rows: dict[tuple[str, str], int] = {}
+        sums: list[list[int]] = []
+        for f in self.factories:
+            for group, run in running_sums(pairing.left[f.id]).items():
+                rows[(f.id, group)] = len(sums)
+                sums.append(run)
+        self.rows = rows
+        self.sums: _Ints = np.array(sums, dtype=np.int64).reshape(len(sums), self.periods + 1)
+        self.phi: _Floats = np.radians(np.array([f.location.lat for f in self.factories]))
+        self.lon: _Floats = np.array([f.location.lon for f in self.factories], dtype=np.float64)
+        self.score: _Ints = np.array([f.credit.score for f in self.factories], dtype=np.int64)
+        self.offers: dict[tuple[str, ...], _Offers | None] = {}
+        self.material_ok: dict[tuple[str, str], _Flags] = {}
+
+    def _offers(self, processes: tuple[str, ...]) -> _Offers | None:
+        """The factories offering every process of the sequence; ``None``: none does."""
+        if processes in self.offers:
+            return self.offers[processes]
+        caps_of = self.pairing.caps_of
+        able = [
+            i for i, f in enumerate(self.factories) if all(p in caps_of[f.id] for p in processes)
+        ]
+        if not able:
+            self.offers[processes] = None
+            return None
+        chosen = [[caps_of[self.factories[i].id][p] for p in processes] for i in able]
+        rows = [
+            [self.rows[(self.factories[i].id, c.resource_group)] for c in caps]
+            for i, caps in zip(able, chosen, strict=True)
+        ]
+        per_unit = [
+            [
+                sum(c.seconds_per_unit for c, r in zip(caps, rs, strict=True) if r == row)
+                for row in rs
+            ]
+            for caps, rs in zip(chosen, rows, strict=True)
+        ]
+
+        def column(values: list[list[int]], k: int) -> _Ints:
+            return np.array([v[k] for v in values], dtype=np.int64)
+
+        ops = range(len(processes))
+        offers = _Offers(
+            index=np.array(able, dtype=np.int64),
+            unit=np.array(
+                [sum(c.unit_cost_cents for c in caps) for caps in chosen], dtype=np.int64
+            ),
+            rows=[column(rows, k) for k in ops],
+            per_unit=[column(per_unit, k) for k in ops],
+            grade=[column([[c.quality_grade for c in caps] for caps in chosen], k) for k in ops],
+            lot_min=np.array([max(c.min_lot for c in caps) for caps in chosen], dtype=np.int64),
+            lot_max=np.array(
+                [
+                    min([SAFE_INT] + [c.max_lot for c in caps if c.max_lot is not None])
+                    for caps in chosen
+                ],
+                dtype=np.int64,
+            ),
+        )
+        self.offers[processes] = offers
+        return offers
+
+    def _takes(self, process: str, material: str, index: _Ints) -> _Flags:
+        """Whether each factory's capability for ``process`` takes ``material`` (an empty
+        list takes any)."""
+        key = (process, material)
+        if key not in self.material_ok:
+            caps_of = self.pairing.caps_of
+            self.material_ok[key] = np.array(
+                [
+                    process in caps_of[f.id]
+                    and (
+                        not caps_of[f.id][process].materials
+                        or material in caps_of[f.id][process].materials
+                    )
+                    for f in self.factories
+                ],
+                dtype=np.bool_,
+            )
+        return self.material_ok[key][index]
+
+    def candidates(
+        self, processes: tuple[str, ...], orders: list[Order]
+    ) -> Iterator[tuple[Order, Factory]]:
+        """The (order, factory) pairs of these orders (all of the process sequence) that
+        pass the screen, factories offering the sequence only."""
+        offers = self._offers(processes)
+        if offers is None:
+            return
+        last_period = self.periods - 1
+        # An empty widest window holds nothing (too_little_room).
+        orders = [o for o in orders if o.release_period <= min(o.due_period, last_period)]
+        step = max(1, SCREEN_CELLS // len(offers.index))
+        for start in range(0, len(orders), step):
+            chunk = orders[start : start + step]
+            keep = self._keep(processes, chunk, offers)
+            for o, c in zip(*np.nonzero(keep), strict=True):
+                yield chunk[o], self.factories[offers.index[c]]
+
+    def _keep(self, processes: tuple[str, ...], orders: list[Order], offers: _Offers) -> _Flags:
+        """Per (order, factory): passes every screening test."""
+        paid = self.pairing.use.paid
+        quantity = np.array([o.quantity for o in orders], dtype=np.int64)[:, None]
+        most = int(quantity.max())
+        unit = offers.unit[None, :]
+        keep: _Flags = np.ones((len(orders), len(offers.index)), dtype=np.bool_)
+        # Eligibility: quality grade, credit, price ceiling, lot bounds, materials.
+        for k, process in enumerate(processes):
+            grades = [o.operations[k].min_quality_grade or 0 for o in orders]
+            if any(grades):
+                keep &= offers.grade[k][None, :] >= np.array(grades, dtype=np.int64)[:, None]
+            wanted = [o.operations[k].material for o in orders]
+            for material in {m for m in wanted if m is not None}:
+                rows = np.array([m == material for m in wanted])
+                takes = self._takes(process, material, offers.index)
+                keep[rows] &= takes[None, :]
+        scores = [-1 if o.min_credit_score is None else o.min_credit_score for o in orders]
+        keep &= self.score[offers.index][None, :] >= np.array(scores, dtype=np.int64)[:, None]
+        ceilings = [
+            SAFE_INT if o.max_unit_price_cents is None else o.max_unit_price_cents for o in orders
+        ]
+        keep &= unit <= np.array(ceilings, dtype=np.int64)[:, None]
+        keep &= (offers.lot_min[None, :] <= quantity) & (quantity <= offers.lot_max[None, :])
+        # Room in the widest window, group by group (too_little_room).
+        first = np.array([o.release_period for o in orders], dtype=np.int64)[:, None]
+        last = np.array([min(o.due_period, self.periods - 1) for o in orders], dtype=np.int64)
+        last = last[:, None] + 1
+        for rows, per_unit in zip(offers.rows, offers.per_unit, strict=True):
+            if int(per_unit.max()) * most < SAFE_INT:
+                room = self.sums[rows[None, :], last] - self.sums[rows[None, :], first]
+                keep &= room >= quantity * per_unit[None, :]
+        # The price: production plus a transport rate at most the exact one.
+        now = [paid.get(o.id) for o in orders]
+        served = np.array([x is not None for x in now])
+        if served.any():
+            rate = self._rate_below(orders, offers.index)
+            if (int(offers.unit.max()) + int(rate.max())) * most < SAFE_INT:
+                paying = np.array(
+                    [SAFE_INT if x is None else max(-SAFE_INT, min(SAFE_INT, x)) for x in now],
+                    dtype=np.int64,
+                )[:, None]
+                keep &= ~served[:, None] | ((unit + rate) * quantity < paying)
+        return keep
+
+    def _rate_below(self, orders: list[Order], index: _Ints) -> _Ints:
+        """Per (order, factory): a per-unit transport rate at most the exact
+        ``transport_cents_per_unit`` (the haversine in numpy, shrunk by RATE_SLACK and a
+        cent)."""
+        transport = self.instance.transport
+        phi1 = self.phi[index][None, :]
+        phi2 = np.radians(np.array([o.delivery.lat for o in orders]))[:, None]
+        lon = np.array([o.delivery.lon for o in orders])[:, None]
+        dlmb = np.radians(lon - self.lon[index][None, :])
+        h = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+        kg = np.array([o.unit_weight_kg for o in orders])[:, None]
+        cents = km * transport.road_factor * kg * transport.cents_per_tonne_km / 1000
+        below = np.floor(np.minimum(cents * (1 - RATE_SLACK), float(SAFE_INT)) + 0.5) - 1
+        return np.maximum(below, 0).astype(np.int64)
+
+
 def _within_share(
-    order: Order, factory: Factory, caps: list[Capability], setups: int, use: _Use
+    order: Order,
+    factory: Factory,
+    caps: list[Capability],
+    setups: int,
+    use: _Use,
+    free: int | None = None,
 ) -> bool:
-    """The buyer-share limit (docs/model.md) with the order made in ``setups`` periods."""
+    """The buyer-share limit (docs/model.md) with the order made in ``setups`` periods;
+    ``free``: the factory's :func:`free_minutes`, if known."""
     share = factory.max_buyer_share
     if share is None:
         return True
     seconds = sum(c.seconds_per_unit * order.quantity + 60 * c.setup_minutes * setups for c in caps)
-    free = sum(
-        r.free_minutes(t) for r in factory.resources for t in range(len(r.available_minutes))
-    )
+    free = free_minutes(factory) if free is None else free
     return use.buyer[(factory.id, order.buyer)] + seconds <= share * 60 * free + SHARE_TOL
 
 

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from matcher.check.codes import FAIRNESS_TOL, NEED_TOL, SHARE_TOL, ViolationCode
 from matcher.check.figures import is_split_by_operation, unit_transport_cents, usable_offer
@@ -408,15 +412,25 @@ def _share_allows(
     caps: list[Capability],
     setups: int,
     buyer: dict[tuple[str, str], int],
+    free: dict[str, int] | None = None,
 ) -> bool:
     """The factory's buyer-share limit (docs/model.md) with the order made in ``setups``
-    periods on top of the buyer's seconds there (``buyer``)."""
+    periods on top of the buyer's seconds there (``buyer``); ``free``: free minutes per
+    factory (:func:`_free_minutes`), if known."""
     share = factory.max_buyer_share
     if share is None:
         return True
     need = sum(c.seconds_per_unit * order.quantity + 60 * c.setup_minutes * setups for c in caps)
-    limit = share * 60 * sum(sum(checker.free[(factory.id, r.id)]) for r in factory.resources)
-    return buyer[(factory.id, order.buyer)] + need <= limit + SHARE_TOL
+    minutes = (free or _free_minutes(checker)).get(factory.id, 0)
+    return buyer[(factory.id, order.buyer)] + need <= share * 60 * minutes + SHARE_TOL
+
+
+def _free_minutes(checker: CheckState) -> dict[str, int]:
+    """Per factory: its free minutes over all groups and periods."""
+    out: dict[str, int] = defaultdict(int)
+    for (fid, _), minutes in checker.free.items():
+        out[fid] += sum(minutes)
+    return out
 
 
 class _Room:
@@ -465,6 +479,7 @@ class _Context:
     buyer: dict[tuple[str, str], int]
     lead: dict[str, int | None]
     room: _Room
+    free: dict[str, int]
 
 
 def _pair(
@@ -492,7 +507,9 @@ def _pair(
         return None
     first = max(order.release_period, arrive)
     setups = _setups_needed(order, caps, ctx.room.of(factory), first, last)
-    if setups is None or not _share_allows(checker, order, factory, caps, setups, ctx.buyer):
+    if setups is None or not _share_allows(
+        checker, order, factory, caps, setups, ctx.buyer, ctx.free
+    ):
         return None
     return BlockingPair(
         order=order.id,
@@ -506,8 +523,17 @@ def _pair(
 
 
 def _pairs(checker: CheckState) -> list[BlockingPair]:
-    """Every blocking pair, in the report's ranking."""
-    ctx = _Context(_paid_now(checker), _buyer_seconds(checker), _leads(checker), _Room(checker))
+    """Every blocking pair, in the report's ranking.
+
+    The orders that run the same processes are sieved together against the factories
+    offering them all (:class:`_Sieve`); the exact test :func:`_pair` judges the rest."""
+    ctx = _Context(
+        _paid_now(checker),
+        _buyer_seconds(checker),
+        _leads(checker),
+        _Room(checker),
+        _free_minutes(checker),
+    )
     at: dict[str, set[str]] = defaultdict(set)
     for a in checker.plan.allocations:
         at[a.order].add(a.factory)
@@ -515,14 +541,21 @@ def _pairs(checker: CheckState) -> list[BlockingPair]:
     for fid, caps_at in checker.caps.items():
         for process in caps_at:
             offering[process].add(fid)
-    out: list[BlockingPair] = []
+    alike: dict[tuple[str, ...], list[Order]] = defaultdict(list)
     for order in checker.inst.orders:
-        if is_split_by_operation(order):
+        if not is_split_by_operation(order):
+            alike[tuple(op.process for op in order.operations)].append(order)
+    sieve = _Sieve(checker)
+    out: list[BlockingPair] = []
+    for processes, orders in alike.items():
+        able = sorted(set.intersection(*(offering[p] for p in processes)))
+        if not able:
             continue
-        now = ctx.paid.get(order.id) if order.id in at else None
-        able = set.intersection(*(offering[op.process] for op in order.operations))
-        for fid in able - at[order.id]:  # the ranking below fixes the order of the list
-            pair = _pair(checker, ctx, order, checker.factories[fid], now)
+        nows = [ctx.paid.get(o.id) if o.id in at else None for o in orders]
+        for i, fid in sieve.survivors(processes, orders, nows, able):
+            if fid in at[orders[i].id]:
+                continue
+            pair = _pair(checker, ctx, orders[i], checker.factories[fid], nows[i])
             if pair is not None:
                 out.append(pair)
     served = sorted(
@@ -533,6 +566,172 @@ def _pairs(checker: CheckState) -> list[BlockingPair]:
         (p for p in out if p.unserved), key=lambda p: (p.price_cents, p.order, p.factory)
     )
     return served + unserved
+
+
+_Mask = npt.NDArray[np.bool_]
+_Num = npt.NDArray[np.float64]
+_Idx = npt.NDArray[np.intp]
+
+BATCH_CELLS = 1 << 20
+"""(order, factory) cells the sieve holds at once."""
+FLOAT_SLACK = 1e-9
+"""The sieve compares in floats: it rejects a pair only with this relative margin (and a
+unit or a cent more), far beyond float64's rounding, so it never rejects a real pair."""
+
+
+class _Sieve:
+    """Conditions every blocking pair meets, tested with numpy over all orders of one
+    process sequence and all factories offering it: whole-order eligibility (grade,
+    materials, credit, price ceiling, lots), room for the order's processing in its
+    widest window on every group, and, for a served order, a price below what it pays
+    now with a transport rate rounded down. Only the pairs it passes reach :func:`_pair`;
+    a pair it rejects fails that test too, so the list is the same."""
+
+    def __init__(self, checker: CheckState) -> None:
+        self.checker = checker
+        self.t = checker.periods
+        keys = sorted(checker.free)
+        self.row = {key: i for i, key in enumerate(keys)}
+        seconds = 60 * np.array([checker.free[k] for k in keys], dtype=np.float64)
+        seconds = seconds.reshape(len(keys), self.t)
+        for (fid, group, period), used in checker.used.items():
+            if (fid, group) in self.row and 0 <= period < self.t:
+                seconds[self.row[(fid, group)], period] -= used
+        # Free seconds of periods 0 .. t-1 (negative as 0), per group: a window in one
+        # subtraction. Whole numbers below 2^53 stay exact in float64.
+        self.prefix: _Num = np.zeros((len(keys), self.t + 1))
+        self.prefix[:, 1:] = np.cumsum(np.maximum(seconds, 0.0), axis=1)
+        factories = checker.inst.factories
+        self.position = {f.id: i for i, f in enumerate(factories)}
+        self.xyz: _Num = _unit_vectors(
+            [f.location.lat for f in factories], [f.location.lon for f in factories]
+        )
+        self.credit: _Num = np.array([f.credit.score for f in factories], dtype=np.float64)
+
+    def survivors(
+        self,
+        processes: tuple[str, ...],
+        orders: list[Order],
+        nows: list[int | None],
+        able: list[str],
+    ) -> Iterator[tuple[int, str]]:
+        """(index in ``orders``, factory id) of each pair that passes the sieve."""
+        per_batch = max(1, BATCH_CELLS // len(able))
+        for start in range(0, len(orders), per_batch):
+            stop = min(len(orders), start + per_batch)
+            passed = self._passed(processes, orders[start:stop], nows[start:stop], able)
+            for i, j in zip(*np.nonzero(passed), strict=True):
+                yield start + int(i), able[j]
+
+    def _passed(
+        self,
+        processes: tuple[str, ...],
+        orders: list[Order],
+        nows: list[int | None],
+        able: list[str],
+    ) -> _Mask:
+        caps = self.checker.caps
+        offered = [[caps[fid][p] for fid in able] for p in processes]  # [op][factory]
+
+        def per_order(values: Sequence[float]) -> _Num:
+            return np.array(values, dtype=np.float64)[:, np.newaxis]
+
+        def per_factory(values: Sequence[float]) -> _Num:
+            return np.array(values, dtype=np.float64)[np.newaxis, :]
+
+        qty = per_order([o.quantity for o in orders])
+        ok: _Mask = np.ones((len(orders), len(able)), dtype=np.bool_)
+        for k, column in enumerate(offered):
+            least = [o.operations[k].min_quality_grade or 0 for o in orders]
+            ok &= per_factory([c.quality_grade for c in column]) >= per_order(least)
+            wanted = [o.operations[k].material for o in orders]
+            for material in {m for m in wanted if m is not None}:
+                asks = np.array([m == material for m in wanted])[:, np.newaxis]
+                refuses = np.array(
+                    [bool(c.materials) and material not in c.materials for c in column]
+                )[np.newaxis, :]
+                ok &= ~(asks & refuses)
+        least_score = [-1 if o.min_credit_score is None else o.min_credit_score for o in orders]
+        ok &= self.credit[[self.position[fid] for fid in able]][np.newaxis, :] >= per_order(
+            least_score
+        )
+        unit_cents = [
+            sum(column[j].unit_cost_cents for column in offered) for j in range(len(able))
+        ]
+        unit = per_factory(unit_cents)
+        ceiling = [
+            math.inf if o.max_unit_price_cents is None else o.max_unit_price_cents for o in orders
+        ]
+        ok &= unit <= per_order(ceiling)
+        for column in offered:
+            ok &= per_factory([c.min_lot for c in column]) <= qty
+            top = [math.inf if c.max_lot is None else c.max_lot for c in column]
+            ok &= qty <= per_factory(top)
+        # Room: per group the order's processes use at the factory, their seconds.
+        first = np.array([o.release_period for o in orders], dtype=np.intp)[:, np.newaxis]
+        end = np.array([min(o.due_period, self.t - 1) + 1 for o in orders], dtype=np.intp)
+        end = end[:, np.newaxis]
+        ok &= first < end
+        first = np.minimum(first, end)
+        for group_rows, per_unit in self._groups(able, offered):
+            window = (
+                self.prefix[group_rows[np.newaxis, :], end]
+                - self.prefix[group_rows[np.newaxis, :], first]
+            )
+            need = qty * per_unit[np.newaxis, :]
+            ok &= need <= window * (1 + FLOAT_SLACK) + 1
+        # Price: production plus transport rounded down, against what it pays now.
+        if any(n is not None for n in nows):
+            served = np.array([n is not None for n in nows])[:, np.newaxis]
+            paying = per_order([0.0 if n is None else float(n) for n in nows])
+            rate = self._rate_floor(orders, able)
+            ok &= ~served | ((unit + rate) * qty < paying * (1 + FLOAT_SLACK) + 1)
+        return ok
+
+    def _groups(self, able: list[str], offered: list[list[Capability]]) -> list[tuple[_Idx, _Num]]:
+        """Per operation: each factory's row for the group it runs on, and the seconds
+        per unit of all the order's operations on that group there."""
+        out: list[tuple[_Idx, _Num]] = []
+        for column in offered:
+            rows = np.array(
+                [self.row[(fid, c.resource_group)] for fid, c in zip(able, column, strict=True)],
+                dtype=np.intp,
+            )
+            seconds = [
+                sum(
+                    other[j].seconds_per_unit
+                    for other in offered
+                    if other[j].resource_group == column[j].resource_group
+                )
+                for j in range(len(able))
+            ]
+            out.append((rows, np.array(seconds, dtype=np.float64)))
+        return out
+
+    def _rate_floor(self, orders: list[Order], able: list[str]) -> _Num:
+        """Per (order, factory): at most ``u(o, f)``, the per-unit transport estimate of
+        docs/model.md. The haversine term ``sin^2(d / 2)`` as a quarter of the squared
+        chord between the points on the unit sphere, less the margin."""
+        t = self.checker.inst.transport
+        here = self.xyz[[self.position[fid] for fid in able]]  # (factories, 3)
+        there = _unit_vectors(
+            [o.delivery.lat for o in orders], [o.delivery.lon for o in orders]
+        )  # (orders, 3)
+        chord2 = np.zeros((len(orders), len(able)))
+        for axis in range(3):
+            chord2 += (there[:, axis][:, np.newaxis] - here[:, axis][np.newaxis, :]) ** 2
+        half = np.sqrt(np.clip(chord2 / 4, 0.0, 1.0))
+        km = 2 * 6371.0 * np.arcsin(half)
+        kg = np.array([o.unit_weight_kg for o in orders], dtype=np.float64)[:, np.newaxis]
+        cents = km * t.road_factor * kg * t.cents_per_tonne_km / 1000
+        return np.maximum(np.floor(cents * (1 - FLOAT_SLACK) + 0.5) - 1, 0.0)
+
+
+def _unit_vectors(lats: list[float], lons: list[float]) -> _Num:
+    """Points on the unit sphere, one row (x, y, z) per latitude and longitude."""
+    lat = np.radians(np.array(lats, dtype=np.float64))
+    lon = np.radians(np.array(lons, dtype=np.float64))
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
 
 
 def _check_blocking(checker: CheckState, report: FairnessReport) -> None:

@@ -6,22 +6,31 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
 import pytest
 
 from matcher.app.fairness_report import (
+    RATE_SLACK,
+    _Pairing,
+    _Screen,
+    _use,
     active_options,
+    blocking_pairs,
     fairness_report,
     gini,
+    pair_rank,
     small_threshold,
     top_count,
 )
 from matcher.app.pipeline import plan
 from matcher.check import check_plan
 from matcher.domain.entities import FairnessOptions
+from matcher.domain.geo import transport_cents_per_unit
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
-from matcher.domain.plan import FairnessReport, Plan
+from matcher.domain.plan import Allocation, BlockingPair, FairnessReport, PeriodQuantity, Plan
 from matcher.domain.validation import parse_instance
+from matcher.generate.generator import generate
 from tests.fairness_report_data import fairness_instance, hand_plan
 
 PARAMS = SolveParams(workers=1, seed=0, time_limit_s=4, sharing=False)
@@ -234,3 +243,196 @@ def test_the_options_in_force_are_stated_one_line_each() -> None:
     ]
     assert active_options(FairnessOptions(), 0) == []
     assert active_options(None, 0) == []
+
+
+# ------------------------------------------------ the screen before the exact tests
+
+
+def _dear_plan(instance: Instance) -> Plan:
+    """Two orders in three at the dearest factory offering all their processes, in their
+    due period (rows only; capacity overrun on purpose), the third unserved: served
+    orders with cheaper factories, with and without room."""
+    caps = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
+    last = instance.horizon.periods - 1
+    rows: list[Allocation] = []
+    for i, order in enumerate(instance.orders):
+        able = [
+            f
+            for f in instance.factories
+            if all(op.process in caps[f.id] for op in order.operations)
+        ]
+        if i % 3 == 2 or not able:
+            continue
+        factory = max(
+            able,
+            key=lambda f: (
+                sum(caps[f.id][op.process].unit_cost_cents for op in order.operations),
+                f.id,
+            ),
+        )
+        rate = transport_cents_per_unit(
+            factory.location, order.delivery, instance.transport, order.unit_weight_kg
+        )
+        q = order.quantity
+        for k, op in enumerate(order.operations):
+            cap = caps[factory.id][op.process]
+            rows.append(
+                Allocation(
+                    order=order.id,
+                    operation=k,
+                    process=op.process,
+                    factory=factory.id,
+                    resource_group=cap.resource_group,
+                    quantity=q,
+                    periods=[PeriodQuantity(period=min(order.due_period, last), quantity=q)],
+                    production_cents=cap.unit_cost_cents * q,
+                    transport_cents=rate * q if k == len(order.operations) - 1 else 0,
+                )
+            )
+    served = {a.order for a in rows}
+    empty = hand_plan(instance, {})
+    return empty.model_copy(
+        update={
+            "allocations": rows,
+            "unassigned": [u for u in empty.unassigned if u.order not in served],
+        }
+    )
+
+
+def _every_pair(instance: Instance, placed: Plan) -> list[BlockingPair]:
+    """The blocking pairs by the exact test of every (order, factory) pair: what the
+    screen may not change."""
+    use = _use(instance, placed)
+    pairing = _Pairing(instance, use)
+    pairs = [
+        pair
+        for order in instance.orders
+        if not (order.split.by_operation and len(order.operations) >= 2)
+        for factory in instance.factories
+        if factory.id not in use.at.get(order.id, set())
+        and (pair := pairing.pair(order, factory)) is not None
+    ]
+    return sorted(pairs, key=pair_rank)
+
+
+@pytest.mark.parametrize("seed", [4, 11])
+def test_the_screen_lets_every_blocking_pair_through(seed: int) -> None:
+    # Generated instances (materials, grades, credit, ceilings, lots, share limits,
+    # groups shared by operations), factories' capacity and prices varied after the plan.
+    data = generate(240, 30, 10, seed=seed).model_dump(mode="json")
+    for i, f in enumerate(data["factories"]):
+        for c in f["capabilities"]:
+            c["unit_cost_cents"] = c["unit_cost_cents"] * (1 + i % 4) // 4
+        for r in f["resources"]:
+            r["available_minutes"] = [m // (1 + i % 3) for m in r["available_minutes"]]
+    instance = parse_instance(data)
+    placed = _dear_plan(instance)
+    pairs = blocking_pairs(instance, placed)
+    assert pairs == _every_pair(instance, placed)
+    assert sum(1 for p in pairs if not p.unserved) > 20 and any(p.unserved for p in pairs)
+    _report(instance, placed)  # the checker's sieve finds the same
+
+
+def test_figures_past_int64_do_not_overflow_the_screen() -> None:
+    # 25 operations of a billion units: B is paid 25 x 10^9 x 10^9 = 2.5e19 cents, A
+    # would take 2.375e19, past 2^64: the screen's int64 products must step aside. (Past
+    # the stake limit of parse_instance too: the models alone validate it.)
+    data = fairness_instance(credit_weight=0).model_dump(mode="json")
+    for f, unit in zip(data["factories"], (950_000_000, 10**9, 10**9), strict=True):
+        f["capabilities"][0].update(unit_cost_cents=unit, seconds_per_unit=0)
+    data["orders"][0].update(operations=[{"process": "p"}] * 25, quantity=10**9)
+    instance = Instance.model_validate(data)
+    q = 10**9
+    rows = [
+        Allocation(
+            order="O1",
+            operation=k,
+            process="p",
+            factory="B",
+            resource_group="g",
+            quantity=q,
+            periods=[PeriodQuantity(period=0, quantity=q)],
+            production_cents=10**9 * q,
+        )
+        for k in range(25)
+    ]
+    empty = hand_plan(instance, {})
+    placed = empty.model_copy(update={"allocations": rows, "unassigned": empty.unassigned[1:]})
+    pairs = _report(instance, placed).blocking_listed
+    assert pairs[0] == BlockingPair(
+        order="O1",
+        factory="A",
+        unserved=False,
+        price_now_cents=25 * 10**18,
+        price_cents=23_750_000_000_000_000_000,
+        saving_cents=1_250_000_000_000_000_000,
+        setups=1,
+    )
+    assert pairs == _every_pair(instance, placed)
+
+
+def test_the_screens_transport_rate_is_never_above_the_exact_one() -> None:
+    # Places on one spot, a hair apart, across the date line, at the poles, antipodal,
+    # with heavy units and dear tonne-km (past the stake limit: the models alone
+    # validate it): the rate the screen prices with is at most the exact one, and at
+    # most two cents and its slack below it.
+    spots = [(30.0, 120.0), (30.0, 120.0 + 1e-9), (30.000001, 120.0), (0.0, 0.0), (0.0, 180.0)]
+    spots += [(45.5, 179.999999), (45.5, -179.999999), (90.0, 0.0), (-90.0, 37.0)]
+    spots += [(-33.8688, 151.2093), (51.5072, -0.1276), (40.7128, -74.006), (1.3521, 103.8198)]
+    data = fairness_instance().model_dump(mode="json")
+    template = data["factories"][0]
+    data["factories"] = [
+        {**template, "id": f"F{i}", "location": {"lat": lat, "lon": lon}}
+        for i, (lat, lon) in enumerate(spots)
+    ]
+    data["orders"] = [
+        {
+            **data["orders"][0],
+            "id": f"O{i}",
+            "delivery": {"lat": lat, "lon": lon},
+            "unit_weight_kg": kg,
+        }
+        for i, ((lat, lon), kg) in enumerate(
+            (spot, kg) for spot in spots for kg in (0.001, 1.0, 37.7, 10**6)
+        )
+    ]
+    for transport in (
+        {"cents_per_tonne_km": 30.0},
+        {"road_factor": 5.0, "cents_per_tonne_km": 10**6},
+    ):
+        data["transport"] = transport
+        instance = Instance.model_validate(data)
+        pairing = _Pairing(instance, _use(instance, hand_plan(instance, {})))
+        index = np.arange(len(instance.factories), dtype=np.int64)
+        screened = _Screen(instance, pairing)._rate_below(instance.orders, index)
+        for i, order in enumerate(instance.orders):
+            for j, factory in enumerate(instance.factories):
+                exact = transport_cents_per_unit(
+                    factory.location, order.delivery, instance.transport, order.unit_weight_kg
+                )
+                bound = int(screened[i, j])
+                assert bound <= exact
+                assert exact - bound <= 2 + exact * RATE_SLACK
+
+
+def test_pairs_on_the_edge_of_every_rule_still_block() -> None:
+    # At A: O1's 100 units its max_lot, its 6 000 s of processing all the free time
+    # (50 minutes a period), its credit floor A's score; O3's ceiling A's unit price.
+    # O1 split 99 at B, 1 at C pays 2 010: D, at B's 20 a unit, saves it 10 cents only.
+    data = fairness_instance().model_dump(mode="json")
+    a = data["factories"][0]
+    a["capabilities"][0]["max_lot"] = 100
+    a["resources"][0]["available_minutes"] = [50, 50]
+    data["factories"].append({**data["factories"][1], "id": "D"})
+    data["orders"][0]["min_credit_score"] = 50
+    data["orders"][2]["max_unit_price_cents"] = 10
+    instance = parse_instance(data)
+    placed = hand_plan(instance, {"O1": {0: ("B", 99), 1: ("C", 1)}, "O2": {1: ("B", 50)}})
+    pairs = _report(instance, placed).blocking_listed
+    assert [(p.order, p.factory, p.saving_cents, p.setups) for p in pairs] == [
+        ("O1", "A", 1010, 2),
+        ("O2", "A", 500, 1),
+        ("O1", "D", 10, 1),
+        ("O3", "A", None, 1),
+    ]
+    assert pairs == _every_pair(instance, placed)
