@@ -651,11 +651,11 @@ def _plan_terms(
     offset = k * problem.mandatory_penalty
     objective = None if result.objective is None else result.objective - offset
     bound = None if result.best_bound is None else result.best_bound - offset
-    if k and result.parts:
+    if k and result.parts and bound is not None:
         notes.append(
             f"{k} mandatory order(s) unserved; the bound holds for plans leaving {k} unserved"
         )
-        if bound is not None and bound < 0:
+        if bound < 0:
             bound = None
             notes.append("the bound does not yet prove those mandatory orders unservable")
     return objective, bound, notes

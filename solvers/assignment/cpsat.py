@@ -715,8 +715,8 @@ class CpSatBackend:
             else "no bound: the Lagrangian bound does not model a re-plan's fixed work"
             if bound is None and problem.anchor is not None
             else f"no bound: the Lagrangian bound's {elements} (candidate, period) pairs "
-            f"(about {bound_cost_s:.0f}s) did not fit in the {left_s:.0f}s left after the "
-            "greedy plan; a longer time limit gives one"
+            f"(about {bound_cost_s:.0f}s) did not fit in the {max(0.0, left_s):.0f}s left after "
+            "the greedy plan; a longer time limit gives one"
             if bound is None
             else "bound: Lagrangian relaxation of the capacity rows "
             f"({time.perf_counter() - bound_start:.2f}s)",
