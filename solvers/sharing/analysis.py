@@ -2,7 +2,8 @@
 
 Per factory, resource group and period: free, used and idle time, and the marginal
 value of one more hour, read from the dual prices of the capacity rows of the
-assignment's LP relaxation (GLOP). Factories are overloaded when orders they are
+assignment's LP relaxation (GLOP; Lagrangian multipliers when the LP is too big or not
+solved in its time). Factories are overloaded when orders they are
 the cheapest for end late, unserved or elsewhere while they have no room, and
 under-used below a utilisation threshold. Transfers are found and valued by
 re-solving the orders they touch with CP-SAT (:mod:`solvers.sharing.resolve`):
@@ -12,6 +13,7 @@ of an overloaded factory's orders finds a cheaper plan.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from solvers.assignment.bound import LagrangianBound
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
 from solvers.assignment.relaxation import solve_relaxation
-from solvers.sharing.resolve import Resolved, by_order, residual, resolve
+from solvers.sharing.resolve import Resolved, by_order, order_cost, resolve
 
 UNDER_USED_BELOW = 0.5
 """A factory using less than this share of its free time is under-used."""
@@ -43,20 +45,30 @@ TOP = 20
 """Entries kept in each ranked list."""
 MIN_IDLE_MINUTES = 60
 """Idle time below an hour in a period is not worth offering."""
-LEND_TRIES = 5
-"""Binding groups (highest marginal value first) for which a lender is sought."""
-MOVE_TRIES = 3
-"""Overloaded factories whose orders are re-solved for better moves."""
-NEIGHBOURHOOD = 120
-"""Most orders in one re-solve."""
+LEND_TRIES = 12
+"""Binding groups (highest marginal value first, each group once before its other
+periods) for which a lender is sought, while the clock allows."""
+MOVE_TRIES = 8
+"""Overloaded factories (most hurt orders first) whose orders are re-solved for better
+moves, while the clock allows."""
+LEND_ORDERS = 24
+"""Hurt orders a lend re-solves: those that gain most per second of the borrowed group."""
+MOVE_HURT = 18
+"""Hurt orders a move re-solves: those that gain most per unit at the overloaded factory."""
+THERE_ORDERS = 12
+"""Orders placed where the hours are needed that a re-solve may move out of the way."""
 RESOLVE_S_PER_ORDER = 0.02
-RESOLVE_MIN_S = 0.1
-RESOLVE_MAX_S = 2.0
-"""CP-SAT time of one re-solve: 20 ms per order re-solved, between 0.1 s and 2 s
-(deterministic time with one worker, so that the same seed gives the same transfers;
-the loops are then bounded by their counts only). A 6-order neighbourhood finds its
-best answer in under 0.1 s and may take seconds to prove it; one of 120 orders needs
-seconds to find one (0.5 s found none on medium or at 10 000 orders)."""
+RESOLVE_MIN_S = 0.05
+RESOLVE_MAX_S = 1.0
+"""CP-SAT time of one re-solve: 20 ms per order re-solved, between 0.05 s and 1 s.
+Neighbourhoods are small and chosen: at 10 000 orders one of 120 orders (the former
+size) found nothing in 1 s while one of 30 found a saving and proved it in 0.4 s."""
+TRY_SHARE_OF_LEFT = 0.35
+"""A re-solve runs at most this share of what the clock leaves the tries."""
+TRIES_DETERMINISTIC_SHARE = 0.2
+"""With one worker, the tries' CP-SAT deterministic time as a share of the stage's
+seconds (on small neighbourhoods deterministic time runs 2 to 3 times slower than the
+clock, measured at 10 000 orders: the tries then take most of the rest of the share)."""
 
 LP_MAX_VARIABLES = 300_000
 """Above this many production variables (the priced LP then takes minutes and
@@ -70,6 +82,18 @@ METHOD = (
 )
 LAGRANGE_CANDIDATES = 3
 """Candidates per order (cheapest first, besides the plan's) in the Lagrangian pricing."""
+LP_SHARE = 0.4
+"""The LP's share of the stage's seconds."""
+LAGRANGE_SHARE = 0.25
+"""With more than one worker, the Lagrangian ascent's share of the stage's seconds."""
+LAGRANGE_STEPS = 500
+"""With one worker, the Lagrangian ascent's steps (the same values every time)."""
+LAGRANGE_STEPS_LARGE = 200
+"""... above :data:`LAGRANGE_FEWER_ABOVE` production variables. Measured at 10 000
+orders (8.3 million): 500 steps took 2.2 s, 40 % of the share, leaving the tries too
+little; 200 steps take 1 to 2 s and find 16 of the 20 highest values 500 find, with
+values that correlate with them at 0.99."""
+LAGRANGE_FEWER_ABOVE = 1_000_000
 LAGRANGE_METHOD = (
     "Lagrangian multipliers of the capacity rows (subgradient ascent, the multipliers of "
     "the best bound found; setups, lots and part counts relaxed): objective cents per "
@@ -119,7 +143,7 @@ def analyse(
     start = time.perf_counter()
     state = _State(problem, parts)
     notes: list[str] = []
-    values, method = _values(state, params, 0.4 * seconds, stop, notes)
+    values, method = _values(state, params, seconds, stop, notes)
     rows = _rows(state, values)
     processes = _processes(problem)
     overloaded, under_used = _loads(state)
@@ -136,10 +160,19 @@ def analyse(
     ][:TOP]
     offers = _offers(state, processes)
     deadline = start + seconds
-    transfers = _lend(state, needs, processes, params, seconds, deadline, stop, notes)
-    if proved_gap is None:
-        transfers += _moves(state, overloaded, params, seconds, deadline, stop, notes)
-    elif overloaded:
+    transfers = _tries(
+        state,
+        needs,
+        overloaded,
+        processes,
+        params,
+        seconds,
+        deadline,
+        stop,
+        proved_gap is None,
+        notes,
+    )
+    if proved_gap is not None and overloaded:
         notes.append(
             f"moves of work not searched: the assignment is proved within the requested "
             f"gap, so no move can save more than {proved_gap / 100:,.2f}"
@@ -169,7 +202,9 @@ def _values(
     stop: StopSignal | None,
     notes: list[str],
 ) -> tuple[dict[tuple[int, int], float], str]:
-    """Per (resource, period), the objective saved by one more second, and the method."""
+    """Per (resource, period), the objective saved by one more second, and the method;
+    in :data:`LP_SHARE` of the stage's ``seconds`` (the LP) or :data:`LAGRANGE_SHARE`
+    (the Lagrangian multipliers: the tries need the rest)."""
 
     problem = state.problem
     if _stopped(stop):  # a deadline or a cancel: the plan matters, not its prices
@@ -184,42 +219,61 @@ def _values(
             f"{len(stuck)} mandatory order(s) the plan cannot serve are left out of the "
             "pricing (capacity that would let one be served is worth more than any price)"
         )
-    if problem.size > LP_MAX_VARIABLES:
-        offered = {
-            info.index: sorted(
-                set(info.candidates[:LAGRANGE_CANDIDATES])
-                | {part.candidate for part in state.plan.get(info.index, [])}
-            )
-            for info in problem.orders
-            if info.candidates
-        }
-        relaxation = LagrangianBound(problem, offered)
-        incumbent = float(objective_of(problem, state.parts))
-        if params.workers == 1:  # a fixed number of steps: the same values every time
-            relaxation.compute(incumbent, stuck, iterations=500, time_limit_s=1e9)
-        else:
-            relaxation.compute(incumbent, stuck, iterations=5000, time_limit_s=seconds)
-        lam = relaxation.multipliers
+    size = problem.size  # a pass over every candidate: once
+    over = f"over each order's {LAGRANGE_CANDIDATES} cheapest candidates and those the plan uses"
+    if size > LP_MAX_VARIABLES:
         notes.append(
-            f"{problem.size} production variables: Lagrangian multipliers instead of the "
-            f"LP's duals (above {LP_MAX_VARIABLES}), over each order's "
-            f"{LAGRANGE_CANDIDATES} cheapest candidates and those the plan uses"
+            f"{size} production variables: Lagrangian multipliers instead of the "
+            f"LP's duals (above {LP_MAX_VARIABLES}), {over}"
         )
-        values = {
-            (int(r), int(t)): float(lam[r, t]) for r, t in zip(*np.nonzero(lam > 1e-9), strict=True)
-        }
-        return values, LAGRANGE_METHOD
-    relax = solve_relaxation(problem, True, seconds, stop, priced=True, leave_out=stuck)
-    if relax.bound is None and not params.hard_mandatory and not _stopped(stop):
+        return _multipliers(state, params, seconds, stuck, size), LAGRANGE_METHOD
+    relax = solve_relaxation(problem, True, LP_SHARE * seconds, stop, priced=True, leave_out=stuck)
+    timed_out = "NOT_SOLVED" in relax.note  # the soft LP would run out of time too
+    if relax.bound is None and not (params.hard_mandatory or timed_out or _stopped(stop)):
         notes.append(
             relax.note + "; the soft LP is used: values include the penalty of an unserved "
             "mandatory order"
         )
-        relax = solve_relaxation(problem, False, seconds, stop, priced=True, leave_out=stuck)
-    if relax.bound is None:
+        relax = solve_relaxation(
+            problem, False, LP_SHARE * seconds, stop, priced=True, leave_out=stuck
+        )
+    if relax.bound is not None:
+        return relax.capacity_values, METHOD
+    if _stopped(stop):
         notes.append(f"no marginal values: {relax.note}")
         return {}, METHOD
-    return relax.capacity_values, METHOD
+    notes.append(f"{relax.note}: Lagrangian multipliers instead of the LP's duals, {over}")
+    return _multipliers(state, params, seconds, stuck, size), LAGRANGE_METHOD
+
+
+def _multipliers(
+    state: _State, params: SolveParams, seconds: float, stuck: list[int], size: int
+) -> dict[tuple[int, int], float]:
+    """The Lagrangian multipliers of the capacity rows per (resource, period): above
+    :data:`LP_MAX_VARIABLES`, and when the LP is not solved in its time (measured on
+    medium with the machine loaded: GLOP ran out of its 1.2 s, leaving no values and so
+    no binding group to lend to)."""
+    problem = state.problem
+    offered = {
+        info.index: sorted(
+            set(info.candidates[:LAGRANGE_CANDIDATES])
+            | {part.candidate for part in state.plan.get(info.index, [])}
+        )
+        for info in problem.orders
+        if info.candidates
+    }
+    relaxation = LagrangianBound(problem, offered)
+    incumbent = float(objective_of(problem, state.parts))
+    if params.workers == 1:  # a fixed number of steps: the same values every time
+        steps = LAGRANGE_STEPS if size <= LAGRANGE_FEWER_ABOVE else LAGRANGE_STEPS_LARGE
+        relaxation.compute(incumbent, stuck, iterations=steps, time_limit_s=1e9)
+    else:
+        limit = LAGRANGE_SHARE * seconds
+        relaxation.compute(incumbent, stuck, iterations=5000, time_limit_s=limit)
+    lam = relaxation.multipliers
+    return {
+        (int(r), int(t)): float(lam[r, t]) for r, t in zip(*np.nonzero(lam > 1e-9), strict=True)
+    }
 
 
 def _rows(state: _State, values: dict[tuple[int, int], float]) -> list[CapacityRow]:
@@ -347,108 +401,340 @@ def _offers(state: _State, processes: dict[tuple[str, str], list[str]]) -> list[
     return offers[:TOP]
 
 
-def _users(state: _State, resource: int, period: int | None) -> list[int]:
-    """Orders with a candidate on ``resource`` (in ``period``), the hurt ones that could
-    use it leading those placed there (:func:`_neighbourhood`): placed orders first
-    would crowd out, at platform size, the very orders lent hours serve."""
-    p = state.problem
-    there: list[int] = []
-    could: list[int] = []
-    for info in p.orders:
-        for k in info.candidates:
-            cand = p.candidates[k]
-            if any(u.resource == resource for u in cand.usage) and (
-                period is None or cand.first <= period <= cand.last
-            ):
-                at = any(part.candidate == k for part in state.plan.get(info.index, []))
-                (there if at else could).append(info.index)
-                break
-    return _neighbourhood([o for o in could if _hurt(state, o)], there)
+class _Clock:
+    """When the tries stop and how long each may run. With more than one worker, the
+    stage's wall-clock deadline. With one, a budget of CP-SAT deterministic time that
+    each re-solve's own deterministic time is charged to, so that the same seed gives
+    the same tries and transfers however loaded the machine; a try that proves its
+    answer early leaves the rest to the next ones."""
+
+    def __init__(self, params: SolveParams, seconds: float, deadline: float) -> None:
+        self.one_worker = params.workers == 1
+        self.deadline = deadline
+        self.budget = TRIES_DETERMINISTIC_SHARE * seconds
+        self.spent = 0.0
+
+    def left(self) -> float:
+        if self.one_worker:
+            return self.budget - self.spent
+        return self.deadline - time.perf_counter()
+
+    def out(self) -> bool:
+        """Too little left for a re-solve to find anything (building it takes time too)."""
+        return self.left() < 2 * RESOLVE_MIN_S
+
+    def limit(self, orders: int) -> float:
+        """One re-solve's time: by its size (``RESOLVE_*``), at most a share of what is
+        left (:data:`TRY_SHARE_OF_LEFT`), so that the next tries get a chance."""
+        size = min(RESOLVE_MAX_S, max(RESOLVE_MIN_S, RESOLVE_S_PER_ORDER * orders))
+        return max(RESOLVE_MIN_S, min(size, TRY_SHARE_OF_LEFT * self.left()))
+
+    def charge(self, res: Resolved) -> None:
+        self.spent += res.deterministic_time
 
 
-def _neighbourhood(hurt: list[int], there: list[int]) -> list[int]:
-    """The orders of one re-solve: the ``hurt`` ones first (up to half of it), then
-    those ``there``, then the rest of the hurt, each once, at most
-    :data:`NEIGHBOURHOOD`."""
-    return list(dict.fromkeys([*hurt[: NEIGHBOURHOOD // 2], *there, *hurt]))[:NEIGHBOURHOOD]
+@dataclass
+class _Tries:
+    """What every try shares: the plan's capacity (taken once, each try copies it and
+    gives back its orders' parts), candidates by resource, the clock, the outcomes."""
+
+    state: _State
+    params: SolveParams
+    clock: _Clock
+    stop: StopSignal | None
+    taken: Capacity
+    per_unit: dict[int, float] = field(default_factory=dict)  # order -> its cost per unit
+    order_index: dict[str, int] = field(default_factory=dict)
+    factory_index: dict[str, int] = field(default_factory=dict)
+    on_resource: dict[int, list[int]] = field(default_factory=dict)  # r -> hurt orders' cands
+    moves_seen: set[tuple[str, str, str, int]] = field(default_factory=set)
+
+    def residual(self, orders: list[int]) -> Capacity:
+        cap = self.taken.copy()
+        p = self.state.problem
+        for o in orders:
+            for part in self.state.plan.get(o, []):
+                cap.give_back(p.candidates[part.candidate], part.quantities)
+        return cap
+
+    def resolve(self, orders: list[int], cap: Capacity) -> Resolved:
+        seconds = self.clock.limit(len(orders))
+        p, plan = self.state.problem, self.state.plan
+        wall = not self.clock.one_worker
+        res = resolve(p, plan, orders, cap, self.params, seconds, wall_clock=wall)
+        self.clock.charge(res)
+        return res
+
+    def cost_per_unit(self, order: int) -> float:
+        """What a unit of ``order`` costs in the plan (its penalty per unit if unserved)."""
+        got = self.per_unit.get(order)
+        if got is None:
+            p = self.state.problem
+            made = order_cost(p, order, self.state.plan.get(order, []))
+            got = self.per_unit[order] = made / max(1, p.orders[order].order.quantity)
+        return got
 
 
-def _lend(
+def _tries(
     state: _State,
     needs: list[CapacityNeed],
+    overloaded: list[FactoryLoad],
     processes: dict[tuple[str, str], list[str]],
     params: SolveParams,
     seconds: float,
     deadline: float,
     stop: StopSignal | None,
+    moves: bool,
     notes: list[str],
 ) -> list[Transfer]:
-    """For the most valuable binding groups, borrow a compatible lender's idle hours in
-    the same period and re-solve the orders that could use them; ``notes`` says how the
-    tries ended."""
+    """Lending and moving tries taken in turn, most promising first, while the clock
+    allows (:class:`_Clock`): in turn, so that neither kind takes the whole share;
+    ``notes`` says how each kind ended."""
     p = state.problem
-    index = {(p.instance.factories[r.factory].id, r.group): i for i, r in enumerate(p.resources)}
+    taken = Capacity(p)
+    for part in state.parts:
+        taken.take(p.candidates[part.candidate], part.quantities)
+    ctx = _Tries(state, params, _Clock(params, seconds, deadline), stop, taken)
+    ctx.order_index = {info.order.id: info.index for info in p.orders}
+    ctx.factory_index = {f.id: i for i, f in enumerate(p.instance.factories)}
+    lends = _lend_order(needs)
+    _index_users(ctx, needs)
+    loads = overloaded[:MOVE_TRIES] if moves else []
     out: list[Transfer] = []
-    tried: set[tuple[str, str, int]] = set()
-    ended: Counter[str] = Counter()
-    for need in needs:
-        if len(tried) >= LEND_TRIES:
+    lent: Counter[str] = Counter()
+    moved: Counter[str] = Counter()
+    index = {(p.instance.factories[r.factory].id, r.group): i for i, r in enumerate(p.resources)}
+    i = j = 0
+    while i < len(lends) or j < len(loads):
+        if ctx.clock.out() or _stopped(stop):
+            if i < len(lends):
+                lent["stopped (time or a stop) before the rest"] += 1
+            if j < len(loads):
+                moved["stopped (time or a stop) before the rest"] += 1
             break
-        if _late(deadline, params) or _stopped(stop):
-            ended["stopped (time or a stop) before the rest"] += 1
-            break
-        key = (need.factory, need.resource_group, need.period)
-        if key in tried:
-            continue
-        tried.add(key)
-        r_to = index[(need.factory, need.resource_group)]
-        t = need.period
-        wanted = set(need.processes)
-        lenders = [
-            (state.idle(r, t), r)
-            for (fid, group), r in index.items()
-            if fid != need.factory
-            and state.idle(r, t) >= 60 * MIN_IDLE_MINUTES
-            and wanted & set(processes[(fid, group)])
-        ]
-        if not lenders:
-            ended[
-                f"without a lender (another factory's group with {MIN_IDLE_MINUTES} min idle "
-                "in that period and one of its processes)"
-            ] += 1
-            continue
-        idle, r_from = max(lenders, key=lambda x: (x[0], -x[1]))
-        own = p.resources[r_to].free_seconds[t]
-        hours = min(idle // 3600, max(1, own // 3600))
-        orders = _users(state, r_to, t)
-        if not orders:
-            ended["with no order that could use the hours"] += 1
-            continue
-        cap = residual(p, state.parts, set(orders))
-        cap.free[r_to][t] += 3600 * hours
-        cap.free[r_from][t] -= 3600 * hours
-        res = resolve(
-            p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
+        if i < len(lends) and (i <= j or j >= len(loads)):
+            why, found = _lend(ctx, lends[i], index, processes)
+            lent[why] += 1
+            i += 1
+        else:
+            why, found = _move(ctx, loads[j])
+            moved[why] += 1
+            j += 1
+        out += found
+    if lent:
+        notes.append(f"lending idle hours: {i} binding group(s) tried: " + _tally(lent))
+    if moved:
+        notes.append(
+            f"moving work: the orders around {j} of {len(loads)} overloaded factory(ies) "
+            "re-solved: " + _tally(moved)
         )
-        ended["re-solved, a saving found" if _worth_listing(res) else _no_saving(res)] += 1
-        if _worth_listing(res):
-            lender = p.resources[r_from]
-            out.append(
-                Transfer(
-                    kind=TransferKind.LEND_CAPACITY,
-                    from_factory=p.instance.factories[lender.factory].id,
-                    to_factory=need.factory,
-                    resource_group=need.resource_group,
-                    period=t,
-                    hours=float(hours),
-                    saving_cents=res.saving,
-                    serves_mandatory=_ids(p, res.serves_mandatory),
-                    detail=f"{hours} idle h of {lender.group}; {len(orders)} orders re-solved "
-                    f"({'optimal' if res.optimal else 'best found'})" + _serving(p, res),
-                )
+    return out
+
+
+def _lend_order(needs: list[CapacityNeed]) -> list[CapacityNeed]:
+    """The binding groups to try, most valuable first, but every (factory, group) once
+    before any of them again in another period (a group's periods share their orders,
+    so a second period mostly re-solves the same neighbourhood), at most
+    :data:`LEND_TRIES`."""
+    seen: set[tuple[str, str]] = set()
+    first: list[CapacityNeed] = []
+    again: list[CapacityNeed] = []
+    for need in needs:
+        key = (need.factory, need.resource_group)
+        (again if key in seen else first).append(need)
+        seen.add(key)
+    return (first + again)[:LEND_TRIES]
+
+
+def _index_users(ctx: _Tries, needs: list[CapacityNeed]) -> None:
+    """Per resource of the groups to try: the candidates of hurt orders that use it
+    (one pass over the hurt orders' candidates, not one over all per try)."""
+    p = ctx.state.problem
+    wanted = {(n.factory, n.resource_group) for n in needs}
+    resources = {
+        r
+        for r, res in enumerate(p.resources)
+        if (p.instance.factories[res.factory].id, res.group) in wanted
+    }
+    ctx.on_resource = {r: [] for r in resources}
+    for info in p.orders:
+        if not info.candidates or info.stages is not None or not _hurt(ctx.state, info.index):
+            continue
+        for k in info.candidates:
+            for u in p.candidates[k].usage:
+                if u.resource in resources:
+                    ctx.on_resource[u.resource].append(k)
+
+
+def _seconds_on(cand: Candidate, resource: int) -> int:
+    return sum(u.seconds_per_unit for u in cand.usage if u.resource == resource)
+
+
+def _lend_neighbourhood(ctx: _Tries, r_to: int, t: int) -> list[int]:
+    """The orders a lend re-solves: the hurt orders that gain most per second of the
+    borrower's group by a unit made there in ``t`` (up to :data:`LEND_ORDERS`), then
+    the orders making something there in ``t``, those cheapest to move elsewhere first
+    (up to :data:`THERE_ORDERS`): they may give way to them."""
+    p = ctx.state.problem
+    gains: dict[int, float] = {}
+    for k in ctx.on_resource.get(r_to, []):
+        cand = p.candidates[k]
+        if not cand.first <= t <= cand.last:
+            continue
+        gain = ctx.cost_per_unit(cand.order) - p.unit_cost(cand, t)
+        if gain > 0:
+            rate = gain / max(1, _seconds_on(cand, r_to))
+            gains[cand.order] = max(rate, gains.get(cand.order, 0.0))
+    hurt = sorted(gains, key=lambda o: (-gains[o], o))[:LEND_ORDERS]
+    there = [
+        o
+        for o, parts in ctx.state.plan.items()
+        if any(t in x.quantities and _seconds_on(p.candidates[x.candidate], r_to) for x in parts)
+    ]
+    there.sort(key=lambda o: (_regret(ctx, o, p.resources[r_to].factory), o))
+    return list(dict.fromkeys([*hurt, *there[:THERE_ORDERS]]))
+
+
+def _regret(ctx: _Tries, order: int, factory: int) -> float:
+    """What a unit of ``order`` would cost more at its cheapest candidate elsewhere than
+    ``factory`` (infinite without one): the orders cheapest to move away first."""
+    p = ctx.state.problem
+    for k in p.orders[order].candidates:  # cheapest first
+        cand = p.candidates[k]
+        if cand.factory != factory:
+            return cand.base - ctx.cost_per_unit(order)
+    return math.inf
+
+
+def _lend(
+    ctx: _Tries,
+    need: CapacityNeed,
+    index: dict[tuple[str, str], int],
+    processes: dict[tuple[str, str], list[str]],
+) -> tuple[str, list[Transfer]]:
+    """Borrow a compatible lender's idle hours in the need's period for its group and
+    re-solve the orders that could use them: how the try ended, and its transfers.
+    Only the hours the answer uses are stated; an answer that needs none of them is a
+    move of work found on the way (MOVE_WORK transfers)."""
+    state = ctx.state
+    p = state.problem
+    r_to = index[(need.factory, need.resource_group)]
+    t = need.period
+    wanted = set(need.processes)
+    lenders = [
+        (state.idle(r, t), r)
+        for (fid, group), r in index.items()
+        if fid != need.factory
+        and state.idle(r, t) >= 60 * MIN_IDLE_MINUTES
+        and wanted & set(processes[(fid, group)])
+    ]
+    if not lenders:
+        return (
+            f"without a lender (another factory's group with {MIN_IDLE_MINUTES} min idle "
+            "in that period and one of its processes)",
+            [],
+        )
+    idle, r_from = max(lenders, key=lambda x: (x[0], -x[1]))
+    own = p.resources[r_to].free_seconds[t]
+    hours = min(idle // 3600, max(1, own // 3600))
+    orders = _lend_neighbourhood(ctx, r_to, t)
+    if not orders:
+        return "with no order that could use the hours", []
+    cap = ctx.residual(orders)
+    had = cap.free[r_to][t]
+    cap.free[r_to][t] += 3600 * hours
+    cap.free[r_from][t] -= 3600 * hours
+    res = ctx.resolve(orders, cap)
+    if not _worth_listing(res):
+        return _no_saving(res), []
+    used = sum(
+        u.seconds_per_unit * x.quantities[t] + u.setup_seconds
+        for x in res.parts
+        if t in x.quantities
+        for u in p.candidates[x.candidate].usage
+        if u.resource == r_to
+    )
+    if used <= had:  # feasible without the hours (the lender's cut only tightens)
+        found = _move_transfers(ctx, res, orders, " (found valuing a lend of idle hours)")
+        if not found:
+            return "re-solved, a saving found without the hours nor a new move (no transfer)", []
+        return "re-solved, a saving found without the hours (moves of work)", found
+    needed = -(-(used - had) // 3600)
+    lender = p.resources[r_from]
+    transfer = Transfer(
+        kind=TransferKind.LEND_CAPACITY,
+        from_factory=p.instance.factories[lender.factory].id,
+        to_factory=need.factory,
+        resource_group=need.resource_group,
+        period=t,
+        hours=float(needed),
+        saving_cents=res.saving,
+        serves_mandatory=_ids(p, res.serves_mandatory),
+        detail=f"{needed} idle h of {lender.group} ({hours} offered); {len(orders)} orders "
+        f"re-solved ({'optimal' if res.optimal else 'best found'})" + _serving(p, res),
+    )
+    return "re-solved, a saving found", [transfer]
+
+
+def _move_neighbourhood(ctx: _Tries, load: FactoryLoad) -> list[int]:
+    """The orders a move re-solves: the factory's hurt orders that would gain most per
+    unit there (up to :data:`MOVE_HURT`), then the orders it makes in their periods,
+    those cheapest to move elsewhere first (up to :data:`THERE_ORDERS`)."""
+    p = ctx.state.problem
+    fi = ctx.factory_index[load.factory]
+    hurt = [ctx.order_index[o] for o in load.orders]
+    gain = {o: ctx.cost_per_unit(o) - p.candidates[p.orders[o].candidates[0]].base for o in hurt}
+    hurt.sort(key=lambda o: (-gain[o], o))
+    hurt = hurt[:MOVE_HURT]
+    periods = {t for o in hurt for t in p.candidates[p.orders[o].candidates[0]].periods}
+    there = [
+        o
+        for o, parts in ctx.state.plan.items()
+        if o not in gain
+        and any(
+            p.candidates[x.candidate].factory == fi and periods & x.quantities.keys() for x in parts
+        )
+    ]
+    there.sort(key=lambda o: (_regret(ctx, o, fi), o))
+    return [*hurt, *there[:THERE_ORDERS]]
+
+
+def _move(ctx: _Tries, load: FactoryLoad) -> tuple[str, list[Transfer]]:
+    """Re-solve the orders around an overloaded factory with no change of capacity: how
+    the try ended, and a MOVE_WORK transfer per order part a cheaper answer moves."""
+    orders = _move_neighbourhood(ctx, load)
+    res = ctx.resolve(orders, ctx.residual(orders))
+    if not _worth_listing(res):
+        return _no_saving(res), []
+    found = _move_transfers(ctx, res, orders, "")
+    if not found:  # work moved between periods only, or moves listed before
+        return "re-solved, a saving found with no new move between factories (no transfer)", []
+    return "re-solved, a saving found", found
+
+
+def _move_transfers(ctx: _Tries, res: Resolved, orders: list[int], why: str) -> list[Transfer]:
+    """One MOVE_WORK transfer per order part the answer moves, each stating the joint
+    saving; a move an earlier try listed is not listed again."""
+    p = ctx.state.problem
+    moves = _diff(p, ctx.state.plan, res.parts, orders)
+    out: list[Transfer] = []
+    for order, src, dst, units in moves:
+        if (order, src, dst, units) in ctx.moves_seen:
+            continue
+        ctx.moves_seen.add((order, src, dst, units))
+        out.append(
+            Transfer(
+                kind=TransferKind.MOVE_WORK,
+                from_factory=src,
+                to_factory=dst,
+                order=order,
+                quantity=units,
+                saving_cents=res.saving,
+                serves_mandatory=_ids(p, res.serves_mandatory),
+                detail=f"one of {len(moves)} move(s) of a joint re-solve of "
+                f"{len(orders)} orders saving {res.saving} in total" + why + _serving(p, res),
             )
-    if ended:
-        notes.append(f"lending idle hours: {len(tried)} binding group(s) tried: " + _tally(ended))
+        )
     return out
 
 
@@ -458,66 +744,6 @@ def _no_saving(res: Resolved) -> str:
 
 def _tally(ended: Counter[str]) -> str:
     return ", ".join(f"{n} {why}" for why, n in ended.most_common())
-
-
-def _moves(
-    state: _State,
-    overloaded: list[FactoryLoad],
-    params: SolveParams,
-    seconds: float,
-    deadline: float,
-    stop: StopSignal | None,
-    notes: list[str],
-) -> list[Transfer]:
-    """Re-solve the orders around each overloaded factory; a cheaper answer becomes
-    MOVE_WORK transfers (the joint saving stated on each); ``notes`` says how the
-    re-solves ended."""
-    p = state.problem
-    fidx = {f.id: i for i, f in enumerate(p.instance.factories)}
-    oidx = {info.order.id: info.index for info in p.orders}
-    out: list[Transfer] = []
-    ended: Counter[str] = Counter()
-    for load in overloaded[:MOVE_TRIES]:
-        if _late(deadline, params) or _stopped(stop):
-            ended["stopped (time or a stop) before the rest"] += 1
-            break
-        fi = fidx[load.factory]
-        hurt = [oidx[o] for o in load.orders]
-        there = [
-            o
-            for o, ps in state.plan.items()
-            if any(p.candidates[x.candidate].factory == fi for x in ps)
-        ]
-        orders = sorted(_neighbourhood(hurt, sorted(there)))
-        cap = residual(p, state.parts, set(orders))
-        res = resolve(
-            p, state.plan, orders, cap, params, _step(seconds, deadline, params, len(orders))
-        )
-        if not _worth_listing(res):
-            ended[_no_saving(res)] += 1
-            continue
-        ended["re-solved, a saving found"] += 1
-        moves = _diff(p, state.plan, res.parts, orders)
-        for order, src, dst, units in moves:
-            out.append(
-                Transfer(
-                    kind=TransferKind.MOVE_WORK,
-                    from_factory=src,
-                    to_factory=dst,
-                    order=order,
-                    quantity=units,
-                    saving_cents=res.saving,
-                    serves_mandatory=_ids(p, res.serves_mandatory),
-                    detail=f"one of {len(moves)} move(s) of a joint re-solve of "
-                    f"{len(orders)} orders saving {res.saving} in total" + _serving(p, res),
-                )
-            )
-    if ended:
-        notes.append(
-            f"moving work: the orders around {min(len(overloaded), MOVE_TRIES)} overloaded "
-            "factory(ies) re-solved: " + _tally(ended)
-        )
-    return out
 
 
 def _worth_listing(res: Resolved) -> bool:
@@ -604,22 +830,6 @@ def _backups(state: _State) -> list[Backup]:
             )
         )
     return out
-
-
-def _late(deadline: float, params: SolveParams) -> bool:
-    """Past the stage's deadline (ignored with one worker: the counts bound the work)."""
-    return params.workers > 1 and time.perf_counter() > deadline
-
-
-def _step(seconds: float, deadline: float, params: SolveParams, orders: int) -> float:
-    """CP-SAT time of one re-solve of ``orders`` orders: by its size (``RESOLVE_*``),
-    with one worker at most a fixed share of the stage's ``seconds`` (deterministic
-    time, the same every run), else at most half of what the clock leaves (so that a
-    second re-solve gets a chance)."""
-    size = min(RESOLVE_MAX_S, max(RESOLVE_MIN_S, RESOLVE_S_PER_ORDER * orders))
-    if params.workers == 1:
-        return max(0.01, min(size, 0.6 * seconds / (LEND_TRIES + MOVE_TRIES)))
-    return min(size, max(0.05, (deadline - time.perf_counter()) / 2))
 
 
 def _stopped(stop: StopSignal | None) -> bool:

@@ -49,10 +49,11 @@ def test_the_binding_cheapest_factory_is_overloaded_and_the_idle_one_under_used(
 def test_lending_idle_hours_to_the_binding_factory_is_valued_by_re_solving() -> None:
     cs = _sharing()
     (lend,) = [t for t in cs.transfers if t.kind == TransferKind.LEND_CAPACITY]
-    # F2 lends 10 idle hours to F1 (as many as F1 has): the 5 units made at F2 for 150
-    # move to F1 for 100.
-    assert (lend.from_factory, lend.to_factory, lend.period, lend.hours) == ("F2", "F1", 0, 10.0)
+    # F2 offers 10 idle hours to F1 (as many as F1 has): the 5 units made at F2 for 150
+    # move to F1 for 100, using 5 of them, the hours stated.
+    assert (lend.from_factory, lend.to_factory, lend.period, lend.hours) == ("F2", "F1", 0, 5.0)
     assert lend.saving_cents == 5 * 50
+    assert lend.detail.startswith("5 idle h of press (10 offered)")
 
 
 def test_the_notes_say_how_each_lending_try_ended() -> None:
@@ -155,3 +156,43 @@ def test_a_transfer_that_lets_a_mandatory_order_be_served_says_so_at_its_plan_co
     assert first.saving_cents == -8 * 100
     assert "serves mandatory order(s) O2" in first.detail
     assert check_plan(inst, p).ok
+
+
+def test_an_lp_out_of_time_falls_back_to_lagrangian_multipliers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A priced LP not solved in its time leaves no value: the multipliers stand in, so
+    that binding groups are still found and lent to (not the soft LP: it would run out
+    of time too)."""
+    import solvers.sharing.analysis as analysis
+    from solvers.assignment.relaxation import Relaxation
+
+    calls: list[bool] = []
+
+    def out_of_time(problem: object, hard: bool, *args: object, **kw: object) -> Relaxation:
+        calls.append(hard)
+        note = "LP relaxation with every mandatory order served not solved: NOT_SOLVED"
+        return Relaxation(problem, None, note=note)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis, "solve_relaxation", out_of_time)
+    cs = _sharing()
+    assert calls == [True]
+    assert cs.method.startswith("Lagrangian multipliers")
+    assert any("NOT_SOLVED: Lagrangian multipliers instead" in n for n in cs.notes)
+    rows = {r.factory: r.marginal_cents_per_hour for r in cs.capacity}
+    assert rows["F1"] == pytest.approx(50.0, rel=0.1)  # 45.88: one worker's 500 steps
+    assert [t.kind for t in cs.transfers] == [TransferKind.LEND_CAPACITY]
+
+
+def test_with_one_worker_the_tries_stop_when_their_deterministic_time_is_spent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import solvers.sharing.analysis as analysis
+
+    monkeypatch.setattr(analysis, "TRIES_DETERMINISTIC_SHARE", 0.0)
+    cs = _sharing()
+    assert not cs.transfers
+    assert (
+        "lending idle hours: 0 binding group(s) tried: 1 stopped (time or a stop) before "
+        "the rest" in cs.notes
+    )
