@@ -288,3 +288,243 @@ def test_the_route_bound_never_rules_out_a_set_of_loads_that_pays() -> None:
             proved += 1
             assert best < 0
     assert proved > 30
+
+
+def _varied_day(fleet_data: dict[str, Any], seed: int) -> tuple[Any, list[Load]]:
+    """A period (1) of 300 random loads around Ningbo, some through a hub open
+    11:00-15:00, for a fleet of two depots, three speeds, shifts, maximum durations and
+    capacities in two dimensions: loads within and beyond reach for every reason."""
+    import numpy as np
+
+    from solvers.routing import stage
+    from solvers.routing.requests import dimensions
+
+    fleet_data["fleet"]["depots"].append({"id": "D2", "location": {"lat": 30.3, "lon": 120.2}})
+    fleet_data["fleet"]["hubs"] = [
+        {
+            "id": "H1",
+            "location": {"lat": 29.95, "lon": 121.2},
+            "open_minute": 660,
+            "close_minute": 900,
+        }
+    ]
+    van = fleet_data["fleet"]["vehicles"][0]
+    fleet_data["fleet"]["vehicles"] += [
+        van | {"id": "slow", "depot": "D2", "speed_kmh": 30.0, "max_duration_minutes": 200},
+        van
+        | {"id": "fast", "speed_kmh": 80.0, "shift_start_minute": 600, "max_duration_minutes": 150},
+        van | {"id": "big", "depot": "D2", "capacity": {"weight_kg": 9000.0}, "speed_kmh": 60.0},
+        van | {"id": "late", "shift_start_minute": 900, "shift_end_minute": 1400},
+    ]
+    instance = parse_instance(fleet_data)
+    hub = instance.fleet.hubs[0]
+    rng = np.random.default_rng(seed)
+    loads = []
+    for k in range(300):
+        ends = [
+            Place("factory", f"F{k}", Location(lat=29.87, lon=121.55)),
+            Place("order", f"O{k}", Location(lat=29.87, lon=121.55)),
+        ]
+        ends = [
+            Place(
+                p.role, p.id, Location(lat=rng.uniform(28.5, 31.5), lon=rng.uniform(119.5, 122.5))
+            )
+            for p in ends
+        ]
+        if k % 3 == 0:  # a leg: to the hub (goods) or from it (material)
+            ends[k % 2] = Place("hub", hub.id, hub.location)
+        weight = float(rng.choice([0.0, 1.0, 25.0, 400.0]))
+        volume = float(rng.choice([0.0, 0.01, 0.5]))
+        per_unit = {"weight_kg": weight, "volume_m3": volume}
+        loads.append(
+            Load(
+                f"goods:O{k}",
+                "goods",
+                1,
+                ends[0],
+                ends[1],
+                int(rng.integers(1, 30)),
+                per_unit,
+                100,
+                0,
+            )
+        )
+    types = stage._vehicle_types(instance.fleet.vehicles)
+    return stage._Day(instance, 1, loads, types, dimensions(instance)), loads
+
+
+def _reachable_one_by_one(day: Any, loads: list[Load]) -> list[bool]:
+    """The reach rule as the stage applied it before, load by load on the full matrices."""
+    import numpy as np
+
+    from solvers.routing import stage
+    from solvers.routing.requests import most_units
+
+    fleet = day.instance.fleet
+    depots = [Place("depot", d.id, d.location) for d in fleet.depots]
+    places = list(dict.fromkeys([*depots, *(p for r in loads for p in (r.origin, r.destination))]))
+    index = {(p.role, p.id): i for i, p in enumerate(places)}
+    lat = np.array([p.location.lat for p in places])
+    lon = np.array([p.location.lon for p in places])
+    metres = stage._metres(lat, lon, day.instance.transport.road_factor)
+    out = []
+    for r in loads:
+        a, b = index[(r.origin.role, r.origin.id)], index[(r.destination.role, r.destination.id)]
+        (open_a, close_a), (open_b, close_b) = day._window(r.origin), day._window(r.destination)
+        s, ok = day.service, False
+        for t in day.types:
+            v = t.first
+            fits = most_units(v, r.per_unit)
+            if fits is not None and fits < r.units:
+                continue
+            dur = np.rint(metres * 3.6 / v.speed_kmh).astype(np.int64)
+            depot = index[("depot", v.depot)]
+            shift_start, shift_end = day._shift(v)
+            to_a, across, home = int(dur[depot, a]), int(dur[a, b]), int(dur[b, depot])
+            t_pick = max(shift_start + to_a, open_a)
+            t_drop = max(t_pick + s + across, open_b)
+            if t_pick > close_a or t_drop > close_b or t_drop + s + home > shift_end:
+                continue
+            if v.max_duration_minutes is not None:
+                trip = to_a + s + across + s + home
+                leave = min(close_a - to_a, close_b - s - across - to_a, shift_end - trip)
+                t_pick = max(leave + to_a, open_a)
+                t_drop = max(t_pick + s + across, open_b)
+                if t_drop + s + home - leave > 60 * v.max_duration_minutes:
+                    continue
+            ok = True
+            break
+        out.append(ok)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reach_over_the_loop_s_three_legs_is_the_rule_on_the_full_matrices(
+    fleet_data: dict[str, Any], seed: int
+) -> None:
+    day, loads = _varied_day(fleet_data, seed)
+    expected = _reachable_one_by_one(day, loads)
+    assert [r.id for r in day.reachable] == [
+        r.id for r, ok in zip(loads, expected, strict=True) if ok
+    ]
+    assert [r.id for r in day.unreachable] == [
+        r.id for r, ok in zip(loads, expected, strict=True) if not ok
+    ]
+    assert 30 < len(day.reachable) < 270  # both sides well represented
+    legs = [r for r in loads if "hub" in (r.origin.role, r.destination.role)]
+    assert {r in day.reachable for r in legs} == {True, False}
+
+
+def test_the_pairs_metres_are_the_matrix_metres() -> None:
+    import numpy as np
+
+    from solvers.routing import stage
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 33, 130):
+        locations = [
+            Location(lat=rng.uniform(-60, 70), lon=rng.uniform(-180, 180)) for _ in range(n)
+        ]
+        lat = np.array([x.lat for x in locations])
+        lon = np.array([x.lon for x in locations])
+        matrix = stage._metres(lat, lon, 1.3)
+        i, j = rng.integers(0, n, 3 * n), rng.integers(0, n, 3 * n)
+        pairs = stage._haversine_metres(
+            stage._points([locations[k] for k in i]), stage._points([locations[k] for k in j]), 1.3
+        )
+        assert (pairs == matrix[i, j]).all()
+        one = stage._points(locations[:1])  # a depot against every place, both ways
+        assert (stage._haversine_metres(one, stage._points(locations), 1.3) == matrix[0]).all()
+        assert (stage._haversine_metres(stage._points(locations), one, 1.3) == matrix[:, 0]).all()
+
+
+def test_the_matrices_are_built_on_use_over_the_depots_and_the_reachable_loads(
+    fleet_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reach, the loads out of it and the hub choice's reach (``_carriable``) need no
+    matrix; when built, they cover the depots and the reachable loads' places alone, in
+    the order of every load's places, with the metres of the matrix over all of them."""
+    import numpy as np
+
+    from solvers.routing import stage
+
+    metres = stage._metres
+
+    def forbidden(*_: Any) -> Any:
+        raise AssertionError("a matrix was built")
+
+    monkeypatch.setattr(stage, "_metres", forbidden)
+    day, loads = _varied_day(fleet_data, 0)
+    assert day.out_of_reach() and day.not_searched("stopped")
+    split = stage._splitter(day.instance.fleet.vehicles)
+    reach = stage._carriable(day.instance, loads, day.types, day.dims, split)
+    monkeypatch.setattr(stage, "_metres", metres)
+    parts = {r.id: split_load(r, day.instance.fleet.vehicles) or [] for r in loads}
+    every_part = [p for ps in parts.values() for p in ps]
+    within = _reachable_one_by_one(day, every_part)
+    ok = {p.id for p, fine in zip(every_part, within, strict=True) if fine}
+    assert reach == {r for r, ps in parts.items() if ps and all(p.id in ok for p in ps)}
+    assert 0 < len(reach) < len(loads)
+
+    depots = [Place("depot", d.id, d.location) for d in day.instance.fleet.depots]
+    every = list(dict.fromkeys([*depots, *(p for r in loads for p in (r.origin, r.destination))]))
+    used = {*depots, *(p for r in day.reachable for p in (r.origin, r.destination))}
+    assert day.places == [p for p in every if p in used]
+    assert len(day.places) < len(every)
+    lat = np.array([p.location.lat for p in every])
+    lon = np.array([p.location.lon for p in every])
+    full = metres(lat, lon, day.instance.transport.road_factor)
+    kept = np.array([every.index(p) for p in day.places])
+    assert (day.profiles[0].distance == full[np.ix_(kept, kept)]).all()
+    assert len(day.profiles) == 4  # one per speed: 30, 50, 60, 80 km/h
+    assert not day.problem().problems()
+
+
+def test_a_stopped_stage_builds_no_matrix(
+    fleet_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from solvers.routing import stage
+
+    instance, result = solve(fleet_data)
+    monkeypatch.setattr(stage, "_metres", lambda *_: pytest.fail("a matrix was built"))
+    stop = StopSignal()
+    stop.set("a cancel")
+    params = SolveParams(workers=1, seed=3)
+    routed = run_routing(instance, result.allocations, result.purchasing, params, 5.0, None, stop)
+    assert routed is not None
+    assert UnroutedReason.NOT_SEARCHED in {u.reason for u in routed[0].unrouted}
+
+
+def test_splitting_against_the_best_carrier_of_each_kind_is_splitting_against_the_fleet() -> None:
+    import numpy as np
+
+    from solvers.routing.stage import _splitter
+
+    rng = np.random.default_rng(11)
+    fleet = [
+        Vehicle(id=f"v{k}", depot="D", capacity=capacity)
+        for k, capacity in enumerate(
+            [{"weight_kg": 3000.0}, {"weight_kg": 800.0, "volume_m3": 12.0}, {"volume_m3": 30.0}]
+        )
+    ]
+    kinds = [
+        {"weight_kg": w, "volume_m3": m}
+        for w in (0.0, 0.5, 7.0, 900.0, 4000.0)
+        for m in (0.0, 0.02, 1.5, 40.0)
+    ]
+    for vehicles in (fleet, fleet[:1], fleet[1:], fleet[::-1], []):
+        split = _splitter(vehicles)
+        for k in range(300):
+            per_unit = dict(kinds[int(rng.integers(len(kinds)))])
+            load = Load(
+                f"goods:O{k}:F",
+                "goods",
+                0,
+                FACTORY,
+                FACTORY,
+                int(rng.integers(1, 5000)),
+                per_unit,
+                3,
+                0,
+            )
+            assert split(load) == split_load(load, vehicles)
