@@ -108,7 +108,7 @@ def run_purchasing(
     if stop is not None and stop.is_set():
         notes.append("stopped before the stand-alone costs: savings not computed")
     else:
-        standalone = _standalone(problem, params, stop, proven)
+        standalone = _standalone(problem, params, stop, proven, start, seconds)
         splits = _splits(problem, params, collective, standalone, deadline, stop, proven)
     standalone_s = time.perf_counter() - start - collective_s
     purchasing = _assemble(problem, params, collective, standalone, splits, notes)
@@ -225,26 +225,37 @@ def _standalone(
     problem: PurchasingProblem,
     params: SolveParams,
     stop: StopSignal | None,
-    proven: ProvenAnswers | None = None,
+    proven: ProvenAnswers | None,
+    start: float,
+    seconds: float,
 ) -> dict[str, dict[str, MaterialSolution]]:
     """Each factory buying each of its materials alone: material -> factory -> plan.
 
-    How many are solved exactly is decided from the nominal time (the time limit's
-    stand-alone share at :data:`SOLVE_S_PER_FACTORY` a solve), not from the clock, so
-    that a seed and one worker give the same savings however loaded the machine: the
-    first that fit are solved (one-factory models prove optimal in milliseconds), the
-    rest get the greedy purchases, an upper bound on the stand-alone cost (so the
-    saving shown may be too high; the notes count these).
+    How many are solved exactly is decided from the nominal time (the stand-alone share
+    at :data:`SOLVE_S_PER_FACTORY` a solve), not from the clock, so that a seed and one
+    worker give the same savings however loaded the machine: the first that fit are
+    solved (one-factory models prove optimal in milliseconds), the rest get the greedy
+    purchases, an upper bound on the stand-alone cost (so the saving shown may be too
+    high; the notes count these). That is with one worker; with more (a wall-clock
+    limit) the stage's clock decides instead: solves go on until
+    :data:`STANDALONE_SHARE` of the stage's ``seconds`` (whatever the collective solves
+    left of it), so that a platform-size plan does not overrun (at 50 000 orders the
+    nominal count meant 2 500 solves, twice the stage's time).
     """
     jobs = [(mp, f) for mp in problem.materials for f in mp.factories]
+    clock = params.workers > 1
     nominal = params.time_limit_s * (STANDALONE_SHARE - COLLECTIVE_SHARE)
-    exact = int(nominal // SOLVE_S_PER_FACTORY)
+    exact = len(jobs) if clock else int(nominal // SOLVE_S_PER_FACTORY)
     share = max(MIN_SOLVE_S, nominal / max(1, min(exact, len(jobs))))
+    until = start + STANDALONE_SHARE * seconds if clock else math.inf
     out: dict[str, dict[str, MaterialSolution]] = defaultdict(dict)
     for k, (mp, f) in enumerate(jobs):
-        if k >= exact or (stop is not None and stop.is_set()):
+        late = k >= exact or (stop is not None and stop.is_set()) or time.perf_counter() > until
+        if late:
             out[mp.material.id][f] = _greedy_alone(mp, f, params.max_suppliers_per_material)
             continue
+        if clock:  # the time left, shared by the solves left
+            share = max(MIN_SOLVE_S, (until - time.perf_counter()) / (len(jobs) - k))
         out[mp.material.id][f] = _solve(mp, [f], params, share, stop, 1, True, proven)
     return dict(out)
 

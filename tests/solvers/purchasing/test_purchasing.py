@@ -323,3 +323,18 @@ def test_a_proven_answer_is_reused_for_the_same_needs_and_only_for_them() -> Non
     both = solve(["F1", "F2"])  # other needs: solved, not reused
     assert proven.reused == 2
     assert both.cost == 120 * 80
+
+
+def test_with_a_wall_clock_limit_the_stand_alone_solves_keep_to_the_stage_time() -> None:
+    """Several workers: the stand-alone solves stop at the stage's own share (here none
+    is left), the rest are greedy upper bounds and the notes say so; one worker solves
+    them from the time limit's nominal share whatever the stage's seconds."""
+    inst, allocations = _twins_and_a_loner()
+    timed = run_purchasing(inst, allocations, SolveParams(workers=2), 0.0)
+    assert timed is not None
+    pu, _ = timed
+    assert pu.collective_cents == 9600 + 540  # the plan's purchases are still optimal
+    assert any("stand-alone costs are not proven optimal" in n for n in pu.notes), pu.notes
+    nominal = run_purchasing(inst, allocations, SolveParams(workers=1), 0.0)
+    assert nominal is not None
+    assert not any("stand-alone costs are not proven optimal" in n for n in nominal[0].notes)
