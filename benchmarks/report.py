@@ -115,8 +115,10 @@ _COLUMNS = """\
   below; – where there is none yet).
 - **plan s**: the whole `plan()` call: compilation, solve, diagnosis of unserved
   orders and assembling the plan.
-- **peak RSS MB**: `ru_maxrss` of the solve process: interpreter, imports, parsed
-  instance, compiled problem and CP-SAT's C++ memory (one fresh process per size).
+- **peak RSS MB**: the solve process' high-water mark (`VmHWM`, which starts afresh
+  when the process starts; `ru_maxrss` would carry the pytest process' size over):
+  interpreter, imports, parsed instance, compiled problem and CP-SAT's C++ memory (one
+  fresh process per size).
 """
 
 

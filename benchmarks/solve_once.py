@@ -24,7 +24,17 @@ from matcher.domain.validation import load_instance
 
 
 def _rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MB: ``VmHWM`` of
+    /proc/self/status, which starts afresh at exec. ``ru_maxrss`` does not (Linux keeps
+    the high-water mark across exec), so a solve started from a large pytest process
+    reported that process' size; it is the fallback where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
