@@ -75,7 +75,10 @@ def test_an_exact_gap_core_gets_the_search_by_its_size(
     result = CpSatBackend().solve(problem, params)
     assert result.objective is not None
     assert any("exact core of 600 of 600" in n for n in result.notes), result.notes
-    assert calls and all(w == workers and size == 600 for w, size in calls)
+    # The exact core's search first; with two workers (a wall clock) a loaded machine
+    # may also hand a smaller core back to CP-SAT afterwards, with its own size.
+    assert calls and calls[0] == (workers, 600)
+    assert all(w == workers for w, _ in calls)
 
     calls.clear()
     small = gap(5, 15, seed=1)
