@@ -1,13 +1,17 @@
 """A valid lower bound for large assignment problems, by Lagrangian relaxation.
 
 The capacity rows are moved into the objective with multipliers ``lam[r, t] >= 0``
-(per second). What is left splits by order: each order either pays its penalty or
-makes all its units at the cheapest (candidate, period) at reduced cost
-``unit_cost + sum_u lam[r_u, t] * seconds_per_unit_u``. Setups, lot sizes, part
-counts and buyer shares are dropped too; dropping constraints only lowers the
-bound, so every ``L(lam)`` is a valid lower bound. Subgradient ascent with Polyak
-steps towards the incumbent tightens it. Everything is vectorised: one iteration
-costs a few array passes over candidates x periods.
+(per second), and so are the material rows (docs/model.md, "Materials"), relaxed to
+``sum_f (use_f - stock_f) / SCALE <= A`` at each checkpoint (a consequence of the
+model's ``sum_f whole_units(use_f - stock_f) <= A``, as ``whole_units(x) >= x / SCALE``
+and a factory using none adds ``-stock_f <= 0``), with ``mu[m, c] >= 0`` per whole unit.
+What is left splits by order: each order either pays its penalty or makes all its
+units at the cheapest (candidate, period) at reduced cost ``unit_cost + sum_u lam[r_u,
+t] * seconds_per_unit_u + sum_m (per_unit_m / SCALE) * sum_{c: checkpoint_c >= t}
+mu[m, c]``. Setups, lot sizes, part counts and buyer shares are dropped too; dropping
+constraints only lowers the bound, so every ``L(lam, mu)`` is a valid lower bound.
+Subgradient ascent with Polyak steps towards the incumbent tightens it. Everything is
+vectorised: one iteration costs a few array passes over candidates x periods.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
+from solvers.assignment.materials import SCALE
 from solvers.assignment.problem import AssignmentProblem
 from solvers.assignment.relaxation import Relaxation
 
@@ -104,6 +109,44 @@ class LagrangianBound:
         cost += base
         cost[~usable] = np.inf
         self.cost = cost
+        # Material rows: per candidate its (limit, whole units per unit) pairs, a dummy
+        # limit (n_mat, no rows) for padding; per limit and checkpoint the right-hand
+        # side ``A + sum of stock``, and the checkpoints' periods.
+        limits = problem.materials
+        self.n_mat = n_mat = len(limits)
+        self.checkpoints = [list(lim.checkpoints) for lim in limits]
+        self.material_rhs = [
+            [a + sum(lim.stock.values()) / SCALE for a in lim.available] for lim in limits
+        ]
+        self.material_multipliers = [[0.0] * len(cp) for cp in self.checkpoints]
+        self.mat_width = 0
+        if n_mat:
+            mids = np.fromiter(map(id, map(attrgetter("materials"), cands)), np.int64, n)
+            _, first_row, which = np.unique(mids, return_index=True, return_inverse=True)
+            bills = [cands[i].materials for i in first_row.tolist()]
+            self.mat_width = mw = max(len(b) for b in bills)
+            if mw:
+                pad = [(n_mat, 0)]
+                table = np.array(
+                    [list(b) + pad * (mw - len(b)) for b in bills], dtype=np.int64
+                ).reshape(len(bills), mw, 2)[which.reshape(-1)]
+                self.mat = table[:, :, 0]
+                self.mat_use = table[:, :, 1].astype(np.float64) / SCALE
+
+    def _material_prices(self, mu: list[list[float]]) -> FloatArray:
+        """Per (limit, period): what a whole unit used in that period is charged, the
+        multipliers of every checkpoint at or after it (a dummy last row of zeros)."""
+        prices = np.zeros((self.n_mat + 1, self.problem.periods), dtype=np.float64)
+        for m, (cps, values) in enumerate(zip(self.checkpoints, mu, strict=True)):
+            for cp, value in zip(cps, values, strict=True):
+                prices[m, : cp + 1] += value
+        return prices
+
+    def _priced_materials(self, prices: FloatArray, j: int) -> FloatArray:
+        """Material ``j``'s price per unit made at each (candidate, period)."""
+        out: FloatArray = prices[self.mat[:, j]]
+        out *= self.mat_use[:, j, None]
+        return out
 
     def _priced_usage(self, lam: FloatArray, k: int) -> FloatArray:
         """Usage ``k``'s capacity price per unit at each (candidate, period): one new
@@ -125,6 +168,9 @@ class LagrangianBound:
         priced = self.cost.copy()
         for k in range(self.width):
             priced += self._priced_usage(lam, k)
+        prices = self._material_prices(self.material_multipliers)
+        for j in range(self.mat_width):
+            priced += self._priced_materials(prices, j)
         c_min = priced.min(axis=1)
         o_min = np.minimum.reduceat(c_min, self.starts)
         finite = np.isfinite(c_min)
@@ -158,6 +204,7 @@ class LagrangianBound:
         constant = self.unplaceable + float(self.penalty[fixed].sum())
         n_res = len(problem.resources)
         lam = np.zeros((n_res + 1, problem.periods), dtype=np.float64)
+        mu = [[0.0] * len(cp) for cp in self.checkpoints]
         rows = np.arange(len(self.cost))
         best = -math.inf
         theta, stall = 2.0, 0
@@ -165,15 +212,25 @@ class LagrangianBound:
             reduced = self.cost.copy()
             for k in range(self.width):
                 reduced += self._priced_usage(lam, k)
+            if self.mat_width:
+                prices = self._material_prices(mu)
+                for j in range(self.mat_width):
+                    reduced += self._priced_materials(prices, j)
             t_best = reduced.argmin(axis=1)
             c_min = reduced[rows, t_best]
             o_min = np.minimum.reduceat(c_min, self.starts)
             serve = self.qty * o_min
             bound = constant + float(np.minimum(penalty, serve).sum())
             bound -= float((lam[:n_res] * self.cap).sum())
+            bound -= sum(
+                x * rhs
+                for xs, rhss in zip(mu, self.material_rhs, strict=True)
+                for x, rhs in zip(xs, rhss, strict=True)
+            )
             if best == -math.inf or bound > best + 1e-9 * abs(best):
                 best, stall = bound, 0
                 self.multipliers = lam[:n_res].copy()
+                self.material_multipliers = [row[:] for row in mu]
             else:
                 stall += 1
                 if stall >= 15:
@@ -190,14 +247,43 @@ class LagrangianBound:
             for k in range(self.width):
                 np.add.at(load, (self.res[pick, k], t_best[pick]), units * self.spu[pick, k])
             g = load[:n_res] - self.cap
+            g_mu = self._material_subgradient(pick, units, t_best)
             norm = float((g * g).sum())
-            if norm == 0.0:
+            norm_mu = sum(x * x for row in g_mu for x in row)
+            if norm == 0.0 and norm_mu == 0.0:
                 break
             target = max(incumbent, best + margin * abs(best))
-            step = theta * max(target - bound, 1e-6 * max(1.0, abs(target))) / norm
-            lam[:n_res] = np.maximum(0.0, lam[:n_res] + step * g)
+            gap = theta * max(target - bound, 1e-6 * max(1.0, abs(target)))
+            # A Polyak step per block: seconds and whole units differ by orders of
+            # magnitude, and one joint norm would leave the material prices unmoved.
+            # (Any multipliers >= 0 give a valid bound; the steps only decide how good.)
+            blocks = (norm > 0.0) + (norm_mu > 0.0)
+            if norm > 0.0:
+                lam[:n_res] = np.maximum(0.0, lam[:n_res] + gap / (blocks * norm) * g)
+            if norm_mu > 0.0:
+                step = gap / (blocks * norm_mu)
+                mu = [
+                    [max(0.0, x + step * d) for x, d in zip(xs, ds, strict=True)]
+                    for xs, ds in zip(mu, g_mu, strict=True)
+                ]
         # Guard against float round-off: the true objective is an integer.
         return math.floor(best - 1e-9 * abs(best))
+
+    def _material_subgradient(
+        self, pick: npt.NDArray[np.int64], units: FloatArray, t_best: npt.NDArray[np.int64]
+    ) -> list[list[float]]:
+        """Per limit and checkpoint: the whole units the chosen (candidate, period) of
+        every served order use by then, less the right-hand side."""
+        if not self.n_mat:
+            return []
+        use = np.zeros((self.n_mat + 1, self.problem.periods), dtype=np.float64)
+        for j in range(self.mat_width):
+            np.add.at(use, (self.mat[pick, j], t_best[pick]), units * self.mat_use[pick, j])
+        by_then = np.cumsum(use, axis=1)  # used in periods up to t
+        return [
+            [float(by_then[m, cp]) - rhs for cp, rhs in zip(cps, rhss, strict=True)]
+            for m, (cps, rhss) in enumerate(zip(self.checkpoints, self.material_rhs, strict=True))
+        ]
 
 
 def lagrangian_bound(
