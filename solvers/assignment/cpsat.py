@@ -718,7 +718,7 @@ class CpSatBackend:
             f"(about {bound_cost_s:.0f}s) did not fit in the {max(0.0, left_s):.0f}s left after "
             "the greedy plan; a longer time limit gives one"
             if bound is None
-            else "bound: Lagrangian relaxation of the capacity rows "
+            else "bound: Lagrangian relaxation of the capacity and material rows "
             f"({time.perf_counter() - bound_start:.2f}s)",
         ]
         if (searched := s.local_search_note()) is not None:
