@@ -7,8 +7,9 @@ model's ``sum_f whole_units(use_f - stock_f) <= A``, as ``whole_units(x) >= x / 
 and a factory using none adds ``-stock_f <= 0``), with ``mu[m, c] >= 0`` per whole unit.
 What is left splits by order: each order either pays its penalty or makes all its
 units at the cheapest (candidate, period) at reduced cost ``unit_cost + sum_u lam[r_u,
-t] * seconds_per_unit_u + sum_m (per_unit_m / SCALE) * sum_{c: checkpoint_c >= t}
-mu[m, c]``. Setups, lot sizes, part counts and buyer shares are dropped too; dropping
+t] * (seconds_per_unit_u + setup_u / quantity) + sum_m (per_unit_m / SCALE) *
+sum_{c: checkpoint_c >= t} mu[m, c]`` (one setup per order: a plan making it in several
+periods pays more). Lot sizes, part counts and buyer shares are dropped; dropping
 constraints only lowers the bound, so every ``L(lam, mu)`` is a valid lower bound.
 Subgradient ascent with Polyak steps towards the incumbent tightens it. Everything is
 vectorised: one iteration costs a few array passes over candidates x periods.
@@ -109,6 +110,11 @@ class LagrangianBound:
         cost += base
         cost[~usable] = np.inf
         self.cost = cost
+        # Seconds per unit as priced: with the setup spread over the order's units. An
+        # order served at one (candidate, period) uses the setup there once; a plan that
+        # spreads it over several pays each period's setup in full, at least its share
+        # of the units' (a convex combination), so the relaxation stays below it.
+        self.spu += setup / self.qty[self.group][:, None]
         # Material rows: per candidate its (limit, whole units per unit) pairs, a dummy
         # limit (n_mat, no rows) for padding; per limit and checkpoint the right-hand
         # side ``A + sum of stock``, and the checkpoints' periods.
