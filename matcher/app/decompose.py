@@ -172,10 +172,10 @@ def decomposed_plan(
 ) -> Plan:
     """Solve ``instance`` part by part through ``executor``, then whole from the parts'
     allocations: :data:`PARTS_SHARE` of ``params.time_limit_s`` for the parts (in waves
-    of ``executor.slots``), the rest for the whole solve, which keeps at least its share
-    even when the parts overran theirs (so the whole may end late by their overrun). A
-    part whose task fails leaves its orders to the whole solve; the plan's assignment
-    stage says how it went."""
+    of as many as ``executor`` runs at once with ``params.workers`` CPUs each), the rest
+    for the whole solve, which keeps at least its share even when the parts overran
+    theirs (so the whole may end late by their overrun). A part whose task fails leaves
+    its orders to the whole solve; the plan's assignment stage says how it went."""
     from matcher.app.pipeline import plan  # OR-Tools: only when solving
 
     started = time.perf_counter()
@@ -183,7 +183,8 @@ def decomposed_plan(
     if len(found) < 2:
         result = plan(instance, params, progress, stop)
         return _noted(result, [_one_part_note(instance)])
-    waves = math.ceil(len(found) / max(1, executor.slots))
+    at_once = executor.at_once(params.workers)  # each part asks for its workers' CPUs
+    waves = math.ceil(len(found) / at_once)
     part_s = PARTS_SHARE * params.time_limit_s / waves
     part_params = params.model_copy(
         update={"time_limit_s": part_s, "sharing": False, "backups": False}
@@ -214,7 +215,7 @@ def decomposed_plan(
     whole = plan(
         instance, params.model_copy(update={"time_limit_s": left}), progress, stop, None, warm
     )
-    return _noted(whole, _part_notes(outcomes, executor, waves, part_s, spent))
+    return _noted(whole, _part_notes(outcomes, executor, at_once, waves, part_s, spent))
 
 
 def _one_part_note(instance: Instance) -> str:
@@ -228,11 +229,16 @@ def _one_part_note(instance: Instance) -> str:
 
 
 def _part_notes(
-    outcomes: list[PartOutcome], executor: Executor, waves: int, part_s: float, spent: float
+    outcomes: list[PartOutcome],
+    executor: Executor,
+    at_once: int,
+    waves: int,
+    part_s: float,
+    spent: float,
 ) -> list[str]:
     failed = [o for o in outcomes if o.plan is None]
     lines = [
-        f"decomposed solve ({executor.name} executor, {executor.slots} at once): "
+        f"decomposed solve ({executor.name} executor, {at_once} at once): "
         f"{len(outcomes)} independent parts in {waves} wave(s) of {part_s:.1f}s, "
         f"{spent:.1f}s in all; the whole solve started from their allocations",
     ]

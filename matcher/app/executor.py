@@ -74,7 +74,11 @@ class Executor(Protocol):
 
     @property
     def slots(self) -> int:
-        """How many tasks of ``cpus_per_task`` CPUs run at once (for a person to read)."""
+        """How many one-CPU tasks run at once (``--jobs``, else the CPUs)."""
+        ...
+
+    def at_once(self, cpus_per_task: int) -> int:
+        """How many tasks of ``cpus_per_task`` CPUs :meth:`run` runs at once."""
         ...
 
     def run(
@@ -201,6 +205,9 @@ class LocalExecutor:
     def slots(self) -> int:
         return self.jobs or _cpus()
 
+    def at_once(self, cpus_per_task: int) -> int:
+        return self.jobs or max(1, _cpus() // max(1, cpus_per_task))
+
     def _start(self) -> _Slot:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
@@ -212,8 +219,7 @@ class LocalExecutor:
         self, fn: Callable[..., Any], calls: Iterable[Call], cpus_per_task: int = 1
     ) -> Iterator[TaskOutcome]:
         pending = deque(calls)
-        size = self.jobs or max(1, _cpus() // max(1, cpus_per_task))
-        size = max(1, min(size, len(pending)))
+        size = max(1, min(self.at_once(cpus_per_task), len(pending)))
         try:
             while pending or any(s.call is not None for s in self._slots):
                 self._fill(fn, pending, size)
@@ -339,6 +345,15 @@ class RayExecutor:
     def slots(self) -> int:
         if self.jobs:
             return self.jobs
+        return self._cpus()
+
+    def at_once(self, cpus_per_task: int) -> int:
+        """Ray places a task where its CPUs are free: the cluster's CPUs a task's worth
+        at a time, at most ``--jobs`` (submitted at once, :meth:`run`)."""
+        most = max(1, self._cpus() // max(1, cpus_per_task))
+        return min(self.jobs, most) if self.jobs else most
+
+    def _cpus(self) -> int:
         if self._ready:
             ray = _import_ray()
             return max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -84,6 +84,21 @@ def test_make_executor_refuses_a_ray_address_without_ray_and_jobs_below_one() ->
     assert make_executor("local", jobs=3).slots == 3
 
 
+def test_tasks_of_several_cpus_run_fewer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a decomposed solve plans its waves by: a two-worker part takes two CPUs, so a
+    2-CPU machine runs one at a time (it planned two and the parts overran their shares);
+    ``--jobs`` is taken as given."""
+    import matcher.app.executor as executor
+
+    monkeypatch.setattr(executor, "_cpus", lambda: 2)
+    local = LocalExecutor()
+    assert (local.slots, local.at_once(1), local.at_once(2), local.at_once(4)) == (2, 2, 1, 1)
+    assert LocalExecutor(jobs=3).at_once(2) == 3
+    ray = RayExecutor()  # not connected: this machine's CPUs
+    assert (ray.at_once(1), ray.at_once(2)) == (2, 1)
+    assert RayExecutor(jobs=1).at_once(1) == 1
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
