@@ -693,7 +693,8 @@ class CpSatBackend:
             lns.objective
             if lns.proven
             else None
-            if problem.anchor is not None or relaxation is None  # its arrays know no fixed work
+            # a re-plan (the arrays know no fixed work), or the arrays skipped for time
+            if problem.anchor is not None or relaxation is None
             else relaxation.compute(
                 lns.objective,
                 fixed_unserved=stuck,
