@@ -63,6 +63,30 @@ class InstanceFiles:
         return target
 
 
+def others_busy_pct(seconds: float = 3.0) -> float | None:
+    """How busy the CPUs were over ``seconds`` while this process slept, in % of all of
+    them (from /proc/stat; None where it is missing): other work competing with the
+    next solve. The 1-minute load average cannot say this between solves, as it still
+    counts the solve just ended for a minute or more."""
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                fields = [int(x) for x in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle
+
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    if first is None or second is None or second[0] <= first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return round(100.0 * (total - idle) / total, 1)
+
+
 def commit() -> str:
     """Short commit id, ``+dirty`` when the work tree has changes, ``?`` outside git."""
     try:

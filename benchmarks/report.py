@@ -161,6 +161,9 @@ def _protocol(measurements: Mapping[str, Mapping[str, Any]], labels: list[str]) 
     if not_run:
         scope += f" **Not run: {', '.join(not_run)}** (no figures for them below)."
     loads = ", ".join(f"{label} {measurements[label].get('load_avg_1m', '?')}" for label in solved)
+    busy = ", ".join(
+        f"{label} {measurements[label].get('others_busy_pct', '?')} %" for label in solved
+    )
     lines = [
         f"- machine: {machine.get('cpus', '?')} cores ({machine.get('cpu_model', '?')}), "
         f"{machine.get('memory_gib', '?')} GiB memory; Python {machine.get('python', '?')}, "
@@ -174,20 +177,32 @@ def _protocol(measurements: Mapping[str, Mapping[str, Any]], labels: list[str]) 
         f"seed={m.get('instance_seed', '?')}, hubs=False)` (`matcher generate ... "
         "--no-hubs`: the instances of the reference runs), written to JSON and loaded as "
         "`matcher solve` does",
-        "- 1-minute load average just before each solve (2 cores: above about 0.5, "
-        f"something else was running): {loads or '–'}",
+        "- CPUs busy with other work over 3 s just before each solve (the benchmark "
+        f"itself idle): {busy or '–'}; 1-minute load average then (it still counts the "
+        f"solve before for a minute or more): {loads or '–'}",
     ]
-    shared = [
-        label
-        for label in solved
-        if measurements[label].get("load_avg_1m", 0) > 0.5 or measurements[label].get("nice", 0)
-    ]
+    shared = [label for label in solved if _shared(measurements[label])]
     if shared:
         scope += (
-            f" **{', '.join(shared)} shared the machine** with other work (load average "
-            "above 0.5 or a positive niceness below): those times and gaps are pessimistic."
+            f" **{', '.join(shared)} shared the machine** with other work (CPUs more than "
+            f"{SHARED_BUSY_PCT:g} % busy before the solve, or, where that was not measured, "
+            "a load average above 0.5; or a positive niceness): those times and gaps are "
+            "pessimistic."
         )
     return scope + "\n\n" + "\n".join(lines)
+
+
+SHARED_BUSY_PCT = 10.0
+"""Other work above this share of the CPUs before a solve: it shared the machine."""
+
+
+def _shared(m: Mapping[str, Any]) -> bool:
+    busy = m.get("others_busy_pct")
+    if m.get("nice", 0):
+        return True
+    if busy is not None:
+        return bool(busy > SHARED_BUSY_PCT)
+    return bool(m.get("load_avg_1m", 0) > 0.5)
 
 
 BEGIN = "<!-- written by the scale benchmark: begin -->"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.harness import ROOT, InstanceFiles, SolveSettings
+from benchmarks.harness import ROOT, InstanceFiles, SolveSettings, others_busy_pct
 from benchmarks.report import Measurements
 from benchmarks.sizes import INSTANCE_SEED, Size
 from matcher.domain.validation import load_instance
@@ -87,7 +87,11 @@ def test_solve(
         f"--seed={solve_settings.seed}",
     ]
     timeout = 20 * limit + 600  # compilation and diagnosis are outside the solver's limit
-    info = _describe(size) | solve_settings.info() | {"load_avg_1m": round(os.getloadavg()[0], 2)}
+    info = (
+        _describe(size)
+        | solve_settings.info()
+        | {"load_avg_1m": round(os.getloadavg()[0], 2), "others_busy_pct": others_busy_pct()}
+    )
 
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)

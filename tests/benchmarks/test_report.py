@@ -35,3 +35,15 @@ def test_a_rewrite_keeps_what_the_page_holds_outside_the_generated_part(tmp_path
     assert "old table" not in text and "| +10.0 |" in text
     assert text.endswith("\n## Reference runs\nkept by hand\n")
     assert text.count(BEGIN) == text.count(END) == 1
+
+
+def test_a_size_is_flagged_shared_by_the_cpus_others_used_not_by_the_load_average() -> None:
+    """The 1-minute load average still counts the solve before for a minute or more, so
+    every size after the first looked shared; what other work took of the CPUs just
+    before the solve decides, and the load average only where that was not measured."""
+    quiet = {"size": "1k", "solved": True, "load_avg_1m": 1.2, "others_busy_pct": 1.5}
+    busy = {"size": "5k", "solved": True, "load_avg_1m": 0.3, "others_busy_pct": 48.0}
+    unmeasured = {"size": "10k", "solved": True, "load_avg_1m": 0.9}
+    page = render({"1k": quiet, "5k": busy, "10k": unmeasured})
+    assert "**5k, 10k shared the machine**" in page
+    assert "1k 1.5 %, 5k 48.0 %, 10k ? %" in page
