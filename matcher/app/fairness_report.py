@@ -147,11 +147,7 @@ def fairness_report(
     capacity = {
         f.id: sum(sum(r.available_minutes) for r in f.resources) for f in instance.factories
     }
-    periods = range(instance.horizon.periods)
-    free = {
-        f.id: sum(r.free_minutes(t) for r in f.resources for t in periods)
-        for f in instance.factories
-    }
+    free = {f.id: free_minutes(f) for f in instance.factories}
     small_max = small_threshold(list(capacity.values()))
     small = {f.id for f in factories if capacity[f.id] <= small_max}
     new = {f.id for f in factories if is_new(f, options.new_factory_records)}
@@ -445,7 +441,12 @@ class _Pairing:
         self.caps_of = {f.id: {c.process: c for c in f.capabilities} for f in instance.factories}
         self.left = seconds_left(instance, use)
         self.sums: dict[str, dict[str, list[int]]] = {}
-        self.free: dict[str, int] = {}  # factory -> sum of its free minutes, once needed
+        self.free: dict[str, int] = {}  # factory -> :func:`free_minutes`, once needed
+
+    def _free(self, factory: Factory) -> int:
+        if factory.id not in self.free:
+            self.free[factory.id] = free_minutes(factory)
+        return self.free[factory.id]
 
     def pair(self, order: Order, factory: Factory) -> BlockingPair | None:
         """The pair, or ``None``; the cheapest tests first."""
@@ -481,9 +482,9 @@ class _Pairing:
         setups = fewest_periods(fits, order.quantity)
         if setups is None:
             return None
-        if factory.max_buyer_share is not None and factory.id not in self.free:
-            self.free[factory.id] = free_minutes(factory)
-        if not _within_share(order, factory, caps, setups, self.use, self.free.get(factory.id)):
+        if factory.max_buyer_share is not None and not _within_share(
+            order, factory, factory.max_buyer_share, caps, setups, self.use, self._free(factory)
+        ):
             return None
         return BlockingPair(
             order=order.id,
@@ -707,18 +708,15 @@ class _Screen:
 def _within_share(
     order: Order,
     factory: Factory,
+    share: float,
     caps: list[Capability],
     setups: int,
     use: _Use,
-    free: int | None = None,
+    free: int,
 ) -> bool:
-    """The buyer-share limit (docs/model.md) with the order made in ``setups`` periods;
-    ``free``: the factory's :func:`free_minutes`, if known."""
-    share = factory.max_buyer_share
-    if share is None:
-        return True
+    """The buyer-share limit ``share`` (docs/model.md) with the order made in ``setups``
+    periods; ``free``: the factory's :func:`free_minutes`."""
     seconds = sum(c.seconds_per_unit * order.quantity + 60 * c.setup_minutes * setups for c in caps)
-    free = free_minutes(factory) if free is None else free
     return use.buyer[(factory.id, order.buyer)] + seconds <= share * 60 * free + SHARE_TOL
 
 
