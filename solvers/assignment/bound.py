@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from solvers.assignment.materials import SCALE
-from solvers.assignment.problem import AssignmentProblem
+from solvers.assignment.problem import AssignmentProblem, Candidate
 from solvers.assignment.relaxation import Relaxation
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,23 +63,13 @@ class LagrangianBound:
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self.qty = np.array([i.order.quantity for i in infos], dtype=np.float64)
         self.penalty = np.array([problem.unserved_cost(o) for o in self.active], dtype=np.float64)
-        # Usage tuples are shared by the candidates compiled from one offer: one table
-        # row per distinct tuple, gathered per candidate (millions of candidates at
-        # platform size; a Python list per candidate took most of the set-up time).
-        ids = np.fromiter(map(id, map(attrgetter("usage"), cands)), np.int64, n)
-        _, first_row, which = np.unique(ids, return_index=True, return_inverse=True)
-        shapes = [cands[i].usage for i in first_row.tolist()]
-        self.width = width = max(len(u) for u in shapes)
-        dummy = [(n_res, 0, 0)]
-        table = np.array(
-            [
-                [(u.resource, u.seconds_per_unit, u.setup_seconds) for u in shape]
-                + dummy * (width - len(shape))
-                for shape in shapes
-            ],
-            dtype=np.int64,
-        ).reshape(len(shapes), width, 3)
-        usage = table[which.reshape(-1)]
+        usage = _gathered(
+            cands,
+            attrgetter("usage"),
+            lambda shape: [(u.resource, u.seconds_per_unit, u.setup_seconds) for u in shape],
+            (n_res, 0, 0),
+        )
+        self.width = width = usage.shape[1]
         self.res = usage[:, :, 0]
         self.spu = usage[:, :, 1].astype(np.float64)
         setup = usage[:, :, 2].astype(np.float64)
@@ -127,17 +118,10 @@ class LagrangianBound:
         self.material_multipliers = [[0.0] * len(cp) for cp in self.checkpoints]
         self.mat_width = 0
         if n_mat:
-            mids = np.fromiter(map(id, map(attrgetter("materials"), cands)), np.int64, n)
-            _, first_row, which = np.unique(mids, return_index=True, return_inverse=True)
-            bills = [cands[i].materials for i in first_row.tolist()]
-            self.mat_width = mw = max(len(b) for b in bills)
-            if mw:
-                pad = [(n_mat, 0)]
-                table = np.array(
-                    [list(b) + pad * (mw - len(b)) for b in bills], dtype=np.int64
-                ).reshape(len(bills), mw, 2)[which.reshape(-1)]
-                self.mat = table[:, :, 0]
-                self.mat_use = table[:, :, 1].astype(np.float64) / SCALE
+            bills = _gathered(cands, attrgetter("materials"), list, (n_mat, 0))
+            self.mat_width = bills.shape[1]
+            self.mat = bills[:, :, 0]
+            self.mat_use = bills[:, :, 1].astype(np.float64) / SCALE
 
     def _material_prices(self, mu: list[list[float]]) -> FloatArray:
         """Per (limit, period): what a whole unit used in that period is charged, the
@@ -290,6 +274,28 @@ class LagrangianBound:
             [float(by_then[m, cp]) - rhs for cp, rhs in zip(cps, rhss, strict=True)]
             for m, (cps, rhss) in enumerate(zip(self.checkpoints, self.material_rhs, strict=True))
         ]
+
+
+def _gathered(
+    cands: list[Candidate],
+    tuple_of: Callable[[Candidate], tuple[Any, ...]],
+    rows_of: Callable[[Any], list[tuple[int, ...]]],
+    pad: tuple[int, ...],
+) -> npt.NDArray[np.int64]:
+    """Per candidate, the integer rows of one of its tuples (its usage, its bill of
+    materials), padded with ``pad`` to the widest: a (candidates, width, fields) array.
+    The tuples are shared by the candidates compiled from one offer or order, so each
+    distinct one is converted once and gathered (millions of candidates at platform
+    size; a Python list per candidate took most of the set-up time)."""
+    n = len(cands)
+    ids = np.fromiter(map(id, map(tuple_of, cands)), np.int64, n)
+    _, first_row, which = np.unique(ids, return_index=True, return_inverse=True)
+    shapes = [rows_of(tuple_of(cands[i])) for i in first_row.tolist()]
+    width = max((len(rows) for rows in shapes), default=0)
+    table = np.array(
+        [rows + [pad] * (width - len(rows)) for rows in shapes], dtype=np.int64
+    ).reshape(len(shapes), width, len(pad))
+    return table[which.reshape(-1)]
 
 
 def lagrangian_bound(
