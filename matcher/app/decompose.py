@@ -1,38 +1,45 @@
 """The decomposed solve (``matcher solve --executor local|ray``, docs/batch.md): an
 instance whose orders fall into independent parts is solved part by part as
-executor tasks, then once whole from the parts' plan.
+executor tasks, and the parts' plans are assembled into one.
 
 Two orders are in the same part when they could share a factory (a factory offers
 every process of both) or a purchased material (collective purchasing and the
 materials' arrival limits couple the factories that buy it). Parts so made share no
-capacity row, buyer share, material limit or purchase, so the assignment and the
-purchasing of the whole are exactly those of the parts solved apart: the parts are
-not an approximation, only a way to solve them on more cores or machines. What does
-couple them comes after: the shared fleet, and the capacity-sharing analysis. So the
-parts' allocations start one whole solve (its assignment from them, then purchasing,
-routing and sharing over every order). Fairness options couple every factory (shares
-of the whole platform's work): with them, or with a load-balance weight, there is one
-part. Generated platforms split by industry (5 parts at 1 000 and 10 000 orders).
+capacity row, buyer share, material limit or purchase, so the assignment, the
+purchasing and the capacity-sharing analysis of the whole are exactly those of the
+parts solved apart: the parts are not an approximation, only a way to solve them on
+more cores or machines. What does couple them is the shared fleet: the assembled
+plan is routed whole (:func:`matcher.app.pipeline.assembled_plan`). Fairness options
+couple every factory (shares of the whole platform's work): with them, or with a
+load-balance weight, there is one part. Generated platforms split by industry (5
+parts at 1 000 and 10 000 orders).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from matcher.app.executor import Call, Executor, TaskError
 from matcher.domain.entities import Fleet, Order
 from matcher.domain.instance import Instance
 from matcher.domain.params import ProgressCallback, SolveParams, StopSignal
-from matcher.domain.plan import Plan
+from matcher.domain.plan import CapacitySharing, Plan, Purchasing, StageStats, least_proven
 from matcher.domain.validation import InvalidInstanceError, parse_instance
 
-PARTS_SHARE = 0.5
-"""Of the time limit: the parts' solves (in waves of as many as the executor runs at
-once); the rest is the whole solve started from them."""
+if TYPE_CHECKING:
+    from matcher.app.pipeline import Assembled
+
+ASSEMBLY_SHARE = {False: 0.1, True: 0.25}
+"""Of the time limit, by whether the instance has a fleet: the assembly of the parts'
+plans (routing the whole fleet, costs, KPIs, the fairness report); the rest is the
+parts' solves (:func:`slices`)."""
+FALLBACK_SHARE = 0.5
+"""Of the time limit: at least this much for the whole solve that takes over the
+orders of a part whose task failed."""
 MIN_PART_ORDERS = 1
 """A part of fewer orders is still solved on its own (it costs one task)."""
 
@@ -107,6 +114,10 @@ def parts(instance: Instance) -> list[Part]:
         return _whole(instance)
     placed = {o for g in found for o in g.orders}
     found[0].orders.extend(o.id for o in instance.orders if o.id not in placed)
+    # Factories that can make no order join the largest part: no variable more, and its
+    # capacity-sharing analysis then offers their idle time as the whole's would.
+    kept = {f for g in found for f in g.factories}
+    found[0].factories.extend(f.id for f in instance.factories if f.id not in kept)
     return found
 
 
@@ -139,9 +150,29 @@ def part_instance(instance: Instance, part: Part, index: int) -> Instance:
     )
 
 
+def slices(sizes: list[int], at_once: int, seconds: float) -> list[float]:
+    """Each part's time limit, for parts of ``sizes`` orders run ``at_once`` at a time
+    within ``seconds``.
+
+    The executor takes the parts in order (largest first), each when a slot frees. Here
+    each goes to the slot with the fewest orders so far, and a slot's parts share
+    ``seconds`` by their orders: a part's work (compiling, the greedy start, the
+    search) grows with its orders, and every slot ends together when each part keeps
+    to its limit. One at a time, the limits are proportional to the sizes; with a
+    slot for every part, each part gets all of ``seconds``."""
+    loads = [0] * max(1, at_once)
+    slot_of = []
+    for size in sizes:
+        k = min(range(len(loads)), key=loads.__getitem__)
+        slot_of.append(k)
+        loads[k] += max(1, size)
+    return [seconds * max(1, size) / loads[k] for size, k in zip(sizes, slot_of, strict=True)]
+
+
 def solve_part(instance_json: str, params_json: str) -> str:
-    """The executor's task: one part solved (its assignment and purchasing), the plan
-    back as JSON. A top-level function of strings, so that any worker can run it."""
+    """The executor's task: one part solved (its assignment, purchasing and capacity
+    sharing), the plan back as JSON. A top-level function of strings, so that any
+    worker can run it."""
     # OR-Tools loads in the worker that solves, not in the process that submits.
     from matcher.app.pipeline import plan
 
@@ -158,6 +189,7 @@ class PartOutcome:
 
     key: str
     orders: int
+    limit_s: float
     plan: Plan | None
     error: str | None
     wall_s: float
@@ -170,13 +202,18 @@ def decomposed_plan(
     progress: ProgressCallback | None = None,
     stop: StopSignal | None = None,
 ) -> Plan:
-    """Solve ``instance`` part by part through ``executor``, then whole from the parts'
-    allocations: :data:`PARTS_SHARE` of ``params.time_limit_s`` for the parts (in waves
-    of as many as ``executor`` runs at once with ``params.workers`` CPUs each), the rest
-    for the whole solve, which keeps at least its share even when the parts overran
-    theirs (so the whole may end late by their overrun). A part whose task fails leaves
-    its orders to the whole solve; the plan's assignment stage says how it went."""
-    from matcher.app.pipeline import plan  # OR-Tools: only when solving
+    """Solve ``instance`` part by part through ``executor`` and assemble the parts'
+    plans into one, routed over the whole fleet.
+
+    The parts get the time limit less :data:`ASSEMBLY_SHARE`, shared by their sizes
+    over as many at once as ``executor`` runs with ``params.workers`` CPUs each
+    (:func:`slices`); the assembly gets
+    what is left, at least its share (so the plan may end late by the parts' overrun:
+    their tasks' start, JSON and engine import are outside their limits). When a
+    part's task fails, one whole solve started from the other parts' allocations
+    takes over its orders, with at least :data:`FALLBACK_SHARE` of the limit. The
+    plan's assignment stage says how each part went."""
+    from matcher.app.pipeline import assembled_plan, plan  # OR-Tools: only when solving
 
     started = time.perf_counter()
     found = parts(instance)
@@ -184,22 +221,38 @@ def decomposed_plan(
         result = plan(instance, params, progress, stop)
         return _noted(result, [_one_part_note(instance)])
     at_once = executor.at_once(params.workers)  # each part asks for its workers' CPUs
-    waves = math.ceil(len(found) / at_once)
-    part_s = PARTS_SHARE * params.time_limit_s / waves
-    part_params = params.model_copy(
-        update={"time_limit_s": part_s, "sharing": False, "backups": False}
-    ).model_dump_json()
+    assembly = ASSEMBLY_SHARE[bool(instance.fleet.vehicles)]
+    share = (1 - assembly) * params.time_limit_s
+    limits = slices([len(part.orders) for part in found], at_once, share)
     calls = [
-        Call(f"part{i}", (part_instance(instance, part, i).model_dump_json(), part_params))
+        Call(
+            f"part{i}",
+            (
+                part_instance(instance, part, i).model_dump_json(),
+                params.model_copy(update={"time_limit_s": limits[i]}).model_dump_json(),
+            ),
+        )
         for i, part in enumerate(found)
     ]
-    sizes = {f"part{i}": len(part.orders) for i, part in enumerate(found)}
     outcomes = []
     for outcome in executor.run(solve_part, calls, cpus_per_task=params.workers):
+        i = int(outcome.key.removeprefix("part"))
         got = None if outcome.error else Plan.model_validate_json(outcome.value)
         outcomes.append(
-            PartOutcome(outcome.key, sizes[outcome.key], got, outcome.error, outcome.wall_s)
+            PartOutcome(
+                outcome.key, len(found[i].orders), limits[i], got, outcome.error, outcome.wall_s
+            )
         )
+    outcomes.sort(key=lambda o: int(o.key.removeprefix("part")))
+    spent = time.perf_counter() - started
+    notes = _part_notes(outcomes, executor, at_once, share, spent)
+    if all(o.plan is not None for o in outcomes):
+        left = max(assembly * params.time_limit_s, params.time_limit_s - spent)
+        pieces = joined_parts(instance, outcomes)
+        whole = assembled_plan(
+            instance, params.model_copy(update={"time_limit_s": left}), pieces, progress, stop
+        )
+        return _noted(whole, notes)
     warm: dict[tuple[str, str], dict[int, int]] = {}
     for o in outcomes:
         for a in o.plan.allocations if o.plan is not None else ():
@@ -207,15 +260,188 @@ def decomposed_plan(
                 slot = warm.setdefault((a.order, a.factory), {})
                 for pq in a.periods:
                     slot[pq.period] = slot.get(pq.period, 0) + pq.quantity
-    spent = time.perf_counter() - started
-    # The whole solve keeps its share even when the parts overran theirs (their tasks'
-    # start, JSON and engine import are outside their limits): it must compile the
-    # whole instance (14 s at 50 000 orders) to give any plan at all.
-    left = max((1 - PARTS_SHARE) * params.time_limit_s, params.time_limit_s - spent)
+    left = max(FALLBACK_SHARE * params.time_limit_s, params.time_limit_s - spent)
     whole = plan(
         instance, params.model_copy(update={"time_limit_s": left}), progress, stop, None, warm
     )
-    return _noted(whole, _part_notes(outcomes, executor, at_once, waves, part_s, spent))
+    return _noted(whole, notes)
+
+
+def joined_parts(instance: Instance, outcomes: list[PartOutcome]) -> Assembled:
+    """The parts' plans as one assignment, purchasing and capacity-sharing analysis:
+    their lists joined (each order, factory and purchased material is in one part),
+    their sums added, their statistics merged stage by stage."""
+    from matcher.app.pipeline import Assembled
+
+    plans = [(o.key, o.plan) for o in outcomes if o.plan is not None]
+    position = {order.id: i for i, order in enumerate(instance.orders)}
+    allocations = [a for _, p in plans for a in p.allocations]
+    allocations.sort(key=lambda a: (a.order, a.factory, a.operation))
+    unassigned = [u for _, p in plans for u in p.unassigned]
+    unassigned.sort(key=lambda u: position[u.order])
+    stages = [
+        merged
+        for name in ("assignment", "purchasing")
+        if (merged := _merged_stage(name, outcomes)) is not None
+    ]
+    bought = [(k, p.purchasing) for k, p in plans if p.purchasing is not None]
+    shared = [(k, p.capacity_sharing) for k, p in plans if p.capacity_sharing is not None]
+    return Assembled(
+        allocations=allocations,
+        unassigned=unassigned,
+        transfers=[t for _, p in plans for t in p.transfers],
+        credit_units=sum(p.costs.credit for _, p in plans),
+        purchasing=_merged_purchasing(bought) if bought else None,
+        stages=stages,
+        capacity_sharing=_merged_sharing(shared) if shared else None,
+    )
+
+
+def _summed(values: list[int | None]) -> int | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _merged_stage(name: str, outcomes: list[PartOutcome]) -> StageStats | None:
+    """The parts' ``name`` stages as one: the least proven status, objectives and
+    bounds added (the parts are independent, so the sums are the whole's), the
+    longest part's time; each part's figures in ``extra["parts"]``."""
+    found = [
+        (o, s) for o in outcomes if o.plan is not None for s in o.plan.stages if s.stage == name
+    ]
+    if not found:
+        return None
+    stats = [s for _, s in found]
+    objective = _summed_float([s.objective for s in stats])
+    bound = _summed_float([s.best_bound for s in stats])
+    gap = None
+    if objective is not None and bound is not None:
+        gap = max(0.0, objective - bound) / max(1.0, abs(objective))
+    firsts = [s.time_to_first_feasible_s for s in stats]
+    extra: dict[str, Any] = {}
+    for key in ("candidates", "production_variables"):
+        if all(key in s.extra for s in stats):
+            extra[key] = sum(int(s.extra[key]) for s in stats)
+    if all("compile_s" in s.extra for s in stats):
+        extra["compile_s"] = max(float(s.extra["compile_s"]) for s in stats)
+    extra["parts"] = [
+        {
+            "part": o.key,
+            "orders": o.orders,
+            "status": s.status.value,
+            "objective": s.objective,
+            "best_bound": s.best_bound,
+            "wall_time_s": s.wall_time_s,
+        }
+        for o, s in found
+    ]
+    return StageStats(
+        stage=name,
+        solver=stats[0].solver,
+        status=least_proven(s.status for s in stats),
+        objective=objective,
+        best_bound=bound,
+        gap=gap,
+        wall_time_s=max(s.wall_time_s for s in stats),
+        time_to_first_feasible_s=(
+            None if any(t is None for t in firsts) else max(t for t in firsts if t is not None)
+        ),
+        seed=stats[0].seed,
+        workers=stats[0].workers,
+        notes=[f"{o.key}: {note}" for o, s in found for note in s.notes],
+        extra=extra,
+    )
+
+
+def _summed_float(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _merged_purchasing(bought: list[tuple[str, Purchasing]]) -> Purchasing:
+    """The parts' purchasing as one: each purchased material is bought by one part, and
+    each factory is in one, so purchases, shortages and savings shares join; the
+    savings split of independent buying groups is the same apart as together, and the
+    worst coalition over every material is the worst over the parts'."""
+    items = [p for _, p in bought]
+    methods = {p.split_method for p in items}
+    if len(methods) == 1:  # named as the purchasing stage names a split over materials
+        method = methods.pop()
+    elif methods == {"shapley", "shapley-sampled"}:
+        method = "shapley-sampled"
+    else:
+        method = "mixed"  # the notes say which material fell back to which
+    cores = [p.core for p in items if p.core is not None]
+    worst = max(cores, key=lambda c: c.excess_cents, default=None)
+    core = None
+    if worst is not None:
+        core = worst.model_copy(
+            update={
+                "coalitions_checked": sum(c.coalitions_checked for c in cores),
+                "exhaustive": all(c.exhaustive for c in cores),
+            }
+        )
+    by_material: dict[str, int] = {}
+    for p in items:
+        by_material.update(p.savings_by_material_cents)
+    drawn = [p.permutations for p in items if p.permutations is not None]
+    suppliers = [p.max_suppliers_per_material for p in items]
+    return Purchasing(
+        purchases=[x for p in items for x in p.purchases],
+        shortages=[x for p in items for x in p.shortages],
+        collective_cents=sum(p.collective_cents for p in items),
+        material_cents=sum(p.material_cents for p in items),
+        transport_cents=sum(p.transport_cents for p in items),
+        standalone_cents=_summed([p.standalone_cents for p in items]),
+        savings_cents=_summed([p.savings_cents for p in items]),
+        savings_by_material_cents=by_material,
+        max_suppliers_per_material=suppliers[0],
+        split_method=method,
+        shares=sorted(
+            (x.model_copy(update={"method": method}) for p in items for x in p.shares),
+            key=lambda x: x.factory,
+        ),
+        permutations=min(drawn, default=None),
+        core=core,
+        notes=[f"{key}: {note}" for key, p in bought for note in p.notes],
+    )
+
+
+def _merged_sharing(shared: list[tuple[str, CapacitySharing]]) -> CapacitySharing:
+    """The parts' capacity-sharing analyses as one, ranked as one analysis ranks them
+    (:func:`solvers.sharing.analysis.analyse`): no transfer or lend can cross parts,
+    since no factory of one part can make another part's orders."""
+    from solvers.sharing.analysis import TOP  # the analysis' own cut-off of its rankings
+
+    items = [c for _, c in shared]
+    needs = sorted(
+        (n for c in items for n in c.extra_capacity_pays),
+        key=lambda n: (-n.marginal_cents_per_hour, n.factory, n.period),
+    )
+    offers = sorted(
+        (o for c in items for o in c.idle_to_offer),
+        key=lambda o: (-o.idle_hours, o.factory, o.resource_group),
+    )
+    transfers = sorted(
+        (t for c in items for t in c.transfers),
+        key=lambda t: (-len(t.serves_mandatory), -t.saving_cents, t.kind.value, t.from_factory),
+    )
+    backups = [c.backups for c in items if c.backups is not None]
+    methods = list(dict.fromkeys(c.method for c in items))
+    return CapacitySharing(
+        method="; ".join(methods),
+        capacity=[r for c in items for r in c.capacity],
+        overloaded=sorted(
+            (x for c in items for x in c.overloaded), key=lambda x: (-len(x.orders), x.factory)
+        ),
+        under_used=sorted(
+            (x for c in items for x in c.under_used), key=lambda x: (x.utilisation, x.factory)
+        ),
+        extra_capacity_pays=needs[:TOP],
+        idle_to_offer=offers[:TOP],
+        transfers=transfers,
+        backups=[b for group in backups for b in group] if backups else None,
+        wall_time_s=max(c.wall_time_s for c in items),
+        notes=[f"{key}: {note}" for key, c in shared for note in c.notes],
+    )
 
 
 def _one_part_note(instance: Instance) -> str:
@@ -232,21 +458,25 @@ def _part_notes(
     outcomes: list[PartOutcome],
     executor: Executor,
     at_once: int,
-    waves: int,
-    part_s: float,
+    share: float,
     spent: float,
 ) -> list[str]:
     failed = [o for o in outcomes if o.plan is None]
+    then = (
+        "one whole solve started from the others' allocations"
+        if failed
+        else "their plans assembled into one and routed whole"
+    )
     lines = [
         f"decomposed solve ({executor.name} executor, {at_once} at once): "
-        f"{len(outcomes)} independent parts in {waves} wave(s) of {part_s:.1f}s, "
-        f"{spent:.1f}s in all; the whole solve started from their allocations",
+        f"{len(outcomes)} independent parts sharing {share:.1f}s by their sizes, "
+        f"{spent:.1f}s in all; {then}",
     ]
-    for o in sorted(outcomes, key=lambda o: o.key):
+    for o in outcomes:
         if o.plan is None:
             lines.append(
-                f"  {o.key} ({o.orders} orders): failed, its orders left to the whole "
-                + f"solve: {o.error}"
+                f"  {o.key} ({o.orders} orders, {o.limit_s:.1f}s limit): failed, its orders "
+                + f"left to the whole solve: {o.error}"
             )
             continue
         stage = o.plan.stages[0] if o.plan.stages else None
@@ -255,8 +485,8 @@ def _part_notes(
         )
         status = "" if stage is None else f" {stage.status}"
         lines.append(
-            f"  {o.key} ({o.orders} orders):{status}{figure}, {o.plan.kpis.orders_served} served, "
-            f"{o.wall_s:.1f}s"
+            f"  {o.key} ({o.orders} orders, {o.limit_s:.1f}s limit):{status}{figure}, "
+            f"{o.plan.kpis.orders_served} served, {o.wall_s:.1f}s"
         )
     if failed:
         lines.append(f"{len(failed)} part(s) failed")

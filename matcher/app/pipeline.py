@@ -129,6 +129,87 @@ def plan(
     return result.model_copy(update={"fairness": report})
 
 
+@dataclass(frozen=True)
+class Assembled:
+    """An assignment and its purchasing made elsewhere (the independent parts of a
+    decomposed solve, :mod:`matcher.app.decompose`), to be routed and costed as one
+    plan. ``stages`` holds the assignment's and purchasing's statistics."""
+
+    allocations: list[Allocation]
+    unassigned: list[Unassigned]
+    transfers: list[OperationTransfer]
+    credit_units: int
+    purchasing: Purchasing | None
+    stages: list[StageStats]
+    capacity_sharing: CapacitySharing | None
+
+
+def assembled_plan(
+    instance: Instance,
+    params: SolveParams,
+    pieces: Assembled,
+    progress: ProgressCallback | None = None,
+    stop: StopSignal | None = None,
+) -> Plan:
+    """The plan of ``pieces``: routing over the instance's whole fleet within
+    ``params.time_limit_s`` (less the time kept for the work after it, as in
+    :func:`plan`), then the costs, KPIs and fairness report that :func:`plan` gives a
+    plan of its own."""
+    own = params
+    if params.workers > 1:
+        after = min(AFTER_SHARE * params.time_limit_s, AFTER_S_PER_ORDER * len(instance.orders))
+        own = params.model_copy(update={"time_limit_s": params.time_limit_s - after})
+    stages = list(pieces.stages)
+    routing = None
+    with _clock(own, stop) as clock:
+        routed = run_routing(
+            instance,
+            pieces.allocations,
+            pieces.purchasing,
+            own,
+            own.time_limit_s,
+            _improvements(progress),
+            clock,
+        )
+    if routed is not None:
+        routing, routing_stats = routed
+        stages.append(routing_stats)
+    weights = params.weights or instance.weights
+    costs = _costs(
+        pieces.allocations,
+        pieces.unassigned,
+        pieces.credit_units,
+        weights,
+        pieces.purchasing,
+        routing,
+        0,
+        pieces.transfers,
+    )
+    n_periods = instance.horizon.periods
+    free = {
+        (f.id, r.id): tuple(60 * r.free_minutes(t) for t in range(n_periods))
+        for f in instance.factories
+        for r in f.resources
+    }
+    result = Plan(
+        instance=instance.name,
+        status=least_proven(s.status for s in stages),
+        weights=weights,
+        fairness_options=params.fairness or instance.fairness,
+        allocations=pieces.allocations,
+        unassigned=pieces.unassigned,
+        costs=costs,
+        kpis=_kpis(instance, free, pieces.allocations, pieces.unassigned),
+        stages=stages,
+        purchasing=pieces.purchasing,
+        routes=routing,
+        capacity_sharing=pieces.capacity_sharing,
+        transfers=pieces.transfers,
+    )
+    report = fairness_report(instance, result, params.fairness or instance.fairness)
+    return result.model_copy(update={"fairness": report})
+
+
 _NO_PLAN = (SolveStatus.INFEASIBLE, SolveStatus.TIME_LIMIT, SolveStatus.UNKNOWN)
 
 

@@ -61,7 +61,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--executor",
         choices=EXECUTORS,
         help="solve the independent parts as tasks: local (processes on this machine) or "
-        "ray (a Ray cluster), then the whole from them; default: one process, no parts",
+        "ray (a Ray cluster), their plans assembled into one and routed whole; default: one "
+        "process, no parts",
     )
     g.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: the cluster")
     g.add_argument("--jobs", type=int, metavar="N", help="parts solved at once")
@@ -279,7 +280,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _decomposed(args: argparse.Namespace, instance: Instance, params: SolveParams) -> int:
-    """``solve --executor``: the parts as tasks, then the whole (docs/batch.md)."""
+    """``solve --executor``: the parts as tasks, assembled into one plan (docs/batch.md)."""
     from matcher.app.decompose import decomposed_plan  # the engine loads in the tasks
 
     with (

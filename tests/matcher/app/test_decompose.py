@@ -1,16 +1,24 @@
 """The decomposed solve (matcher/app/decompose.py, docs/batch.md): independent parts as
-executor tasks, then the whole from them."""
+executor tasks, their plans assembled into one and routed whole."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from matcher.app.decompose import decomposed_plan, parts
-from matcher.app.executor import LocalExecutor
-from matcher.app.pipeline import plan
+from matcher.app.decompose import (
+    PartOutcome,
+    decomposed_plan,
+    joined_parts,
+    part_instance,
+    parts,
+    slices,
+)
+from matcher.app.executor import Call, LocalExecutor, TaskOutcome
+from matcher.app.pipeline import assembled_plan, plan
 from matcher.check import check_plan
 from matcher.domain.entities import FairnessOptions
 from matcher.domain.instance import Instance
@@ -74,6 +82,7 @@ def test_the_decomposed_plan_passes_the_checker_and_states_its_parts(
     assert report.ok, [str(v) for v in report.violations]
     notes = result.stages[0].notes
     assert notes[0].startswith("decomposed solve (local executor, 2 at once): 5 independent")
+    assert notes[0].endswith("their plans assembled into one and routed whole")
     assert sum(1 for n in notes if n.startswith("  part")) == 5
     assert result.routes is not None  # the fleet routes the whole plan, not the parts
 
@@ -88,3 +97,112 @@ def test_a_warm_start_is_where_the_whole_solve_begins(demo: Instance) -> None:
     again = plan(demo, params.model_copy(update={"time_limit_s": 0.5}), warm=warm)
     assert again.stages[0].objective is not None and first.stages[0].objective is not None
     assert again.stages[0].objective <= first.stages[0].objective
+
+
+def test_factories_that_can_make_no_order_join_the_largest_part(demo: Instance) -> None:
+    model = demo.factories[0]
+    idle = model.model_copy(
+        update={
+            "id": "F-IDLE",
+            "capabilities": [model.capabilities[0].model_copy(update={"process": "weaving"})],
+            "stock": {},
+        }
+    )
+    widened = demo.model_copy(update={"factories": [*demo.factories, idle]})
+    assert not any(op.process == "weaving" for o in demo.orders for op in o.operations)
+    found = parts(widened)
+    assert "F-IDLE" in found[0].factories
+    assert sorted(f for p in found for f in p.factories) == sorted(f.id for f in widened.factories)
+
+
+def test_the_assembled_plan_joins_the_parts_plans_and_routes_them_whole(demo: Instance) -> None:
+    params = SolveParams(time_limit_s=1, workers=1, seed=0)
+    outcomes = []
+    for i, part in enumerate(parts(demo)):
+        got = plan(part_instance(demo, part, i), params)
+        outcomes.append(PartOutcome(f"part{i}", len(part.orders), 1.0, got, None, 0.0))
+    pieces = joined_parts(demo, outcomes)
+    result = assembled_plan(demo, params.model_copy(update={"time_limit_s": 2}), pieces)
+    report = check_plan(demo, result)
+    assert report.ok, [str(v) for v in report.violations]
+    plans = [o.plan for o in outcomes if o.plan is not None]
+    # Every order once, served or not, as its part left it.
+    assert len(result.allocations) == sum(len(p.allocations) for p in plans)
+    assert {u.order for u in result.unassigned} == {u.order for p in plans for u in p.unassigned}
+    assert result.kpis.orders_served == sum(p.kpis.orders_served for p in plans)
+    # The parts are independent: the whole's assignment and purchasing are their sums.
+    assignment = result.stages[0]
+    assert assignment.objective == pytest.approx(
+        sum(s.objective for p in plans for s in p.stages[:1] if s.objective is not None)
+    )
+    assert [x["part"] for x in assignment.extra["parts"]] == [o.key for o in outcomes]
+    for term in ("production", "lateness", "unserved", "credit"):
+        assert getattr(result.costs, term) == sum(getattr(p.costs, term) for p in plans)
+    bought = [p.purchasing for p in plans if p.purchasing is not None]
+    assert result.purchasing is not None
+    assert len(result.purchasing.purchases) == sum(len(b.purchases) for b in bought)
+    assert result.purchasing.material_cents == sum(b.material_cents for b in bought)
+    assert result.costs.purchasing == result.purchasing.material_cents  # routes carry them
+    # The fleet is shared: the parts have none, the whole routes every load.
+    assert all(p.routes is None for p in plans)
+    assert result.routes is not None
+    assert result.costs.transport == result.routes.transport_cents
+    assert result.capacity_sharing is not None
+    assert len(result.capacity_sharing.capacity) == sum(
+        len(p.capacity_sharing.capacity) for p in plans if p.capacity_sharing is not None
+    )
+
+
+class _OnePartSpoiled:
+    """A local executor whose second task gets an instance that does not parse, so
+    that it fails in its worker the way a broken task does."""
+
+    name = "local"
+
+    def __init__(self, inner: LocalExecutor) -> None:
+        self.inner = inner
+
+    @property
+    def slots(self) -> int:
+        return self.inner.slots
+
+    def at_once(self, cpus_per_task: int) -> int:
+        return self.inner.at_once(cpus_per_task)
+
+    def run(
+        self, fn: Callable[..., Any], calls: Iterable[Call], cpus_per_task: int = 1
+    ) -> Iterator[TaskOutcome]:
+        spoiled = [Call(c.key, ("{}", *c.args[1:])) if c.key == "part1" else c for c in calls]
+        return self.inner.run(fn, spoiled, cpus_per_task)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failed_part_leaves_its_orders_to_a_whole_solve(
+    demo: Instance, executor: LocalExecutor
+) -> None:
+    params = SolveParams(time_limit_s=4, workers=1, seed=0)
+    result = decomposed_plan(demo, params, _OnePartSpoiled(executor))
+    report = check_plan(demo, result)
+    assert report.ok, [str(v) for v in report.violations]
+    notes = result.stages[0].notes
+    assert notes[0].endswith("one whole solve started from the others' allocations")
+    assert any(
+        n.startswith("  part1 (11 orders, ") and "failed, its orders left" in n for n in notes
+    )
+    assert "1 part(s) failed" in notes
+    part1 = set(parts(demo)[1].orders)
+    assert part1 & {a.order for a in result.allocations}  # the whole solve placed them
+
+
+def test_parts_share_the_time_by_their_sizes_over_the_slots_that_run_them() -> None:
+    # One at a time: proportional to the orders, adding up to the share.
+    assert slices([300, 100], 1, 40.0) == [30.0, 10.0]
+    # A slot for every part: each gets all of it.
+    assert slices([300, 100, 5], 3, 40.0) == [40.0, 40.0, 40.0]
+    # Two slots: the largest alone in one, the others share the second by size.
+    got = slices([400, 300, 100], 2, 40.0)
+    assert got == [40.0, 30.0, 10.0]
+    # An empty part still gets a little time.
+    assert slices([10, 0], 1, 11.0) == [10.0, 1.0]
