@@ -136,15 +136,17 @@ def solve_mathopt(
     proto.objective.linear_coefficients.ids.extend(i for i, _ in costs)
     proto.objective.linear_coefficients.values.extend(float(a) for _, a in costs)
     m = mathopt.Model.from_model_proto(proto)
-    xs = [m.get_variable(i) for i in range(n)]
 
-    model_params = None
+    # Only the non-zero values come back: MathOpt looks each one up by id, which costs
+    # more than the solve on large, easy models (50 000-order purchasing: 1.2 s).
+    model_params = mathopt.ModelSolveParameters(
+        variable_values_filter=mathopt.SparseVectorFilter(skip_zero_values=True)
+    )
     start_note = "no MIP start (OR-Tools' HiGHS takes none); the greedy plan is the fallback"
     if hint is not None and solver == "scip":
+        xs = [m.get_variable(i) for i in range(n)]
         values = {x: float(val) for x, val in zip(xs, hint, strict=True)}
-        model_params = mathopt.ModelSolveParameters(
-            solution_hints=[mathopt.SolutionHint(variable_values=values)]
-        )
+        model_params.solution_hints = [mathopt.SolutionHint(variable_values=values)]
         start_note = "greedy plan passed as the MIP start"
     seconds = limits.seconds_left()
     params = mathopt.SolveParameters(
@@ -173,7 +175,9 @@ def solve_mathopt(
     values_out: list[float] | None = None
     objective: float | None = None
     if res.has_primal_feasible_solution():
-        values_out = [float(val) for val in res.variable_values(xs)]
+        values_out = [0.0] * n
+        for var, val in res.variable_values().items():
+            values_out[var.id] = float(val)
         objective = float(res.objective_value())
     if reason == tr.OPTIMAL:
         status = SolveStatus.OPTIMAL

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from solvers.linear import LinearModel
 from solvers.purchasing.problem import MaterialProblem, OfferData
@@ -44,7 +45,7 @@ class Bucket:
     periods: tuple[tuple[int, int], ...]  # (period, units), ascending
     offers: tuple[int, ...]  # offers in time for every period here
 
-    @property
+    @cached_property
     def demand(self) -> int:
         return sum(q for _, q in self.periods)
 

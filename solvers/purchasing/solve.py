@@ -301,10 +301,12 @@ def _read(
 ) -> None:
     """Purchases and call-offs from the solver's values."""
     per_offer: dict[int, list[tuple[str, int, int]]] = {}
+    into: dict[int, list[tuple[int, int]]] = {}  # bucket -> (offer, units), offers ascending
+    for (o, b), x in sorted(mm.deliver.items()):
+        if values[x] > 0:
+            into.setdefault(b, []).append((o, values[x]))
     for b, bucket in enumerate(mm.buckets):
-        sources = [
-            (o, values[x]) for (o, bb), x in sorted(mm.deliver.items()) if bb == b and values[x] > 0
-        ]
+        sources = into.get(b, [])
         remaining = [[t, q] for t, q in bucket.periods]
         for o, amount in sources:
             for slot in remaining:
