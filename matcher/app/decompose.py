@@ -21,7 +21,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from matcher.app.executor import Call, Executor, TaskError
 from matcher.domain.entities import Fleet, Order
@@ -297,8 +297,13 @@ def joined_parts(instance: Instance, outcomes: list[PartOutcome]) -> Assembled:
     )
 
 
-def _summed(values: list[int | None]) -> int | None:
-    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+_N = TypeVar("_N", int, float)
+
+
+def _summed(values: list[_N | None]) -> _N | None:
+    """The sum, or None when any part has none (a figure the whole then lacks too)."""
+    known = [v for v in values if v is not None]
+    return sum(known[1:], known[0]) if known and len(known) == len(values) else None
 
 
 def _merged_stage(name: str, outcomes: list[PartOutcome]) -> StageStats | None:
@@ -311,8 +316,8 @@ def _merged_stage(name: str, outcomes: list[PartOutcome]) -> StageStats | None:
     if not found:
         return None
     stats = [s for _, s in found]
-    objective = _summed_float([s.objective for s in stats])
-    bound = _summed_float([s.best_bound for s in stats])
+    objective = _summed([s.objective for s in stats])
+    bound = _summed([s.best_bound for s in stats])
     gap = None
     if objective is not None and bound is not None:
         gap = max(0.0, objective - bound) / max(1.0, abs(objective))
@@ -350,10 +355,6 @@ def _merged_stage(name: str, outcomes: list[PartOutcome]) -> StageStats | None:
         notes=[f"{o.key}: {note}" for o, s in found for note in s.notes],
         extra=extra,
     )
-
-
-def _summed_float(values: list[float | None]) -> float | None:
-    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
 def _merged_purchasing(bought: list[tuple[str, Purchasing]]) -> Purchasing:
