@@ -70,10 +70,16 @@ def _lane(load: Load, hub: Hub, buyer_of: dict[str, str]) -> Lane:
 def as_leg(load: Load, hub: Hub, onward_per_kg: float = 0.0) -> Load:
     """``load`` through ``hub``: goods delivered there, materials picked up there."""
     at = Place("hub", hub.id, hub.location)
-    leg = replace(load, id=f"{load.id}@{hub.id}", hub=hub.id, onward_per_kg=onward_per_kg)
-    if load.kind == "goods":
-        return replace(leg, destination=at, beyond=load.destination)
-    return replace(leg, origin=at, beyond=load.origin)
+    goods = load.kind == "goods"
+    return replace(
+        load,
+        id=f"{load.id}@{hub.id}",
+        hub=hub.id,
+        onward_per_kg=onward_per_kg,
+        origin=load.origin if goods else at,
+        destination=at if goods else load.destination,
+        beyond=load.destination if goods else load.origin,
+    )
 
 
 @dataclass
@@ -110,10 +116,9 @@ def choose(instance: Instance, loads: Sequence[Load], carriable: Carriable) -> C
         hub = hubs.get(factory.id)
         if hub is not None and load.kg > 0:
             candidates[k] = _lane(load, hub, buyer_of)
-    able = carriable([as_leg(loads[k], lane.hub) for k, lane in candidates.items()])
-    candidates = {
-        k: lane for k, lane in candidates.items() if f"{loads[k].id}@{lane.hub.id}" in able
-    }
+    legs = {k: as_leg(loads[k], lane.hub) for k, lane in candidates.items()}
+    able = carriable(list(legs.values()))
+    candidates = {k: lane for k, lane in candidates.items() if legs[k].id in able}
 
     rates = instance.transport.line_haul_rates
     weight: dict[tuple[LaneKey, int], float] = defaultdict(float)
@@ -144,7 +149,7 @@ def choose(instance: Instance, loads: Sequence[Load], carriable: Carriable) -> C
             used += loads[k].kg
             chosen[k] = onward
     out = [
-        as_leg(load, candidates[k].hub, chosen[k]) if k in chosen else load
+        replace(legs[k], onward_per_kg=chosen[k]) if k in chosen else load
         for k, load in enumerate(loads)
     ]
     return Choice(out, len(chosen), per_kg)
