@@ -361,8 +361,11 @@ def _merged_purchasing(bought: list[tuple[str, Purchasing]]) -> Purchasing:
     """The parts' purchasing as one: each purchased material is bought by one part, and
     each factory is in one, so purchases, shortages and savings shares join; the
     savings split of independent buying groups is the same apart as together, and the
-    worst coalition over every material is the worst over the parts'."""
+    worst coalition over every material is the worst over the parts'. When a part's
+    purchasing stopped before the stand-alone costs, the whole states no savings or
+    split either (a split is of every buyer or of none), and its notes say which."""
     items = [p for _, p in bought]
+    unsplit = [key for key, p in bought if p.standalone_cents is None]
     methods = {p.split_method for p in items}
     if len(methods) == 1:  # named as the purchasing stage names a split over materials
         method = methods.pop()
@@ -385,6 +388,13 @@ def _merged_purchasing(bought: list[tuple[str, Purchasing]]) -> Purchasing:
         by_material.update(p.savings_by_material_cents)
     drawn = [p.permutations for p in items if p.permutations is not None]
     suppliers = [p.max_suppliers_per_material for p in items]
+    notes = [f"{key}: {note}" for key, p in bought for note in p.notes]
+    if unsplit:
+        notes.append(
+            f"savings and their split not stated: {', '.join(unsplit)} stopped before "
+            "the stand-alone costs"
+        )
+        by_material, core, drawn = {}, None, []
     return Purchasing(
         purchases=[x for p in items for x in p.purchases],
         shortages=[x for p in items for x in p.shortages],
@@ -396,13 +406,15 @@ def _merged_purchasing(bought: list[tuple[str, Purchasing]]) -> Purchasing:
         savings_by_material_cents=by_material,
         max_suppliers_per_material=suppliers[0],
         split_method=method,
-        shares=sorted(
+        shares=[]
+        if unsplit
+        else sorted(
             (x.model_copy(update={"method": method}) for p in items for x in p.shares),
             key=lambda x: x.factory,
         ),
         permutations=min(drawn, default=None),
         core=core,
-        notes=[f"{key}: {note}" for key, p in bought for note in p.notes],
+        notes=notes,
     )
 
 

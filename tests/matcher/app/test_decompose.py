@@ -4,6 +4,7 @@ executor tasks, their plans assembled into one and routed whole."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,12 +116,22 @@ def test_factories_that_can_make_no_order_join_the_largest_part(demo: Instance) 
     assert sorted(f for p in found for f in p.factories) == sorted(f.id for f in widened.factories)
 
 
-def test_the_assembled_plan_joins_the_parts_plans_and_routes_them_whole(demo: Instance) -> None:
+@pytest.fixture(scope="module")
+def solved_parts(demo: Instance) -> list[PartOutcome]:
+    """Each part of the demo solved in this process, as the executor's tasks would."""
     params = SolveParams(time_limit_s=1, workers=1, seed=0)
     outcomes = []
     for i, part in enumerate(parts(demo)):
         got = plan(part_instance(demo, part, i), params)
         outcomes.append(PartOutcome(f"part{i}", len(part.orders), 1.0, got, None, 0.0))
+    return outcomes
+
+
+def test_the_assembled_plan_joins_the_parts_plans_and_routes_them_whole(
+    demo: Instance, solved_parts: list[PartOutcome]
+) -> None:
+    params = SolveParams(time_limit_s=1, workers=1, seed=0)
+    outcomes = solved_parts
     pieces = joined_parts(demo, outcomes)
     result = assembled_plan(demo, params.model_copy(update={"time_limit_s": 2}), pieces)
     report = check_plan(demo, result)
@@ -151,6 +162,36 @@ def test_the_assembled_plan_joins_the_parts_plans_and_routes_them_whole(demo: In
     assert len(result.capacity_sharing.capacity) == sum(
         len(p.capacity_sharing.capacity) for p in plans if p.capacity_sharing is not None
     )
+
+
+def test_a_part_stopped_before_its_stand_alone_costs_leaves_the_whole_without_a_split(
+    demo: Instance, solved_parts: list[PartOutcome]
+) -> None:
+    first = solved_parts[0].plan
+    assert first is not None and first.purchasing is not None and first.purchasing.shares
+    # What the purchasing stage gives when the clock stops it before the stand-alone
+    # costs: no savings, no split.
+    stopped = first.purchasing.model_copy(
+        update={
+            "standalone_cents": None,
+            "savings_cents": None,
+            "savings_by_material_cents": {},
+            "shares": [],
+            "core": None,
+        }
+    )
+    outcomes = [
+        replace(solved_parts[0], plan=first.model_copy(update={"purchasing": stopped})),
+        *solved_parts[1:],
+    ]
+    result = assembled_plan(
+        demo, SolveParams(time_limit_s=1, workers=1), joined_parts(demo, outcomes)
+    )
+    report = check_plan(demo, result)
+    assert report.ok, [str(v) for v in report.violations]
+    assert result.purchasing is not None
+    assert result.purchasing.standalone_cents is None and not result.purchasing.shares
+    assert result.purchasing.notes[-1].startswith("savings and their split not stated: part0")
 
 
 class _OnePartSpoiled:
