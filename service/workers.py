@@ -192,6 +192,9 @@ def run_task(
 def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in the child
     """Solve tasks from ``conn`` until told to exit or the parent goes away."""
     import matcher.app.pipeline  # noqa: F401  (import the engine before saying ready)
+    from matcher.app.heap import tune_collector
+
+    tune_collector()
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     child = _Child(conn)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal, Protocol
 
+from matcher.app.heap import tune_collector
+
 ExecutorKind = Literal["local", "ray"]
 EXECUTORS: tuple[ExecutorKind, ...] = ("local", "ray")
 
@@ -159,6 +161,7 @@ def exit_text(code: int | None) -> str:
 
 def _worker_main(conn: Connection) -> None:
     """A worker process: run task after task from the pipe until told to stop."""
+    tune_collector()
     while True:
         try:
             msg = conn.recv()

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from matcher.app.executor import ExecutorError
+from matcher.app.heap import tune_collector
 from matcher.check import PlanFormatError
 from matcher.cli import (
     batch,
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     own line with its path), 3 the plan checker found violations.
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    tune_collector()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
