@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from matcher.app.heap import tune_collector
 from matcher.app.pipeline import plan
 from matcher.domain.params import SolveParams
 from matcher.domain.validation import load_instance
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
     args = parser.parse_args(argv)
+    tune_collector()  # as `matcher solve` does
     report = measure(args.instance, args.time_limit, args.workers, args.seed)
     sys.stdout.write(json.dumps(report) + "\n")
     return 0
