@@ -78,6 +78,7 @@ def plan(
     stop: StopSignal | None = None,
     anchor: AnchorSpec | None = None,
     warm: Mapping[tuple[str, str], Mapping[int, int]] | None = None,
+    report: bool = True,
 ) -> Plan:
     """Solve ``instance`` and return the plan.
 
@@ -96,9 +97,10 @@ def plan(
     ``progress`` hears of every improved incumbent; setting ``stop`` (from another
     thread) ends the solve early with the best plan found so far.
 
-    Every plan carries its fairness report (docs/fairness-report.md). With fairness
-    options or a load-balance weight in force, the plan gets 75 % of the time limit and
-    the same solve without them the other 25 %, for the price of fairness.
+    Every plan carries its fairness report (docs/fairness-report.md), unless ``report``
+    is false (a decomposed solve's parts: the assembled plan gets its own). With
+    fairness options or a load-balance weight in force, the plan gets 75 % of the time
+    limit and the same solve without them the other 25 %, for the price of fairness.
 
     Infeasible or timed-out solves come back as a plan with that status; this
     function raises only for an unknown solver name, a back-end that cannot
@@ -125,8 +127,11 @@ def plan(
         notes.append("price of fairness: not re-solved for a re-plan")
     elif active:
         price, notes = _price_of_fairness(instance, params, result, active, stop)
-    report = fairness_report(instance, result, options, price, notes)
-    return result.model_copy(update={"fairness": report})
+    if not report:
+        return result
+    return result.model_copy(
+        update={"fairness": fairness_report(instance, result, options, price, notes)}
+    )
 
 
 @dataclass(frozen=True)
