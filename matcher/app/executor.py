@@ -385,6 +385,9 @@ class RayExecutor:
             # Ray's own notices (token authentication, thread handlers) are not the
             # user's concern here; its errors still show.
             "logging_level": "error",
+            # Every worker of this job sets the collector's thresholds first, as the
+            # local executor's workers do (matcher.app.heap).
+            "runtime_env": {"worker_process_setup_hook": "matcher.app.heap.tune_collector"},
         }
         if self.address:
             kwargs["address"] = self.address

@@ -8,8 +8,9 @@ for that again and again: routing the 50 000-order plan with the time already ou
 took 6.7-8.1 s at the default thresholds, 4.4 s at ``(50_000, 20, 10)``, and loading
 the instance 2.6 s against 1.2 s (one run each, 2 cores). Collections are then about
 70 times rarer; garbage in reference cycles waits longer to be freed (at most that
-many new objects). Set once per process, at its entry point (the CLI, the executors'
-and the service's worker processes), never by a library call.
+many new objects). Set once per process, at its entry point (the CLI, the local
+executor's and the service's worker processes; on Ray, each worker of the job through
+Ray's ``worker_process_setup_hook``), never by a library call.
 """
 
 from __future__ import annotations
