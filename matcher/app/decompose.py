@@ -40,8 +40,6 @@ parts' solves (:func:`slices`)."""
 FALLBACK_SHARE = 0.5
 """Of the time limit: at least this much for the whole solve that takes over the
 orders of a part whose task failed."""
-MIN_PART_ORDERS = 1
-"""A part of fewer orders is still solved on its own (it costs one task)."""
 
 
 @dataclass(frozen=True)
@@ -209,9 +207,9 @@ def decomposed_plan(
 
     The parts get the time limit less :data:`ASSEMBLY_SHARE`, shared by their sizes
     over as many at once as ``executor`` runs with ``params.workers`` CPUs each
-    (:func:`slices`); the assembly gets
-    what is left, at least its share (so the plan may end late by the parts' overrun:
-    their tasks' start, JSON and engine import are outside their limits). When a
+    (:func:`slices`); the assembly gets what is left, at least its share (so the plan
+    may end late by the parts' overrun: their tasks' start, JSON and engine import are
+    outside their limits, and their fixed work can exceed them). When a
     part's task fails, one whole solve started from the other parts' allocations
     takes over its orders, with at least :data:`FALLBACK_SHARE` of the limit. The
     plan's assignment stage says how each part went."""
