@@ -80,8 +80,8 @@ def parts(instance: Instance) -> list[Part]:
     the eligible ones: credit, price and lots only remove edges, so the parts are
     never too fine; an order split by operation to every factory offering one of
     them) and to the purchased materials of their bill of materials; factories to the
-    purchased materials they hold in stock. Orders no factory can make stay with the
-    largest part (the whole solve reports why)."""
+    purchased materials they hold in stock. Orders no factory can make, and factories
+    that can make no order, go with the largest part (its solve reports why)."""
     options = instance.fairness
     if (options is not None and options.active) or instance.weights.load_balance:
         return _whole(instance)
@@ -94,8 +94,12 @@ def parts(instance: Instance) -> list[Part]:
     offers = {f.id: {c.process for c in f.capabilities} for f in instance.factories}
     seen: dict[tuple[frozenset[str], bool], list[str]] = {}
     for order in instance.orders:
-        for fid in _capable(order, offers, seen):
-            joined.join(("order", order.id), ("factory", fid))
+        # Orders asking for the same processes share one node joined to their capable
+        # factories once: the same parts as joining each order to each factory, without
+        # orders x factories joins (3.4 s at 50 000 orders).
+        key, capable = _capable(order, offers, seen, joined)
+        if capable:
+            joined.join(("order", order.id), ("needs", key))
         for material in order.bill_of_materials:
             if material in purchased:
                 joined.join(("order", order.id), ("material", material))
@@ -120,16 +124,23 @@ def parts(instance: Instance) -> list[Part]:
 
 
 def _capable(
-    order: Order, offers: dict[str, set[str]], seen: dict[tuple[frozenset[str], bool], list[str]]
-) -> list[str]:
-    """The factories offering every process of ``order`` (one of them, for an order
-    split by operation); ``seen`` caches the answer per set of processes."""
+    order: Order,
+    offers: dict[str, set[str]],
+    seen: dict[tuple[frozenset[str], bool], list[str]],
+    joined: _Joined,
+) -> tuple[str, list[str]]:
+    """The node of ``order``'s processes (all of them, or one of them for an order split
+    by operation) and the factories offering them, joined to that node the first time;
+    ``seen`` caches the factories per set of processes."""
     needs = frozenset(op.process for op in order.operations)
     split = order.split.by_operation and len(order.operations) > 1
-    key = (needs, split)
-    if key not in seen:
-        seen[key] = [f for f, ps in offers.items() if (ps & needs if split else needs <= ps)]
-    return seen[key]
+    key = repr((sorted(needs), split))
+    if (needs, split) not in seen:
+        found = [f for f, ps in offers.items() if (ps & needs if split else needs <= ps)]
+        seen[(needs, split)] = found
+        for fid in found:
+            joined.join(("needs", key), ("factory", fid))
+    return key, seen[(needs, split)]
 
 
 def part_instance(instance: Instance, part: Part, index: int) -> Instance:
