@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
+import numpy as np
 import pytest
 from ortools.sat.python import cp_model
 
 from matcher.bench.io.gap import GapData, assignment_from_plan, evaluate, to_instance
 from matcher.domain.params import SolveParams
 from matcher.generate import generate
+from solvers.assignment import cpsat
+from solvers.assignment import local_search as ls_module
 from solvers.assignment.base import Part, objective_of
 from solvers.assignment.cpsat_model import build_model
 from solvers.assignment.greedy import greedy_parts
@@ -250,3 +254,106 @@ def test_the_plan_from_the_pipeline_passes_the_gap_verifier() -> None:
     result = plan(to_instance(data), SolveParams(workers=1, seed=0, time_limit_s=2))
     check = evaluate(data, assignment_from_plan(data, result))
     assert check.feasible, check.violations
+
+
+def swap_rankings(
+    problem: AssignmentProblem, start: list[Part], seed: int
+) -> tuple[list[tuple[list[int], list[int]]], int, int, int]:
+    """Every swap round's ranking (the partner of each order with an improving swap,
+    every order's change) over 150 kicks, then the objective, moves evaluated, swaps."""
+    ls = GapLocalSearch(problem)
+    ls.set_parts(start)
+    ranked: list[tuple[list[int], list[int]]] = []
+    apply_swaps = ls._apply_swaps
+
+    def spy(best_j: np.ndarray, best_d: np.ndarray) -> int:
+        improving = best_d < 0
+        ranked.append((np.where(improving, best_j, -1).tolist(), best_d.tolist()))
+        return apply_swaps(best_j, best_d)
+
+    ls._apply_swaps = spy  # type: ignore[method-assign]
+    ls.iterate(lambda work: ls.stats.kicks < 150, seed=seed)
+    return ranked, ls.objective(), ls.stats.tried, ls.stats.swaps
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_swaps_ranked_row_by_row_are_the_swaps_ranked_in_blocks(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 agents x 80 jobs: 20 orders a row, so the row-by-row ranking applies at the
+    # default threshold; forcing the block ranking must give the very same search.
+    data = type_e(4, 80, seed)
+    problem = problem_of(data)
+    start = poor_start(data, problem)
+    assert ls_module.SWAP_ROW_ORDERS <= 80 // 4
+    by_row = swap_rankings(problem, start, seed)
+    monkeypatch.setattr(ls_module, "SWAP_ROW_ORDERS", 10**9)
+    in_blocks = swap_rankings(problem, start, seed)
+    assert by_row == in_blocks
+    assert len(by_row[0]) > 150 and by_row[3] > 0
+    assert by_row[1] < objective_of(problem, start)
+
+
+def test_a_plan_descended_to_the_end_is_not_searched_again() -> None:
+    data = type_e(6, 40, 4)
+    problem = problem_of(data)
+    start = poor_start(data, problem)
+    ls = GapLocalSearch(problem)
+    ls.set_parts(start)
+    assert ls.descend(lambda work: True) > 0
+    settled = ls.objective()
+    descents, tried = ls.stats.descents, ls.stats.tried
+    ls.set_parts(ls.parts())  # the same plan again, as LNS hands it back
+    assert ls.descend(lambda work: True) == 0
+    assert (ls.stats.descents, ls.stats.tried) == (descents, tried)
+    ls.set_parts(start)  # another plan: searched, and to the same end
+    assert ls.descend(lambda work: True) == objective_of(problem, start) - settled
+    assert ls.stats.descents == descents + 1 and ls.stats.tried > tried
+    # a descent cut short does not count as settled
+    cut = GapLocalSearch(problem)
+    cut.set_parts(start)
+    cut.descend(lambda work: cut.stats.rounds < 1)
+    assert cut.objective() > settled
+    assert cut.descend(lambda work: True) > 0 and cut.objective() == settled
+
+
+def core_seconds(problem: AssignmentProblem, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The time each core solve of a one-worker, 2 s ``core`` solve is given, the
+    cores made heuristic (no exact core is small enough)."""
+    monkeypatch.setattr(cpsat, "EXACT_CORE_SMALL", 0)
+    monkeypatch.setattr(cpsat, "CORE_PER_ORDER", 1)
+    seconds: list[float] = []
+    solve_restricted = cpsat.CpSatBackend._solve_restricted
+
+    def spy(self: cpsat.CpSatBackend, *args: Any, **kwargs: Any) -> Any:
+        seconds.append(args[7])
+        return solve_restricted(self, *args, **kwargs)
+
+    monkeypatch.setattr(cpsat.CpSatBackend, "_solve_restricted", spy)
+    params = SolveParams(workers=1, time_limit_s=2, seed=0, strategy="core")
+    result = cpsat.CpSatBackend().solve(problem, params)
+    assert any("heuristic core" in n for n in result.notes)
+    return seconds
+
+
+def test_a_heuristic_gap_core_leaves_more_of_the_time_to_the_exchange(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gap = problem_of(type_e(8, 60, 2))
+    other = build_problem(generate(orders=60, factories=10, periods=5, seed=11))
+    assert gap_shape(gap) is None and gap_shape(other) is not None
+    assert cpsat._exchange_share(gap, is_exact=False) == cpsat.SEARCHED_EXCHANGE_SHARE
+    assert cpsat._exchange_share(gap, is_exact=True) == cpsat.EXCHANGE_SHARE
+    assert cpsat._exchange_share(other, is_exact=False) == cpsat.EXCHANGE_SHARE
+    # rows holding many orders each: kicks are dear, CP-SAT keeps its half
+    crowded = problem_of(type_e(2, 2 * cpsat.SEARCHED_ROW_ORDERS + 2, 2))
+    assert gap_shape(crowded) is None
+    assert cpsat._exchange_share(crowded, is_exact=False) == cpsat.EXCHANGE_SHARE
+    roomy = problem_of(type_e(2, 2 * cpsat.SEARCHED_ROW_ORDERS, 2))
+    assert cpsat._exchange_share(roomy, is_exact=False) == cpsat.SEARCHED_EXCHANGE_SHARE
+    assert cpsat.SEARCHED_EXCHANGE_SHARE > cpsat.EXCHANGE_SHARE
+    # the first core of a one-worker solve gets its share of the whole limit
+    assert core_seconds(gap, monkeypatch)[0] == pytest.approx(
+        2 * (1 - cpsat.SEARCHED_EXCHANGE_SHARE)
+    )
+    assert core_seconds(other, monkeypatch)[0] == pytest.approx(2 * (1 - cpsat.EXCHANGE_SHARE))
