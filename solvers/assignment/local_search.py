@@ -439,11 +439,7 @@ class GapLocalSearch:
                     fits = self.weight[None, :, a] <= (slack[a] + wcur[block])[:, None]
                     fits &= self.weight[block][:, assign] <= limit[None, :]
                     fits &= other[None, :]
-                    delta[~fits] = _BIG
-                    arg = delta.argmin(axis=1)
-                    best_j[block] = arg
-                    best_d[block] = delta[np.arange(len(block)), arg]
-                    self.stats.tried += len(block) * n
+                    self._keep_best(block, delta, fits, best_j, best_d)
             return self._apply_swaps(best_j, best_d)
         for lo in range(0, len(first), SWAP_BLOCK):
             block = first[lo : lo + SWAP_BLOCK]
@@ -457,12 +453,24 @@ class GapLocalSearch:
             fits = (w21 - wcur[block][:, None] <= slack[a1][:, None]) & (w12 <= limit[None, :])
             fits &= a1[:, None] != assign[None, :]
             fits &= (a1[:, None] != self.out) & served[None, :]
-            delta[~fits] = _BIG
-            arg = delta.argmin(axis=1)
-            best_j[block] = arg
-            best_d[block] = delta[np.arange(len(block)), arg]
-            self.stats.tried += len(block) * n
+            self._keep_best(block, delta, fits, best_j, best_d)
         return self._apply_swaps(best_j, best_d)
+
+    def _keep_best(
+        self,
+        block: np.ndarray,
+        delta: np.ndarray,
+        fits: np.ndarray,
+        best_j: np.ndarray,
+        best_d: np.ndarray,
+    ) -> None:
+        """Each order of ``block``'s best partner among those that ``fits`` (columns:
+        every order) and its change, into ``best_j`` and ``best_d``."""
+        delta[~fits] = _BIG
+        arg = delta.argmin(axis=1)
+        best_j[block] = arg
+        best_d[block] = delta[np.arange(len(block)), arg]
+        self.stats.tried += len(block) * len(self.jobs)
 
     def _apply_swaps(self, best_j: np.ndarray, best_d: np.ndarray) -> int:
         """Apply each order's best swap (partner ``best_j``, change ``best_d``), the
