@@ -375,15 +375,11 @@ def _merged_purchasing(bought: list[tuple[str, Purchasing]]) -> Purchasing:
     worst coalition over every material is the worst over the parts'. When a part's
     purchasing stopped before the stand-alone costs, the whole states no savings or
     split either (a split is of every buyer or of none), and its notes say which."""
+    from solvers.purchasing.stage import split_name  # as the stage names one
+
     items = [p for _, p in bought]
     unsplit = [key for key, p in bought if p.standalone_cents is None]
-    methods = {p.split_method for p in items}
-    if len(methods) == 1:  # named as the purchasing stage names a split over materials
-        method = methods.pop()
-    elif methods == {"shapley", "shapley-sampled"}:
-        method = "shapley-sampled"
-    else:
-        method = "mixed"  # the notes say which material fell back to which
+    method = split_name({p.split_method for p in items})
     cores = [p.core for p in items if p.core is not None]
     worst = max(cores, key=lambda c: c.excess_cents, default=None)
     core = None
@@ -433,32 +429,26 @@ def _merged_sharing(shared: list[tuple[str, CapacitySharing]]) -> CapacitySharin
     """The parts' capacity-sharing analyses as one, ranked as one analysis ranks them
     (:func:`solvers.sharing.analysis.analyse`): no transfer or lend can cross parts,
     since no factory of one part can make another part's orders."""
-    from solvers.sharing.analysis import TOP  # the analysis' own cut-off of its rankings
+    from solvers.sharing.analysis import (  # the analysis' own rankings and cut-off
+        TOP,
+        need_rank,
+        offer_rank,
+        overloaded_rank,
+        transfer_rank,
+        under_used_rank,
+    )
 
     items = [c for _, c in shared]
-    needs = sorted(
-        (n for c in items for n in c.extra_capacity_pays),
-        key=lambda n: (-n.marginal_cents_per_hour, n.factory, n.period),
-    )
-    offers = sorted(
-        (o for c in items for o in c.idle_to_offer),
-        key=lambda o: (-o.idle_hours, o.factory, o.resource_group),
-    )
-    transfers = sorted(
-        (t for c in items for t in c.transfers),
-        key=lambda t: (-len(t.serves_mandatory), -t.saving_cents, t.kind.value, t.from_factory),
-    )
+    needs = sorted((n for c in items for n in c.extra_capacity_pays), key=need_rank)
+    offers = sorted((o for c in items for o in c.idle_to_offer), key=offer_rank)
+    transfers = sorted((t for c in items for t in c.transfers), key=transfer_rank)
     backups = [c.backups for c in items if c.backups is not None]
     methods = list(dict.fromkeys(c.method for c in items))
     return CapacitySharing(
         method="; ".join(methods),
         capacity=[r for c in items for r in c.capacity],
-        overloaded=sorted(
-            (x for c in items for x in c.overloaded), key=lambda x: (-len(x.orders), x.factory)
-        ),
-        under_used=sorted(
-            (x for c in items for x in c.under_used), key=lambda x: (x.utilisation, x.factory)
-        ),
+        overloaded=sorted((x for c in items for x in c.overloaded), key=overloaded_rank),
+        under_used=sorted((x for c in items for x in c.under_used), key=under_used_rank),
         extra_capacity_pays=needs[:TOP],
         idle_to_offer=offers[:TOP],
         transfers=transfers,

@@ -443,12 +443,7 @@ def _assemble(
     methods = {s.method for s in splits.values() if len(s.charged) > 1} or {
         "shapley" if params.savings_split == "shapley" else "proportional"
     }
-    if len(methods) == 1:
-        method = methods.pop()
-    elif methods == {"shapley", "shapley-sampled"}:
-        method = "shapley-sampled"
-    else:
-        method = "mixed"  # the notes say which material fell back to which
+    method = split_name(methods)
     shares = [
         SavingsShare(
             factory=f,
@@ -499,6 +494,17 @@ def _assemble(
         core=_core(splits),
         notes=notes,
     )
+
+
+def split_name(methods: set[str]) -> str:
+    """The name of a savings split made of per-material splits by ``methods``: the one
+    method, ``shapley-sampled`` when exact and sampled Shapley mix, else ``mixed`` (the
+    notes say which material fell back to which)."""
+    if len(methods) == 1:
+        return next(iter(methods))
+    if methods == {"shapley", "shapley-sampled"}:
+        return "shapley-sampled"
+    return "mixed"
 
 
 def _core(splits: dict[str, _Split]) -> CoreCheck | None:

@@ -155,7 +155,7 @@ def analyse(
             marginal_cents_per_hour=r.marginal_cents_per_hour,
             processes=processes[(r.factory, r.resource_group)],
         )
-        for r in sorted(rows, key=lambda r: (-r.marginal_cents_per_hour, r.factory, r.period))
+        for r in sorted(rows, key=need_rank)
         if r.marginal_cents_per_hour > 0
     ][:TOP]
     offers = _offers(state, processes)
@@ -177,9 +177,7 @@ def analyse(
             f"moves of work not searched: the assignment is proved within the requested "
             f"gap, so no move can save more than {proved_gap / 100:,.2f}"
         )
-    transfers.sort(
-        key=lambda tr: (-len(tr.serves_mandatory), -tr.saving_cents, tr.kind.value, tr.from_factory)
-    )
+    transfers.sort(key=transfer_rank)
     backups = _backups(state) if params.backups else None
     return CapacitySharing(
         method=method,
@@ -193,6 +191,34 @@ def analyse(
         wall_time_s=round(time.perf_counter() - start, 3),
         notes=notes,
     )
+
+
+# How the analysis ranks what it finds; a decomposed solve's merge ranks the same way.
+
+
+def need_rank(r: CapacityRow | CapacityNeed) -> tuple[float, str, int]:
+    """Where extra capacity pays: highest marginal value first."""
+    return (-r.marginal_cents_per_hour, r.factory, r.period)
+
+
+def overloaded_rank(x: FactoryLoad) -> tuple[int, str]:
+    """Overloaded factories: most hurt orders first."""
+    return (-len(x.orders), x.factory)
+
+
+def under_used_rank(x: FactoryLoad) -> tuple[float, str]:
+    """Under-used factories: least used first."""
+    return (x.utilisation, x.factory)
+
+
+def offer_rank(o: CapacityOffer) -> tuple[float, str, str]:
+    """Idle capacity to offer: most idle hours first."""
+    return (-o.idle_hours, o.factory, o.resource_group)
+
+
+def transfer_rank(tr: Transfer) -> tuple[int, int, str, str]:
+    """Transfers: those serving the most mandatory orders, then the largest saving."""
+    return (-len(tr.serves_mandatory), -tr.saving_cents, tr.kind.value, tr.from_factory)
 
 
 def _values(
@@ -375,8 +401,8 @@ def _loads(state: _State) -> tuple[list[FactoryLoad], list[FactoryLoad]]:
                     **common,
                 )
             )
-    overloaded.sort(key=lambda x: (-len(x.orders), x.factory))
-    under.sort(key=lambda x: (x.utilisation, x.factory))
+    overloaded.sort(key=overloaded_rank)
+    under.sort(key=under_used_rank)
     return overloaded, under
 
 
@@ -397,7 +423,7 @@ def _offers(state: _State, processes: dict[tuple[str, str], list[str]]) -> list[
                     idle_hours=round(sum(idle[t] for t in periods) / 60, 4),
                 )
             )
-    offers.sort(key=lambda o: (-o.idle_hours, o.factory, o.resource_group))
+    offers.sort(key=offer_rank)
     return offers[:TOP]
 
 
