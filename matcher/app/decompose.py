@@ -245,16 +245,17 @@ def decomposed_plan(
         )
         for i, part in enumerate(found)
     ]
+    index = {call.key: i for i, call in enumerate(calls)}
     outcomes = []
     for outcome in executor.run(solve_part, calls, cpus_per_task=params.workers):
-        i = int(outcome.key.removeprefix("part"))
+        i = index[outcome.key]
         got = None if outcome.error else Plan.model_validate_json(outcome.value)
         outcomes.append(
             PartOutcome(
                 outcome.key, len(found[i].orders), limits[i], got, outcome.error, outcome.wall_s
             )
         )
-    outcomes.sort(key=lambda o: int(o.key.removeprefix("part")))
+    outcomes.sort(key=lambda o: index[o.key])
     spent = time.perf_counter() - started
     notes = _part_notes(outcomes, executor, at_once, share, spent)
     if all(o.plan is not None for o in outcomes):

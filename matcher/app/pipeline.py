@@ -117,9 +117,7 @@ def plan(
         own = params.model_copy(
             update={"time_limit_s": params.time_limit_s * (1 - PRICE_OF_FAIRNESS_SHARE)}
         )
-    if params.workers > 1:  # wall-clock: the work after the stages' clock counts too
-        after = min(AFTER_SHARE * own.time_limit_s, AFTER_S_PER_ORDER * len(instance.orders))
-        own = own.model_copy(update={"time_limit_s": own.time_limit_s - after})
+    own = _less_after(own, instance)
     with _clock(own, stop) as clock:
         result = _plan(instance, own, progress, clock, anchor, warm)
     price, notes = None, []
@@ -160,10 +158,7 @@ def assembled_plan(
     ``params.time_limit_s`` (less the time kept for the work after it, as in
     :func:`plan`), then the costs, KPIs and fairness report that :func:`plan` gives a
     plan of its own."""
-    own = params
-    if params.workers > 1:
-        after = min(AFTER_SHARE * params.time_limit_s, AFTER_S_PER_ORDER * len(instance.orders))
-        own = params.model_copy(update={"time_limit_s": params.time_limit_s - after})
+    own = _less_after(params, instance)
     stages = list(pieces.stages)
     routing = None
     with _clock(own, stop) as clock:
@@ -213,6 +208,16 @@ def assembled_plan(
     )
     report = fairness_report(instance, result, params.fairness or instance.fairness)
     return result.model_copy(update={"fairness": report})
+
+
+def _less_after(params: SolveParams, instance: Instance) -> SolveParams:
+    """``params`` with the time kept for the work after the stages' clock taken off the
+    limit (:data:`AFTER_S_PER_ORDER`, at most :data:`AFTER_SHARE`): with more than one
+    worker the limit is wall-clock, and that work counts too."""
+    if params.workers == 1:
+        return params
+    after = min(AFTER_SHARE * params.time_limit_s, AFTER_S_PER_ORDER * len(instance.orders))
+    return params.model_copy(update={"time_limit_s": params.time_limit_s - after})
 
 
 _NO_PLAN = (SolveStatus.INFEASIBLE, SolveStatus.TIME_LIMIT, SolveStatus.UNKNOWN)
