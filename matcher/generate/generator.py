@@ -28,6 +28,7 @@ from matcher.generate.logistics import (
     draw_fleet,
     draw_hubs,
     draw_line_haul,
+    draw_milk_run_vehicles,
     hubs_stream,
 )
 from matcher.generate.materials import draw_material_terms, materials_stream
@@ -120,10 +121,11 @@ def generate(
     # Sourcing, stock, lead times and capacities: their own stream, after the main one.
     draw_material_terms(materials_stream(seed), periods, industries, fac, cal, plan, data)
     if hubs:
-        # Hubs and line-haul: their own stream, last, sized on the final orders and
-        # factories.
+        # Hubs, line-haul and the vehicles of their milk runs: their own stream, last,
+        # sized on the final orders and factories.
         hub_rng = hubs_stream(seed)
         data["transport"]["line_haul"] = draw_line_haul(hub_rng, data["transport"])
+        draw_milk_run_vehicles(hub_rng, clusters, data)
         data["fleet"]["hubs"] = draw_hubs(hub_rng, clusters, data)
     return Instance.model_validate(data)
 

@@ -41,27 +41,75 @@ def draw_fleet(rng: np.random.Generator, clusters: list[Place]) -> dict[str, Any
         depot = f"D-{c.name.lower()}"
         depots.append({"id": depot, "location": {"lat": c.lat, "lon": c.lon, "region": c.name}})
         for v in range(int(rng.integers(2, 7))):
-            kind, wkg, vol, fixed, per_km, per_hour = VEHICLE_TYPES[
-                int(rng.choice(len(VEHICLE_TYPES), p=[0.4, 0.4, 0.2]))
-            ]
-            start = int(rng.choice([360, 420, 480]))
-            vehicles.append(
-                {
-                    "id": f"{depot}-{kind}{v + 1}",
-                    "depot": depot,
-                    "capacity": {
-                        "weight_kg": float(int(rng.integers(wkg[0], wkg[1] + 1)) // 100 * 100),
-                        "volume_m3": float(rng.integers(vol[0], vol[1] + 1)),
-                    },
-                    "fixed_cost_cents": round(fixed * rng.uniform(0.85, 1.15)),
-                    "cost_per_km_cents": round(per_km * rng.uniform(0.85, 1.15)),
-                    "cost_per_hour_cents": round(per_hour * rng.uniform(0.85, 1.15)),
-                    "speed_kmh": float(rng.choice([45.0, 50.0, 55.0, 60.0])),
-                    "shift_start_minute": start,
-                    "shift_end_minute": start + 600,
-                }
-            )
+            vehicles.append(_vehicle(rng, depot, v + 1))
     return {"depots": depots, "vehicles": vehicles}
+
+
+def _vehicle(rng: np.random.Generator, depot: str, number: int) -> dict[str, Any]:
+    """A van, truck or heavy truck of ``depot`` (40/40/20 %), its terms drawn around
+    its type's."""
+    kind, wkg, vol, fixed, per_km, per_hour = VEHICLE_TYPES[
+        int(rng.choice(len(VEHICLE_TYPES), p=[0.4, 0.4, 0.2]))
+    ]
+    start = int(rng.choice([360, 420, 480]))
+    return {
+        "id": f"{depot}-{kind}{number}",
+        "depot": depot,
+        "capacity": {
+            "weight_kg": float(int(rng.integers(wkg[0], wkg[1] + 1)) // 100 * 100),
+            "volume_m3": float(rng.integers(vol[0], vol[1] + 1)),
+        },
+        "fixed_cost_cents": round(fixed * rng.uniform(0.85, 1.15)),
+        "cost_per_km_cents": round(per_km * rng.uniform(0.85, 1.15)),
+        "cost_per_hour_cents": round(per_hour * rng.uniform(0.85, 1.15)),
+        "speed_kmh": float(rng.choice([45.0, 50.0, 55.0, 60.0])),
+        "shift_start_minute": start,
+        "shift_end_minute": start + 600,
+    }
+
+
+FACTORIES_PER_VEHICLE = 10
+"""With hubs, a depot has at least one vehicle for every this many factories its hub
+serves: a milk run calls at about ten factories in its ten-hour shift (factories 5-60
+km from the hub and from one another, some twenty minutes a stop). ``draw_fleet``'s
+two to six vehicles a depot, drawn whatever the cluster's size, left the hubs of a
+10 000-order instance (50-120 factories each) with a fleet that could call at a
+quarter of their factories' legs (docs/logistics.md)."""
+
+
+def draw_milk_run_vehicles(
+    rng: np.random.Generator, clusters: list[Place], data: dict[str, Any]
+) -> None:
+    """Add to each depot of ``data["fleet"]`` the vehicles its hub's factories need
+    (:data:`FACTORIES_PER_VEHICLE`), numbered on from its others; nothing is drawn for
+    a depot that has enough, so small instances are unchanged."""
+    _, served = _nearest_hub(clusters, data)
+    counts = np.bincount(served, minlength=len(clusters))
+    vehicles: list[dict[str, Any]] = data["fleet"]["vehicles"]
+    for h, c in enumerate(clusters):
+        depot = f"D-{c.name.lower()}"
+        have = sum(1 for v in vehicles if v["depot"] == depot)
+        need = math.ceil(int(counts[h]) / FACTORIES_PER_VEHICLE)
+        for number in range(have + 1, need + 1):
+            vehicles.append(_vehicle(rng, depot, number))
+
+
+def _nearest_hub(
+    clusters: list[Place], data: dict[str, Any]
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.int64]]]:
+    """Road km from every factory to every cluster's hub (at its depot), and each
+    factory's nearest (argmin: the first on a tie), which docs/logistics.md's rule
+    (the nearest within reach) makes its hub once every hub reaches its own."""
+    road_factor = float(data["transport"].get("road_factor", Transport().road_factor))
+    factories: list[dict[str, Any]] = data["factories"]
+    f_lat = np.array([f["location"]["lat"] for f in factories], dtype=np.float64)
+    f_lon = np.array([f["location"]["lon"] for f in factories], dtype=np.float64)
+    h_lat = np.array([c.lat for c in clusters], dtype=np.float64)
+    h_lon = np.array([c.lon for c in clusters], dtype=np.float64)
+    km = road_factor * haversine_km(
+        f_lat[:, None], f_lon[:, None], h_lat[None, :], h_lon[None, :]
+    )  # factories x hubs
+    return km, np.argmin(km, axis=1)
 
 
 def hubs_stream(seed: int) -> np.random.Generator:
@@ -121,19 +169,7 @@ def draw_hubs(
     only part of what they ship. The flow is lumpy (an order's goods leave in one
     period), so the capacity binds on busy periods and not on others.
     """
-    road_factor = float(data["transport"].get("road_factor", Transport().road_factor))
-    factories: list[dict[str, Any]] = data["factories"]
-    f_lat = np.array([f["location"]["lat"] for f in factories], dtype=np.float64)
-    f_lon = np.array([f["location"]["lon"] for f in factories], dtype=np.float64)
-    h_lat = np.array([c.lat for c in clusters], dtype=np.float64)
-    h_lon = np.array([c.lon for c in clusters], dtype=np.float64)
-    km = road_factor * haversine_km(
-        f_lat[:, None], f_lon[:, None], h_lat[None, :], h_lon[None, :]
-    )  # factories x hubs
-    # Each factory's hub is its nearest (argmin: the first on a tie), and each hub
-    # reaches the factories nearest to it, so docs/logistics.md's rule (the nearest
-    # within reach) gives every factory its nearest hub.
-    served = np.argmin(km, axis=1)
+    km, served = _nearest_hub(clusters, data)
     reach = [
         max(
             _MIN_REACH_KM,

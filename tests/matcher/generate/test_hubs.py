@@ -46,6 +46,8 @@ def test_hubs_are_on_by_default_and_off_on_request(
 def test_an_instance_without_hubs_is_the_same_in_every_other_respect(
     with_hubs: Instance, without_hubs: Instance
 ) -> None:
+    # At this size every depot already has a vehicle for each ten factories its hub
+    # serves, so hubs add no milk-run vehicle (see the test after the next).
     stripped = with_hubs.model_copy(
         update={
             "fleet": with_hubs.fleet.model_copy(update={"hubs": []}),
@@ -63,6 +65,38 @@ def test_the_same_seed_draws_the_same_hubs_and_another_seed_other_terms(
     assert again.transport.line_haul == with_hubs.transport.line_haul
     other = generate(*_ARGS[:3], _ARGS[3] + 1)
     assert other.transport.line_haul != with_hubs.transport.line_haul
+
+
+def test_a_hub_serving_many_factories_gets_vehicles_for_its_milk_runs() -> None:
+    """With hubs, a depot has at least one vehicle for every ten factories its hub
+    serves (docs/logistics.md): the vehicles drawn without hubs, then as many more,
+    from the hubs' stream, as the factories need; without hubs the drawn fleet alone."""
+    with_hubs = generate(200, 150, 7, 5)
+    without = generate(200, 150, 7, 5, hubs=False)
+    transport, hubs = with_hubs.transport, with_hubs.fleet.hubs
+    served = {hub.id: 0 for hub in hubs}
+    for f in with_hubs.factories:
+        hub = nearest_hub(f.location, hubs, transport)
+        assert hub is not None
+        served[hub.id] += 1
+    added = 0
+    for depot in with_hubs.fleet.depots:
+        drawn = [v for v in without.fleet.vehicles if v.depot == depot.id]
+        now = [v for v in with_hubs.fleet.vehicles if v.depot == depot.id]
+        need = math.ceil(served["H-" + depot.id.removeprefix("D-")] / 10)
+        assert len(now) == max(len(drawn), need)
+        assert now[: len(drawn)] == drawn
+        assert len({v.id for v in now}) == len(now)
+        added += len(now) - len(drawn)
+    assert added > 0
+    # Everything else is the instance without hubs.
+    stripped = with_hubs.model_copy(
+        update={
+            "fleet": without.fleet,
+            "transport": with_hubs.transport.model_copy(update={"line_haul": None}),
+        }
+    )
+    assert stripped == without
 
 
 def test_one_hub_per_cluster_at_its_depot(with_hubs: Instance) -> None:
