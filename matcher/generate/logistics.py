@@ -41,7 +41,9 @@ def draw_fleet(rng: np.random.Generator, clusters: list[Place]) -> dict[str, Any
         depot = f"D-{c.name.lower()}"
         depots.append({"id": depot, "location": {"lat": c.lat, "lon": c.lon, "region": c.name}})
         for v in range(int(rng.integers(2, 7))):
-            vehicles.append(_vehicle(rng, depot, v + 1))
+            vehicle = _vehicle(rng, depot, v + 1)
+            del vehicle["kind"]
+            vehicles.append(vehicle)
     return {"depots": depots, "vehicles": vehicles}
 
 
@@ -53,7 +55,7 @@ def _vehicle(rng: np.random.Generator, depot: str, number: int) -> dict[str, Any
     ]
     start = int(rng.choice([360, 420, 480]))
     return {
-        "id": f"{depot}-{kind}{number}",
+        "id": _vehicle_id(depot, kind, number),
         "depot": depot,
         "capacity": {
             "weight_kg": float(int(rng.integers(wkg[0], wkg[1] + 1)) // 100 * 100),
@@ -65,7 +67,12 @@ def _vehicle(rng: np.random.Generator, depot: str, number: int) -> dict[str, Any
         "speed_kmh": float(rng.choice([45.0, 50.0, 55.0, 60.0])),
         "shift_start_minute": start,
         "shift_end_minute": start + 600,
+        "kind": kind,  # taken out by the callers
     }
+
+
+def _vehicle_id(depot: str, kind: str, number: int) -> str:
+    return f"{depot}-{kind}{number}"
 
 
 FACTORIES_PER_VEHICLE = 10
@@ -81,8 +88,10 @@ def draw_milk_run_vehicles(
     rng: np.random.Generator, clusters: list[Place], data: dict[str, Any]
 ) -> None:
     """Add to each depot of ``data["fleet"]`` the vehicles its hub's factories need
-    (:data:`FACTORIES_PER_VEHICLE`), numbered on from its others; nothing is drawn for
-    a depot that has enough, so small instances are unchanged."""
+    (:data:`FACTORIES_PER_VEHICLE`), numbered on from its others: one model drawn per
+    depot and bought as a batch (identical vehicles, which the routing stage takes as
+    one vehicle type). Nothing is drawn for a depot that has enough, so small
+    instances are unchanged."""
     _, served = _nearest_hub(clusters, data)
     counts = np.bincount(served, minlength=len(clusters))
     vehicles: list[dict[str, Any]] = data["fleet"]["vehicles"]
@@ -90,8 +99,12 @@ def draw_milk_run_vehicles(
         depot = f"D-{c.name.lower()}"
         have = sum(1 for v in vehicles if v["depot"] == depot)
         need = math.ceil(int(counts[h]) / FACTORIES_PER_VEHICLE)
+        if need <= have:
+            continue
+        model = _vehicle(rng, depot, have + 1)
+        kind = model.pop("kind")
         for number in range(have + 1, need + 1):
-            vehicles.append(_vehicle(rng, depot, number))
+            vehicles.append({**model, "id": _vehicle_id(depot, kind, number)})
 
 
 def _nearest_hub(

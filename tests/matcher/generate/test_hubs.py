@@ -70,7 +70,8 @@ def test_the_same_seed_draws_the_same_hubs_and_another_seed_other_terms(
 def test_a_hub_serving_many_factories_gets_vehicles_for_its_milk_runs() -> None:
     """With hubs, a depot has at least one vehicle for every ten factories its hub
     serves (docs/logistics.md): the vehicles drawn without hubs, then as many more,
-    from the hubs' stream, as the factories need; without hubs the drawn fleet alone."""
+    from the hubs' stream, as the factories need, all of one model (one vehicle type
+    for the routing stage); without hubs the drawn fleet alone."""
     with_hubs = generate(200, 150, 7, 5)
     without = generate(200, 150, 7, 5, hubs=False)
     transport, hubs = with_hubs.transport, with_hubs.fleet.hubs
@@ -87,6 +88,8 @@ def test_a_hub_serving_many_factories_gets_vehicles_for_its_milk_runs() -> None:
         assert len(now) == max(len(drawn), need)
         assert now[: len(drawn)] == drawn
         assert len({v.id for v in now}) == len(now)
+        extra = [v.model_dump(exclude={"id"}) for v in now[len(drawn) :]]
+        assert all(terms == extra[0] for terms in extra)
         added += len(now) - len(drawn)
     assert added > 0
     # Everything else is the instance without hubs.
