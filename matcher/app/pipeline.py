@@ -516,15 +516,17 @@ def _round(
     stages = [stage]
     purchasing = None
     routing = None
+    nominal = budget  # one worker: the shares the stages so far were given (_used)
     same = previous is not None and allocations == previous.plan.allocations
     if previous is not None and same:
         purchasing, routing = previous.plan.purchasing, previous.plan.routes
         stages += [_reused(s) for s in previous.plan.stages[1:]]
     elif any(o.bill_of_materials for o in instance.orders):
-        left = seconds - (time.perf_counter() - started) - reserve
+        left = seconds - _used(params, started, nominal) - reserve
         if routes:
             left -= ROUTING_SHARE * seconds
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
+        nominal += stage_s
         bought = run_purchasing(
             instance, allocations, params, stage_s, _improvements(progress), stop, proven
         )
@@ -532,7 +534,7 @@ def _round(
             purchasing, purchasing_stats = bought
             stages.append(purchasing_stats)
     if routes and not same:
-        left = seconds - (time.perf_counter() - started) - reserve
+        left = seconds - _used(params, started, nominal) - reserve
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
         routed = run_routing(
             instance, allocations, purchasing, params, stage_s, _improvements(progress), stop
@@ -678,6 +680,14 @@ def _allocations(
             )
     allocations.sort(key=lambda a: (a.order, a.factory, a.operation))
     return allocations, served, credit_units
+
+
+def _used(params: SolveParams, started: float, nominal: float) -> float:
+    """The seconds a round's stages have used before the next one: the clock's with
+    wall-clock limits, else ``nominal``, the shares of the stages before it, so that
+    one worker and a seed give the same plan however loaded the machine (the routing
+    stage counts its share in PyVRP iterations)."""
+    return time.perf_counter() - started if params.workers > 1 else nominal
 
 
 def _sharing(
