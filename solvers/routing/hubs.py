@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from matcher.domain.entities import Hub, Location
 from matcher.domain.geo import line_haul_cost, nearest_hub, road_km
 from matcher.domain.instance import Instance
 from matcher.domain.plan import HubUse, LineHaulShipment
-from solvers.routing.requests import Load, Place
+from solvers.routing.requests import Load, Place, copied
 
 LaneKey = tuple[str, str, str, float, float]
 """(kind, origin id, destination id, lat, lon of the far end): goods lanes of one buyer
@@ -71,7 +71,7 @@ def as_leg(load: Load, hub: Hub, onward_per_kg: float = 0.0) -> Load:
     """``load`` through ``hub``: goods delivered there, materials picked up there."""
     at = Place("hub", hub.id, hub.location)
     goods = load.kind == "goods"
-    return replace(
+    return copied(
         load,
         id=f"{load.id}@{hub.id}",
         hub=hub.id,
@@ -149,7 +149,7 @@ def choose(instance: Instance, loads: Sequence[Load], carriable: Carriable) -> C
             used += loads[k].kg
             chosen[k] = onward
     out = [
-        replace(legs[k], onward_per_kg=chosen[k]) if k in chosen else load
+        copied(legs[k], onward_per_kg=chosen[k]) if k in chosen else load
         for k, load in enumerate(loads)
     ]
     return Choice(out, len(chosen), per_kg)
