@@ -61,13 +61,15 @@ def test_an_exact_gap_core_gets_the_search_by_its_size(
 ) -> None:
     """A GAP (10 agents x 60 jobs: 600 production variables, above the proof size) is
     solved on an exact core, whose bound is global: the cut-rich search is asked for
-    it; a 5 x 15 one (75 variables) gets the proof search."""
+    it; a 5 x 15 one (75 variables) gets the proof search. (Without HiGHS beside the
+    core strategy, which takes a worker: tests/solvers/assignment/test_mip_beside.py.)"""
+    monkeypatch.setattr(cpsat, "MIP_BESIDE_MAX_VARIABLES", 0)
     calls: list[tuple[int, int]] = []
     search = cpsat._search_bound
 
-    def spy(solver: cp_model.CpSolver, w: int, size: int) -> None:
+    def spy(solver: cp_model.CpSolver, w: int, size: int, lent: bool = False) -> None:
         calls.append((w, size))
-        search(solver, w, size)
+        search(solver, w, size, lent)
 
     monkeypatch.setattr(cpsat, "_search_bound", spy)
     problem = gap(10, 60, seed=3)
