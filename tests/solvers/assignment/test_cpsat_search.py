@@ -46,7 +46,12 @@ def test_small_global_models_still_search_for_the_proof() -> None:
     p = _searched(2, cpsat.PROVE_MAX_VARIABLES).parameters
     assert list(p.extra_subsolvers) == ["lb_tree_search"]
     assert not p.ignore_subsolvers
-    assert _searched(1, cpsat.PROVE_MAX_VARIABLES).parameters.interleave_search
+    # One worker: the LP with the capacity rows' cuts, not the interleaved portfolio.
+    one = _searched(1, cpsat.PROVE_MAX_VARIABLES).parameters
+    assert one.linearization_level == 2 and not one.interleave_search
+    lent = cp_model.CpSolver()  # one worker left beside HiGHS: the same proof search
+    cpsat._search_bound(lent, 1, cpsat.PROVE_MAX_VARIABLES, lent=True)
+    assert lent.parameters.linearization_level == 2 and not lent.parameters.interleave_search
 
 
 def test_one_worker_keeps_the_default_search_on_large_models() -> None:
