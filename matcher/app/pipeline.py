@@ -400,7 +400,8 @@ def _feedback_rounds(
         # not compare with the first round's: a listener hears of the better plans only.
         now = time.perf_counter()
         last = _round(fed, backend, params, seconds, now, None, stop, None, last, proven)
-        better = last.plan.costs.objective < best.plan.costs.objective
+        gain = best.plan.costs.objective - last.plan.costs.objective
+        better = gain > 0
         history.append(_round_summary(k, last, kept=better))
         if not better:
             notes.append(f"feedback: round {k} did not lower the objective; stopped")
@@ -409,6 +410,12 @@ def _feedback_rounds(
         if progress is not None:
             elapsed = time.perf_counter() - started
             progress(Progress("feedback", backend.name, elapsed, best.plan.costs.objective, None))
+        if gain < params.relative_gap * abs(best.plan.costs.objective):
+            notes.append(
+                f"feedback: round {k} lowered the objective by {gain:.0f}, less than the "
+                f"relative gap ({params.relative_gap:g}); stopped"
+            )
+            break
     chosen = max(i for i, r in enumerate(history) if r["kept"])
     notes.append(
         f"feedback: {len(history) - 1} round(s) after the first; round {chosen} kept "
