@@ -142,7 +142,10 @@ def solve_mathopt(
     model_params = mathopt.ModelSolveParameters(
         variable_values_filter=mathopt.SparseVectorFilter(skip_zero_values=True)
     )
-    start_note = "no MIP start (OR-Tools' HiGHS takes none); the greedy plan is the fallback"
+    # OR-Tools 9.15's HiGHS does accept a start (its log says "MIP start solution is
+    # feasible"), but a whole-model start on GAP c20200 kept it from proving the optimum
+    # in one test: none is given, and the greedy plan stays the fallback.
+    start_note = "no MIP start given to HiGHS; the greedy plan is the fallback"
     if hint is not None and solver == "scip":
         xs = [m.get_variable(i) for i in range(n)]
         values = {x: float(val) for x, val in zip(xs, hint, strict=True)}
