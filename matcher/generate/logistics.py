@@ -41,20 +41,18 @@ def draw_fleet(rng: np.random.Generator, clusters: list[Place]) -> dict[str, Any
         depot = f"D-{c.name.lower()}"
         depots.append({"id": depot, "location": {"lat": c.lat, "lon": c.lon, "region": c.name}})
         for v in range(int(rng.integers(2, 7))):
-            vehicle = _vehicle(rng, depot, v + 1)
-            del vehicle["kind"]
-            vehicles.append(vehicle)
+            vehicles.append(_vehicle(rng, depot, v + 1)[1])
     return {"depots": depots, "vehicles": vehicles}
 
 
-def _vehicle(rng: np.random.Generator, depot: str, number: int) -> dict[str, Any]:
+def _vehicle(rng: np.random.Generator, depot: str, number: int) -> tuple[str, dict[str, Any]]:
     """A van, truck or heavy truck of ``depot`` (40/40/20 %), its terms drawn around
-    its type's."""
+    its type's: the kind and the vehicle."""
     kind, wkg, vol, fixed, per_km, per_hour = VEHICLE_TYPES[
         int(rng.choice(len(VEHICLE_TYPES), p=[0.4, 0.4, 0.2]))
     ]
     start = int(rng.choice([360, 420, 480]))
-    return {
+    return kind, {
         "id": _vehicle_id(depot, kind, number),
         "depot": depot,
         "capacity": {
@@ -67,7 +65,6 @@ def _vehicle(rng: np.random.Generator, depot: str, number: int) -> dict[str, Any
         "speed_kmh": float(rng.choice([45.0, 50.0, 55.0, 60.0])),
         "shift_start_minute": start,
         "shift_end_minute": start + 600,
-        "kind": kind,  # taken out by the callers
     }
 
 
@@ -101,8 +98,7 @@ def draw_milk_run_vehicles(
         need = math.ceil(int(counts[h]) / FACTORIES_PER_VEHICLE)
         if need <= have:
             continue
-        model = _vehicle(rng, depot, have + 1)
-        kind = model.pop("kind")
+        kind, model = _vehicle(rng, depot, have + 1)
         for number in range(have + 1, need + 1):
             vehicles.append({**model, "id": _vehicle_id(depot, kind, number)})
 
