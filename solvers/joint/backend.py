@@ -39,7 +39,7 @@ from solvers.joint.purchasing import (
     read_purchases,
 )
 from solvers.linear import Limits, Outcome, solve_mathopt
-from solvers.purchasing.solve import Bought
+from solvers.purchasing.solve import Bought, purchases_cents
 
 PURCHASING_NOTE = re.compile(r"joint purchasing part: (\d+) cents")
 
@@ -166,7 +166,7 @@ def _settle(
         result.status = SolveStatus.UNKNOWN
         result.notes.append(f"HiGHS's solution breaks the model once rounded ({broken})")
         return
-    buying = sum(b.material_cents + b.transport_cents for b in bought)
+    buying = purchases_cents(bought)
     objective = objective_of(problem, parts) + problem.weights.purchasing * buying
     # The solver's figures carry the raised penalty of every mandatory order it
     # leaves out; in the problem's terms they carry the problem's penalty.

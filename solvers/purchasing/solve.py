@@ -55,6 +55,11 @@ class Bought:
         return sum(self.offer.transport[f] * q for f, _, q in self.deliveries)
 
 
+def purchases_cents(bought: Iterable[Bought]) -> int:
+    """What purchases cost: materials and inbound transport."""
+    return sum(b.material_cents + b.transport_cents for b in bought)
+
+
 @dataclass
 class Uncovered:
     factory: str
@@ -181,7 +186,7 @@ def _solve_material(
         return _fallback(out, mp, buckets, max_suppliers, why, start)
     out.status = outcome.status
     _read(out, mp, mm, [math.floor(v + 0.5) for v in outcome.values], floor)
-    out.cost = sum(b.material_cents + b.transport_cents for b in out.bought)
+    out.cost = purchases_cents(out.bought)
     if outcome.objective is not None and abs(outcome.objective - out.cost) > 0.5:
         out.notes.append(f"{solver} reported {outcome.objective:.0f}; the plan costs {out.cost}")
     if out.status == SolveStatus.OPTIMAL:
@@ -202,11 +207,11 @@ def _greedy_if_better(
     n_late: int,
 ) -> None:
     """The greedy purchases in place of an unproved incumbent when they cover more or
-    cost less. OR-Tools' HiGHS takes no MIP start, so on a large material stopped by
-    its limit the incumbent can be dearer than the greedy plan (50 000 orders: three
-    of 23 materials after 30 s)."""
+    cost less. HiGHS is given no MIP start (:func:`solvers.linear.solve_mathopt`), so
+    on a large material stopped by its limit the incumbent can be dearer than the
+    greedy plan (50 000 orders: three of 23 materials after 30 s)."""
     bought, uncovered = greedy_purchases(mp, buckets, max_suppliers)
-    cost = sum(b.material_cents + b.transport_cents for b in bought)
+    cost = purchases_cents(bought)
     short = sum(u.units for u in out.uncovered[n_late:])
     if (sum(u.units for u in uncovered), cost) < (short, out.cost):
         out.notes.append(
@@ -268,7 +273,7 @@ def _fallback(
     out.status = SolveStatus.FEASIBLE
     out.bought = bought
     out.uncovered += uncovered
-    out.cost = sum(b.material_cents + b.transport_cents for b in bought)
+    out.cost = purchases_cents(bought)
     out.bound = None
     out.notes.append(f"{out.material}: {why}; greedy purchases instead")
     out.wall_time_s = time.perf_counter() - start
@@ -304,7 +309,7 @@ def greedy_purchases(
         bought, uncovered = _greedy_pass(mp, buckets, max_suppliers, volume)
         key = (
             sum(u.units for u in uncovered),
-            sum(b.material_cents + b.transport_cents for b in bought),
+            purchases_cents(bought),
         )
         if best is None or key < best[0]:
             best = (key, bought, uncovered)

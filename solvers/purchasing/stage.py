@@ -48,6 +48,7 @@ from solvers.purchasing.solve import (
     MaterialSolution,
     ProvenAnswers,
     greedy_purchases,
+    purchases_cents,
     solve_material,
 )
 
@@ -263,7 +264,7 @@ def _standalone(
 def _greedy_alone(mp: MaterialProblem, factory: str, max_suppliers: int | None) -> MaterialSolution:
     buckets, _ = buckets_of(mp, [factory])
     bought, _ = greedy_purchases(mp, buckets, max_suppliers)
-    cost = sum(b.material_cents + b.transport_cents for b in bought)
+    cost = purchases_cents(bought)
     return MaterialSolution(mp.material.id, (factory,), SolveStatus.FEASIBLE, bought, cost=cost)
 
 
