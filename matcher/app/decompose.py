@@ -92,7 +92,7 @@ def parts(instance: Instance) -> list[Part]:
             if material in purchased:
                 joined.join(("factory", factory.id), ("material", material))
     offers = {f.id: {c.process for c in f.capabilities} for f in instance.factories}
-    seen: dict[tuple[frozenset[str], bool], list[str]] = {}
+    seen: dict[str, list[str]] = {}
     for order in instance.orders:
         # Orders asking for the same processes share one node joined to their capable
         # factories once: the same parts as joining each order to each factory, without
@@ -126,21 +126,21 @@ def parts(instance: Instance) -> list[Part]:
 def _capable(
     order: Order,
     offers: dict[str, set[str]],
-    seen: dict[tuple[frozenset[str], bool], list[str]],
+    seen: dict[str, list[str]],
     joined: _Joined,
 ) -> tuple[str, list[str]]:
     """The node of ``order``'s processes (all of them, or one of them for an order split
     by operation) and the factories offering them, joined to that node the first time;
-    ``seen`` caches the factories per set of processes."""
+    ``seen`` caches the factories per node."""
     needs = frozenset(op.process for op in order.operations)
     split = order.split.by_operation and len(order.operations) > 1
     key = repr((sorted(needs), split))
-    if (needs, split) not in seen:
+    if key not in seen:
         found = [f for f, ps in offers.items() if (ps & needs if split else needs <= ps)]
-        seen[(needs, split)] = found
+        seen[key] = found
         for fid in found:
             joined.join(("needs", key), ("factory", fid))
-    return key, seen[(needs, split)]
+    return key, seen[key]
 
 
 def part_instance(instance: Instance, part: Part, index: int) -> Instance:
