@@ -51,6 +51,7 @@ from solvers.assignment.fairness import terms as fairness_terms
 from solvers.assignment.problem import AnchorSpec, AssignmentProblem, build_problem
 from solvers.purchasing.solve import ProvenAnswers
 from solvers.purchasing.stage import run_purchasing
+from solvers.routing.searched import SearchedDays
 from solvers.routing.stage import run_routing
 from solvers.sharing.analysis import analyse
 
@@ -313,10 +314,10 @@ def _plan(
     too_big = fed and problem.size > FEEDBACK_MAX_VARIABLES
     fed = fed and not too_big
     first_s = params.time_limit_s * (ROUND_SHARES[0] if fed else 1)
-    proven = ProvenAnswers()  # purchasing answers proved in one round serve the next
-    best = _round(problem, backend, params, first_s, started, progress, stop, anchor, None, proven)
+    earlier = _Earlier(ProvenAnswers(), SearchedDays())  # one round's answers serve the next
+    best = _round(problem, backend, params, first_s, started, progress, stop, anchor, None, earlier)
     if fed:
-        best = _feedback_rounds(problem, backend, params, best, started, progress, stop, proven)
+        best = _feedback_rounds(problem, backend, params, best, started, progress, stop, earlier)
     notes = []
     if too_big:
         notes.append(
@@ -355,6 +356,15 @@ first. Fixed shares rather than the time left, so that one worker and a seed giv
 same rounds and the same plan however loaded the machine."""
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """What the stages of one round keep for the next rounds of the same plan: the
+    purchase plans proved optimal and the periods' routing searches."""
+
+    purchases: ProvenAnswers
+    days: SearchedDays
+
+
 @dataclass
 class _Round:
     """One pass of the stages: the problem it solved, the assignment and the plan."""
@@ -377,7 +387,7 @@ def _feedback_rounds(
     started: float,
     progress: ProgressCallback | None,
     stop: StopSignal | None,
-    proven: ProvenAnswers,
+    earlier: _Earlier,
 ) -> _Round:
     """Rounds after the first, while the objective falls: the best round, its
     assignment stage stating every round's costs."""
@@ -399,7 +409,7 @@ def _feedback_rounds(
         # A later round's stages price with the fed-back costs, so their incumbents do
         # not compare with the first round's: a listener hears of the better plans only.
         now = time.perf_counter()
-        last = _round(fed, backend, params, seconds, now, None, stop, None, last, proven)
+        last = _round(fed, backend, params, seconds, now, None, stop, None, last, earlier)
         gain = best.plan.costs.objective - last.plan.costs.objective
         better = gain > 0
         history.append(_round_summary(k, last, kept=better))
@@ -466,7 +476,7 @@ def _round(
     stop: StopSignal | None,
     anchor: AnchorSpec | None,
     previous: _Round | None = None,
-    proven: ProvenAnswers | None = None,
+    earlier: _Earlier | None = None,
 ) -> _Round:
     """The stages once, in ``seconds`` from ``started`` less the capacity-sharing
     analysis' share when it runs after them: assignment, purchasing (when the
@@ -535,7 +545,13 @@ def _round(
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
         nominal += stage_s
         bought = run_purchasing(
-            instance, allocations, params, stage_s, _improvements(progress), stop, proven
+            instance,
+            allocations,
+            params,
+            stage_s,
+            _improvements(progress),
+            stop,
+            None if earlier is None else earlier.purchases,
         )
         if bought is not None:
             purchasing, purchasing_stats = bought
@@ -544,7 +560,14 @@ def _round(
         left = seconds - _used(params, started, nominal) - reserve
         stage_s = max(MIN_STAGE_SHARE * seconds, left)
         routed = run_routing(
-            instance, allocations, purchasing, params, stage_s, _improvements(progress), stop
+            instance,
+            allocations,
+            purchasing,
+            params,
+            stage_s,
+            _improvements(progress),
+            stop,
+            None if earlier is None else earlier.days,
         )
         if routed is not None:
             routing, routing_stats = routed

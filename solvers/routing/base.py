@@ -57,6 +57,7 @@ class Sequences:
     found: bool = False  # some solution at all (even if the engine calls it infeasible)
     time_to_first_feasible_s: float | None = None
     iterations: int | None = None
+    converged: bool = False  # stopped on no improvement: a longer limit changes nothing
     notes: list[str] = field(default_factory=list)
 
 
@@ -161,6 +162,7 @@ def evaluate_sequences(
         wall_time_s=time.perf_counter() - limits.started,
         time_to_first_feasible_s=raw.time_to_first_feasible_s,
         iterations=raw.iterations,
+        converged=raw.converged,
         seed=limits.seed,
         notes=notes,
         dropped_broken=dropped_broken,

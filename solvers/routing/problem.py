@@ -115,6 +115,17 @@ class RoutingProblem:
     def vehicles(self) -> int:
         return sum(v.count for v in self.vehicle_types)
 
+    def key(self) -> tuple[object, ...]:
+        """Everything but the travel matrices, hashable: with the places the matrices
+        were built from, it tells whether two problems are the same."""
+        return (
+            self.places,
+            tuple(self.depots),
+            tuple(self.vehicle_types),
+            tuple(self.requests),
+            self.dimensions,
+        )
+
     def problems(self) -> list[str]:
         """What makes this data unusable (empty when consistent); the adapters assume none."""
         found = self._profile_problems()
@@ -197,6 +208,7 @@ class RoutingResult:
     wall_time_s: float = 0.0
     time_to_first_feasible_s: float | None = None
     iterations: int | None = None
+    converged: bool = False  # stopped on no improvement, not by a limit (PyVRP's patience)
     seed: int = 0
     notes: list[str] = field(default_factory=list)
     dropped_broken: int = 0  # routes dropped for breaking a rule (optional requests only)

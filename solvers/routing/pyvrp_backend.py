@@ -111,6 +111,7 @@ class _Deadline:
         self.first_feasible_s: float | None = None
         self.iterations = 0
         self.improved_at = 0  # the iteration of the last improvement
+        self.converged = False  # stopped by its patience, not by a limit
 
     def __call__(self, best_cost: float) -> bool:
         self.iterations += 1
@@ -127,6 +128,7 @@ class _Deadline:
                 self.limits.on_improvement(elapsed, int(best_cost))
         patience, found = self.limits.patience, self.first_feasible_s is not None
         if patience is not None and found and self.iterations - self.improved_at > patience:
+            self.converged = True
             return True
         give_up = self.limits.give_up_s
         if give_up is not None and self.first_feasible_s is None:
@@ -150,6 +152,7 @@ class PyVrpBackend:
             warnings.simplefilter("always", PenaltyBoundWarning)
             result = _solve(data, deadline, limits.seed)
         raw = self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
+        raw.converged = deadline.converged
         if any(issubclass(w.category, PenaltyBoundWarning) for w in caught):
             raw.notes.append("PyVRP's penalties reached their bound (it struggled for feasibility)")
         return raw

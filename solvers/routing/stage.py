@@ -64,6 +64,7 @@ from solvers.routing.requests import (
     plan_loads,
     split_load,
 )
+from solvers.routing.searched import SearchedDays
 
 SCALE = 100
 """Internal cost units per cent."""
@@ -105,9 +106,12 @@ def run_routing(
     seconds: float,
     progress: ProgressCallback | None = None,
     stop: StopSignal | None = None,
+    searched: SearchedDays | None = None,
 ) -> tuple[Routing, StageStats] | None:
     """Route the plan's loads; ``None`` when the instance has no vehicle (the per-unit
-    estimates then stand)."""
+    estimates then stand). With ``searched``, a period searched before in the same
+    plan with the same loads is not searched again when a new search cannot do better
+    (:mod:`solvers.routing.searched`)."""
     if not instance.fleet.vehicles:
         return None
     start = time.perf_counter()
@@ -153,6 +157,7 @@ def run_routing(
     saved = 0.0  # what the loads routed so far save (their worth) minus their routes' cost
     unpaid: list[int] = []  # periods where no route can pay (no VRP solved)
     unsearched: list[int] = []  # periods reached with no time left (no VRP solved)
+    reused: list[int] = []  # periods whose earlier search was taken again
     for period in sorted(by_period):
         loads = by_period[period]
         if params.workers == 1:  # nominal shares: the clock must not change the routes
@@ -172,9 +177,11 @@ def run_routing(
             unrouted += day.all_to_carrier()
             unpaid.append(period)
             continue
-        result = day.solve(params, share, stop)
+        result, again = _search(day, params, share, stop, searched)
         if result is None:
             continue
+        if again:
+            reused.append(period)
         solvers_used.add(result.solver)
         feasible &= result.feasible
         for note in result.notes:
@@ -193,6 +200,11 @@ def run_routing(
     carried = {u.request for u in unrouted}
     beyond = settle(instance, requests, carried, choice)
     notes = _notes(notes_at, unpaid, unsearched, dropped) + beyond.notes
+    if reused:
+        notes.append(
+            f"period(s) {', '.join(map(str, reused))}: the search of an earlier round "
+            "taken again (the same loads; a new search could not do better)"
+        )
     carrier = sum(r.carrier_cents for r in requests if r.id in carried)
     fleet_cents = sum(r.cost_cents for r in routes)
     routing = Routing(
@@ -229,6 +241,29 @@ def run_routing(
         },
     )
     return routing, stats
+
+
+def _search(
+    day: _Day,
+    params: SolveParams,
+    seconds: float,
+    stop: StopSignal | None,
+    searched: SearchedDays | None,
+) -> tuple[RoutingResult | None, bool]:
+    """The period's search in ``seconds`` (``None`` when nothing is reachable), and
+    whether it is one ``searched`` already held."""
+    if not day.reachable:
+        return None, False
+    limits = day.limits(params, seconds, stop)
+    if searched is None:
+        return day.solve(params, limits), False
+    key = day.key(params)
+    found = searched.get(key, limits)
+    if found is not None:
+        return found, True
+    result = day.solve(params, limits)
+    searched.put(key, limits, result)
+    return result, False
 
 
 def _notes(
@@ -667,21 +702,27 @@ class _Day:
     def _stop(self, p: Place) -> Stop:
         return Stop(self._place(p), *self._window(p), self.service)
 
-    def solve(
-        self, params: SolveParams, seconds: float, stop: StopSignal | None
-    ) -> RoutingResult | None:
-        if not self.reachable:
-            return None
+    def limits(self, params: SolveParams, seconds: float, stop: StopSignal | None) -> RoutingLimits:
+        """The period's search limits for a share of ``seconds``."""
         patience = max(MIN_PATIENCE, PATIENCE_PER_REQUEST * len(self.reachable))
-        limits = RoutingLimits(seconds, seed=params.seed, stop=stop, patience=patience)
-        if params.workers == 1:
-            limits = RoutingLimits(
-                DETERMINISTIC_WALL_FACTOR * seconds,
-                seed=params.seed,
-                stop=stop,
-                max_iterations=max(1, round(ITERATIONS_PER_SECOND * seconds)),
-                patience=patience,
-            )
+        if params.workers > 1:
+            return RoutingLimits(seconds, seed=params.seed, stop=stop, patience=patience)
+        return RoutingLimits(
+            DETERMINISTIC_WALL_FACTOR * seconds,
+            seed=params.seed,
+            stop=stop,
+            max_iterations=max(1, round(ITERATIONS_PER_SECOND * seconds)),
+            patience=patience,
+        )
+
+    def key(self, params: SolveParams) -> tuple[object, ...]:
+        """Everything the period's search reads (:mod:`solvers.routing.searched`): the
+        places its matrices are built from, the problem, the loads' worth that
+        :meth:`assemble` compares routes with, the back-end and the seed."""
+        worth = tuple(r.worth for r in self.reachable)
+        return (params.routing_solver, params.seed, tuple(self.places), self.problem().key(), worth)
+
+    def solve(self, params: SolveParams, limits: RoutingLimits) -> RoutingResult:
         return solve_routing(self.problem(), params.routing_solver, limits)
 
     def assemble(self, result: RoutingResult) -> tuple[list[VehicleRoute], list[Unrouted]]:
