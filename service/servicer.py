@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -171,6 +172,13 @@ def _walk(
             _walk(value, where, limit, exempt, found)
 
 
+def cpu_count() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 class StreamLimitError(Exception):
     pass
 
@@ -305,6 +313,16 @@ class MatcherServicer(pb_grpc.MatcherServicer):
                 )
             )
         return solve_params
+
+    def _unary(self, params: SolveParams, sent: pb.SolveParameters) -> SolveParams:
+        """``params`` for a unary call: when the request leaves ``workers`` unset, the
+        machine's cores shared among the unary solve pool's processes, so that a full
+        pool does not run more solver threads than there are cores (with 2 cores and the
+        default 2 processes, one each, which also makes the plan reproducible)."""
+        if sent.HasField("workers"):
+            return params
+        share = max(1, min(64, cpu_count() // self.settings.solve_workers))
+        return params.model_copy(update={"workers": share})
 
     def _parse(
         self, instance: pb.Instance, params: pb.SolveParameters, context: grpc.ServicerContext
@@ -458,6 +476,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
     def Solve(self, request: pb.SolveRequest, context: grpc.ServicerContext) -> pb.SolveResponse:
         start = time.perf_counter()
         instance, params = self._parse(request.instance, request.params, context)
+        params = self._unary(params, request.params)
         metrics.PHASE_SECONDS.labels("Solve", "validate").observe(time.perf_counter() - start)
         if request.params.mode == pb.SOLVE_MODE_VALIDATE_ONLY:
             return pb.SolveResponse(
@@ -488,6 +507,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         params = self._params(request.params, issues)
         if issues or instance is None or previous is None or disruption is None or params is None:
             abort(context, bad_request_status(issues))
+        params = self._unary(params, request.params)
         if request.params.mode == pb.SOLVE_MODE_VALIDATE_ONLY:
             return pb.ReplanResponse(
                 validated_only=True, elapsed_s=time.perf_counter() - start, request_id=request_id()

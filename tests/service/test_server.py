@@ -53,6 +53,18 @@ def test_solve_returns_the_same_plan_as_the_library(
     assert response.request_id and response.elapsed_s > 0
 
 
+def test_a_solve_without_workers_shares_the_cores_among_the_solve_processes(
+    server: RunningServer, client: MatcherClient, tiny_instance: Instance
+) -> None:
+    from service.servicer import cpu_count
+
+    share = max(1, cpu_count() // server.settings.solve_workers)
+    unset = client.solve(tiny_instance, time_limit_s=10)
+    assert {s.workers for s in unset.stages if s.stage == "assignment"} == {share}
+    chosen = client.solve(tiny_instance, time_limit_s=10, workers=3)
+    assert {s.workers for s in chosen.stages if s.stage == "assignment"} == {3}
+
+
 def test_validate_only_mode_answers_without_a_plan(
     client: MatcherClient, tiny_instance: Instance
 ) -> None:
