@@ -58,6 +58,7 @@ class Sequences:
     time_to_first_feasible_s: float | None = None
     iterations: int | None = None
     converged: bool = False  # stopped on no improvement: a longer limit changes nothing
+    setup_s: float | None = None  # before the search proper, which no limit interrupts
     notes: list[str] = field(default_factory=list)
 
 
@@ -163,6 +164,7 @@ def evaluate_sequences(
         time_to_first_feasible_s=raw.time_to_first_feasible_s,
         iterations=raw.iterations,
         converged=raw.converged,
+        setup_s=raw.setup_s,
         seed=limits.seed,
         notes=notes,
         dropped_broken=dropped_broken,

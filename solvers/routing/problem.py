@@ -209,6 +209,7 @@ class RoutingResult:
     time_to_first_feasible_s: float | None = None
     iterations: int | None = None
     converged: bool = False  # stopped on no improvement, not by a limit (PyVRP's patience)
+    setup_s: float | None = None  # building the search and its first local optimum (PyVRP)
     seed: int = 0
     notes: list[str] = field(default_factory=list)
     dropped_broken: int = 0  # routes dropped for breaking a rule (optional requests only)

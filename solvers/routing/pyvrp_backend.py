@@ -112,9 +112,12 @@ class _Deadline:
         self.iterations = 0
         self.improved_at = 0  # the iteration of the last improvement
         self.converged = False  # stopped by its patience, not by a limit
+        self.setup_s: float | None = None  # from the call to the first iteration
 
     def __call__(self, best_cost: float) -> bool:
         self.iterations += 1
+        if self.setup_s is None:
+            self.setup_s = self.limits.elapsed()
         cap = self.limits.max_iterations
         if cap is not None and self.iterations > cap:
             return True
@@ -152,7 +155,7 @@ class PyVrpBackend:
             warnings.simplefilter("always", PenaltyBoundWarning)
             result = _solve(data, deadline, limits.seed)
         raw = self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
-        raw.converged = deadline.converged
+        raw.converged, raw.setup_s = deadline.converged, deadline.setup_s
         if any(issubclass(w.category, PenaltyBoundWarning) for w in caught):
             raw.notes.append("PyVRP's penalties reached their bound (it struggled for feasibility)")
         return raw

@@ -236,7 +236,7 @@ def test_periods_reached_with_no_time_left_are_not_searched_and_say_so(
     assert UnroutedReason.NOT_SEARCHED in reasons
     assert UnroutedReason.CARRIER_CHEAPER not in reasons  # nothing was priced out
     assert UnroutedReason.OUT_OF_REACH in reasons  # still told apart
-    assert any("the time ran out first" in n for n in routing.notes)
+    assert any("not enough of the stage's time was left" in n for n in routing.notes)
     assert routing.carrier_cents == routing.estimate_cents
 
 
@@ -528,3 +528,45 @@ def test_splitting_against_the_best_carrier_of_each_kind_is_splitting_against_th
                 0,
             )
             assert split(load) == split_load(load, vehicles)
+
+
+def test_with_wall_clock_limits_a_period_whose_set_up_would_not_fit_is_not_searched() -> None:
+    import time
+
+    from solvers.routing.problem import RoutingResult
+    from solvers.routing.stage import _Clock
+
+    clock = _Clock(SolveParams(workers=2), time.perf_counter(), seconds=3.0, reserve=1.0)
+    assert 1.9 < clock.left() <= 2.0  # the reserve is kept for the work after the periods
+    assert clock.no_time(100_000, None) == ""  # nothing measured yet: no prediction
+    clock.searched(1_000, RoutingResult(solver="pyvrp", feasible=True, setup_s=0.5))
+    assert clock.no_time(3_000, None) == ""  # 1.5 s of set-up fits in the 2 s left
+    why = clock.no_time(5_000, None)  # 2.5 s does not
+    assert why.startswith("setting up its search would take about 2.5s")
+    stop = StopSignal()
+    stop.set("a cancel")
+    assert "a cancel" in clock.no_time(10, stop)
+    nominal = _Clock(SolveParams(workers=1), time.perf_counter(), seconds=3.0, reserve=1.0)
+    nominal.searched(1_000, RoutingResult(solver="pyvrp", feasible=True, setup_s=0.5))
+    assert nominal.left() > 2.9  # one worker: nominal shares, nothing predicted
+    assert nominal.no_time(100_000, None) == ""
+
+
+def test_pyvrp_reports_the_time_before_its_search_proper(fleet_data: dict[str, Any]) -> None:
+    from solvers.routing import stage
+
+    instance, result = solve(fleet_data)
+    seen: list[tuple[float | None, float]] = []
+    search = stage._Day.solve
+
+    def solve_day(day: Any, params: SolveParams, limits: Any) -> Any:
+        found = search(day, params, limits)
+        seen.append((found.setup_s, found.wall_time_s))
+        return found
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stage._Day, "solve", solve_day)
+        run_routing(instance, result.allocations, result.purchasing, SolveParams(workers=1), 2.0)
+    assert seen
+    for setup, wall in seen:
+        assert setup is not None and 0 < setup <= wall
