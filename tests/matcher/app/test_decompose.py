@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from matcher.app.decompose import (
+    Part,
     PartOutcome,
     decomposed_plan,
     joined_parts,
     part_instance,
     parts,
     slices,
+    work,
 )
 from matcher.app.executor import Call, LocalExecutor, TaskOutcome
 from matcher.app.pipeline import assembled_plan, plan
@@ -237,8 +239,19 @@ def test_a_failed_part_leaves_its_orders_to_a_whole_solve(
     assert part1 & {a.order for a in result.allocations}  # the whole solve placed them
 
 
+def test_a_part_s_work_counts_its_variables_beside_its_orders(demo: Instance) -> None:
+    orders = [o.id for o in demo.orders[:10]]
+    everywhere = Part(orders, [f.id for f in demo.factories])
+    narrow = Part(orders, [demo.factories[0].id])  # the same orders, fewer cells
+    wide, small = work(demo, [everywhere, narrow])
+    assert wide > small >= len(orders)
+    assert wide + small == pytest.approx(4 * len(orders))  # orders + cells scaled to them
+    alone = work(demo, [everywhere])
+    assert alone == pytest.approx([2 * len(orders)])
+
+
 def test_parts_share_the_time_by_their_sizes_over_the_slots_that_run_them() -> None:
-    # One at a time: proportional to the orders, adding up to the share.
+    # One at a time: proportional to the sizes, adding up to the share.
     assert slices([300, 100], 1, 40.0) == [30.0, 10.0]
     # A slot for every part: each gets all of it.
     assert slices([300, 100, 5], 3, 40.0) == [40.0, 40.0, 40.0]
