@@ -512,6 +512,7 @@ class _Day:
         reach = self._reach(loads)
         self.reachable = [r for r, ok in zip(loads, reach, strict=True) if ok]
         self.unreachable = [r for r, ok in zip(loads, reach, strict=True) if not ok]
+        self._problem: RoutingProblem | None = None
 
     @cached_property
     def places(self) -> list[Place]:
@@ -705,6 +706,13 @@ class _Day:
         ]
 
     def problem(self) -> RoutingProblem:
+        """The period's routing problem over its reachable loads (made once: the search
+        and its key in :mod:`solvers.routing.searched` both read it)."""
+        if self._problem is None:
+            self._problem = self._build_problem()
+        return self._problem
+
+    def _build_problem(self) -> RoutingProblem:
         vehicle_types = []
         for t in self.types:
             v = t.first
