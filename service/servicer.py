@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 import time
@@ -23,6 +22,7 @@ import grpc
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
+from matcher.app.executor import cpus
 from matcher.domain.consistency import Issue
 from matcher.domain.entities import Order
 from matcher.domain.events import Disruption
@@ -172,13 +172,6 @@ def _walk(
             _walk(value, where, limit, exempt, found)
 
 
-def cpu_count() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
 class StreamLimitError(Exception):
     pass
 
@@ -321,7 +314,7 @@ class MatcherServicer(pb_grpc.MatcherServicer):
         default 2 processes, one each, which also makes the plan reproducible)."""
         if sent.HasField("workers"):
             return params
-        share = max(1, min(64, cpu_count() // self.settings.solve_workers))
+        share = max(1, min(64, cpus() // self.settings.solve_workers))
         return params.model_copy(update={"workers": share})
 
     def _parse(

@@ -131,8 +131,11 @@ def opened(
         executor.close()
 
 
-def _cpus() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+def cpus() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def failure_text(exc: BaseException) -> str:
@@ -206,10 +209,10 @@ class LocalExecutor:
 
     @property
     def slots(self) -> int:
-        return self.jobs or _cpus()
+        return self.jobs or cpus()
 
     def at_once(self, cpus_per_task: int) -> int:
-        return self.jobs or max(1, _cpus() // max(1, cpus_per_task))
+        return self.jobs or max(1, cpus() // max(1, cpus_per_task))
 
     def _start(self) -> _Slot:
         parent, child = self._ctx.Pipe()
@@ -360,7 +363,7 @@ class RayExecutor:
         if self._ready:
             ray = _import_ray()
             return max(1, int(ray.cluster_resources().get("CPU", 1)))
-        return _cpus()
+        return cpus()
 
     def connect(self) -> None:
         """Join the cluster (or start the local one) now rather than on the first task.
@@ -392,7 +395,7 @@ class RayExecutor:
         if self.address:
             kwargs["address"] = self.address
         else:
-            kwargs["num_cpus"] = _cpus()
+            kwargs["num_cpus"] = cpus()
             # Ray runs its workers at nice 15 so that its own daemons stay responsive on
             # a dedicated node. On a machine shared with other work (this one, a
             # laptop) that made solves 1.5 to 2x slower than the local executor's

@@ -56,9 +56,9 @@ def test_solve_returns_the_same_plan_as_the_library(
 def test_a_solve_without_workers_shares_the_cores_among_the_solve_processes(
     server: RunningServer, client: MatcherClient, tiny_instance: Instance
 ) -> None:
-    from service.servicer import cpu_count
+    from matcher.app.executor import cpus
 
-    share = max(1, cpu_count() // server.settings.solve_workers)
+    share = max(1, cpus() // server.settings.solve_workers)
     unset = client.solve(tiny_instance, time_limit_s=10)
     assert {s.workers for s in unset.stages if s.stage == "assignment"} == {share}
     chosen = client.solve(tiny_instance, time_limit_s=10, workers=3)
