@@ -90,7 +90,7 @@ def test_tasks_of_several_cpus_run_fewer_at_once(monkeypatch: pytest.MonkeyPatch
     ``--jobs`` is taken as given."""
     import matcher.app.executor as executor
 
-    monkeypatch.setattr(executor, "_cpus", lambda: 2)
+    monkeypatch.setattr(executor, "cpus", lambda: 2)
     local = LocalExecutor()
     assert (local.slots, local.at_once(1), local.at_once(2), local.at_once(4)) == (2, 2, 1, 1)
     assert LocalExecutor(jobs=3).at_once(2) == 3
