@@ -1,11 +1,12 @@
 """Period searches already made in one plan, for a later feedback round to reuse.
 
 A feedback round (docs/model.md) re-solves the assignment with the costs the stages
-after it fed back, and then routes its plan again. Most of its periods carry the loads
-they carried in the round before: on the 30-order load instance 5 of 6, on demo 10 of
-12. Searching such a period again, with the same seed and a smaller share, cannot do
-better than the search already made, unless that one stopped on its limit and the new
-limit is longer. So a period's search is kept with its key (everything the search
+after it fed back, and then routes its plan again. Some of its periods carry the loads
+they carried in the round before: on the 30-order load instance all 6, on demo 1 of
+the 18 periods its later rounds route (a round there moves a few loads in most
+periods). Searching such a period again, with the same seed and a smaller share,
+cannot do better than the search already made, unless that one stopped on its limit
+and the new limit is longer. So a period's search is kept with its key (everything the search
 reads) and its limit, and taken again when the earlier search stopped on no improvement
 (its patience: a longer limit changes nothing) or had at least the limit the new one
 would get. With one worker the limit is PyVRP's iteration cap, and PyVRP follows the
