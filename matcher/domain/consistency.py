@@ -319,7 +319,11 @@ def money_at_stake(
       of all of it;
     - with a fleet: the carrier's minimum charge for every shipment (each part of a
       goods or material load split to fit a vehicle), and every vehicle's longest
-      route in every period.
+      route in every period;
+    - with hubs: the line-haul and handling of every shipment going through one (a
+      lane's shipment costs at most its less-than-truckload charge, the minimum plus
+      the rate over the longest distance, and holds at least one shipment), and each
+      hub-period's handling rounding.
 
     Weighted (every weight is at most ``MAX_WEIGHT``), it stays below 10^18 while this
     stays below ``MAX_PLAN_CENTS``.
@@ -333,6 +337,7 @@ def money_at_stake(
             dearest[c.process] = max(dearest.get(c.process, 0), c.unit_cost_cents)
     places = [f.location for f in factories] + [o.delivery for _, o in orders]
     places += [s.location for s in suppliers] + [d.location for d in fleet.depots]
+    places += [h.location for h in fleet.hubs]
     km = span_km(places) * transport.road_factor
 
     def rate(kg: float) -> int:  # at least transport_cents_per_unit over any distance
@@ -347,6 +352,7 @@ def money_at_stake(
 
     shares: list[tuple[str, int]] = []
     shipped = 0  # shipments
+    kg = 0.0  # everything shipped
     need: dict[str, float] = {}
     for i, o in orders:
         per_unit = sum(dearest.get(op.process, 0) for op in o.operations)
@@ -356,6 +362,7 @@ def money_at_stake(
         shares.append((f"orders[{i}]", o.quantity * per_unit + penalty))
         parts = o.split.max_factories if o.split.allowed else 1  # a re-plan may add one
         shipped += shipments(o.quantity, parts + 1, o.unit_weight_kg, o.unit_volume_m3)
+        kg += o.quantity * o.unit_weight_kg
         for mid, q in o.bill_of_materials.items():
             need[mid] = need.get(mid, 0.0) + q * o.quantity
     for k, m in materials:
@@ -372,10 +379,18 @@ def money_at_stake(
         shares.append((f"materials[{k}]", cost + bought * rate(m.kg_per_unit)))
         calls = len(mine) * (len(factories) * periods + 1)  # per offer, factory and period
         shipped += shipments(bought, calls, m.kg_per_unit, m.m3_per_unit)
+        kg += bought * m.kg_per_unit
     if fleet.vehicles:
         shares.append(("transport.carrier_min_cents", transport.carrier_min_cents * shipped))
         for i, v in enumerate(fleet.vehicles):
             shares.append((f"fleet.vehicles[{i}]", periods * longest_route_cents(v)))
+    if fleet.vehicles and fleet.hubs:
+        lh = transport.line_haul_rates
+        handling = max(h.handling_cents_per_kg for h in fleet.hubs)
+        per_kg = km * lh.ltl_cents_per_tonne_km / 1000 + handling
+        hub_periods = len(fleet.hubs) * periods
+        cost = shipped * (lh.ltl_min_cents + 1) + math.ceil(kg * per_kg) + hub_periods
+        shares.append(("fleet.hubs", cost))
     shares.sort(key=lambda share: -share[1])
     return Stake(sum(c for _, c in shares), shares)
 

@@ -511,6 +511,15 @@ def test_the_shipped_instances_are_far_within_the_limits(path: Path) -> None:
     assert stake_of(instance).total < lim.MAX_PLAN_CENTS / 100
 
 
+def test_the_stake_covers_what_a_plan_pays_through_hubs() -> None:
+    instance = parse_instance(json.loads((INSTANCES / "demo.json").read_text()))
+    shares = dict(stake_of(instance).shares)
+    assert "fleet.hubs" in shares  # demo has hubs
+    made = plan(instance, SolveParams(time_limit_s=5, workers=1, sharing=False))
+    assert made.routes is not None and made.routes.line_haul_cents > 0
+    assert made.routes.line_haul_cents + made.routes.handling_cents <= shares["fleet.hubs"]
+
+
 def test_generated_instances_are_far_within_the_limits() -> None:
     for args in [(300, 30, 30, 7), (1000, 60, 30, 2)]:
         instance = generate(*args, by_operation=0.5)
