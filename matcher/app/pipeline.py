@@ -165,11 +165,7 @@ def assembled_plan(
     ``params.time_limit_s`` (less the time kept for the work after it,
     :data:`ASSEMBLY_AFTER_S_PER_ORDER`), then the costs, KPIs and fairness report that
     :func:`plan` gives a plan of its own."""
-    own = params
-    if params.workers > 1:
-        limit = params.time_limit_s
-        after = max(AFTER_SHARE * limit, ASSEMBLY_AFTER_S_PER_ORDER * len(instance.orders))
-        own = params.model_copy(update={"time_limit_s": limit - min(after, limit / 2)})
+    own = _less_after(params, instance, ASSEMBLY_AFTER_S_PER_ORDER, (AFTER_SHARE, 0.5))
     stages = list(pieces.stages)
     routing = None
     with _clock(own, stop) as clock:
@@ -221,14 +217,23 @@ def assembled_plan(
     return result.model_copy(update={"fairness": report})
 
 
-def _less_after(params: SolveParams, instance: Instance) -> SolveParams:
+def _less_after(
+    params: SolveParams,
+    instance: Instance,
+    per_order: float = AFTER_S_PER_ORDER,
+    shares: tuple[float, float] = (0.0, AFTER_SHARE),
+) -> SolveParams:
     """``params`` with the time kept for the work after the stages' clock taken off the
-    limit (:data:`AFTER_S_PER_ORDER`, at most :data:`AFTER_SHARE`): with more than one
+    limit: ``per_order`` seconds an order, kept within ``shares`` (least, most) of the
+    limit (:func:`plan`: :data:`AFTER_S_PER_ORDER`, at most :data:`AFTER_SHARE`;
+    :func:`assembled_plan`: :data:`ASSEMBLY_AFTER_S_PER_ORDER`). With more than one
     worker the limit is wall-clock, and that work counts too."""
     if params.workers == 1:
         return params
-    after = min(AFTER_SHARE * params.time_limit_s, AFTER_S_PER_ORDER * len(instance.orders))
-    return params.model_copy(update={"time_limit_s": params.time_limit_s - after})
+    limit = params.time_limit_s
+    least, most = shares
+    after = min(most * limit, max(least * limit, per_order * len(instance.orders)))
+    return params.model_copy(update={"time_limit_s": limit - after})
 
 
 _NO_PLAN = (SolveStatus.INFEASIBLE, SolveStatus.TIME_LIMIT, SolveStatus.UNKNOWN)
