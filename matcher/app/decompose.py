@@ -133,15 +133,26 @@ def _capable(
     """The node of ``order``'s processes (all of them, or one of them for an order split
     by operation) and the factories offering them, joined to that node the first time;
     ``seen`` caches the factories per node."""
-    needs = frozenset(op.process for op in order.operations)
-    split = order.split.by_operation and len(order.operations) > 1
+    needs, split = _needs(order)
     key = repr((sorted(needs), split))
     if key not in seen:
-        found = [f for f, ps in offers.items() if (ps & needs if split else needs <= ps)]
+        found = [f for f, ps in offers.items() if _offers(ps, needs, split)]
         seen[key] = found
         for fid in found:
             joined.join(("needs", key), ("factory", fid))
     return key, seen[key]
+
+
+def _needs(order: Order) -> tuple[frozenset[str], bool]:
+    """The processes ``order`` asks for, and whether one factory offering any one of
+    them will do (an order split by operation) rather than all of them."""
+    split = order.split.by_operation and len(order.operations) > 1
+    return frozenset(op.process for op in order.operations), split
+
+
+def _offers(processes: set[str], needs: frozenset[str], split: bool) -> bool:
+    """Whether a factory offering ``processes`` is joined to an order of ``needs``."""
+    return bool(processes & needs) if split else needs <= processes
 
 
 def part_instance(instance: Instance, part: Part, index: int) -> Instance:
@@ -181,13 +192,10 @@ def work(instance: Instance, found: list[Part]) -> list[float]:
         total = 0
         for order_id in part.orders:
             order = by_id[order_id]
-            needs = frozenset(op.process for op in order.operations)
-            split = order.split.by_operation and len(order.operations) > 1
-            if (needs, split) not in capable:
-                capable[needs, split] = sum(
-                    1 for ps in factories if (ps & needs if split else needs <= ps)
-                )
-            total += capable[needs, split] * max(1, periods - order.release_period)
+            need = _needs(order)
+            if need not in capable:
+                capable[need] = sum(1 for ps in factories if _offers(ps, *need))
+            total += capable[need] * max(1, periods - order.release_period)
         cells.append(total)
     orders = sum(len(part.orders) for part in found)
     scale = orders / max(1, sum(cells))
@@ -253,9 +261,9 @@ def decomposed_plan(
     The parts get the time limit less :data:`ASSEMBLY_SHARE` and the time spent writing
     them, shared by their :func:`work` over as many at once as ``executor`` runs with
     ``params.workers`` CPUs each (:func:`slices`); the assembly gets what is left, at
-    least its share (so the plan
-    may end late by the parts' overrun: their tasks' start, JSON and engine import are
-    outside their limits, and their fixed work can exceed them). When a
+    least its share (so the plan may end late by the parts' overrun: their tasks'
+    start, JSON and engine import are outside their limits, and their fixed work can
+    exceed them). When a
     part's task fails, one whole solve started from the other parts' allocations
     takes over its orders, with at least :data:`FALLBACK_SHARE` of the limit. The
     plan's assignment stage says how each part went."""
