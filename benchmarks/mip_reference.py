@@ -28,15 +28,16 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from matcher.domain.validation import load_instance
 from solvers.assignment.mip import build_model
-from solvers.assignment.problem import build_problem
+from solvers.assignment.problem import AssignmentProblem, build_problem
 from solvers.linear import Limits, LinearModel, solve_mathopt
 
 
-def at_most_unserved(model: LinearModel, problem: Any, served: Any, k: int) -> int:
+def at_most_unserved(
+    model: LinearModel, problem: AssignmentProblem, served: dict[int, int], k: int
+) -> int:
     """Take the mandatory orders' penalty off ``model`` and add the row "at most ``k``
     mandatory orders unserved"; the ``k`` used (orders no factory can make count in it)."""
     penalty = problem.mandatory_penalty
