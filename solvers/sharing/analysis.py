@@ -288,7 +288,8 @@ def _multipliers(
         for info in problem.orders
         if info.candidates
     }
-    relaxation = LagrangianBound(problem, offered)
+    # uncapped: the caps would hold what one order alone fills, and price it at 0
+    relaxation = LagrangianBound(problem, offered, capped=False)
     incumbent = float(objective_of(problem, state.parts))
     if params.workers == 1:  # a fixed number of steps: the same values every time
         steps = LAGRANGE_STEPS if size <= LAGRANGE_FEWER_ABOVE else LAGRANGE_STEPS_LARGE

@@ -1,0 +1,116 @@
+"""How strong the assignment's lower bounds are on one instance, against a known plan.
+
+    .venv/bin/python -m benchmarks.bounds INSTANCE --reference OBJ [--left-out ID,...]
+        [--seconds 5] [--lp] [--json OUT]
+
+For the Lagrangian relaxation (solvers/assignment/bound.py) with each subproblem,
+uncapped and capped, it reports the bound reached within ``--seconds`` of ascent
+(after making its arrays, timed apart) and the iterations that took; with ``--lp``,
+the LP relaxation of the MIP back-ends' whole model, solved by HiGHS (as
+``benchmarks.mip_reference`` builds it: every variable continuous here; medium's model
+takes about 10 s, the 10 000-order one does not fit in memory).
+
+Every figure is in the terms of the assignment stage's objective without the penalty
+of mandatory orders left out (``stages[0].objective`` of a ``--no-feedback`` plan),
+and ``--reference`` is such an objective, e.g. a reference run's (docs/scale.md). The
+bounds hold for plans that leave out no other mandatory orders than the ones no
+factory can make and ``--left-out`` (ids; the reference plan's): the Lagrangian takes
+those as unserved, the LP allows that many mandatory orders unserved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.mip_reference import at_most_unserved
+from matcher.domain.validation import load_instance
+from solvers.assignment.bound import LagrangianBound
+from solvers.assignment.mip import build_model
+from solvers.assignment.problem import AssignmentProblem, build_problem
+from solvers.linear import Limits, solve_mathopt
+
+
+def lagrangian(
+    problem: AssignmentProblem, reference: float, left_out: list[int], seconds: float, capped: bool
+) -> dict[str, Any]:
+    """The Lagrangian bound within ``seconds`` of ascent, the mandatory penalties of the
+    orders no factory can make and of ``left_out`` taken off."""
+    started = time.perf_counter()
+    relaxation = LagrangianBound(problem, capped=capped)
+    made = time.perf_counter() - started
+    no_factory = sum(1 for i in problem.orders if i.order.mandatory and not i.candidates)
+    offset = problem.mandatory_penalty * (no_factory + len(left_out))
+    started = time.perf_counter()
+    value = relaxation.compute(
+        reference + offset, left_out, iterations=1_000_000, time_limit_s=seconds
+    )
+    bound = value - offset
+    return {
+        "subproblem": "capped" if capped else "uncapped",
+        "arrays_s": round(made, 2),
+        "ascent_s": round(time.perf_counter() - started, 2),
+        "iterations": relaxation.iterations,
+        "bound": bound,
+        "below_reference": round((reference - bound) / reference, 5),
+    }
+
+
+def lp(problem: AssignmentProblem, reference: float, left_out: int) -> dict[str, Any]:
+    """The LP relaxation of the whole MIP model, at most ``left_out`` mandatory orders
+    unserved beyond the ones no factory can make."""
+    started = time.perf_counter()
+    model, v = build_model(problem, hard_mandatory=False)
+    no_factory = sum(1 for i in problem.orders if i.order.mandatory and not i.candidates)
+    at_most_unserved(model, problem, v.served, left_out + no_factory)
+    model.relaxed = set(range(len(model.upper)))
+    built = time.perf_counter() - started
+    limits = Limits(time.perf_counter() + 3600, relative_gap=0.0, seed=0, workers=1)
+    outcome = solve_mathopt(model, "highs", limits, None)
+    bound = outcome.bound
+    return {
+        "build_s": round(built, 2),
+        "solve_s": round(time.perf_counter() - started - built, 2),
+        "status": outcome.status.value,
+        "bound": bound,
+        "below_reference": None if bound is None else round((reference - bound) / reference, 5),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("instance", type=Path)
+    parser.add_argument("--reference", type=float, required=True)
+    parser.add_argument("--left-out", default="", help="mandatory order ids left out")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--lp", action="store_true")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    instance = load_instance(args.instance)
+    problem = build_problem(instance, instance.weights)
+    index = {info.order.id: info.index for info in problem.orders}
+    left_out = [index[oid] for oid in args.left_out.split(",") if oid]
+    result: dict[str, Any] = {
+        "instance": str(args.instance),
+        "reference": args.reference,
+        "left_out": args.left_out,
+        "lagrangian": [
+            lagrangian(problem, args.reference, left_out, args.seconds, capped)
+            for capped in (False, True)
+        ],
+    }
+    if args.lp:
+        result["lp"] = lp(problem, args.reference, len(left_out))
+    print(json.dumps(result, indent=1))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
