@@ -27,7 +27,9 @@ a valid lower bound):
   hold what one order alone fills, and the capped multipliers price that at 0).
 
 Lot sizes, part counts and buyer shares are dropped. Subgradient ascent with Polyak
-steps towards the incumbent tightens it. Everything is vectorised: one iteration
+steps towards the incumbent tightens it; a capped bound ascends with the cheaper
+uncapped subproblem first, then with the capped one from the best multipliers found
+(:meth:`LagrangianBound.compute`). Everything is vectorised: one iteration
 costs a few array passes over candidates x periods, and the fills a few passes over
 the orders that need more than one period.
 """
@@ -64,6 +66,12 @@ BLOCK_ROWS = 1 << 18
 # theta halved after STALL iterations without a better bound.
 THETA = 2.0
 STALL = 15
+# A capped bound: the uncapped phase ends when its step factor falls below this (its
+# bound has nearly stopped rising) or when only CAPPED_COST of its longest iterations
+# are left (a capped iteration costs about 1.5 of them); the capped phase then starts
+# afresh at THETA.
+UNCAPPED_UNTIL = 1e-2
+CAPPED_COST = 2.0
 
 
 class LagrangianBound:
@@ -132,9 +140,10 @@ class LagrangianBound:
         # capped: the units that fit per (candidate, period) on an empty factory, at most
         # the part's and the order's; else only whether one unit with its setup fits
         hi = np.fromiter(map(attrgetter("hi"), cands), np.float64, n)
-        units = (
-            np.minimum(hi, self.qty[self.group])[:, None].repeat(n_periods, 1) if capped else None
-        )
+        units = None
+        if capped:  # float32 (half the memory): whole numbers up to the order's quantity
+            units = np.empty((n, n_periods), dtype=np.float32)
+            units[:] = np.minimum(hi, self.qty[self.group])[:, None]
         for k in range(width):
             room = free[self.res[:, k]]
             room -= setup[:, k, None]
@@ -144,7 +153,7 @@ class LagrangianBound:
                 room /= np.where(timed, self.spu[:, k], 1.0)[:, None]
                 np.floor(room, out=room)
                 room[~timed] = np.inf
-                np.minimum(units, room, out=units)
+                np.minimum(units, room, out=units, casting="unsafe")
             del room
         cost = (t - due).astype(np.float64)
         np.maximum(cost, 0.0, out=cost)
@@ -158,11 +167,10 @@ class LagrangianBound:
         # setup there once; a plan that spreads it over several pays each period's setup
         # in full, at least its share of the units' (a convex combination).
         self.setup = setup
+        self.spread = self.spu + setup / self.qty[self.group][:, None]
         if units is not None:  # unusable pairs: 1, so that a setup's price stays finite
             units[~usable] = 1.0
-            self.units = units.astype(np.float32)
-        else:
-            self.spu += setup / self.qty[self.group][:, None]
+            self.units = units
         self.split = np.array([i.max_parts > 1 for i in infos])
         # Material rows: per candidate its (limit, whole units per unit) pairs, a dummy
         # limit (n_mat, no rows) for padding; per limit and checkpoint the right-hand
@@ -196,26 +204,25 @@ class LagrangianBound:
         out *= self.mat_use[rows, j, None]
         return out
 
-    def _priced_usage(self, lam: FloatArray, k: int, rows: slice) -> FloatArray:
+    def _priced_usage(self, lam: FloatArray, k: int, rows: slice, capped: bool) -> FloatArray:
         """Usage ``k``'s capacity price per unit at each (candidate, period) of ``rows``
         (the product's operands are scaled in place)."""
         out: FloatArray = lam[self.res[rows, k]]
-        if self.capped and self.setup[rows, k].any():
+        if capped and self.setup[rows, k].any():
             seconds = self.setup[rows, k, None] / self.units[rows]
             seconds += self.spu[rows, k, None]
             out *= seconds
         else:
-            out *= self.spu[rows, k, None]
+            out *= (self.spu if capped else self.spread)[rows, k, None]
         return out
 
-    def _seconds(self, rows: IntArray, ts: IntArray, k: int) -> FloatArray:
+    def _seconds(self, rows: IntArray, ts: IntArray, k: int, capped: bool) -> FloatArray:
         """Usage ``k``'s seconds per unit as priced at these (candidate, period) pairs."""
-        seconds: FloatArray = self.spu[rows, k]
-        if self.capped:
-            seconds = seconds + self.setup[rows, k] / self.units[rows, ts]
-        return seconds
+        if not capped:
+            return self.spread[rows, k]
+        return self.spu[rows, k] + self.setup[rows, k] / self.units[rows, ts]
 
-    def _reduced(self, lam: FloatArray, mu: list[list[float]]) -> FloatArray:
+    def _reduced(self, lam: FloatArray, mu: list[list[float]], capped: bool) -> FloatArray:
         """The priced unit cost of every (candidate, period) at these multipliers, made
         in blocks of rows: the temporaries stay small at platform size (each would be a
         gigabyte over all rows)."""
@@ -225,7 +232,7 @@ class LagrangianBound:
             rows = slice(start, start + BLOCK_ROWS)
             block = reduced[rows]  # a view
             for k in range(self.width):
-                block += self._priced_usage(lam, k, rows)
+                block += self._priced_usage(lam, k, rows, capped)
             if prices is not None:
                 for j in range(self.mat_width):
                     block += self._priced_materials(prices, j, rows)
@@ -244,7 +251,7 @@ class LagrangianBound:
             raise ValueError("reduced costs need the uncapped relaxation")
         lam = np.zeros((len(self.problem.resources) + 1, self.problem.periods))
         lam[:-1] = self.multipliers
-        priced = self._reduced(lam, self.material_multipliers)
+        priced = self._reduced(lam, self.material_multipliers, capped=False)
         c_min = priced.min(axis=1)
         o_min = np.minimum.reduceat(c_min, self.starts)
         finite = np.isfinite(c_min)
@@ -270,73 +277,34 @@ class LagrangianBound:
         the Polyak target is at least that fraction above the best bound so far (for
         when no incumbent is known: ``incumbent`` may then be far too low)."""
         start = time.perf_counter()
+        self.iterations = 0
         if not self.active:
             return math.floor(self.unplaceable)
-        problem = self.problem
         fixed = np.array([o in set(fixed_unserved) for o in self.active])
-        penalty = np.where(fixed, 0.0, self.penalty)
-        constant = self.unplaceable + float(self.penalty[fixed].sum())
-        n_res = len(problem.resources)
-        lam = np.zeros((n_res + 1, problem.periods), dtype=np.float64)
-        mu = [[0.0] * len(cp) for cp in self.checkpoints]
-        best = -math.inf
-        theta, stall = THETA, 0
-        self.iterations = 0
-        for _ in range(max(1, iterations)):
-            self.iterations += 1
-            reduced = self._reduced(lam, mu)
-            serve, rows_e, ts_e, units_e, orders_e = (
-                self._fill(reduced) if self.capped else self._cheapest(reduced)
-            )
-            del reduced
-            bound = constant + float(np.minimum(penalty, serve).sum())
-            bound -= float((lam[:n_res] * self.cap).sum())
-            bound -= sum(
-                x * rhs
-                for xs, rhss in zip(mu, self.material_rhs, strict=True)
-                for x, rhs in zip(xs, rhss, strict=True)
-            )
-            if best == -math.inf or bound > best + 1e-9 * abs(best):
-                best, stall = bound, 0
-                self.multipliers = lam[:n_res].copy()
-                self.material_multipliers = [row[:] for row in mu]
-            else:
-                stall += 1
-                if stall >= STALL:
-                    theta, stall = theta / 2, 0
-            if theta < 1e-4 or time.perf_counter() - start > time_limit_s:
-                break
-            # Subgradient: the load of each served order's units where the relaxation
-            # makes them, less the capacity.
-            keep = serve[orders_e] < penalty[orders_e]
-            rows_e, ts_e, units_e = rows_e[keep], ts_e[keep], units_e[keep]
-            load = np.zeros_like(lam)
-            for k in range(self.width):
-                np.add.at(
-                    load, (self.res[rows_e, k], ts_e), units_e * self._seconds(rows_e, ts_e, k)
-                )
-            g = load[:n_res] - self.cap
-            g_mu = self._material_subgradient(rows_e, units_e, ts_e)
-            norm = float((g * g).sum())
-            norm_mu = sum(x * x for row in g_mu for x in row)
-            if norm == 0.0 and norm_mu == 0.0:
-                break
-            target = max(incumbent, best + margin * abs(best))
-            gap = theta * max(target - bound, 1e-6 * max(1.0, abs(target)))
-            # A Polyak step per block: seconds and whole units differ by orders of
-            # magnitude, and one joint norm would leave the material prices unmoved.
-            # (Any multipliers >= 0 give a valid bound; the steps only decide how good.)
-            blocks = (norm > 0.0) + (norm_mu > 0.0)
-            if norm > 0.0:
-                lam[:n_res] = np.maximum(0.0, lam[:n_res] + gap / (blocks * norm) * g)
-            if norm_mu > 0.0:
-                step = gap / (blocks * norm_mu)
-                mu = [
-                    [max(0.0, x + step * d) for x, d in zip(xs, ds, strict=True)]
-                    for xs, ds in zip(mu, g_mu, strict=True)
-                ]
-        # Guard against float round-off: the true objective is an integer.
-        return math.floor(best - 1e-9 * abs(best))
+        ascent = _Ascent(
+            self,
+            np.where(fixed, 0.0, self.penalty),
+            self.unplaceable + float(self.penalty[fixed].sum()),
+            incumbent,
+            margin,
+        )
+        # Uncapped first: its iterations are cheaper, and short budgets (a feedback
+        # round's bound may get half a second) end higher with it. Then the capped
+        # subproblem from its best multipliers: at the same multipliers it is never
+        # lower (each order's fill costs at least its uncapped price), so the result is
+        # never below the uncapped ascent's. The capped phase gets what the uncapped one
+        # leaves once it has nearly converged, and at least one iteration when the limit
+        # allows (time for it is kept back).
+        deadline = start + time_limit_s
+        steps = max(1, iterations)
+        if not self.capped:
+            ascent.run(False, steps, deadline)
+            return ascent.result()
+        ascent.run(False, steps - 1, deadline, keep_back=CAPPED_COST, smallest=UNCAPPED_UNTIL)
+        if self.iterations == 0 or time.perf_counter() < deadline:  # else stopped or late
+            ascent.restart()
+            ascent.run(True, max(1, steps - self.iterations), deadline)
+        return ascent.result()
 
     def _cheapest(self, reduced: FloatArray) -> Where:
         """Uncapped: per order, all its units at its cheapest (candidate, period); and
@@ -465,6 +433,126 @@ class LagrangianBound:
             [float(by_then[m, cp]) - rhs for cp, rhs in zip(cps, rhss, strict=True)]
             for m, (cps, rhss) in enumerate(zip(self.checkpoints, self.material_rhs, strict=True))
         ]
+
+
+class _Ascent:
+    """Subgradient ascent on a :class:`LagrangianBound`: the multipliers, the step
+    size and the best bound found (its multipliers are kept on the bound object)."""
+
+    def __init__(
+        self,
+        relaxation: LagrangianBound,
+        penalty: FloatArray,
+        constant: float,
+        incumbent: float,
+        margin: float,
+    ) -> None:
+        self.rel = relaxation
+        self.penalty = penalty
+        self.constant = constant
+        self.incumbent = incumbent
+        self.margin = margin
+        problem = relaxation.problem
+        self.n_res = len(problem.resources)
+        self.lam = np.zeros((self.n_res + 1, problem.periods), dtype=np.float64)
+        self.mu = [[0.0] * len(cp) for cp in relaxation.checkpoints]
+        self.best = -math.inf
+        self.theta, self.stall = THETA, 0
+
+    def restart(self) -> None:
+        """From the best multipliers found, with the first step factor again."""
+        if self.best > -math.inf:
+            self.lam[: self.n_res] = self.rel.multipliers
+            self.mu = [row[:] for row in self.rel.material_multipliers]
+        self.theta, self.stall = THETA, 0
+
+    def result(self) -> int:
+        """The best bound, guarded against float round-off (the objective is integral)."""
+        return math.floor(self.best - 1e-9 * abs(self.best))
+
+    def run(
+        self,
+        capped: bool,
+        iterations: int,
+        deadline: float,
+        keep_back: float = 0.0,
+        smallest: float = 1e-4,
+    ) -> None:
+        """At most ``iterations`` iterations with this subproblem, until ``deadline``
+        less ``keep_back`` times the longest iteration so far, or until the step factor
+        is below ``smallest``."""
+        rel, n_res = self.rel, self.n_res
+        longest = 0.0
+        for _ in range(iterations):
+            began = time.perf_counter()
+            rel.iterations += 1
+            reduced = rel._reduced(self.lam, self.mu, capped)
+            serve, rows_e, ts_e, units_e, orders_e = (
+                rel._fill(reduced) if capped else rel._cheapest(reduced)
+            )
+            del reduced
+            bound = self.constant + float(np.minimum(self.penalty, serve).sum())
+            bound -= float((self.lam[:n_res] * rel.cap).sum())
+            bound -= sum(
+                x * rhs
+                for xs, rhss in zip(self.mu, rel.material_rhs, strict=True)
+                for x, rhs in zip(xs, rhss, strict=True)
+            )
+            if self.best == -math.inf or bound > self.best + 1e-9 * abs(self.best):
+                self.best, self.stall = bound, 0
+                rel.multipliers = self.lam[:n_res].copy()
+                rel.material_multipliers = [row[:] for row in self.mu]
+            else:
+                self.stall += 1
+                if self.stall >= STALL:
+                    self.theta, self.stall = self.theta / 2, 0
+            now = time.perf_counter()
+            longest = max(longest, now - began)
+            if self.theta < smallest or now + keep_back * longest > deadline:
+                return
+            if not self._step(capped, bound, serve, rows_e, ts_e, units_e, orders_e):
+                return
+
+    def _step(
+        self,
+        capped: bool,
+        bound: float,
+        serve: FloatArray,
+        rows_e: IntArray,
+        ts_e: IntArray,
+        units_e: FloatArray,
+        orders_e: IntArray,
+    ) -> bool:
+        """One Polyak step along the subgradient: the load of each served order's units
+        where the relaxation makes them, less the capacity. False: nothing to move."""
+        rel, n_res, penalty = self.rel, self.n_res, self.penalty
+        keep = serve[orders_e] < penalty[orders_e]
+        rows_e, ts_e, units_e = rows_e[keep], ts_e[keep], units_e[keep]
+        load = np.zeros_like(self.lam)
+        for k in range(rel.width):
+            seconds = rel._seconds(rows_e, ts_e, k, capped)
+            np.add.at(load, (rel.res[rows_e, k], ts_e), units_e * seconds)
+        g = load[:n_res] - rel.cap
+        g_mu = rel._material_subgradient(rows_e, units_e, ts_e)
+        norm = float((g * g).sum())
+        norm_mu = sum(x * x for row in g_mu for x in row)
+        if norm == 0.0 and norm_mu == 0.0:
+            return False
+        target = max(self.incumbent, self.best + self.margin * abs(self.best))
+        gap = self.theta * max(target - bound, 1e-6 * max(1.0, abs(target)))
+        # A Polyak step per block: seconds and whole units differ by orders of
+        # magnitude, and one joint norm would leave the material prices unmoved.
+        # (Any multipliers >= 0 give a valid bound; the steps only decide how good.)
+        blocks = (norm > 0.0) + (norm_mu > 0.0)
+        if norm > 0.0:
+            self.lam[:n_res] = np.maximum(0.0, self.lam[:n_res] + gap / (blocks * norm) * g)
+        if norm_mu > 0.0:
+            step = gap / (blocks * norm_mu)
+            self.mu = [
+                [max(0.0, x + step * d) for x, d in zip(xs, ds, strict=True)]
+                for xs, ds in zip(self.mu, g_mu, strict=True)
+            ]
+        return True
 
 
 def _first_per_group(mask: npt.NDArray[np.bool_], group: IntArray) -> IntArray:

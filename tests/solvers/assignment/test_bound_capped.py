@@ -131,3 +131,22 @@ def test_a_usage_that_takes_no_time_limits_no_units() -> None:
     problem = build_problem(instance([free], [order("O1", 3)], periods=2))
     bound = LagrangianBound(problem).compute(301, iterations=50, time_limit_s=1e9)
     assert bound == 299  # 300 less the guard against round-off
+
+
+@pytest.mark.parametrize("seed", [1, 10])
+def test_the_capped_phase_never_ends_below_the_uncapped_ascent_it_starts_from(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capped bound ascends uncapped first, then capped from the best multipliers;
+    at the same multipliers the capped subproblem is never lower, so ``n`` iterations
+    end at least where ``n - 1`` uncapped ones do."""
+    monkeypatch.setattr(bound_module, "UNCAPPED_UNTIL", 0.0)  # the uncapped phase: n - 1
+    problem = build_problem(generate(30, 8, 10, seed=seed))
+    target = 2.0 * _free_capacity_value(problem)
+    for n in (2, 20, 60):
+        uncapped = LagrangianBound(problem, capped=False)
+        capped = LagrangianBound(problem)
+        assert capped.compute(target, iterations=n, time_limit_s=1e9) >= uncapped.compute(
+            target, iterations=n - 1, time_limit_s=1e9
+        )
+        assert capped.iterations == n
