@@ -19,7 +19,7 @@ a valid lower bound):
   an order that may be split fills them from its cheapest (candidate, period) pairs
   of any factory. Without the caps an order of many units is priced as if its
   cheapest period could hold them all (medium, 5 s of ascent: 12.4 % below the best
-  known plan uncapped, 10.3 % capped; the LP relaxation of the whole model 8.1 %).
+  known plan uncapped, 10.9 % uncapped then capped; the LP relaxation 8.1 %).
 - **uncapped**: all its units at the cheapest (candidate, period), the setup spread
   over the order's quantity. Its reduced costs (:meth:`reduced_costs`) bound any
   plan's cost per unit moved, which the exact core needs; and its multipliers price
