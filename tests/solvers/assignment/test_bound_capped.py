@@ -2,7 +2,8 @@
 period) holds at most the units that fit there on an empty factory, so an order of
 many units is priced over several periods (or factories, when it may be split), not
 all at its cheapest period. Checked against a fill computed here from the problem's
-own rules, against the proven optimum, and against the uncapped relaxation."""
+own rules, against the proven optimum, and against the uncapped relaxation (a capped
+bound ascends uncapped first, then capped: it never ends below the uncapped ascent)."""
 
 from __future__ import annotations
 
