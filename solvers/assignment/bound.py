@@ -63,14 +63,9 @@ FILL_ROUNDS = 8
 # Rows of (candidate, period) priced at a time: temporaries of about 60 MB.
 BLOCK_ROWS = 1 << 18
 # Polyak steps: theta times the gap to the target over the subgradient's square norm,
-# theta halved after STALL iterations without a better bound. THETA when the limit
-# allows at least FULL_STEPS iterations, in proportion below that: with a target far
-# above the bound, THETA's first steps overshoot, and with few iterations the halving
-# comes too late (10 000 orders, 5 s, 23 iterations: 37.4 % below the best known plan
-# at theta 2, 32.1 % at 0.25; medium's 1 400 iterations are unchanged).
+# theta halved after STALL iterations without a better bound.
 THETA = 2.0
 STALL = 15
-FULL_STEPS = 200
 # A capped bound: the uncapped phase ends when its step factor falls below this (its
 # bound has nearly stopped rising) or when only CAPPED_COST of its longest iterations
 # are left (a capped iteration costs about 1.5 of them); the capped phase then starts
@@ -462,7 +457,6 @@ class _Ascent:
         self.lam = np.zeros((self.n_res + 1, problem.periods), dtype=np.float64)
         self.mu = [[0.0] * len(cp) for cp in relaxation.checkpoints]
         self.best = -math.inf
-        self.first = THETA  # the first step factor, scaled after the first iteration
         self.theta, self.stall = THETA, 0
 
     def restart(self) -> None:
@@ -470,14 +464,7 @@ class _Ascent:
         if self.best > -math.inf:
             self.lam[: self.n_res] = self.rel.multipliers
             self.mu = [row[:] for row in self.rel.material_multipliers]
-        self.theta, self.stall = self.first, 0
-
-    def _scale_steps(self, took: float, deadline: float, iterations_left: int) -> None:
-        """After the first iteration: the first step factor in proportion to the
-        iterations the limit allows, below :data:`FULL_STEPS`."""
-        affordable = min(iterations_left, (deadline - time.perf_counter()) / max(took, 1e-9))
-        self.first = THETA * min(1.0, max(affordable, 1.0) / FULL_STEPS)
-        self.theta = self.first
+        self.theta, self.stall = THETA, 0
 
     def result(self) -> int:
         """The best bound, guarded against float round-off (the objective is integral)."""
@@ -496,7 +483,7 @@ class _Ascent:
         is below ``smallest``."""
         rel, n_res = self.rel, self.n_res
         longest = 0.0
-        for done in range(iterations):
+        for _ in range(iterations):
             began = time.perf_counter()
             rel.iterations += 1
             reduced = rel._reduced(self.lam, self.mu, capped)
@@ -521,8 +508,6 @@ class _Ascent:
                     self.theta, self.stall = self.theta / 2, 0
             now = time.perf_counter()
             longest = max(longest, now - began)
-            if rel.iterations == 1:
-                self._scale_steps(now - began, deadline, iterations - done - 1)
             if self.theta < smallest or now + keep_back * longest > deadline:
                 return
             if not self._step(capped, bound, serve, rows_e, ts_e, units_e, orders_e):
