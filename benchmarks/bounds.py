@@ -22,16 +22,14 @@ those as unserved, the LP allows that many mandatory orders unserved.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.mip_reference import at_most_unserved
+from benchmarks.mip_reference import emit, no_factory, whole_model
 from matcher.domain.validation import load_instance
 from solvers.assignment.bound import LagrangianBound
-from solvers.assignment.mip import build_model
 from solvers.assignment.problem import AssignmentProblem, build_problem
 from solvers.linear import Limits, solve_mathopt
 
@@ -44,8 +42,7 @@ def lagrangian(
     started = time.perf_counter()
     relaxation = LagrangianBound(problem, capped=capped)
     made = time.perf_counter() - started
-    no_factory = sum(1 for i in problem.orders if i.order.mandatory and not i.candidates)
-    offset = problem.mandatory_penalty * (no_factory + len(left_out))
+    offset = problem.mandatory_penalty * (no_factory(problem) + len(left_out))
     started = time.perf_counter()
     value = relaxation.compute(
         reference + offset, left_out, iterations=1_000_000, time_limit_s=seconds
@@ -65,9 +62,7 @@ def lp(problem: AssignmentProblem, reference: float, left_out: int) -> dict[str,
     """The LP relaxation of the whole MIP model, at most ``left_out`` mandatory orders
     unserved beyond the ones no factory can make."""
     started = time.perf_counter()
-    model, v = build_model(problem, hard_mandatory=False)
-    no_factory = sum(1 for i in problem.orders if i.order.mandatory and not i.candidates)
-    at_most_unserved(model, problem, v.served, left_out + no_factory)
+    model, _ = whole_model(problem, left_out + no_factory(problem))
     model.relaxed = set(range(len(model.upper)))
     built = time.perf_counter() - started
     limits = Limits(time.perf_counter() + 3600, relative_gap=0.0, seed=0, workers=1)
@@ -110,9 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.lp:
         result["lp"] = lp(problem, args.reference, len(left_out))
-    print(json.dumps(result, indent=1))
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    emit(result, args.json)
     return 0
 
 

@@ -28,6 +28,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from matcher.domain.validation import load_instance
 from solvers.assignment.mip import build_model
@@ -56,6 +57,26 @@ def at_most_unserved(
     return k
 
 
+def whole_model(problem: AssignmentProblem, k: int) -> tuple[LinearModel, int]:
+    """The MIP back-ends' whole model of ``problem``, its mandatory penalty set aside and
+    at most ``k`` mandatory orders unserved (:func:`at_most_unserved`); the ``k`` used."""
+    model, v = build_model(problem, hard_mandatory=False)
+    return model, at_most_unserved(model, problem, v.served, k)
+
+
+def no_factory(problem: AssignmentProblem) -> int:
+    """The mandatory orders no factory can make: unserved in every plan."""
+    return sum(1 for i in problem.orders if i.order.mandatory and not i.candidates)
+
+
+def emit(result: dict[str, Any], path: Path | None) -> None:
+    """Print ``result`` as JSON, and write it to ``path`` when given."""
+    text = json.dumps(result, indent=1)
+    print(text)
+    if path is not None:
+        path.write_text(text + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("instance", type=Path)
@@ -70,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     problem = build_problem(instance, instance.weights)
     served_ids = {a["order"] for a in plan["allocations"]}
     left_out = sum(1 for o in instance.orders if o.mandatory and o.id not in served_ids)
-    model, v = build_model(problem, hard_mandatory=False)
-    k = at_most_unserved(model, problem, v.served, left_out)
+    model, k = whole_model(problem, left_out)
     built = time.perf_counter() - started
     limits = Limits(time.perf_counter() + args.seconds, relative_gap=0.0, seed=0, workers=1)
     outcome = solve_mathopt(model, "highs", limits, None)
@@ -95,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         else round((reference - outcome.bound) / reference, 5),
         "notes": [n for n in outcome.notes if "greedy" not in n],  # the adapter's, moot here
     }
-    print(json.dumps(result, indent=1))
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    emit(result, args.json)
     return 0
 
 
