@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
@@ -62,6 +63,12 @@ Made = tuple[IntArray, IntArray, FloatArray]  # (rows, periods, units)
 FILL_ROUNDS = 8
 # Rows of (candidate, period) priced at a time: temporaries of about 60 MB.
 BLOCK_ROWS = 1 << 18
+# Up to this many (candidate, period) pairs (256 MB of prices) an iteration keeps every
+# row's prices for the fills; above, the rows a fill needs are priced again. That costs
+# about 15 % more time an iteration (10 000 orders, 12.7 million pairs: 30 capped
+# iterations 10.3 s kept, 11.5 s priced again), and at 50 000 orders (155 million) saves
+# the 1.2 GB matrix.
+KEPT_PAIRS = 1 << 25
 # Polyak steps: theta times the gap to the target over the subgradient's square norm,
 # theta halved after STALL iterations without a better bound.
 THETA = 2.0
@@ -145,17 +152,32 @@ class LagrangianBound:
             units = np.empty((n, n_periods), dtype=np.float32)
             units[:] = np.minimum(hi, self.qty[self.group])[:, None]
         for k in range(width):
-            room = free[self.res[:, k]]
-            room -= setup[:, k, None]
-            usable &= room >= self.spu[:, k, None]
+            # Only the rows with a k-th usage: the padding (group n_res, infinite room,
+            # no time) changes nothing, and at 50 000 orders 89 % of the candidates
+            # have one usage, so the passes for the second and third are nearly empty.
+            real = self.res[:, k] != n_res
+            rows: slice | npt.NDArray[np.intp] = slice(None) if real.all() else np.flatnonzero(real)
+            spu = self.spu[rows, k]
+            room = free[self.res[rows, k]]
+            room -= setup[rows, k, None]
+            fits = room >= spu[:, None]
+            if isinstance(rows, slice):
+                usable &= fits
+            else:
+                usable[rows] &= fits
+            del fits
             if units is not None:  # as units_fitting: a usage taking no time limits none
-                timed = self.spu[:, k] > 0
-                room /= np.where(timed, self.spu[:, k], 1.0)[:, None]
+                timed = spu > 0
+                room /= np.where(timed, spu, 1.0)[:, None]
                 np.floor(room, out=room)
                 room[~timed] = np.inf
-                np.minimum(units, room, out=units, casting="unsafe")
+                if isinstance(rows, slice):
+                    np.minimum(units, room, out=units, casting="unsafe")
+                else:
+                    units[rows] = np.minimum(units[rows], room)
             del room
-        cost = (t - due).astype(np.float64)
+        cost = np.empty((n, n_periods), dtype=np.float64)
+        np.subtract(t, due, out=cost)  # no int64 temporary: a gigabyte at platform size
         np.maximum(cost, 0.0, out=cost)
         cost *= late
         cost += base
@@ -198,15 +220,19 @@ class LagrangianBound:
                 prices[m, : cp + 1] += value
         return prices
 
-    def _priced_materials(self, prices: FloatArray, j: int, rows: slice) -> FloatArray:
+    def _priced_materials(self, prices: FloatArray, j: int, rows: slice | IntArray) -> FloatArray:
         """Material ``j``'s price per unit made at each (candidate, period) of ``rows``."""
         out: FloatArray = prices[self.mat[rows, j]]
         out *= self.mat_use[rows, j, None]
         return out
 
-    def _priced_usage(self, lam: FloatArray, k: int, rows: slice, capped: bool) -> FloatArray:
+    def _priced_usage(
+        self, lam: FloatArray, k: int, rows: slice | IntArray, capped: bool
+    ) -> FloatArray:
         """Usage ``k``'s capacity price per unit at each (candidate, period) of ``rows``
-        (the product's operands are scaled in place)."""
+        (the product's operands are scaled in place). Rows without a setup come out the
+        same by either branch (``lam * (0 / units + spu)`` is ``lam * spu`` exactly), so a
+        row's price does not depend on the rows priced with it."""
         out: FloatArray = lam[self.res[rows, k]]
         if capped and self.setup[rows, k].any():
             seconds = self.setup[rows, k, None] / self.units[rows]
@@ -222,21 +248,38 @@ class LagrangianBound:
             return self.spread[rows, k]
         return self.spu[rows, k] + self.setup[rows, k] / self.units[rows, ts]
 
-    def _reduced(self, lam: FloatArray, mu: list[list[float]], capped: bool) -> FloatArray:
-        """The priced unit cost of every (candidate, period) at these multipliers, made
-        in blocks of rows: the temporaries stay small at platform size (each would be a
-        gigabyte over all rows)."""
-        reduced = self.cost.copy()
+    def _priced(self, lam: FloatArray, mu: list[list[float]], capped: bool) -> _Priced:
+        """The priced unit costs at these multipliers, made in blocks of rows (each
+        temporary over all rows would be a gigabyte at platform size): each row's
+        cheapest period, and the whole matrix up to :data:`KEPT_PAIRS` pairs."""
         prices = self._material_prices(mu) if self.mat_width else None
-        for start in range(0, len(reduced), BLOCK_ROWS):
+        n = len(self.cost)
+        keep = capped and self.cost.size <= KEPT_PAIRS  # only the capped fills read rows
+        full = np.empty_like(self.cost) if keep else None
+        t_best = np.empty(n, dtype=np.intp)
+        c_min = np.empty(n, dtype=np.float64)
+        for start in range(0, n, BLOCK_ROWS):
             rows = slice(start, start + BLOCK_ROWS)
-            block = reduced[rows]  # a view
-            for k in range(self.width):
-                block += self._priced_usage(lam, k, rows, capped)
-            if prices is not None:
-                for j in range(self.mat_width):
-                    block += self._priced_materials(prices, j, rows)
-        return reduced
+            block = self._price_rows(lam, prices, capped, rows)
+            t = block.argmin(axis=1)
+            t_best[rows] = t
+            c_min[rows] = np.take_along_axis(block, t[:, None], axis=1)[:, 0]
+            if full is not None:
+                full[rows] = block
+        return _Priced(self, lam, prices, capped, t_best, c_min, full)
+
+    def _price_rows(
+        self, lam: FloatArray, prices: FloatArray | None, capped: bool, rows: slice | IntArray
+    ) -> FloatArray:
+        """The priced unit cost of every period of ``rows`` (a new array), the terms
+        added in one order, so that a row priced again gives the same figures."""
+        block: FloatArray = self.cost[rows].copy() if isinstance(rows, slice) else self.cost[rows]
+        for k in range(self.width):
+            block += self._priced_usage(lam, k, rows, capped)
+        if prices is not None:
+            for j in range(self.mat_width):
+                block += self._priced_materials(prices, j, rows)
+        return block
 
     def constant_free_value(self) -> float:
         """The relaxation's value with capacity free (all multipliers 0)."""
@@ -251,8 +294,7 @@ class LagrangianBound:
             raise ValueError("reduced costs need the uncapped relaxation")
         lam = np.zeros((len(self.problem.resources) + 1, self.problem.periods))
         lam[:-1] = self.multipliers
-        priced = self._reduced(lam, self.material_multipliers, capped=False)
-        c_min = priced.min(axis=1)
+        c_min = self._priced(lam, self.material_multipliers, capped=False).c_min
         o_min = np.minimum.reduceat(c_min, self.starts)
         finite = np.isfinite(c_min)
         rc = np.where(finite, c_min - np.where(finite, o_min[self.group], 0.0), np.inf)
@@ -306,25 +348,23 @@ class LagrangianBound:
             ascent.run(True, max(1, steps - self.iterations), deadline)
         return ascent.result()
 
-    def _cheapest(self, reduced: FloatArray) -> Where:
+    def _cheapest(self, priced: _Priced) -> Where:
         """Uncapped: per order, all its units at its cheapest (candidate, period); and
         where (rows, periods, units, orders), one entry per order."""
-        t_best = reduced.argmin(axis=1)
-        c_min = np.take_along_axis(reduced, t_best[:, None], axis=1)[:, 0]
+        t_best, c_min = priced.t_best, priced.c_min
         o_min = np.minimum.reduceat(c_min, self.starts)
         rows = _first_per_group(c_min == o_min[self.group], self.group)
         orders = self.group[rows]
         return self.qty * o_min, rows, t_best[rows], self.qty[orders], orders
 
-    def _fill(self, reduced: FloatArray) -> Where:
+    def _fill(self, priced: _Priced) -> Where:
         """Capped: per order, its units filled from its cheapest pairs (module
         docstring); and where the chosen fills make them (rows, periods, units, orders).
         An order made at one factory takes the best of its candidates' fills, and only
         the candidates whose fill could beat the best one found are filled (a fill
         costs at least all the units at the candidate's cheapest pair)."""
-        n_rows = len(reduced)
-        t_best = reduced.argmin(axis=1)
-        c_min = np.take_along_axis(reduced, t_best[:, None], axis=1)[:, 0]
+        n_rows = len(priced.c_min)
+        t_best, c_min = priced.t_best, priced.c_min
         q = self.qty[self.group]
         lower = q * c_min
         whole = self.units[np.arange(n_rows), t_best] >= q  # its cheapest pair holds all
@@ -340,7 +380,7 @@ class LagrangianBound:
                 least = np.minimum.reduceat(np.where(todo, lower, np.inf), self.starts)
                 todo &= lower == least[self.group]
             rows = np.flatnonzero(todo)
-            got, entries = self._fill_rows(reduced, rows, np.arange(len(rows) + 1))
+            got, entries = self._fill_rows(priced, rows, np.arange(len(rows) + 1))
             value[rows] = got
             pending[rows] = False
             filled.append(entries)
@@ -366,14 +406,14 @@ class LagrangianBound:
         lengths = np.diff(np.append(self.starts, n_rows))[hard]
         offsets = np.cumsum(lengths) - lengths
         rows = np.repeat(self.starts[hard] - offsets, lengths) + np.arange(lengths.sum())
-        got, entries = self._fill_rows(reduced, rows, np.append(0, np.cumsum(lengths)))
+        got, entries = self._fill_rows(priced, rows, np.append(0, np.cumsum(lengths)))
         serve[hard] = got
         where.append(entries)
         r, t, u = (np.concatenate(column) for column in zip(*where, strict=True))
         return serve, r, t, u, self.group[r]
 
     def _fill_rows(
-        self, reduced: FloatArray, rows: IntArray, bounds: IntArray
+        self, priced: _Priced, rows: IntArray, bounds: IntArray
     ) -> tuple[FloatArray, Made]:
         """Fill each group of ``rows`` (group ``g`` is ``rows[bounds[g]:bounds[g+1]]``)
         with its order's units from its cheapest pairs, each up to its cap, in at most
@@ -384,7 +424,7 @@ class LagrangianBound:
         n_groups = len(bounds) - 1
         if not n_groups:
             return np.zeros(0), (rows[:0], rows[:0], np.zeros(0))
-        work = reduced[rows]  # a copy: taken pairs are set to inf
+        work = priced.rows(rows)  # priced again: taken pairs are set to inf
         caps = self.units[rows].astype(np.float64)
         local = np.repeat(np.arange(n_groups), np.diff(bounds))
         starts = bounds[:-1]
@@ -433,6 +473,28 @@ class LagrangianBound:
             [float(by_then[m, cp]) - rhs for cp, rhs in zip(cps, rhss, strict=True)]
             for m, (cps, rhss) in enumerate(zip(self.checkpoints, self.material_rhs, strict=True))
         ]
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """A :class:`LagrangianBound`'s priced unit costs at one set of multipliers: each
+    row's cheapest period and its price; any rows priced again on demand."""
+
+    rel: LagrangianBound
+    lam: FloatArray
+    prices: FloatArray | None  # the material prices (None: no material rows)
+    capped: bool
+    t_best: IntArray
+    c_min: FloatArray
+    full: FloatArray | None  # every row, when kept (:data:`KEPT_PAIRS`)
+
+    def rows(self, rows: IntArray) -> FloatArray:
+        """Every period of ``rows`` (a new array), priced as in
+        :meth:`LagrangianBound._priced`: taken from the whole matrix when it is kept,
+        else priced again (the same figures: the same terms in the same order)."""
+        if self.full is not None:
+            return self.full[rows]
+        return self.rel._price_rows(self.lam, self.prices, self.capped, rows)
 
 
 class _Ascent:
@@ -486,11 +548,11 @@ class _Ascent:
         for _ in range(iterations):
             began = time.perf_counter()
             rel.iterations += 1
-            reduced = rel._reduced(self.lam, self.mu, capped)
+            priced = rel._priced(self.lam, self.mu, capped)
             serve, rows_e, ts_e, units_e, orders_e = (
-                rel._fill(reduced) if capped else rel._cheapest(reduced)
+                rel._fill(priced) if capped else rel._cheapest(priced)
             )
-            del reduced
+            del priced
             bound = self.constant + float(np.minimum(self.penalty, serve).sum())
             bound -= float((self.lam[:n_res] * rel.cap).sum())
             bound -= sum(

@@ -151,3 +151,23 @@ def test_the_capped_phase_never_ends_below_the_uncapped_ascent_it_starts_from(
             target, iterations=n - 1, time_limit_s=1e9
         )
         assert capped.iterations == n
+
+
+@pytest.mark.parametrize("seed", [1, 10])
+def test_pricing_rows_again_gives_the_bound_of_the_kept_matrix(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``KEPT_PAIRS`` an iteration keeps only each row's cheapest period and
+    prices again the rows a fill needs (a platform-size matrix is a gigabyte): the
+    same bound and multipliers as with the whole matrix kept, in blocks of any size."""
+    monkeypatch.setattr(bound_module, "UNCAPPED_UNTIL", 3.0)  # capped after one iteration
+    problem = build_problem(generate(30, 8, 10, seed=seed))
+    target = 1.05 * _free_capacity_value(problem)
+    kept = LagrangianBound(problem)
+    expected = kept.compute(target, iterations=40, time_limit_s=1e9)
+    monkeypatch.setattr(bound_module, "KEPT_PAIRS", 0)
+    monkeypatch.setattr(bound_module, "BLOCK_ROWS", 7)
+    again = LagrangianBound(problem)
+    assert again.compute(target, iterations=40, time_limit_s=1e9) == expected
+    assert (again.multipliers == kept.multipliers).all()
+    assert again.material_multipliers == kept.material_multipliers
