@@ -21,7 +21,7 @@ from solvers.assignment.fairness import outside, tally
 from solvers.assignment.greedy import Capacity
 from solvers.assignment.problem import AssignmentProblem
 from solvers.cpsat_status import has_solution, solve_status
-from solvers.sharing.resolve import offered
+from solvers.sharing.resolve import LINEARIZATION_LEVEL, offered
 
 
 @dataclass
@@ -59,6 +59,7 @@ def resolve_forced(
     hint(model, problem, v, [p for o in orders for p in plan.get(o, [])])
     solver = cp_model.CpSolver()
     configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
+    solver.parameters.linearization_level = LINEARIZATION_LEVEL
     code = solver.solve(model)
     if not has_solution(code):
         return Forced(solve_status(code), [])

@@ -30,7 +30,10 @@ limit, with them OPTIMAL in 2 ms. Measured on the analysis of demo.json and ten
 generated 30-order instances (30 x 10 x 14, seeds 1-10; one worker): 2.19 s -> 1.16 s
 in all, every transfer found before found again with the same saving or more (demo.json
 one more); on medium.json's plan (the same plan both ways) 10 -> 23 transfers in the
-same time, the largest saving 0.5 % smaller."""
+same time, the largest saving 0.5 % smaller. Explain's forced moves
+(:func:`solvers.sharing.move.resolve_forced`) use it too: on ten of the same plans (all
+but seed 4's), 95 forced moves, unproved 5 -> 2, CP-SAT 2.61 s -> 1.35 s, the same
+explanations except one move found 0.04 % cheaper."""
 
 
 def order_cost(problem: AssignmentProblem, order: int, parts: list[Part]) -> int:
