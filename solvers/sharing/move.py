@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ortools.sat.python import cp_model
-
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import SolveStatus
 from solvers.assignment.base import Part
-from solvers.assignment.cpsat_model import build_model, configure, extract, hint
+from solvers.assignment.cpsat_model import build_model, extract, hint
 from solvers.assignment.fairness import outside, tally
 from solvers.assignment.greedy import Capacity
 from solvers.assignment.problem import AssignmentProblem
 from solvers.cpsat_status import has_solution, solve_status
-from solvers.sharing.resolve import LINEARIZATION_LEVEL, offered
+from solvers.sharing.resolve import offered, resolve_solver
 
 
 @dataclass
@@ -57,9 +55,7 @@ def resolve_forced(
         if o in v.served:
             model.add(v.served[o] == 1)
     hint(model, problem, v, [p for o in orders for p in plan.get(o, [])])
-    solver = cp_model.CpSolver()
-    configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
-    solver.parameters.linearization_level = LINEARIZATION_LEVEL
+    solver = resolve_solver(params, seconds)
     code = solver.solve(model)
     if not has_solution(code):
         return Forced(solve_status(code), [])

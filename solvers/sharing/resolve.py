@@ -108,6 +108,16 @@ def internal_only(problem: AssignmentProblem, order: int) -> int:
     return problem.unserved_cost(order) - shown
 
 
+def resolve_solver(params: SolveParams, seconds: float) -> cp_model.CpSolver:
+    """CP-SAT as a re-solve of a few orders runs it (here and in explain's forced
+    moves): one worker, ``seconds`` of deterministic time (at least 0.05), the seed of
+    ``params``, the capacity rows' cuts (:data:`LINEARIZATION_LEVEL`)."""
+    solver = cp_model.CpSolver()
+    configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
+    solver.parameters.linearization_level = LINEARIZATION_LEVEL
+    return solver
+
+
 def resolve(
     problem: AssignmentProblem,
     plan: dict[int, list[Part]],
@@ -150,9 +160,7 @@ def resolve(
             model.add(served == 1)
     hint(model, problem, v, current)
     complete_hint(model)
-    solver = cp_model.CpSolver()
-    configure(solver, params.model_copy(update={"workers": 1}), max(0.05, seconds))
-    solver.parameters.linearization_level = LINEARIZATION_LEVEL
+    solver = resolve_solver(params, seconds)
     if wall_clock:
         solver.parameters.max_deterministic_time = math.inf
         solver.parameters.max_time_in_seconds = max(0.05, seconds)
