@@ -160,18 +160,13 @@ class LagrangianBound:
             spu = self.spu[rows, k]
             room = free[self.res[rows, k]]
             room -= setup[rows, k, None]
-            fits = room >= spu[:, None]
-            if isinstance(rows, slice):
-                usable &= fits
-            else:
-                usable[rows] &= fits
-            del fits
+            usable[rows] &= room >= spu[:, None]
             if units is not None:  # as units_fitting: a usage taking no time limits none
                 timed = spu > 0
                 room /= np.where(timed, spu, 1.0)[:, None]
                 np.floor(room, out=room)
                 room[~timed] = np.inf
-                if isinstance(rows, slice):
+                if isinstance(rows, slice):  # in place: no float64 copy of every pair
                     np.minimum(units, room, out=units, casting="unsafe")
                 else:
                     units[rows] = np.minimum(units[rows], room)
