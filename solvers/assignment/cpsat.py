@@ -198,8 +198,8 @@ def estimated_core_size(problem: AssignmentProblem) -> int:
 PROVE_MAX_VARIABLES = 400
 """Up to this many production variables, a model whose bound is global (the whole
 problem, an exact core or one of its independent groups) searches for the proof too
-(:func:`_prove`). demo.json's groups (21-226 variables): proved in about 1 s in all
-with two workers, instead of 1.4 % of gap left after 30 s. The GAP benchmark's exact
+(:func:`_prove`). demo.json's groups (21-226 variables): proved in about 1.7 s in all
+over its three feedback rounds, instead of 1.4 % of gap left after 30 s. The GAP benchmark's exact
 cores (500 variables and up) are proved in 10 s neither way, and there the worker
 searches for plans instead (orlib-gapd and yagiura-d at 10 s: mean gap 0.46-0.49 %
 without it, 0.50 % with it); above this size its full-problem worker runs with the
@@ -1219,7 +1219,7 @@ def _search_bound(solver: cp_model.CpSolver, workers: int, size: int, lent: bool
     beside other work) 6 rows 0.56 % -> 0.51 %, where the default search alone lost
     to CP-SAT with both workers (0.50 %)."""
     if size <= PROVE_MAX_VARIABLES:
-        _prove(solver, workers)
+        _prove(solver)
     elif lent and workers == 1:
         solver.parameters.interleave_search = True
         _cut(solver, 2)
@@ -1244,30 +1244,28 @@ def _cut(solver: cp_model.CpSolver, workers: int) -> None:
     p.extra_subsolvers.append("max_lp")
 
 
-def _prove(solver: cp_model.CpSolver, workers: int) -> None:
-    """Search for the proof as well as for plans. CP-SAT's default search branches on
-    quantities and rarely raises the root LP bound, which misses the integrality of a
-    used flag (a part either absent or at least its minimum) or a served flag: on
-    demo.json's groups it left 0.85 % and 6 % of gap after 60 s.
+def _prove(solver: cp_model.CpSolver) -> None:
+    """Search for the proof as well as for plans: one CP-SAT worker with the LP at
+    linearization level 2 (the capacity rows' cuts; ``max_lp``'s search, alone),
+    however many workers the solve has. CP-SAT's default search branches on quantities
+    and rarely raises the root LP bound, which misses the integrality of a used flag (a
+    part either absent or at least its minimum) or a served flag: on demo.json's groups
+    it left 0.85 % and 6 % of gap after 60 s.
 
-    With two workers or more, one full-problem worker runs the tree search on the LP
-    bound (``lb_tree_search``): those groups proved in 0.05-0.2 s. With one, CP-SAT's
-    search with the LP at linearization level 2 (the capacity rows' cuts; ``max_lp``'s
-    search, alone). Measured on the 179 models this function set on ten generated
-    30-order instances and demo.json (3 s cap each): one worker at level 2 proved 173
-    in 15.3 s in all, two workers with ``lb_tree_search`` 171 in 24.3 s, one worker's
-    interleaved portfolio (the one-worker search before) 158 in 62.7 s; a 93-variable
-    group that neither proved in 20 s proves in 0.02 s. Two workers keep their search:
-    with level 2 on one worker the feedback rounds of the load benchmark's instance
-    found other allocations, equal within 3 cents, and routed them again (p50 1.0 s
-    -> 1.7 s)."""
+    Measured on the 179 models this function set on ten generated 30-order instances
+    and demo.json (3 s cap each): one worker at level 2 proved 173 in 15.3 s in all,
+    two workers with the tree search on the LP bound (``lb_tree_search``) 171 in
+    24.3 s, one worker's interleaved portfolio 158 in 62.7 s; a 93-variable group that
+    neither proved in 20 s proves in 0.02 s. Two workers ran that tree search here
+    until the 15 models of demo.json's default solve, replayed three times each, showed
+    the same: 4.8 s in all with one worker at level 2 (at most 0.7 s a model) against
+    6.4 s (at most 1.8 s) with two, whose time varied from run to run (0.12-1.79 s for
+    one model). So the second worker is left idle here, and a two-worker solve of a
+    small instance is reproducible as a one-worker one is, where the proofs end within
+    the limit."""
     p = solver.parameters
-    if workers == 1:
-        p.linearization_level = 2
-        return
-    p.extra_subsolvers.append("lb_tree_search")
-    if workers == 2:
-        p.num_full_subsolvers = 2  # else it would replace the default search
+    p.num_workers = 1
+    p.linearization_level = 2
 
 
 def _group_cost(

@@ -42,13 +42,13 @@ def test_large_global_models_run_max_lp_instead_of_default_lp() -> None:
     assert p.num_full_subsolvers == 0  # the LNS and first-solution workers stay
 
 
-def test_small_global_models_still_search_for_the_proof() -> None:
-    p = _searched(2, cpsat.PROVE_MAX_VARIABLES).parameters
-    assert list(p.extra_subsolvers) == ["lb_tree_search"]
-    assert not p.ignore_subsolvers
-    # One worker: the LP with the capacity rows' cuts, not the interleaved portfolio.
-    one = _searched(1, cpsat.PROVE_MAX_VARIABLES).parameters
-    assert one.linearization_level == 2 and not one.interleave_search
+def test_small_global_models_search_for_the_proof_with_one_worker() -> None:
+    """The LP with the capacity rows' cuts on one worker, whatever the solve's workers
+    (not the interleaved portfolio, not a second worker's tree search)."""
+    for workers in (1, 2, 4):
+        p = _searched(workers, cpsat.PROVE_MAX_VARIABLES).parameters
+        assert p.num_workers == 1 and p.linearization_level == 2
+        assert not p.extra_subsolvers and not p.ignore_subsolvers and not p.interleave_search
     lent = cp_model.CpSolver()  # one worker left beside HiGHS: the same proof search
     cpsat._search_bound(lent, 1, cpsat.PROVE_MAX_VARIABLES, lent=True)
     assert lent.parameters.linearization_level == 2 and not lent.parameters.interleave_search
