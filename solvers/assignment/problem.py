@@ -494,8 +494,7 @@ def _build_problem(
             materials,
             anchor.now if anchor else 0,
             held.get(info.order.id, set()),
-        )
-        for cand in found or _order_candidates(
+        ) or _order_candidates(
             instance,
             info,
             by_process,
@@ -510,9 +509,9 @@ def _build_problem(
             anchor.now if anchor else 0,
             held.get(info.order.id, set()),
             info.order.id in forced,
-        ):
-            info.candidates.append(len(candidates))
-            candidates.append(cand)
+        )
+        info.candidates.extend(range(len(candidates), len(candidates) + len(found)))
+        candidates.extend(found)
         _group_stages(info, candidates)
 
     buyer_caps: dict[tuple[int, str], int] = {}
@@ -676,8 +675,15 @@ def _worst_order_unit(
 ) -> int:
     """Most one unit of the order can cost in any plan (for the mandatory penalty)."""
     o = info.order
-    if info.stages is None:
-        return max((_worst_unit(candidates[k], o, w) for k in info.candidates), default=0)
+    if info.stages is None:  # _worst_unit inlined: this runs for every candidate
+        late, due = w.lateness * o.penalties.late_cents_per_unit_period, o.due_period
+        return max(
+            (
+                c.base + (late * (c.last - due) if c.last > due else 0)
+                for c in map(candidates.__getitem__, info.candidates)
+            ),
+            default=0,
+        )
     if not info.candidates:
         return 0
     total = sum(max(_worst_unit(candidates[k], o, w) for k in stage) for stage in info.stages)
