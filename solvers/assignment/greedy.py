@@ -108,7 +108,7 @@ class Capacity:
             row = sums[u.resource]
             if row is None:
                 free = self.free[u.resource]
-                row = sums[u.resource] = [0, *accumulate(max(0, x) for x in free)]
+                row = sums[u.resource] = [0, *accumulate([x if x > 0 else 0 for x in free])]
             if row[cand.last + 1] - row[cand.first] < u.seconds_per_unit * need + u.setup_seconds:
                 return False
         return True
@@ -266,7 +266,9 @@ def _fill_in(
 ) -> dict[int, int] | None:
     """``need`` units of ``cand`` in ``periods`` (in that order of preference), or None.
     Materials are cumulative, so each period's units are held while the next are
-    sized, then given back: nothing is taken."""
+    sized, then given back: nothing is taken. Only the materials are held: a period's
+    seconds bound that period alone, and holding them would void ``cap``'s window
+    sums (:meth:`Capacity.may_fit`) at every try."""
     out: dict[int, int] = {}
     left = need
     materials = cap.materials if cand.materials else None
@@ -277,12 +279,12 @@ def _fill_in(
         if q > 0:
             out[t] = q
             left -= q
-            if cand.materials:
-                cap.take(cand, {t: q})
+            if materials is not None:
+                materials.take(cand.factory, cand.materials, {t: q}, 1)
             if left == 0:
                 break
-    if cand.materials:
-        cap.give_back(cand, out)
+    if materials is not None:
+        materials.take(cand.factory, cand.materials, out, -1)
     if left or not cap.fits_buyer(cand, out):
         return None
     return out

@@ -15,6 +15,7 @@ rounded up and stock rounded down: never looser than the rule.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -167,16 +168,21 @@ class MaterialState:
     ) -> None:
         """Add (``sign`` 1) or remove (-1) the use of ``quantities`` (period -> units)
         made at ``factory`` by a part using ``uses`` ((material, scaled per unit))."""
+        # :meth:`units` before and after, inlined (whole_units(x) is 0 for x <= 0): the
+        # greedy placement takes and gives back for every period it tries.
         for m, per_unit in uses:
-            checkpoints = self.limits[m].checkpoints
+            lim = self.limits[m]
+            checkpoints, stock, need = lim.checkpoints, lim.stock.get(factory, 0), self.need[m]
             row = self.use.setdefault((m, factory), [0] * len(checkpoints))
             for t, q in quantities.items():
-                for c in range(len(checkpoints)):
-                    if checkpoints[c] < t:
-                        continue
-                    before = self.units(m, factory, c)
-                    row[c] += sign * per_unit * q
-                    self.need[m][c] += self.units(m, factory, c) - before
+                delta = sign * per_unit * q
+                for c in range(bisect_left(checkpoints, t), len(checkpoints)):
+                    before = row[c] - stock
+                    after = before + delta
+                    row[c] += delta
+                    need[c] += (-(-after // SCALE) if after > 0 else 0) - (
+                        -(-before // SCALE) if before > 0 else 0
+                    )
 
     def room(self, factory: int, uses: Iterable[tuple[int, int]], t: int, limit: int) -> int:
         """Most units (at most ``limit``) a part using ``uses`` may add at ``factory`` in
@@ -184,19 +190,20 @@ class MaterialState:
         best = limit
         for m, per_unit in uses:
             lim = self.limits[m]
-            stock = lim.stock.get(factory, 0)
+            stock, need, available = lim.stock.get(factory, 0), self.need[m], lim.available
             row = self.use.get((m, factory))
-            for c, period in enumerate(lim.checkpoints):
-                if period < t:
-                    continue
+            for c in range(bisect_left(lim.checkpoints, t), len(need)):
                 used = row[c] if row is not None else 0
-                others = self.need[m][c] - whole_units(used - stock)
-                allowed = lim.available[c] - others  # whole units this factory may need
+                mine = used - stock  # whole_units(mine), inlined
+                others = need[c] - (-(-mine // SCALE) if mine > 0 else 0)
+                allowed = available[c] - others  # whole units this factory may need
                 if allowed < 0:
                     return 0
-                best = min(best, max(0, (allowed * SCALE + stock - used) // per_unit))
-                if best == 0:
-                    return 0
+                fits = (allowed * SCALE - mine) // per_unit
+                if fits < best:
+                    if fits <= 0:
+                        return 0
+                    best = fits
         return best
 
 
