@@ -769,8 +769,15 @@ class CpSatBackend:
         notes = [
             f"{problem.size} production variables: large-neighbourhood search with CP-SAT "
             f"sub-models after a {warm_time:.2f}s greedy warm start",
-            f"LNS: {s.iterations} neighbourhoods, {s.improvements} improvements, "
-            f"{s.optimal_subproblems} solved to optimality; "
+            f"LNS: {s.iterations} neighbourhoods"
+            + (
+                " (two at a time, one CP-SAT worker each)"
+                if not deterministic and lns.pairs
+                else ""
+            )
+            + f", {s.improvements} improvements, {s.optimal_subproblems} solved to optimality"
+            + (f", {s.clashes} cheaper ones dropped (no longer fitting)" if s.clashes else "")
+            + "; "
             + _versus_greedy(problem, warm, warm_objective, parts, lns.objective),
             "bound: a neighbourhood holding every order was solved to optimality"
             if lns.proven

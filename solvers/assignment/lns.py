@@ -11,7 +11,9 @@ Only improvements are kept, so the plan stays feasible at every step.
 from __future__ import annotations
 
 import math
+import queue
 import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from ortools.sat.python import cp_model
 
 from matcher.domain.params import SolveParams, StopSignal
 from solvers.assignment.base import Part, objective_of
-from solvers.assignment.cpsat_model import build_model, configure, extract, hint
+from solvers.assignment.cpsat_model import Variables, build_model, configure, extract, hint
 from solvers.assignment.fairness import fairness_cost, outside, tally
 from solvers.assignment.greedy import Capacity, cost
 from solvers.assignment.local_search import (
@@ -65,6 +67,24 @@ POLISH_SHARE = 0.5
 CP-SAT's deterministic time (measured in :data:`WORK_PER_UNIT` units)."""
 
 
+PAIR_TRIES = 3
+"""Draws for a second neighbourhood with no order in common with the first
+(:meth:`Lns.step_pair`) before the first is solved alone."""
+
+
+@dataclass
+class _Sub:
+    """A neighbourhood ready to solve: its orders, the candidates offered them, the
+    capacity the rest of the plan leaves, their cost now and the model."""
+
+    orders: list[int]
+    offered: dict[int, list[int]]
+    residual: Capacity
+    before: int
+    model: cp_model.CpModel
+    v: Variables
+
+
 @dataclass
 class LnsStats:
     iterations: int = 0
@@ -76,6 +96,7 @@ class LnsStats:
     # the shift/swap/ejection-chain search on GAP-shaped problems (None: not run)
     local_search: SearchStats | None = None
     local_search_skipped: str | None = None  # why it does not apply
+    clashes: int = 0  # second neighbourhoods of a pair dropped: their plan no longer fit
 
     def local_search_note(self) -> str | None:
         """What the local search did, or why it did not run (None: never asked)."""
@@ -186,9 +207,55 @@ class Lns:
 
     def step(self, time_limit_s: float) -> bool:
         """One neighbourhood solve; True if the plan improved."""
+        sub = self._prepare()
+        assert sub is not None  # no orders to avoid
+        solver = self._solver(time_limit_s)
+        return self._adopt_sub(sub, solver, solver.solve(sub.model))
 
+    @property
+    def pairs(self) -> bool:
+        """Whether neighbourhoods are solved two at a time (:meth:`_steps_two`): with two
+        workers or more on wall-clock limits, and an objective that is a sum over
+        orders (no fairness terms, no re-plan)."""
+        problem = self.problem
+        return self.params.workers >= 2 and problem.fairness is None and problem.anchor is None
+
+    def _solver(
+        self, time_limit_s: float, workers: int | None = None, offset: int = 0
+    ) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        configure(solver, self.params, time_limit_s)
+        if workers is not None:
+            solver.parameters.num_workers = workers
+        solver.parameters.random_seed = self.params.seed + self.stats.iterations + offset
+        return solver
+
+    def _refit(self, orders: list[int], parts: list[Part]) -> Capacity | None:
+        """The capacity the plan leaves now with ``orders`` made by ``parts`` instead,
+        or None when some part no longer fits."""
+        residual = self.cap.copy()
+        for o in orders:
+            for p in self.assigned.get(o, ()):
+                residual.give_back(self.problem.candidates[p.candidate], p.quantities)
+        for p in parts:
+            cand = self.problem.candidates[p.candidate]
+            if not residual.fits(cand, p.quantities):
+                return None
+            residual.take(cand, p.quantities)
+        return residual
+
+    def _prepare(self, busy: set[int] | None = None) -> _Sub | None:
+        """The next neighbourhood's model, against the capacity the plan leaves; with
+        ``busy``, one with none of those orders (None when :data:`PAIR_TRIES` draws
+        all had some)."""
         problem = self.problem
         orders, offered = self.choose()
+        for _ in range(PAIR_TRIES - 1):
+            if not busy or not busy.intersection(orders):
+                break
+            orders, offered = self.choose()
+        if busy and busy.intersection(orders):
+            return None
         residual = self.cap.copy()
         for o in orders:
             for p in self.assigned.get(o, ()):
@@ -216,17 +283,27 @@ class Lns:
             fixed_fairness=fixed,
         )
         hint(model, problem, v, [p for o in orders for p in self.assigned.get(o, ())])
-        solver = cp_model.CpSolver()
-        configure(solver, self.params, time_limit_s)
-        solver.parameters.random_seed = self.params.seed + self.stats.iterations
-        code = solver.solve(model)
+        return _Sub(orders, offered, residual, before, model, v)
+
+    def _adopt_sub(
+        self,
+        sub: _Sub,
+        solver: cp_model.CpSolver,
+        code: cp_model.CpSolverStatus,
+        stale: bool = False,
+    ) -> bool:
+        """Count the solve and keep its plan if it is cheaper (or, moving along
+        plateaus, as cheap); True if kept. ``stale``: the plan changed since ``sub``
+        was prepared (:meth:`step_pair`)."""
+        problem, orders, before = self.problem, sub.orders, sub.before
         self.stats.iterations += 1
         self.stats.deterministic_time += solver.deterministic_time
         if code == cp_model.OPTIMAL:
             self.stats.optimal_subproblems += 1
             # Optimal over every order and every candidate: optimal for the problem.
-            self.proven = len(orders) == len(self.movable) and all(
-                len(offered[o]) == len(problem.orders[o].candidates) for o in orders
+            self.proven = not stale and (
+                len(orders) == len(self.movable)
+                and all(len(sub.offered[o]) == len(problem.orders[o].candidates) for o in orders)
             )
             self.size = min(self.max_size, int(self.size * 1.15) + 1)
         elif code != cp_model.FEASIBLE:
@@ -238,13 +315,22 @@ class Lns:
             self.accept_equal and solver.objective_value < before + 0.5
         ):
             return False
-        new_parts = extract(solver, v)
+        new_parts = extract(solver, sub.v)
+        if stale:
+            refitted = self._refit(orders, new_parts)
+            if refitted is None:
+                self.stats.clashes += 1
+                return False
+            residual = refitted
+        else:
+            residual = sub.residual
+            for p in new_parts:
+                residual.take(problem.candidates[p.candidate], p.quantities)
         for o in orders:
             for p in self.assigned.pop(o, []):
                 self.at_factory[problem.candidates[p.candidate].factory].discard(o)
         for p in new_parts:
             cand = problem.candidates[p.candidate]
-            residual.take(cand, p.quantities)
             self.assigned[cand.order].append(p)
             self.at_factory[cand.factory].add(cand.order)
         self.cap = residual
@@ -254,11 +340,11 @@ class Lns:
             else:
                 self.unhappy.discard(o)
         after = round(solver.objective_value)
-        if fair is not None:
+        if problem.fairness is not None:
             # CP-SAT may stop with the fairness terms' variables above their least
             # values (within its gap): the plan's own cost, not the solver's figure.
             after = sum(self.order_cost(o) for o in orders)
-            after += fairness_cost(fair, problem.candidates, self.parts)
+            after += fairness_cost(problem.fairness, problem.candidates, self.parts)
         self.objective += after - before
         self.stats.improvements += 1
         return True
@@ -402,6 +488,9 @@ class Lns:
     ) -> None:
         """CP-SAT neighbourhoods until ``until`` (on the run's clock), each plan they
         change descended at once while the descents cost less than CP-SAT."""
+        if budget is None and self.pairs:
+            self._steps_two(deadline, until, on_improve)
+            return
         stats = self.stats
         while not self.proven and not self._over(deadline, budget):
             if budget is None:
@@ -410,14 +499,57 @@ class Lns:
                 now, left = stats.deterministic_time, budget - stats.deterministic_time
             if now >= until:
                 return
-            if not self.step(min(self.step_limit_s, left)):
-                continue
-            if stats.descent_work <= POLISH_SHARE * (stats.deterministic_time - stats.local_work):
-                before = stats.local_work
-                self.polish(deadline, budget)
-                stats.descent_work += stats.local_work - before
-            if on_improve is not None:
-                on_improve()
+            if self.step(min(self.step_limit_s, left)):
+                self._after_improvement(deadline, budget, on_improve)
+
+    def _steps_two(
+        self, deadline: float, until: float, on_improve: Callable[[], None] | None
+    ) -> None:
+        """:meth:`_steps` on wall-clock limits with two neighbourhoods in flight, each
+        solved by one CP-SAT worker in a thread of its own (CP-SAT releases the GIL
+        while it searches), the next one built while the other solves. The two have no
+        order in common. A neighbourhood is solved against the capacity the plan left
+        when it was built; when another was adopted since, its parts are adopted only
+        if they still fit (seconds, buyer caps, materials), else dropped
+        (``LnsStats.clashes``). The objective is a sum over orders (:attr:`pairs`), so
+        the gains add."""
+        done: queue.Queue[tuple[int, cp_model.CpSolverStatus]] = queue.Queue()
+        flying: dict[int, tuple[_Sub, cp_model.CpSolver, int]] = {}  # + plan version
+        version, serial = 0, 0
+        while True:
+            while len(flying) < 2 and not self.proven and not self._over(deadline, None):
+                now = time.perf_counter()
+                if now >= until:
+                    break
+                sub = self._prepare({o for s, _, _ in flying.values() for o in s.orders})
+                if sub is None:
+                    break
+                solver = self._solver(min(self.step_limit_s, deadline - now), 1, serial)
+                flying[serial] = (sub, solver, version)
+                threading.Thread(
+                    target=lambda k=serial, m=sub.model, sv=solver: done.put((k, sv.solve(m))),
+                    daemon=True,
+                ).start()
+                serial += 1
+            if not flying:
+                return
+            k, code = done.get()
+            sub, solver, built = flying.pop(k)
+            if self._adopt_sub(sub, solver, code, stale=built != version):
+                version += 1
+                self._after_improvement(deadline, None, on_improve)
+
+    def _after_improvement(
+        self, deadline: float, budget: float | None, on_improve: Callable[[], None] | None
+    ) -> None:
+        """A changed plan descended at once while the descents cost less than CP-SAT."""
+        stats = self.stats
+        if stats.descent_work <= POLISH_SHARE * (stats.deterministic_time - stats.local_work):
+            before = stats.local_work
+            self.polish(deadline, budget)
+            stats.descent_work += stats.local_work - before
+        if on_improve is not None:
+            on_improve()
 
 
 class FactoryExchange(Lns):
