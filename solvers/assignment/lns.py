@@ -68,8 +68,8 @@ CP-SAT's deterministic time (measured in :data:`WORK_PER_UNIT` units)."""
 
 
 PAIR_TRIES = 3
-"""Draws for a second neighbourhood with no order in common with the first
-(:meth:`Lns.step_pair`) before the first is solved alone."""
+"""Draws for a neighbourhood with no order in common with the one in flight
+(:meth:`Lns._steps_two`) before waiting for that one to end."""
 
 
 @dataclass
@@ -96,7 +96,7 @@ class LnsStats:
     # the shift/swap/ejection-chain search on GAP-shaped problems (None: not run)
     local_search: SearchStats | None = None
     local_search_skipped: str | None = None  # why it does not apply
-    clashes: int = 0  # second neighbourhoods of a pair dropped: their plan no longer fit
+    clashes: int = 0  # cheaper neighbourhoods dropped: their parts no longer fit the plan
 
     def local_search_note(self) -> str | None:
         """What the local search did, or why it did not run (None: never asked)."""
@@ -294,8 +294,11 @@ class Lns:
     ) -> bool:
         """Count the solve and keep its plan if it is cheaper (or, moving along
         plateaus, as cheap); True if kept. ``stale``: the plan changed since ``sub``
-        was prepared (:meth:`step_pair`)."""
+        was prepared (:meth:`_steps_two`): its orders are priced as they are now (a
+        descent may have moved them too) and its parts must still fit."""
         problem, orders, before = self.problem, sub.orders, sub.before
+        if stale:
+            before = sum(self.order_cost(o) for o in orders)
         self.stats.iterations += 1
         self.stats.deterministic_time += solver.deterministic_time
         if code == cp_model.OPTIMAL:
@@ -527,8 +530,7 @@ class Lns:
                 solver = self._solver(min(self.step_limit_s, deadline - now), 1, serial)
                 flying[serial] = (sub, solver, version)
                 threading.Thread(
-                    target=lambda k=serial, m=sub.model, sv=solver: done.put((k, sv.solve(m))),
-                    daemon=True,
+                    target=_solve_into, args=(done, serial, solver, sub.model), daemon=True
                 ).start()
                 serial += 1
             if not flying:
@@ -550,6 +552,21 @@ class Lns:
             stats.descent_work += stats.local_work - before
         if on_improve is not None:
             on_improve()
+
+
+def _solve_into(
+    done: queue.Queue[tuple[int, cp_model.CpSolverStatus]],
+    key: int,
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+) -> None:
+    """Solve in a thread of its own and say so on ``done``, whatever happens (an error
+    reads as ``UNKNOWN``: nothing adopted, the search goes on)."""
+    code = cp_model.UNKNOWN
+    try:
+        code = solver.solve(model)
+    finally:
+        done.put((key, code))
 
 
 class FactoryExchange(Lns):
