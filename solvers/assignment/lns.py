@@ -230,13 +230,18 @@ class Lns:
         solver.parameters.random_seed = self.params.seed + self.stats.iterations + offset
         return solver
 
-    def _refit(self, orders: list[int], parts: list[Part]) -> Capacity | None:
-        """The capacity the plan leaves now with ``orders`` made by ``parts`` instead,
-        or None when some part no longer fits."""
+    def _without(self, orders: list[int]) -> Capacity:
+        """The capacity the plan leaves with ``orders`` taken out of it."""
         residual = self.cap.copy()
         for o in orders:
             for p in self.assigned.get(o, ()):
                 residual.give_back(self.problem.candidates[p.candidate], p.quantities)
+        return residual
+
+    def _refit(self, orders: list[int], parts: list[Part]) -> Capacity | None:
+        """The capacity the plan leaves now with ``orders`` made by ``parts`` instead,
+        or None when some part no longer fits."""
+        residual = self._without(orders)
         for p in parts:
             cand = self.problem.candidates[p.candidate]
             if not residual.fits(cand, p.quantities):
@@ -256,10 +261,7 @@ class Lns:
             orders, offered = self.choose()
         if busy and busy.intersection(orders):
             return None
-        residual = self.cap.copy()
-        for o in orders:
-            for p in self.assigned.get(o, ()):
-                residual.give_back(problem.candidates[p.candidate], p.quantities)
+        residual = self._without(orders)
         before = sum(self.order_cost(o) for o in orders)
         fair = problem.fairness
         fixed = None
