@@ -73,3 +73,25 @@ def test_parts_that_no_longer_fit_are_not_refitted(problem: AssignmentProblem) -
         for t in part.quantities:
             lns.cap.free[u.resource][t] -= 10**9
     assert lns._refit([order], parts) is None
+
+
+def test_a_neighbourhood_adopted_after_the_plan_changed_is_priced_as_the_plan_is_now(
+    problem: AssignmentProblem,
+) -> None:
+    """Between a neighbourhood's build and its adoption, another change (a descent, on
+    GAP-shaped problems) may have moved its own orders: its gain is counted from their
+    parts as they are now, so the search's objective stays the plan's."""
+    lns = Lns(problem, greedy_parts(problem), SolveParams(workers=2, seed=0))
+    sub = lns._prepare()
+    assert sub is not None
+    solver = lns._solver(10.0, 1)
+    code = solver.solve(sub.model)
+    # Meanwhile one of its orders is taken out of the plan.
+    order = next(o for o in sub.orders if lns.assigned.get(o))
+    for p in lns.assigned.pop(order):
+        cand = problem.candidates[p.candidate]
+        lns.cap.give_back(cand, p.quantities)
+        lns.at_factory[cand.factory].discard(order)
+    lns.objective = objective_of(problem, lns.parts)
+    assert lns._adopt_sub(sub, solver, code, stale=True)
+    assert lns.objective == objective_of(problem, lns.parts)
