@@ -770,11 +770,7 @@ class CpSatBackend:
             f"{problem.size} production variables: large-neighbourhood search with CP-SAT "
             f"sub-models after a {warm_time:.2f}s greedy warm start",
             f"LNS: {s.iterations} neighbourhoods"
-            + (
-                " (two at a time, one CP-SAT worker each)"
-                if not deterministic and lns.pairs
-                else ""
-            )
+            + (" (two at a time, one CP-SAT worker each)" if lns.pairs else "")
             + f", {s.improvements} improvements, {s.optimal_subproblems} solved to optimality"
             + (f", {s.clashes} cheaper ones dropped (no longer fitting)" if s.clashes else "")
             + "; "

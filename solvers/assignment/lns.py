@@ -215,8 +215,9 @@ class Lns:
     @property
     def pairs(self) -> bool:
         """Whether neighbourhoods are solved two at a time (:meth:`_steps_two`): with two
-        workers or more on wall-clock limits, and an objective that is a sum over
-        orders (no fairness terms, no re-plan)."""
+        workers or more (whose limits are wall-clock ones; a deterministic budget keeps
+        one at a time) and an objective that is a sum over orders (no fairness terms,
+        no re-plan)."""
         problem = self.problem
         return self.params.workers >= 2 and problem.fairness is None and problem.anchor is None
 
