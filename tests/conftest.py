@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,22 @@ from matcher.domain.instance import Instance
 from matcher.domain.validation import load_instance
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """pytest on ``args`` in a Python process of its own, from the project's root (for
+    tests that need a fresh interpreter or other options); its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 INSTANCES = ROOT / "instances"
 DATA = Path(__file__).resolve().parent / "data"
 

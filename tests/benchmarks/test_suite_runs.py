@@ -7,39 +7,24 @@ the benchmarks themselves)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
+from tests.conftest import run_pytest
 
 
 def test_the_scale_and_recommendation_benchmarks_run_and_write_the_report(
     tmp_path: Path,
 ) -> None:
     report = tmp_path / "scale.md"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "benchmarks/test_scale.py",
-            "benchmarks/test_recommend.py",
-            "-m",
-            "benchmark_suite",
-            "--benchmark-disable",
-            "--bench-sizes=1k",
-            "--bench-time-limit=3",
-            f"--scale-report={report}",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    done = run_pytest(
+        "benchmarks/test_scale.py",
+        "benchmarks/test_recommend.py",
+        "-m",
+        "benchmark_suite",
+        "--benchmark-disable",
+        "--bench-sizes=1k",
+        "--bench-time-limit=3",
+        f"--scale-report={report}",
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "3 passed" in done.stdout, done.stdout[-3000:]

@@ -13,12 +13,10 @@ variables.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_pytest
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 
@@ -31,14 +29,6 @@ def test_the_service_ray_tests_pass_in_a_process_of_their_own() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.pop("PYTHONBREAKPOINT", None)
     env["MATCHER_RAY_TESTS"] = "isolated"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *MODULES],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_pytest(*MODULES, env=env)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout.splitlines()[-1], done.stdout[-2000:]
