@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -665,9 +665,16 @@ def _anchor(problem: AssignmentProblem, spec: AnchorSpec) -> Anchor:
     return a
 
 
-def _worst_unit(c: Candidate, o: Order, w: ObjectiveWeights) -> int:
-    late = w.lateness * o.penalties.late_cents_per_unit_period
-    return c.base + late * max(0, c.last - o.due_period)
+def _worst_unit(
+    candidates: list[Candidate], ks: Iterable[int], o: Order, w: ObjectiveWeights
+) -> int:
+    """Most one unit of ``o`` can cost at any of the candidates ``ks`` (each as late as
+    its last period). A loop over every candidate of the problem, hence inline."""
+    late, due = w.lateness * o.penalties.late_cents_per_unit_period, o.due_period
+    return max(
+        c.base + (late * (c.last - due) if c.last > due else 0)
+        for c in map(candidates.__getitem__, ks)
+    )
 
 
 def _worst_order_unit(
@@ -675,18 +682,11 @@ def _worst_order_unit(
 ) -> int:
     """Most one unit of the order can cost in any plan (for the mandatory penalty)."""
     o = info.order
-    if info.stages is None:  # _worst_unit inlined: this runs for every candidate
-        late, due = w.lateness * o.penalties.late_cents_per_unit_period, o.due_period
-        return max(
-            (
-                c.base + (late * (c.last - due) if c.last > due else 0)
-                for c in map(candidates.__getitem__, info.candidates)
-            ),
-            default=0,
-        )
     if not info.candidates:
         return 0
-    total = sum(max(_worst_unit(candidates[k], o, w) for k in stage) for stage in info.stages)
+    if info.stages is None:
+        return _worst_unit(candidates, info.candidates, o, w)
+    total = sum(_worst_unit(candidates, stage, o, w) for stage in info.stages)
     locations = {
         candidates[k].factory: instance.factories[candidates[k].factory].location
         for k in info.candidates
