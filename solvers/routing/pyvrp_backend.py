@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+from pyvrp.search import (
+    LocalSearch,
+    NeighbourhoodParams,
+    PerturbationManager,
+    compute_neighbours,
+)
 from pyvrp.stop import MaxRuntime, StoppingCriterion
 
 from solvers.routing.base import RoutingLimits, Sequences
@@ -199,17 +204,34 @@ class PyVrpBackend:
         )
 
 
+SMALL_REQUESTS = 80
+"""Problems of at most this many requests (clients and shipments) get
+:data:`SMALL_NEIGHBOURS` granular neighbours instead of PyVRP's 50."""
+SMALL_NEIGHBOURS = 20
+
+
 def neighbours(data: pyvrp.ProblemData) -> dict[pyvrp.Activity, list[pyvrp.Activity]]:
-    """PyVRP's granular neighbourhood, computed on the first vehicle type alone.
+    """PyVRP's granular neighbourhood, computed on the first vehicle type alone, with
+    :data:`SMALL_NEIGHBOURS` neighbours per visit on a small problem.
 
     ``compute_neighbours`` takes the closeness of two visits over every vehicle type,
     a cost that grows with the number of types times the square of the visits: on a
     period of 10 000 orders (1 212 shipments, 30 vehicle types) 3.4 s, against 0.8 s
     on one type with the same neighbours. It runs before the search and outside its
     time limit, so at that size it, not the search, decided the stage's time. With one
-    vehicle type this is PyVRP's own call, unchanged."""
+    vehicle type this is PyVRP's own call.
+
+    On a small problem PyVRP's 50 neighbours are nearly every visit. With 20, the 535
+    period problems of 28 small plans (3 to 75 requests; the routing stage's stopping
+    rule, three seeds) cost 0.18 % less in all and took 33 % less time (up to 20
+    requests: -0.08 %, -19 %; 21 to 75: -0.38 %, -47 %). On larger periods fewer
+    neighbours cost more: the routing of a greedy plan of medium.json (about 185 loads
+    a period) +0.45 % transport, of the 10 000-order instance +0.7 %, so those keep 50.
+    """
     if data.num_vehicle_types > 1:
         data = data.replace(vehicle_types=[data.vehicle_type(0)])
+    if data.num_clients + data.num_shipments <= SMALL_REQUESTS:
+        return compute_neighbours(data, NeighbourhoodParams(num_neighbours=SMALL_NEIGHBOURS))
     return compute_neighbours(data)
 
 

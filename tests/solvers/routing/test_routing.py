@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from pyvrp.search import compute_neighbours
+from pyvrp.search import NeighbourhoodParams, compute_neighbours
 
 from solvers.routing.base import RoutingLimits, Sequences, evaluate_sequences, solve_routing
 from solvers.routing.evaluate import build_route
@@ -19,7 +19,12 @@ from solvers.routing.problem import (
     Stop,
     VehicleType,
 )
-from solvers.routing.pyvrp_backend import neighbours, to_problem_data
+from solvers.routing.pyvrp_backend import (
+    SMALL_NEIGHBOURS,
+    SMALL_REQUESTS,
+    neighbours,
+    to_problem_data,
+)
 
 BACKENDS = ["auto", "pyvrp", "ortools-routing"]
 SECONDS = 1.0
@@ -242,10 +247,15 @@ def test_pyvrp_stops_after_its_patience_without_improvement() -> None:
     assert patient.cost == long.cost
 
 
-def test_the_neighbourhood_is_pyvrps_own_with_one_vehicle_type_and_covers_every_visit() -> None:
+def test_the_neighbourhood_is_pyvrps_own_with_one_vehicle_type_and_20_on_small_problems() -> None:
+    large = random_problem(3, n=SMALL_REQUESTS + 10)
+    data, _ = to_problem_data(large)
+    assert neighbours(data) == compute_neighbours(data)
+    assert all(len(near) == 50 for near in neighbours(data).values())  # PyVRP's default
     one = random_problem(3, n=30)
     data, _ = to_problem_data(one)
-    assert neighbours(data) == compute_neighbours(data)
+    small = NeighbourhoodParams(num_neighbours=SMALL_NEIGHBOURS)
+    assert neighbours(data) == compute_neighbours(data, small)
     several = replace(
         one,
         vehicle_types=[
@@ -255,4 +265,4 @@ def test_the_neighbourhood_is_pyvrps_own_with_one_vehicle_type_and_covers_every_
     data, _ = to_problem_data(several)
     found = neighbours(data)
     assert found.keys() == compute_neighbours(data).keys()
-    assert all(len(found[a]) == 29 for a in found)  # every other client (fewer than 50)
+    assert all(len(found[a]) == SMALL_NEIGHBOURS for a in found)
