@@ -3,9 +3,9 @@
 One vehicle routing problem per period (a vehicle runs one route per period, inside its
 shift), solved in period order with a share of the time limit proportional to the
 period's requests; with more than one worker, as many periods at once as there are
-workers (:class:`_Searches`). Every reachable request is optional with its carrier estimate as
-the penalty, so the routes minimise fleet cost plus what the carrier is paid; the rules
-are in docs/routing.md. With hubs (docs/logistics.md, :mod:`solvers.routing.hubs`)
+workers (:class:`_Searches`). Every reachable request is optional with its carrier
+estimate as the penalty, so the routes minimise fleet cost plus what the carrier is
+paid; the rules are in docs/routing.md. With hubs (docs/logistics.md, :mod:`solvers.routing.hubs`)
 some loads are offered as legs to or from a hub instead, their penalty the saving the
 hub path brings; the carried legs then go on by line-haul.
 
