@@ -31,6 +31,10 @@ from solvers.routing.problem import FOREVER, Action, RoutingProblem
 
 INT64_MAX = int(np.iinfo(np.int64).max)
 
+# PyVRP warns when a penalty reaches its bound; :func:`_solve` reports that itself, as a
+# note, and must not catch warnings in the routing stage's threads (see there).
+warnings.filterwarnings("ignore", category=PenaltyBoundWarning, module=r"pyvrp\.")
+
 
 def _late(t: int) -> int:
     return INT64_MAX if t >= FOREVER else t
@@ -156,12 +160,10 @@ class PyVrpBackend:
     def solve(self, problem: RoutingProblem, limits: RoutingLimits) -> Sequences:
         data, owners = to_problem_data(problem)
         deadline = _Deadline(limits)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PenaltyBoundWarning)
-            result = _solve(data, deadline, limits.seed)
+        result, at_bound = _solve(data, deadline, limits.seed)
         raw = self.sequences(problem, result.best, owners, deadline.first_feasible_s, result)
         raw.converged, raw.setup_s = deadline.converged, deadline.setup_s
-        if any(issubclass(w.category, PenaltyBoundWarning) for w in caught):
+        if at_bound:
             raw.notes.append("PyVRP's penalties reached their bound (it struggled for feasibility)")
         return raw
 
@@ -235,9 +237,17 @@ def neighbours(data: pyvrp.ProblemData) -> dict[pyvrp.Activity, list[pyvrp.Activ
     return compute_neighbours(data)
 
 
-def _solve(data: pyvrp.ProblemData, stop: StoppingCriterion, seed: int) -> pyvrp.Result:
+def _solve(
+    data: pyvrp.ProblemData, stop: StoppingCriterion, seed: int
+) -> tuple[pyvrp.Result, bool]:
     """``pyvrp.solve`` with its default parameters (PyVRP 0.14's own sequence of steps),
-    the neighbourhood from :func:`neighbours`."""
+    the neighbourhood from :func:`neighbours`; and whether a penalty reached its bound
+    during the search (PyVRP struggled for feasibility).
+
+    PyVRP says so with a ``PenaltyBoundWarning``, but catching warnings is not
+    thread-safe (``warnings.catch_warnings`` swaps process-wide state, and the routing
+    stage runs periods' searches in threads at once), so the penalties are read after
+    every iteration instead and the warning is filtered out when this module loads."""
     params = pyvrp.SolveParams()
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     perturbation = PerturbationManager(params.perturbation)
@@ -248,7 +258,16 @@ def _solve(data: pyvrp.ProblemData, stop: StoppingCriterion, seed: int) -> pyvrp
     pm = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
     init = ls(pyvrp.Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
     algo = pyvrp.IteratedLocalSearch(data, pm, ls, init, params.ils)
-    return algo.run(stop, False, False, params.display_interval)
+    bound = params.penalty.max_penalty
+    at_bound = False
+
+    def criterion(best_cost: int) -> bool:
+        nonlocal at_bound
+        loads, duration, distance = pm.penalties()
+        at_bound = at_bound or max(*loads, duration, distance) >= bound
+        return stop(best_cost)
+
+    return algo.run(criterion, False, False, params.display_interval), at_bound
 
 
 def plain_solve(data: pyvrp.ProblemData, seconds: float, seed: int) -> pyvrp.Result:

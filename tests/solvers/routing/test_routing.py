@@ -16,6 +16,7 @@ from solvers.routing.problem import (
     Profile,
     Request,
     RoutingProblem,
+    RoutingResult,
     Stop,
     VehicleType,
 )
@@ -266,3 +267,38 @@ def test_the_neighbourhood_is_pyvrps_own_with_one_vehicle_type_and_20_on_small_p
     found = neighbours(data)
     assert found.keys() == compute_neighbours(data).keys()
     assert all(len(found[a]) == SMALL_NEIGHBOURS for a in found)
+
+
+def test_penalties_at_their_bound_are_a_note_of_each_search_in_threads_at_once() -> None:
+    """PyVRP warns when a penalty reaches its bound; the back-end reports it as a note
+    of that search without catching warnings, which would swap process-wide state under
+    the routing stage's other searches running in threads at once."""
+    import threading
+    import warnings
+
+    infeasible = RoutingProblem(
+        places=2,
+        profiles=[line(2)],
+        depots=[Depot(0)],
+        vehicle_types=[VehicleType(capacity=(1,), start_depot=0, end_depot=0)],
+        requests=[Request((2,), delivery=Stop(1))],  # more than any vehicle carries
+    )
+    fine = random_problem(5, n=12)
+    shown, filters = warnings.showwarning, list(warnings.filters)
+    results: dict[str, RoutingResult] = {}
+
+    def run(name: str, problem: RoutingProblem) -> None:
+        results[name] = solve_routing(problem, "pyvrp", RoutingLimits(0.5, seed=1))
+
+    threads = [
+        threading.Thread(target=run, args=(name, problem))
+        for name, problem in (("a", infeasible), ("b", infeasible), ("c", fine))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    note = "PyVRP's penalties reached their bound (it struggled for feasibility)"
+    assert note in results["a"].notes and note in results["b"].notes
+    assert note not in results["c"].notes and results["c"].feasible
+    assert warnings.showwarning is shown and warnings.filters == filters
