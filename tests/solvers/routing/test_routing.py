@@ -189,15 +189,19 @@ def test_an_optional_request_not_worth_its_penalty_is_left_and_a_dear_route_drop
     )
 
 
-def test_a_required_request_left_unserved_is_infeasible_and_said() -> None:
-    problem = RoutingProblem(
+def too_heavy() -> RoutingProblem:
+    """One required delivery heavier than any vehicle carries: no feasible answer."""
+    return RoutingProblem(
         places=2,
         profiles=[line(2)],
         depots=[Depot(0)],
         vehicle_types=[VehicleType(capacity=(1,), start_depot=0, end_depot=0)],
-        requests=[Request((2,), delivery=Stop(1))],  # more than any vehicle carries
+        requests=[Request((2,), delivery=Stop(1))],
     )
-    result = solve_routing(problem, "auto", RoutingLimits(0.5, seed=1))
+
+
+def test_a_required_request_left_unserved_is_infeasible_and_said() -> None:
+    result = solve_routing(too_heavy(), "auto", RoutingLimits(0.5, seed=1))
     assert not result.feasible
     assert any(
         "required request 0 is unserved" in n or "over the capacity" in n for n in result.notes
@@ -276,13 +280,7 @@ def test_penalties_at_their_bound_are_a_note_of_each_search_in_threads_at_once()
     import threading
     import warnings
 
-    infeasible = RoutingProblem(
-        places=2,
-        profiles=[line(2)],
-        depots=[Depot(0)],
-        vehicle_types=[VehicleType(capacity=(1,), start_depot=0, end_depot=0)],
-        requests=[Request((2,), delivery=Stop(1))],  # more than any vehicle carries
-    )
+    infeasible = too_heavy()
     fine = random_problem(5, n=12)
     shown, filters = warnings.showwarning, list(warnings.filters)
     results: dict[str, RoutingResult] = {}
