@@ -252,8 +252,9 @@ class _Searches:
         """Search ``day`` (reachable loads only) within ``seconds``: at once with one
         worker or when an earlier search is taken again, else in a free lane."""
         limits = day.limits(self.params, seconds, self.stop)
-        key = None if self.searched is None else day.key(self.params)
+        key = None
         if self.searched is not None:
+            key = day.key(self.params)
             found = self.searched.get(key, limits)
             if found is not None:
                 self._finish(day, found, again=True)
