@@ -55,7 +55,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="store_false",
         help="no hubs (fleet.hubs) and no line-haul rates (transport.line_haul), "
         "docs/logistics.md; by default one hub per cluster, drawn from a separate stream "
-        "of the seed: the rest of the instance is the same either way",
+        "of the seed, with every factory 5-60 road km from its hub: the rest of the "
+        "instance is the same either way, but for the few factories moved into that range",
     )
     p.add_argument(
         "--records",

@@ -29,6 +29,7 @@ from matcher.generate.logistics import (
     draw_hubs,
     draw_line_haul,
     draw_milk_run_vehicles,
+    gather_factories,
     hubs_stream,
 )
 from matcher.generate.materials import draw_material_terms, materials_stream
@@ -74,7 +75,8 @@ def generate(
         Draw one hub per cluster at its depot and the line-haul rates
         (``fleet.hubs``, ``transport.line_haul``, docs/logistics.md). Drawn from their
         own stream of ``seed`` after everything else: without them the instance is the
-        same in every other respect.
+        same in every other respect but the locations of the few factories that hubs
+        gather within 5-60 road km of their hub.
 
     Returns
     -------
@@ -123,6 +125,7 @@ def generate(
     if hubs:
         # Hubs, line-haul and the vehicles of their milk runs: their own stream, last,
         # sized on the final orders and factories.
+        gather_factories(clusters, data)
         hub_rng = hubs_stream(seed)
         data["transport"]["line_haul"] = draw_line_haul(hub_rng, data["transport"])
         draw_milk_run_vehicles(hub_rng, clusters, data)

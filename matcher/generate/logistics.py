@@ -3,7 +3,8 @@ minimum charge per shipment, and the hubs and line-haul rates (docs/logistics.md
 
 Hubs and line-haul come from their own stream of the seed (:func:`hubs_stream`), drawn
 after everything else, so an instance made without them is the same in every other
-respect.
+respect but one: with hubs, the few factories scattered beyond :data:`HUB_ROAD_KM` of
+their cluster's hub are moved into it (:func:`gather_factories`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ _LTL_OVER_FULL_LOAD = (1.3, 1.5)  # LTL per tonne over a full truck's
 _LTL_MIN_CENTS = (3000.0, 6000.0)
 _OPEN_MINUTES = (300, 360, 420)  # 05:00, 06:00, 07:00
 _CLOSE_MINUTES = (1260, 1320, 1380)  # 21:00, 22:00, 23:00
+
+HUB_ROAD_KM = (5.0, 60.0)
+"""With hubs, every factory is this many road km from its cluster's hub (at the
+cluster's centre): near enough for a daily milk run, and not at the hub's door. The
+factories are scattered about 20 km per axis around the centre, which leaves about
+one in eleven outside (1.3 road km a km: 7 % beyond 60, 2 % within 5)."""
+_FOLD_MARGIN_KM = 0.1  # folded a little inside HUB_ROAD_KM: locations are rounded to 1e-4
 
 
 def draw_fleet(rng: np.random.Generator, clusters: list[Place]) -> dict[str, Any]:
@@ -79,6 +87,45 @@ km from the hub and from one another, some twenty minutes a stop). ``draw_fleet`
 two to six vehicles a depot, drawn whatever the cluster's size, left the hubs of a
 10 000-order instance (50-120 factories each) with a fleet that could call at a
 quarter of their factories' legs (docs/logistics.md)."""
+
+
+def gather_factories(clusters: list[Place], data: dict[str, Any]) -> None:
+    """Move each factory of ``data`` that is outside :data:`HUB_ROAD_KM` of its nearest
+    cluster centre (where that cluster's hub will be) along its bearing from that
+    centre, to the road distance folded back into the range: 68 km becomes 52, 4 km
+    becomes 6. No draw is made, and the factories within the range stay where they are.
+    Clusters are more than 60 road km apart, so the moved factory's nearest hub is then
+    within the range too.
+
+    Only locations change: what was drawn from them before (an order's landed cost at
+    its reference factory, in its price) is left as drawn, a difference of a few km."""
+    lo, hi = HUB_ROAD_KM[0] + _FOLD_MARGIN_KM, HUB_ROAD_KM[1] - _FOLD_MARGIN_KM
+    road_factor = float(data["transport"].get("road_factor", Transport().road_factor))
+    c_lat = np.array([c.lat for c in clusters], dtype=np.float64)
+    c_lon = np.array([c.lon for c in clusters], dtype=np.float64)
+
+    def road_km(lat: float, lon: float) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Road km to every cluster's centre."""
+        here = np.full_like(c_lat, lat), np.full_like(c_lon, lon)
+        return road_factor * haversine_km(*here, c_lat, c_lon)
+
+    for factory in data["factories"]:
+        where = factory["location"]
+        to_centres = road_km(where["lat"], where["lon"])
+        h = int(np.argmin(to_centres))
+        km = float(to_centres[h])
+        if HUB_ROAD_KM[0] <= km <= HUB_ROAD_KM[1]:
+            continue
+        target = km
+        while not lo <= target <= hi:  # reflected at the range's ends
+            target = 2 * lo - target if target < lo else 2 * hi - target
+        d_lat, d_lon = where["lat"] - c_lat[h], where["lon"] - c_lon[h]
+        if km == 0.0:  # at the centre itself (rounded there): no bearing, so due east
+            d_lat, d_lon = 0.0, 1e-4
+            km = float(road_km(c_lat[h], c_lon[h] + d_lon)[h])
+        scale = target / km
+        where["lat"] = round(float(c_lat[h] + d_lat * scale), 4)
+        where["lon"] = round(float(c_lon[h] + d_lon * scale), 4)
 
 
 def draw_milk_run_vehicles(

@@ -1,6 +1,8 @@
 """The generator's hubs and line-haul rates (docs/logistics.md): one hub per cluster at
-its depot, reaching the factories nearest to it, with plausible terms; drawn from their
-own stream, so that an instance made without them is the same in every other respect."""
+its depot, reaching the factories nearest to it, 5-60 road km away, with plausible
+terms; drawn from their own stream, so that an instance made without them is the same
+in every other respect but the locations of the few factories gathered into that
+range."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from matcher.domain.geo import nearest_hub, road_km
 from matcher.domain.instance import Instance
 from matcher.domain.validation import load_instance, parse_instance
 from matcher.generate import CARRIER_MIN_CENTS, generate, instance_json
+from matcher.generate.logistics import HUB_ROAD_KM
 from tests.conftest import INSTANCES
 
 # 40 factories or more: the clusters are drawn too (5 to 8 of them), and neighbouring
@@ -43,18 +46,65 @@ def test_hubs_are_on_by_default_and_off_on_request(
     assert without_hubs.transport.line_haul is None
 
 
+def _to_nearest_depot(instance: Instance) -> list[float]:
+    """Each factory's road km to its nearest depot (where the hubs go)."""
+    transport, depots = instance.transport, instance.fleet.depots
+    return [
+        min(road_km(f.location, d.location, transport) for d in depots) for f in instance.factories
+    ]
+
+
+def _gathered_back(with_hubs: Instance, without: Instance) -> Instance:
+    """``with_hubs`` with ``without``'s factory locations: the only other difference
+    the generator makes besides the hubs, line-haul and milk-run vehicles."""
+    return with_hubs.model_copy(
+        update={
+            "factories": [
+                f.model_copy(update={"location": plain.location})
+                for f, plain in zip(with_hubs.factories, without.factories, strict=True)
+            ]
+        }
+    )
+
+
 def test_an_instance_without_hubs_is_the_same_in_every_other_respect(
     with_hubs: Instance, without_hubs: Instance
 ) -> None:
     # At this size every depot already has a vehicle for each ten factories its hub
     # serves, so hubs add no milk-run vehicle (see the test after the next).
-    stripped = with_hubs.model_copy(
+    stripped = _gathered_back(with_hubs, without_hubs).model_copy(
         update={
             "fleet": with_hubs.fleet.model_copy(update={"hubs": []}),
             "transport": with_hubs.transport.model_copy(update={"line_haul": None}),
         }
     )
     assert stripped == without_hubs
+
+
+@pytest.mark.parametrize("args", [_ARGS, (50, 12, 14, 1), (2000, 300, 14, 3), (100, 40, 7, 11)])
+def test_with_hubs_every_factory_is_5_to_60_road_km_from_its_hub(
+    args: tuple[int, int, int, int],
+) -> None:
+    """Scattered about 20 km per axis, about one factory in eleven falls outside; those
+    move along their bearing into the range (68 km to 52), and no other factory moves."""
+    with_hubs, without = generate(*args), generate(*args, hubs=False)
+    lo, hi = HUB_ROAD_KM
+    transport, hubs = with_hubs.transport, with_hubs.fleet.hubs
+    for factory in with_hubs.factories:
+        hub = nearest_hub(factory.location, hubs, transport)
+        assert hub is not None
+        assert lo <= road_km(factory.location, hub.location, transport) <= hi, factory.id
+    before, after = _to_nearest_depot(without), _to_nearest_depot(with_hubs)
+    moved = 0
+    for f, plain, was, now in zip(
+        with_hubs.factories, without.factories, before, after, strict=True
+    ):
+        if lo <= was <= hi:
+            assert f.location == plain.location
+        else:
+            moved += 1
+            assert now == pytest.approx(2 * hi - was if was > hi else 2 * lo - was, abs=0.3)
+    assert moved <= 0.2 * len(before)
 
 
 def test_the_same_seed_draws_the_same_hubs_and_another_seed_other_terms(
@@ -93,7 +143,7 @@ def test_a_hub_serving_many_factories_gets_vehicles_for_its_milk_runs() -> None:
         added += len(now) - len(drawn)
     assert added > 0
     # Everything else is the instance without hubs.
-    stripped = with_hubs.model_copy(
+    stripped = _gathered_back(with_hubs, without).model_copy(
         update={
             "fleet": without.fleet,
             "transport": with_hubs.transport.model_copy(update={"line_haul": None}),
@@ -201,7 +251,10 @@ def test_the_cli_writes_the_same_file_but_hubs_with_and_without_no_hubs(tmp_path
     # byte for byte.
     assert '"hubs"' not in text and '"line_haul"' not in text
     assert text == instance_json(generate(40, 10, 10, 3, hubs=False)) + "\n"
-    assert _without_hub_keys(hubs.read_text()) == json.loads(text)
+    plain_data, hub_data = json.loads(text), _without_hub_keys(hubs.read_text())
+    for f, g in zip(hub_data["factories"], plain_data["factories"], strict=True):
+        f["location"] = g["location"]  # the few gathered within 5-60 km of their hub
+    assert hub_data == plain_data
 
 
 def test_instance_json_round_trips_hubs_and_line_haul(with_hubs: Instance) -> None:
@@ -221,8 +274,7 @@ def test_an_instance_without_orders_or_with_one_factory_still_gets_hubs() -> Non
 
 @pytest.mark.parametrize("name", ["demo.json", "medium.json"])
 def test_the_shipped_instances_carry_hubs_reaching_every_factory(name: str) -> None:
-    """Factories are scattered about 20 km (standard deviation, per axis) around their
-    cluster's centre, so most, not all, are 5-60 road km from their hub."""
+    """Every factory is 5-60 road km from its hub."""
     instance = load_instance(INSTANCES / name)
     fleet: Fleet = instance.fleet
     transport: Transport = instance.transport
@@ -232,5 +284,4 @@ def test_the_shipped_instances_carry_hubs_reaching_every_factory(name: str) -> N
         hub = nearest_hub(factory.location, fleet.hubs, transport)
         assert hub is not None
         km.append(road_km(factory.location, hub.location, transport))
-    assert sum(5.0 <= k <= 60.0 for k in km) >= 0.9 * len(km)
-    assert max(km) < 80.0
+    assert min(km) >= 5.0 and max(km) <= 60.0
