@@ -21,6 +21,7 @@ from matcher.app.fairness_report import (
     price_of_fairness,
 )
 from matcher.app.feedback import candidate_costs
+from matcher.app.heap import long_lived
 from matcher.domain.consistency import fairness_issues
 from matcher.domain.entities import ObjectiveWeights
 from matcher.domain.instance import Instance
@@ -312,38 +313,46 @@ def _plan(
     # A signal already set asks for the quickest plan, which needs the problem; one set
     # while it compiles (a cancel, a deadline) ends the solve without a plan.
     compile_stop = None if stop is None or stop.is_set() else stop
-    problem = build_problem(
-        instance, weights, params.max_candidates, anchor, compile_stop, params.fairness
-    )
-    if warm:
-        problem = replace(problem, warm=_warm_candidates(problem, warm))
-    compile_s = time.perf_counter() - started
-    if not backend.supports(problem, params):
-        why = backend.unsupported_reason(problem, params)
-        raise ValueError(
-            f"solver '{backend.name}' does not support this problem with these parameters"
-            + (f": {why}" if why else "")
+    # The instance and its compiled problem live to the end of the solve: the collector
+    # need not walk them (matcher.app.heap.long_lived).
+    with long_lived(
+        lambda: build_problem(
+            instance, weights, params.max_candidates, anchor, compile_stop, params.fairness
         )
-    later = _buys(instance) + bool(instance.fleet.vehicles)  # stages after the assignment
-    fed = params.feedback and anchor is None and later > 0 and not backend.prices_purchasing
-    too_big = fed and problem.size > FEEDBACK_MAX_VARIABLES
-    fed = fed and not too_big
-    first_s = params.time_limit_s * (ROUND_SHARES[0] if fed else 1)
-    earlier = _Earlier(ProvenAnswers(), SearchedDays())  # one round's answers serve the next
-    best = _round(problem, backend, params, first_s, started, progress, stop, anchor, None, earlier)
-    if fed:
-        best = _feedback_rounds(problem, backend, params, best, started, progress, stop, earlier)
-    notes = []
-    if too_big:
-        notes.append(
-            f"feedback: skipped, {problem.size} production variables (above "
-            f"{FEEDBACK_MAX_VARIABLES}): at this size the first round needs the whole limit"
+    ) as problem:
+        if warm:
+            problem = replace(problem, warm=_warm_candidates(problem, warm))
+        compile_s = time.perf_counter() - started
+        if not backend.supports(problem, params):
+            why = backend.unsupported_reason(problem, params)
+            raise ValueError(
+                f"solver '{backend.name}' does not support this problem with these parameters"
+                + (f": {why}" if why else "")
+            )
+        later = _buys(instance) + bool(instance.fleet.vehicles)  # stages after the assignment
+        fed = params.feedback and anchor is None and later > 0 and not backend.prices_purchasing
+        too_big = fed and problem.size > FEEDBACK_MAX_VARIABLES
+        fed = fed and not too_big
+        first_s = params.time_limit_s * (ROUND_SHARES[0] if fed else 1)
+        earlier = _Earlier(ProvenAnswers(), SearchedDays())  # one round's answers serve the next
+        best = _round(
+            problem, backend, params, first_s, started, progress, stop, anchor, None, earlier
         )
-    result = _annotated(best.plan, notes, {"compile_s": round(compile_s, 3)})
-    if params.sharing and problem.orders and not problem.by_operation:
-        sharing = _sharing(best.problem, best.result, params, started, stop)
-        result = result.model_copy(update={"capacity_sharing": sharing})
-    return result
+        if fed:
+            best = _feedback_rounds(
+                problem, backend, params, best, started, progress, stop, earlier
+            )
+        notes = []
+        if too_big:
+            notes.append(
+                f"feedback: skipped, {problem.size} production variables (above "
+                f"{FEEDBACK_MAX_VARIABLES}): at this size the first round needs the whole limit"
+            )
+        result = _annotated(best.plan, notes, {"compile_s": round(compile_s, 3)})
+        if params.sharing and problem.orders and not problem.by_operation:
+            sharing = _sharing(best.problem, best.result, params, started, stop)
+            result = result.model_copy(update={"capacity_sharing": sharing})
+        return result
 
 
 def _warm_candidates(
