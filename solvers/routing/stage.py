@@ -384,19 +384,22 @@ class _Clock:
     The stage keeps back ``reserve`` seconds for its work after the periods (the
     line-haul, the records of every request; :data:`SETTLE_S_PER_REQUEST`). Before its
     search proper, a period's search builds its problem and PyVRP's neighbourhood and
-    runs a first local search, which no limit interrupts: at 50 000 orders about 0.5 ms
-    a reachable load, 1.5 s for a period of 3 000, against the few hundredths of a
-    second a share of 8.6 s gives each of 28 such periods. The seconds per load that
-    setting up the periods searched so far took predict the next one's; a period that
-    would not fit is not searched (its loads NOT_SEARCHED), and a smaller one after it
-    may still be. With one worker the shares are nominal and none of this applies."""
+    runs a first local search, which no limit interrupts, against the few hundredths of
+    a second a share of 7 s gives each of 28 periods at 50 000 orders. That set-up grows
+    faster than the loads (PyVRP's neighbourhood weighs every pair): at 50 000 orders,
+    with two periods at once, 420 reachable loads took 0.23 s, 865 0.70 s, 1 376 1.0 s,
+    1 619 2.1 s and 1 930 3.4 s. The largest period set up so far predicts the next
+    one's: in proportion to its loads when it is smaller, to their square when larger
+    (:meth:`setup_need`). A period that would not fit is not searched (its loads
+    NOT_SEARCHED), and a smaller one after it may still be. With one worker the shares
+    are nominal and none of this applies."""
 
     params: SolveParams
     start: float
     seconds: float
     reserve: float
-    setup_s: float = 0.0
-    setup_loads: int = 0
+    setup_s: float = 0.0  # the set-up of the largest period searched so far
+    setup_loads: int = 0  # and its reachable loads
 
     def left(self) -> float:
         reserve = self.reserve if self.params.workers > 1 else 0.0
@@ -422,7 +425,7 @@ class _Clock:
             return why
         if self.params.workers == 1 or not self.setup_loads:
             return ""
-        need = self.setup_s / self.setup_loads * reachable
+        need = self.setup_need(reachable)
         if need <= left:
             return ""
         return (
@@ -432,9 +435,14 @@ class _Clock:
         )
 
     def searched(self, reachable: int, result: RoutingResult) -> None:
-        if result.setup_s is not None:
-            self.setup_s += result.setup_s
-            self.setup_loads += reachable
+        if result.setup_s is not None and reachable >= self.setup_loads:
+            self.setup_s, self.setup_loads = result.setup_s, reachable
+
+    def setup_need(self, reachable: int) -> float:
+        """The seconds setting up the search of a period of ``reachable`` loads is
+        expected to take, from the largest period set up so far (class docstring)."""
+        ratio = reachable / self.setup_loads
+        return self.setup_s * max(ratio, ratio * ratio)
 
 
 def _no_time(params: SolveParams, left: float, stop: StopSignal | None) -> str:

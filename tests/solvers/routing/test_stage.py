@@ -540,9 +540,18 @@ def test_with_wall_clock_limits_a_period_whose_set_up_would_not_fit_is_not_searc
     assert 1.9 < clock.left() <= 2.0  # the reserve is kept for the work after the periods
     assert clock.no_time(100_000, None) == ""  # nothing measured yet: no prediction
     clock.searched(1_000, RoutingResult(solver="pyvrp", feasible=True, setup_s=0.5))
-    assert clock.no_time(3_000, None) == ""  # 1.5 s of set-up fits in the 2 s left
-    why = clock.no_time(5_000, None)  # 2.5 s does not
-    assert why.startswith("setting up its search would take about 2.5s")
+    # Smaller periods in proportion to their loads, larger ones to their square (PyVRP's
+    # neighbourhood weighs every pair of loads).
+    assert clock.setup_need(500) == pytest.approx(0.25)
+    assert clock.setup_need(1_500) == pytest.approx(1.125)
+    assert clock.no_time(1_500, None) == ""  # 1.1 s of set-up fits in the 2 s left
+    why = clock.no_time(2_500, None)  # 3.1 s does not (in proportion: 1.25 s)
+    assert why.startswith("setting up its search would take about 3.1s")
+    # The largest period set up so far is the reference; a smaller one does not replace it.
+    clock.searched(200, RoutingResult(solver="pyvrp", feasible=True, setup_s=0.5))
+    assert clock.setup_need(1_500) == pytest.approx(1.125)
+    clock.searched(2_000, RoutingResult(solver="pyvrp", feasible=True, setup_s=1.2))
+    assert clock.setup_need(3_000) == pytest.approx(2.7)
     stop = StopSignal()
     stop.set("a cancel")
     assert "a cancel" in clock.no_time(10, stop)
