@@ -94,8 +94,8 @@ def gather_factories(clusters: list[Place], data: dict[str, Any]) -> None:
     cluster centre (where that cluster's hub will be) along its bearing from that
     centre, to the road distance folded back into the range: 68 km becomes 52, 4 km
     becomes 6. No draw is made, and the factories within the range stay where they are.
-    Clusters are more than 60 road km apart, so the moved factory's nearest hub is then
-    within the range too.
+    The clusters' centres are more than 65 road km apart (the nearest two, Dongguan and
+    Shenzhen, 81), so the moved factory's nearest hub is then within the range too.
 
     Only locations change: what was drawn from them before (an order's landed cost at
     its reference factory, in its price) is left as drawn, a difference of a few km."""
