@@ -100,32 +100,30 @@ def gather_factories(clusters: list[Place], data: dict[str, Any]) -> None:
     Only locations change: what was drawn from them before (an order's landed cost at
     its reference factory, in its price) is left as drawn, a difference of a few km."""
     lo, hi = HUB_ROAD_KM[0] + _FOLD_MARGIN_KM, HUB_ROAD_KM[1] - _FOLD_MARGIN_KM
-    road_factor = float(data["transport"].get("road_factor", Transport().road_factor))
-    c_lat = np.array([c.lat for c in clusters], dtype=np.float64)
-    c_lon = np.array([c.lon for c in clusters], dtype=np.float64)
-
-    def road_km(lat: float, lon: float) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Road km to every cluster's centre."""
-        here = np.full_like(c_lat, lat), np.full_like(c_lon, lon)
-        return road_factor * haversine_km(*here, c_lat, c_lon)
-
-    for factory in data["factories"]:
-        where = factory["location"]
-        to_centres = road_km(where["lat"], where["lon"])
-        h = int(np.argmin(to_centres))
-        km = float(to_centres[h])
+    to_centres, nearest = _nearest_hub(clusters, data)
+    for f, factory in enumerate(data["factories"]):
+        h = int(nearest[f])
+        km = float(to_centres[f, h])
         if HUB_ROAD_KM[0] <= km <= HUB_ROAD_KM[1]:
             continue
         target = km
         while not lo <= target <= hi:  # reflected at the range's ends
             target = 2 * lo - target if target < lo else 2 * hi - target
-        d_lat, d_lon = where["lat"] - c_lat[h], where["lon"] - c_lon[h]
+        centre, where = clusters[h], factory["location"]
+        d_lat, d_lon = where["lat"] - centre.lat, where["lon"] - centre.lon
         if km == 0.0:  # at the centre itself (rounded there): no bearing, so due east
             d_lat, d_lon = 0.0, 1e-4
-            km = float(road_km(c_lat[h], c_lon[h] + d_lon)[h])
+            km = _road_factor(data) * float(
+                haversine_km(
+                    np.array(centre.lat),
+                    np.array(centre.lon),
+                    np.array(centre.lat),
+                    np.array(centre.lon + d_lon),
+                )
+            )
         scale = target / km
-        where["lat"] = round(float(c_lat[h] + d_lat * scale), 4)
-        where["lon"] = round(float(c_lon[h] + d_lon * scale), 4)
+        where["lat"] = round(float(centre.lat + d_lat * scale), 4)
+        where["lon"] = round(float(centre.lon + d_lon * scale), 4)
 
 
 def draw_milk_run_vehicles(
@@ -156,7 +154,7 @@ def _nearest_hub(
     """Road km from every factory to every cluster's hub (at its depot), and each
     factory's nearest (argmin: the first on a tie), which docs/logistics.md's rule
     (the nearest within reach) makes its hub once every hub reaches its own."""
-    road_factor = float(data["transport"].get("road_factor", Transport().road_factor))
+    road_factor = _road_factor(data)
     factories: list[dict[str, Any]] = data["factories"]
     f_lat = np.array([f["location"]["lat"] for f in factories], dtype=np.float64)
     f_lon = np.array([f["location"]["lon"] for f in factories], dtype=np.float64)
@@ -166,6 +164,10 @@ def _nearest_hub(
         f_lat[:, None], f_lon[:, None], h_lat[None, :], h_lon[None, :]
     )  # factories x hubs
     return km, np.argmin(km, axis=1)
+
+
+def _road_factor(data: dict[str, Any]) -> float:
+    return float(data["transport"].get("road_factor", Transport().road_factor))
 
 
 def hubs_stream(seed: int) -> np.random.Generator:
