@@ -20,7 +20,7 @@ part, so that the next round's assignment can choose with them (docs/model.md,
   that ratio, weighted by ``weights.transport``;
 - **hubs** (docs/logistics.md): a candidate factory with a hub may ship through it
   instead, at what the plan shows that path costs a kg (the hub's milk runs, its
-  handling, the line-haul to the buyer), and a material may come in through it the
+  handling, the line-haul to the buyers' region), and a material may come in through it the
   same way; the cheaper path counts. A factory far from any hub keeps the door-to-door
   price, so the assignment does not choose it on a flat estimate.
 """
@@ -260,7 +260,8 @@ class HubRates:
         order = self.orders[order_id]
         kg = order.unit_weight_kg
         km = road_km(hub.location, order.delivery, self.instance.transport)
-        lane = self._lane_per_kg(hub.id, order.buyer, order.quantity * kg, km)
+        region = order.delivery.region  # the lane's destination (docs/logistics.md)
+        lane = self._lane_per_kg(hub.id, region or order.buyer, order.quantity * kg, km)
         return kg * (self._milk_per_kg(hub, factory) + hub.handling_cents_per_kg + lane)
 
     def material_per_unit(self, supplier: str, factory: str, kg: float) -> float | None:

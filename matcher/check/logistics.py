@@ -62,26 +62,30 @@ def no_hub_reason(instance: Instance, factory_at: Location) -> str:
     )
 
 
+LaneKey = tuple[str, str, str, int, float | None, float | None]
+
+
 @dataclass(frozen=True)
 class Lane:
-    """Where a line-haul shipment goes: goods from a hub to a buyer's delivery
-    location, materials from a supplier to a hub; and in which period."""
+    """Where a line-haul shipment goes, and in which period: goods from a hub to a
+    buyers' region (the delivery location's ``region``; a delivery location without one
+    is a lane of its own, to the order's buyer), materials from a supplier to a hub."""
 
     kind: str
     origin: str
     destination: str
     period: int
-    start: Location
-    end: Location
+    address: Location | None = None  # goods to a delivery location without a region
 
     @property
-    def key(self) -> tuple[str, str, str, int, float, float]:
-        # Goods: one buyer's different delivery locations are different lanes.
-        far = self.end if self.kind == "goods" else self.start
-        return (self.kind, self.origin, self.destination, self.period, far.lat, far.lon)
+    def key(self) -> LaneKey:
+        at = self.address
+        lat, lon = (None, None) if at is None else (at.lat, at.lon)
+        return (self.kind, self.origin, self.destination, self.period, lat, lon)
 
     def __str__(self) -> str:
-        where = f" at ({self.end.lat:g}, {self.end.lon:g})" if self.kind == "goods" else ""
+        at = self.address
+        where = "" if at is None else f" at ({at.lat:g}, {at.lon:g})"
         return f"{self.kind} '{self.origin}' -> '{self.destination}'{where} in period {self.period}"
 
 
@@ -95,25 +99,42 @@ class Leg:
     period: int
     kg: float  # units x the order's unit_weight_kg or the material's kg_per_unit
     lane: Lane
+    far: Location  # the line-haul's other end: the delivery address or the supplier
 
 
 @dataclass(frozen=True)
 class Shipping:
-    """The line-haul of ``kg`` over ``km``: both modes' exact costs, and which mode the
-    rules pick (ltl when equal; either within float noise of a tie)."""
+    """The line-haul of some legs: their kg, the farthest leg's km, their tonne-km (each
+    leg's tonnes over its own km), the distinct delivery addresses; both modes' exact
+    costs, and which mode the rules pick (ltl when equal; either within float noise of
+    a tie)."""
 
     kg: float
     km: float
+    tonne_km: float
+    drops: int
     trucks: int
     ftl: float
     ltl: float
 
     @classmethod
-    def of(cls, rates: LineHaul, kg: float, km: float) -> Shipping:
+    def of(
+        cls,
+        rates: LineHaul,
+        kg: float,
+        km: float,
+        *,
+        tonne_km: float | None = None,
+        drops: int = 1,
+    ) -> Shipping:
+        """``kg`` over ``km`` (the farthest leg); ``tonne_km`` defaults to all of it
+        over ``km``, as for one address."""
+        if tonne_km is None:
+            tonne_km = kg / 1000 * km
         trucks = max(1, math.ceil(kg / rates.truck_capacity_kg - FIT_TOL))
-        ftl = trucks * km * rates.truck_cents_per_km
-        ltl = max(float(rates.ltl_min_cents), kg / 1000 * km * rates.ltl_cents_per_tonne_km)
-        return cls(kg, km, trucks, ftl, ltl)
+        ftl = trucks * km * rates.truck_cents_per_km + (drops - 1) * rates.stop_cents
+        ltl = max(float(rates.ltl_min_cents), tonne_km * rates.ltl_cents_per_tonne_km)
+        return cls(kg, km, tonne_km, drops, trucks, ftl, ltl)
 
     @property
     def mode(self) -> str:
@@ -137,10 +158,12 @@ class Shipping:
         return self.cents_in(self.mode)
 
     def explain(self, rates: LineHaul) -> str:
+        stops = f" + {self.drops - 1} more drop(s) x {rates.stop_cents}" if self.drops > 1 else ""
         return (
-            f"{self.kg:g} kg over {self.km:.3f} km: ftl {self.trucks} truck(s) x "
-            f"{rates.truck_cents_per_km} c/km = {self.ftl:.2f}, ltl max({rates.ltl_min_cents}, "
-            f"{self.kg / 1000:g} t x {rates.ltl_cents_per_tonne_km:g} c/t-km) = {self.ltl:.2f}"
+            f"{self.kg:g} kg, farthest {self.km:.3f} km, {self.tonne_km:.3f} t-km: ftl "
+            f"{self.trucks} truck(s) x {rates.truck_cents_per_km} c/km{stops} = {self.ftl:.2f}, "
+            f"ltl max({rates.ltl_min_cents}, {self.tonne_km:.3f} t-km x "
+            f"{rates.ltl_cents_per_tonne_km:g} c/t-km) = {self.ltl:.2f}"
         )
 
 
@@ -187,15 +210,24 @@ class _LineHaulChecker:
         self.legs = legs
         self.on = on
 
-    def _shipping(self, lane: Lane, kg: float) -> Shipping:
-        return Shipping.of(self.rates, kg, road_km(self.inst, lane.start, lane.end))
+    def _shipping(self, legs: Sequence[Leg]) -> Shipping:
+        """One shipment of ``legs`` (one lane and period): the farthest leg's km, each
+        leg's tonnes over its own km, the distinct addresses."""
+        km = [road_km(self.inst, leg.hub.location, leg.far) for leg in legs]
+        return Shipping.of(
+            self.rates,
+            sum(leg.kg for leg in legs),
+            max(km),
+            tonne_km=sum(leg.kg / 1000 * d for leg, d in zip(legs, km, strict=True)),
+            drops=len({(leg.far.lat, leg.far.lon) for leg in legs}),
+        )
 
     def run(self, shipments: Sequence[LineHaulShipment]) -> int:
         assigned: dict[str, int] = {}
-        lanes: dict[tuple[str, str, str, int, float, float], int] = {}
+        lanes: dict[LaneKey, int] = {}
         for k, s in enumerate(shipments):
             self._check_shipment(k, s, assigned, lanes)
-        by_lane: dict[tuple[str, str, str, int, float, float], list[Leg]] = defaultdict(list)
+        by_lane: dict[LaneKey, list[Leg]] = defaultdict(list)
         for rid, leg in self.on.items():
             by_lane[leg.lane.key].append(leg)
             if rid not in assigned:
@@ -206,17 +238,14 @@ class _LineHaulChecker:
                     f"lane: {leg.lane})",
                 )
         # The rules' cost: one shipment per lane and period of every carried leg.
-        return sum(
-            self._shipping(group[0].lane, sum(leg.kg for leg in group)).cents
-            for group in by_lane.values()
-        )
+        return sum(self._shipping(group).cents for group in by_lane.values())
 
     def _check_shipment(
         self,
         k: int,
         s: LineHaulShipment,
         assigned: dict[str, int],
-        lanes: dict[tuple[str, str, str, int, float, float], int],
+        lanes: dict[LaneKey, int],
     ) -> None:
         path = f"routes.line_haul[{k}]"
         here: list[tuple[int, Leg]] = []
@@ -286,8 +315,7 @@ class _LineHaulChecker:
             )
         else:
             lanes[lane.key] = k
-        kg = sum(leg.kg for _, leg in here if leg.lane.key == lane.key)
-        self._check_figures(path, s, self._shipping(lane, kg))
+        self._check_figures(path, s, self._shipping([g for _, g in here if g.lane.key == lane.key]))
 
     def _check_figures(self, path: str, s: LineHaulShipment, ship: Shipping) -> None:
         if not _close(s.weight_kg, ship.kg):
@@ -301,7 +329,23 @@ class _LineHaulChecker:
             self.add(
                 ViolationCode.LINE_HAUL_DISTANCE,
                 f"{path}.distance_km",
-                f"the lane is {ship.km:.3f} road km, plan says {s.distance_km:g}",
+                f"its farthest leg is {ship.km:.3f} road km from the hub, plan says "
+                f"{s.distance_km:g}",
+            )
+        if s.tonne_km is not None and abs(s.tonne_km - ship.tonne_km) > LEG_KM_TOL * max(
+            1.0, ship.kg / 1000
+        ):
+            self.add(
+                ViolationCode.LINE_HAUL_DISTANCE,
+                f"{path}.tonne_km",
+                f"its legs' tonnes times their own road km come to {ship.tonne_km:.3f}, plan "
+                f"says {s.tonne_km:g}",
+            )
+        if s.drops != ship.drops:
+            self.add(
+                ViolationCode.LINE_HAUL_DROPS,
+                f"{path}.drops",
+                f"its legs go to {ship.drops} distinct address(es), plan says {s.drops}",
             )
         if s.mode not in ship.modes:
             self.add(

@@ -466,16 +466,20 @@ class _RoutingChecker:
             )
         return hub
 
-    def _lane(self, load: _Load, hub: Hub) -> Lane | None:
+    def _lane(self, load: _Load, hub: Hub) -> tuple[Lane, Location] | None:
+        """The load's lane beyond ``hub`` and the line-haul's other end there."""
         if load.kind == "goods":
             order = self.orders.get(load.order or "")
             if order is None:
                 return None
-            return Lane("goods", hub.id, order.buyer, load.period, hub.location, order.delivery)
+            at = order.delivery
+            if at.region is not None:
+                return Lane("goods", hub.id, at.region, load.period), at
+            return Lane("goods", hub.id, order.buyer, load.period, at), at
         supplier = self.suppliers.get(load.supplier or "")
         if supplier is None:
             return None
-        return Lane("material", supplier.id, hub.id, load.period, supplier.location, hub.location)
+        return Lane("material", supplier.id, hub.id, load.period), supplier.location
 
     def _kg(self, load: _Load) -> float | None:
         """Its line-haul weight: units x the order's unit_weight_kg or the material's
@@ -495,7 +499,7 @@ class _RoutingChecker:
                 continue
             lane, kg = self._lane(load, hub), self._kg(load)
             if lane is not None and kg is not None:
-                legs[load.id] = Leg(load.id, load.kind, hub, load.period, kg, lane)
+                legs[load.id] = Leg(load.id, load.kind, hub, load.period, kg, *lane)
         return legs
 
     # -- the requests as stated ------------------------------------------------------

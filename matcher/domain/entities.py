@@ -409,14 +409,19 @@ class Fleet(Frozen):
 
 
 class LineHaul(Frozen):
-    """Line-haul between a hub and a buyer or a supplier (docs/logistics.md): the loads of
-    one lane and period travel together, by the truckload or less than a truckload,
-    whichever costs less."""
+    """Line-haul between a hub and a buyers' region or a supplier (docs/logistics.md): the
+    loads of one lane and period travel together, by the truckload or less than a
+    truckload, whichever costs less."""
 
     truck_capacity_kg: float = Field(default=24_000.0, gt=0.0, le=MAX_CAPACITY)
     truck_cents_per_km: int = Field(default=150, ge=0, le=MAX_RATE_CENTS)
     ltl_cents_per_tonne_km: float = Field(default=12.0, ge=0.0, le=MAX_CENTS_PER_TONNE_KM)
     ltl_min_cents: Cents = Field(default=5_000, description="Least an LTL shipment costs.")
+    stop_cents: Cents = Field(
+        default=5_000,
+        description="A full-truck shipment's charge for each delivery address after the "
+        "first (goods to a buyers' region with several addresses).",
+    )
 
 
 class Transport(Frozen):
@@ -443,8 +448,8 @@ class Transport(Frozen):
     )
     line_haul: LineHaul | None = Field(
         default=None,
-        description="Rates between hubs and buyers or suppliers (none: LineHaul's defaults; "
-        "used only with fleet.hubs).",
+        description="Rates between hubs and buyers' regions or suppliers (none: LineHaul's "
+        "defaults; used only with fleet.hubs).",
     )
 
     @property

@@ -65,12 +65,26 @@ class LineHaulCost:
     cents: int
 
 
-def line_haul_cost(weight_kg: float, km: float, rates: LineHaul) -> LineHaulCost:
+def line_haul_cost(
+    weight_kg: float,
+    km: float,
+    rates: LineHaul,
+    *,
+    tonne_km: float | None = None,
+    drops: int = 1,
+) -> LineHaulCost:
     """One lane's consolidated shipment (docs/logistics.md): the cheaper of full trucks
-    and less than a truckload, ``ltl`` on a tie, rounded half up."""
+    and less than a truckload, ``ltl`` on a tie, rounded half up.
+
+    ``km`` is the lane's distance (goods: to the farthest of its ``drops`` delivery
+    addresses); ``tonne_km`` what its legs weigh times their own distances (default:
+    all of ``weight_kg`` over ``km``). Full trucks pay ``stop_cents`` for each drop after
+    the first."""
+    if tonne_km is None:
+        tonne_km = weight_kg / 1000 * km
     trucks = max(1, math.ceil(weight_kg / rates.truck_capacity_kg - 1e-9))
-    ftl = trucks * km * rates.truck_cents_per_km
-    ltl = max(float(rates.ltl_min_cents), weight_kg / 1000 * km * rates.ltl_cents_per_tonne_km)
+    ftl = trucks * km * rates.truck_cents_per_km + (drops - 1) * rates.stop_cents
+    ltl = max(float(rates.ltl_min_cents), tonne_km * rates.ltl_cents_per_tonne_km)
     if ltl <= ftl:
         return LineHaulCost("ltl", 0, math.floor(ltl + 0.5))
     return LineHaulCost("ftl", trucks, math.floor(ftl + 0.5))

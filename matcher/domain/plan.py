@@ -370,15 +370,26 @@ class Unrouted(Result):
 
 class LineHaulShipment(Result):
     """The loads of one lane and period, consolidated (docs/logistics.md): goods from a hub
-    to a buyer's address, or materials from a supplier to a hub."""
+    to a buyers' region, or materials from a supplier to a hub."""
 
     kind: str = Field(description="goods or material.")
     origin: str = Field(description="Hub (goods) or supplier (material) id.")
-    destination: str = Field(description="Buyer (goods) or hub (material) id.")
+    destination: str = Field(
+        description="The delivery addresses' region (goods; an address without one: the "
+        "order's buyer id) or hub id (material)."
+    )
     period: int
     requests: list[str] = Field(description="The legs (transport request ids) it carries on.")
     weight_kg: float
-    distance_km: float
+    distance_km: float = Field(
+        description="Road km from the hub to its farthest delivery address (goods) or "
+        "from the supplier to the hub (material)."
+    )
+    drops: int = Field(default=1, description="Distinct delivery addresses (material: 1).")
+    tonne_km: float | None = Field(
+        default=None,
+        description="Its legs' tonnes times each leg's own road km (what LTL is charged on).",
+    )
     mode: str = Field(description="ftl (by the truckload) or ltl (less than a truckload).")
     trucks: int = Field(description="Trucks for ftl; 0 for ltl.")
     cost_cents: int

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain.entities import MaterialSourcing, Transport
+from matcher.domain.entities import LineHaul, MaterialSourcing, Transport
 from matcher.domain.instance import Instance
 from matcher.generate.by_operation import side_stream
 from matcher.generate.catalogue import catalogue_dicts
@@ -137,7 +137,8 @@ def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
     """The instance's JSON as ``matcher generate`` writes it: unset fields and the
     fields of later features left out while unused (``by_operation`` false, the
     transfer speed and handling at their defaults, ``sourcing`` purchased, ``stock``
-    empty, ``fleet.hubs`` empty, ``transport.line_haul`` unset), so that files stay
+    empty, ``fleet.hubs`` empty, ``transport.line_haul`` unset, its ``stop_cents`` at
+    its default), so that files stay
     compact and files made before those features can be re-made byte for byte.
     """
     transport = instance.transport
@@ -146,6 +147,13 @@ def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
         for name in ("transfer_speed_kmh", "transfer_handling_minutes")
         if getattr(transport, name) == Transport.model_fields[name].default
     }
+    transport_exclude: dict[str, Any] = {name: True for name in unused_transfer}
+    line_haul = transport.line_haul
+    if (
+        line_haul is not None
+        and line_haul.stop_cents == LineHaul.model_fields["stop_cents"].default
+    ):
+        transport_exclude["line_haul"] = {"stop_cents"}
     exclude: dict[str, Any] = {
         "orders": {
             i: {"split": {"by_operation"}}
@@ -160,7 +168,7 @@ def instance_json(instance: Instance, *, indent: int | None = 1) -> str:
         "factories": {
             i: {"stock"} for i, factory in enumerate(instance.factories) if not factory.stock
         },
-        "transport": unused_transfer,
+        "transport": transport_exclude,
         **({} if instance.fleet.hubs else {"fleet": {"hubs"}}),
     }
     return instance.model_dump_json(exclude_none=True, exclude=exclude, indent=indent)

@@ -18,14 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from matcher.domain.entities import Hub, Location
-from matcher.domain.geo import line_haul_cost, nearest_hub, road_km
+from matcher.domain.geo import LineHaulCost, line_haul_cost, nearest_hub, road_km
 from matcher.domain.instance import Instance
 from matcher.domain.plan import HubUse, LineHaulShipment
 from solvers.routing.requests import Load, Place, copied
 
-LaneKey = tuple[str, str, str, float, float]
-"""(kind, origin id, destination id, lat, lon of the far end): goods lanes of one buyer
-with different delivery addresses differ by the address."""
+LaneKey = tuple[str, str, str, float | None, float | None]
+"""(kind, origin id, destination id, and for goods to an address without a region that
+address's lat and lon): the goods of every buyer delivered in one region share a lane."""
 
 
 def factory_hubs(instance: Instance) -> dict[str, Hub]:
@@ -45,26 +45,66 @@ def factory_hubs(instance: Instance) -> dict[str, Hub]:
 class Lane:
     kind: str  # goods | material
     origin: str  # hub (goods) or supplier (material)
-    destination: str  # buyer (goods) or hub (material)
-    far: Location  # the delivery address (goods) or the supplier (material)
+    destination: str  # buyers' region, or the buyer for an address without one (goods); hub
+    address: Location | None  # goods to an address without a region: that address
     hub: Hub
 
     @property
     def key(self) -> LaneKey:
-        return (self.kind, self.origin, self.destination, self.far.lat, self.far.lon)
+        at = self.address
+        return (
+            self.kind,
+            self.origin,
+            self.destination,
+            None if at is None else at.lat,
+            None if at is None else at.lon,
+        )
 
-    def km(self, instance: Instance) -> float:
-        return road_km(self.hub.location, self.far, instance.transport)
+
+def _far(load: Load) -> Location:
+    """Where a load's line-haul runs beyond the hub: the order's delivery address
+    (goods) or the supplier (material)."""
+    if load.kind == "goods":
+        return (load.beyond or load.destination).location
+    return (load.beyond or load.origin).location
 
 
 def _lane(load: Load, hub: Hub, buyer_of: dict[str, str]) -> Lane:
     """The lane a load (or its leg) would take beyond ``hub``."""
     if load.kind == "goods":
-        far = load.beyond or load.destination
+        far = _far(load)
+        if far.region is not None:
+            return Lane("goods", hub.id, far.region, None, hub)
         assert load.order is not None
-        return Lane("goods", hub.id, buyer_of[load.order], far.location, hub)
-    far = load.beyond or load.origin
-    return Lane("material", far.id, hub.id, far.location, hub)
+        return Lane("goods", hub.id, buyer_of[load.order], far, hub)
+    origin = load.beyond or load.origin
+    return Lane("material", origin.id, hub.id, None, hub)
+
+
+@dataclass
+class _Bundle:
+    """What one lane carries in one period: kg, tonne-km, the farthest km, the drops."""
+
+    kg: float = 0.0
+    tonne_km: float = 0.0
+    km: float = 0.0
+    addresses: set[tuple[float, float]] = field(default_factory=set)
+
+    def add(self, kg: float, hub: Hub, far: Location, instance: Instance) -> None:
+        km = road_km(hub.location, far, instance.transport)
+        self.kg += kg
+        self.tonne_km += kg / 1000 * km
+        self.km = max(self.km, km)
+        self.addresses.add((far.lat, far.lon))
+
+    def cost(self, instance: Instance) -> LineHaulCost:
+        return line_haul_cost(
+            self.kg,
+            self.km,
+            instance.transport.line_haul_rates,
+            tonne_km=self.tonne_km,
+            drops=len(self.addresses),
+        )
 
 
 def as_leg(load: Load, hub: Hub, onward_per_kg: float = 0.0) -> Load:
@@ -120,15 +160,11 @@ def choose(instance: Instance, loads: Sequence[Load], carriable: Carriable) -> C
     able = carriable(list(legs.values()))
     candidates = {k: lane for k, lane in candidates.items() if legs[k].id in able}
 
-    rates = instance.transport.line_haul_rates
-    weight: dict[tuple[LaneKey, int], float] = defaultdict(float)
+    bundles: dict[tuple[LaneKey, int], _Bundle] = defaultdict(_Bundle)
     for k, lane in candidates.items():
-        weight[(lane.key, loads[k].period)] += loads[k].kg
-    lanes = {(lane.key, loads[k].period): lane for k, lane in candidates.items()}
-    per_kg = {
-        key: line_haul_cost(w, lanes[key].km(instance), rates).cents / w
-        for key, w in weight.items()
-    }
+        load = loads[k]
+        bundles[(lane.key, load.period)].add(load.kg, lane.hub, _far(load), instance)
+    per_kg = {key: b.cost(instance).cents / b.kg for key, b in bundles.items()}
 
     # (hub, period) -> [(saving per kg, k, onward per kg)]
     offers: dict[tuple[str, int], list[tuple[float, int, float]]] = defaultdict(list)
@@ -180,8 +216,7 @@ def settle(
     neither."""
     by_id = {h.id: h for h in instance.fleet.hubs}
     buyer_of = {o.id: o.buyer for o in instance.orders}
-    rates = instance.transport.line_haul_rates
-    lanes: dict[tuple[LaneKey, int], tuple[Lane, list[Load]]] = {}
+    lanes: dict[tuple[LaneKey, int], tuple[Lane, list[Load], _Bundle]] = {}
     use: dict[tuple[str, int], list[float]] = {}
     carried = 0
     for r in requests:
@@ -190,17 +225,17 @@ def settle(
         carried += 1
         hub = by_id[r.hub]
         lane = _lane(r, hub, buyer_of)
-        lanes.setdefault((lane.key, r.period), (lane, []))[1].append(r)
+        _, legs, bundle = lanes.setdefault((lane.key, r.period), (lane, [], _Bundle()))
+        legs.append(r)
+        bundle.add(r.kg, hub, _far(r), instance)
         kg = use.setdefault((hub.id, r.period), [0.0, 0.0])
         kg[0 if r.kind == "goods" else 1] += r.kg
     shipments = []
     dearer = 0
-    for (key, period), (lane, legs) in lanes.items():
-        w = sum(r.kg for r in legs)
-        km = lane.km(instance)
-        cost = line_haul_cost(w, km, rates)
+    for (key, period), (lane, legs, bundle) in lanes.items():
+        cost = bundle.cost(instance)
         estimate = choice.estimate_per_kg.get((key, period))
-        if estimate is not None and cost.cents > estimate * w * (1 + 1e-9) + 1e-9:
+        if estimate is not None and cost.cents > estimate * bundle.kg * (1 + 1e-9) + 1e-9:
             dearer += 1
         shipments.append(
             LineHaulShipment(
@@ -209,8 +244,10 @@ def settle(
                 destination=lane.destination,
                 period=period,
                 requests=sorted(r.id for r in legs),
-                weight_kg=w,
-                distance_km=km,
+                weight_kg=bundle.kg,
+                distance_km=bundle.km,
+                drops=len(bundle.addresses),
+                tonne_km=bundle.tonne_km,
                 mode=cost.mode,
                 trucks=cost.trucks,
                 cost_cents=cost.cents,

@@ -74,6 +74,7 @@ def test_an_instance_with_hubs_and_line_haul_round_trips_through_proto() -> None
         "truck_cents_per_km": 175,
         "ltl_cents_per_tonne_km": 9.5,
         "ltl_min_cents": 4_000,
+        "stop_cents": 2_500,
     }
     instance = parse_instance(_with_hubs(_demo_json(), rates))
     assert instance.transport.line_haul == LineHaul(**rates)
@@ -89,6 +90,7 @@ def test_an_instance_with_hubs_and_line_haul_round_trips_through_proto() -> None
     line_haul = message.transport.line_haul
     assert (line_haul.truck_capacity_kg, line_haul.truck_cents_per_km) == (20_000.0, 175)
     assert (line_haul.ltl_cents_per_tonne_km, line_haul.ltl_min_cents) == (9.5, 4_000)
+    assert line_haul.stop_cents == 2_500
     assert instance_from_proto(message) == instance
     # the whole-request conversion (taken for a request with a violation) agrees
     assert parse_instance(message_to_dict(message)) == instance
@@ -233,11 +235,13 @@ def _hub_plan() -> Plan:
             LineHaulShipment(
                 kind="goods",
                 origin="H1",
-                destination="B1",
+                destination="Qingdao",  # a buyers' region
                 period=1,
                 requests=[goods.id],
                 weight_kg=400.0,
                 distance_km=812.25,
+                drops=2,
+                tonne_km=310.5,
                 mode="ltl",
                 trucks=0,
                 cost_cents=5_000,
@@ -310,15 +314,19 @@ def test_a_plan_with_line_haul_and_hub_use_carries_every_field_out_and_back() ->
             list(s.requests),
             s.weight_kg,
             s.distance_km,
+            s.drops,
+            s.tonne_km if s.HasField("tonne_km") else None,
             s.mode,
             s.trucks,
             s.cost_cents,
         )
         for s in ro.line_haul
     ]
+    goods = ["goods:O1:F1@H1"]
+    material = ["material:steel:S1:F1@H1"]
     assert shipments == [
-        ("goods", "H1", "B1", 1, ["goods:O1:F1@H1"], 400.0, 812.25, "ltl", 0, 5_000),
-        ("material", "S1", "H1", 1, ["material:steel:S1:F1@H1"], 30_000.0, 300.0, "ftl", 2, 90_000),
+        ("goods", "H1", "Qingdao", 1, goods, 400.0, 812.25, 2, 310.5, "ltl", 0, 5_000),
+        ("material", "S1", "H1", 1, material, 30_000.0, 300.0, 1, None, "ftl", 2, 90_000),
     ]
     uses = [(u.hub, u.period, u.goods_kg, u.material_kg, u.handling_cents) for u in ro.hub_use]
     assert uses == [("H1", 1, 400.0, 30_000.0, 456)]

@@ -749,6 +749,83 @@ def test_wrong_shipment_distance_is_a_violation() -> None:
     only(report, "LINE_HAUL_DISTANCE")
 
 
+def _regional() -> tuple[Data, Data]:
+    """The instance with every delivery in region "R" and O2's half a degree farther
+    (10.5), and the plan as the rules then have it.
+
+    O2 by carrier from F1: 10 degrees x 100 kg x 0.1 = 11119.49 -> 11119 c a unit, its
+    leg 55595 c; the estimates 2 x 105640 + 55595 + 23352 + 15300 = 305527. The goods
+    shipment H1 -> R carries O1#1/2 (1000 kg, 10 degrees) and O2 (500 kg, 10.5): 2 drops,
+    farthest 10.5 degrees = 1167.547 km, 1 x 10 + 0.5 x 10.5 = 15.25 tonne-degrees =
+    1695.723 t-km; ftl 1 truck x 1167.547 x 10 + 1 more drop x 5000 (the default
+    stop_cents) = 16675.47, ltl 1695.723 x 12 = 20348.67: ftl, 16675. Line-haul 16675 +
+    5000 = 21675; transport 3612 + 128992 + 21675 + 1750 = 156029; total 2800 +
+    156029 + 2500 = 161329."""
+    instance = _instance_data()
+    for row in instance["orders"]:
+        row["delivery"]["region"] = "R"
+    instance["orders"][1]["delivery"]["lon"] = 10.5
+    plan = _plan_data()
+    plan["allocations"][1] = _row("O2", "F1", 5, 11119)
+    routes = plan["routes"]
+    routes["requests"][2]["carrier_cents"] = 55595
+    routes["estimate_cents"] = 305527
+    routes["line_haul"][0].update(
+        destination="R",
+        distance_km=round(10.5 * DEGREE_KM, 3),
+        drops=2,
+        tonne_km=round(15.25 * DEGREE_KM, 3),
+        cost_cents=16675,
+    )
+    routes["line_haul_cents"] = 21675
+    plan["costs"].update(transport=156029, total=161329, objective=161329)
+    return instance, plan
+
+
+def test_goods_to_one_region_share_a_shipment_that_stops_at_each_address() -> None:
+    instance, plan = _regional()
+    report = _check(instance, plan)
+    assert report.violations == []
+    assert report.recomputed.transport == 156029
+    assert math.floor(10.5 * DEGREE_KM * 10 + 5000 + 0.5) == 16675
+    assert 15.25 * DEGREE_KM * 12 > 16675.47
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("destination", "B1", "LINE_HAUL_LANE"),  # the buyer, not the region
+        ("drops", 1, "LINE_HAUL_DROPS"),
+        ("tonne_km", round(15 * DEGREE_KM, 3), "LINE_HAUL_DISTANCE"),
+        ("distance_km", round(10 * DEGREE_KM, 3), "LINE_HAUL_DISTANCE"),
+    ],
+)
+def test_wrong_regional_shipment_figures_are_violations(field: str, value: Any, code: str) -> None:
+    instance, plan = _regional()
+    plan["routes"]["line_haul"][0][field] = value
+    report = _check(instance, plan)
+    assert paths(report) == [f"routes.line_haul[0].{field}"]
+    only(report, code)
+
+
+def test_one_region_in_two_shipments_is_a_violation() -> None:
+    instance, plan = _regional()
+    shipments = plan["routes"]["line_haul"]
+    alone = dict(shipments[0], requests=[O2_LEG])
+    shipments[0]["requests"] = [PART1]
+    shipments.append(alone)
+    report = _check(instance, plan)
+    assert "LINE_HAUL_DUPLICATE" in {v.code for v in report.violations}
+
+
+def test_an_address_without_a_region_is_a_lane_of_its_own() -> None:
+    instance, plan = _regional()
+    del instance["orders"][1]["delivery"]["region"]  # O2's address: a lane to its buyer
+    report = _check(instance, plan)
+    assert "LINE_HAUL_LANE" in {v.code for v in report.violations}
+    assert any("goods 'H1' -> 'B1' at (0, 10.5)" in v.message for v in report.violations)
+
+
 # -- hubs' use -----------------------------------------------------------------------
 
 

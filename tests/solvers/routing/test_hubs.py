@@ -186,6 +186,51 @@ def test_a_shipment_costs_the_cheaper_mode_rounded_half_up() -> None:
     assert line_haul_cost(1000.0, 2.5, cheap) == LineHaulCost("ftl", 1, 3)
 
 
+def test_a_shipment_to_several_addresses_pays_tonne_km_and_a_stop_per_extra_drop() -> None:
+    rates = LineHaul(**RATES, stop_cents=700)
+    # 1 500 kg, farthest 1 000 km, 1 200 t-km, 3 drops: ftl 2 trucks x 1000 x 100 + 2 x
+    # 700 = 201 400 against ltl 1200 x 200 = 240 000
+    assert line_haul_cost(1500.0, 1000.0, rates, tonne_km=1200.0, drops=3) == LineHaulCost(
+        "ftl", 2, 201_400
+    )
+    # 300 kg: 1 truck, 100 000 + 1 400 against ltl 0.3 x ~900 km = 270 t-km x 200 = 54 000
+    assert line_haul_cost(300.0, 1000.0, rates, tonne_km=270.0, drops=3) == LineHaulCost(
+        "ltl", 0, 54_000
+    )
+    # One address: tonne-km defaults to all the weight over the distance.
+    assert line_haul_cost(300.0, 1000.0, rates) == line_haul_cost(
+        300.0, 1000.0, rates, tonne_km=300.0, drops=1
+    )
+
+
+def test_goods_to_one_region_go_on_one_shipment_whatever_their_buyer(
+    hub_data: dict[str, Any],
+) -> None:
+    """O1, O2 (B1) and O3 (B2, moved to another Beijing address) are delivered in the
+    region Beijing: one goods shipment H1 -> Beijing with two drops."""
+    other = {"lat": 39.99, "lon": 116.31, "region": "Beijing"}
+    for row in hub_data["orders"]:
+        row["delivery"] = dict(row["delivery"], region="Beijing")
+    hub_data["orders"][2]["delivery"] = other
+    # Trucks of 2 000 kg, so that the 1 100 kg fill one (with two of 1 000 kg, the
+    # lane's estimate for O2 would be above its carrier charge).
+    hub_data["transport"]["line_haul"].update(stop_cents=700, truck_capacity_kg=2000.0)
+    _, routing = route(hub_data, PURCHASING)
+    (goods,) = [s for s in routing.line_haul if s.kind == "goods"]
+    assert (goods.origin, goods.destination) == ("H1", "Beijing")
+    assert goods.requests == ["goods:O1:F1@H1", "goods:O2:F1@H1", "goods:O3:F1@H1"]
+    near, far = sorted([km(HUB, BEIJING, hub_data), km(HUB, other, hub_data)])
+    assert far > near
+    assert (goods.weight_kg, goods.drops) == (1100.0, 2)
+    assert goods.distance_km == pytest.approx(far)
+    tonne_km = 1.0 * km(HUB, BEIJING, hub_data) + 0.1 * km(HUB, other, hub_data)
+    assert goods.tonne_km == pytest.approx(tonne_km)
+    # 1 100 kg: one truck over the farthest km, plus one stop, against ltl.
+    ftl, ltl = far * 100 + 700, tonne_km * 200
+    assert (goods.mode, goods.trucks) == ("ftl", 1) and ftl < ltl
+    assert goods.cost_cents == math.floor(ftl + 0.5)
+
+
 def test_loads_near_a_hub_go_through_it_and_on_by_line_haul(hub_data: dict[str, Any]) -> None:
     _, routing = route(hub_data, PURCHASING)
     requests = {r.id: r for r in routing.requests}

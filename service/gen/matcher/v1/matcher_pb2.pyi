@@ -757,16 +757,18 @@ class Fleet(_message.Message):
     def __init__(self, depots: _Optional[_Iterable[_Union[Depot, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[Vehicle, _Mapping]]] = ..., service_minutes: _Optional[int] = ..., hubs: _Optional[_Iterable[_Union[Hub, _Mapping]]] = ...) -> None: ...
 
 class LineHaul(_message.Message):
-    __slots__ = ("truck_capacity_kg", "truck_cents_per_km", "ltl_cents_per_tonne_km", "ltl_min_cents")
+    __slots__ = ("truck_capacity_kg", "truck_cents_per_km", "ltl_cents_per_tonne_km", "ltl_min_cents", "stop_cents")
     TRUCK_CAPACITY_KG_FIELD_NUMBER: _ClassVar[int]
     TRUCK_CENTS_PER_KM_FIELD_NUMBER: _ClassVar[int]
     LTL_CENTS_PER_TONNE_KM_FIELD_NUMBER: _ClassVar[int]
     LTL_MIN_CENTS_FIELD_NUMBER: _ClassVar[int]
+    STOP_CENTS_FIELD_NUMBER: _ClassVar[int]
     truck_capacity_kg: float
     truck_cents_per_km: int
     ltl_cents_per_tonne_km: float
     ltl_min_cents: int
-    def __init__(self, truck_capacity_kg: _Optional[float] = ..., truck_cents_per_km: _Optional[int] = ..., ltl_cents_per_tonne_km: _Optional[float] = ..., ltl_min_cents: _Optional[int] = ...) -> None: ...
+    stop_cents: int
+    def __init__(self, truck_capacity_kg: _Optional[float] = ..., truck_cents_per_km: _Optional[int] = ..., ltl_cents_per_tonne_km: _Optional[float] = ..., ltl_min_cents: _Optional[int] = ..., stop_cents: _Optional[int] = ...) -> None: ...
 
 class Transport(_message.Message):
     __slots__ = ("road_factor", "cents_per_tonne_km", "carrier_min_cents", "transfer_speed_kmh", "transfer_handling_minutes", "line_haul")
@@ -1311,7 +1313,7 @@ class Unrouted(_message.Message):
     def __init__(self, request: _Optional[str] = ..., reason: _Optional[_Union[UnroutedReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LineHaulShipment(_message.Message):
-    __slots__ = ("kind", "origin", "destination", "period", "requests", "weight_kg", "distance_km", "mode", "trucks", "cost_cents")
+    __slots__ = ("kind", "origin", "destination", "period", "requests", "weight_kg", "distance_km", "mode", "trucks", "cost_cents", "drops", "tonne_km")
     KIND_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -1322,6 +1324,8 @@ class LineHaulShipment(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     TRUCKS_FIELD_NUMBER: _ClassVar[int]
     COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    DROPS_FIELD_NUMBER: _ClassVar[int]
+    TONNE_KM_FIELD_NUMBER: _ClassVar[int]
     kind: str
     origin: str
     destination: str
@@ -1332,7 +1336,9 @@ class LineHaulShipment(_message.Message):
     mode: str
     trucks: int
     cost_cents: int
-    def __init__(self, kind: _Optional[str] = ..., origin: _Optional[str] = ..., destination: _Optional[str] = ..., period: _Optional[int] = ..., requests: _Optional[_Iterable[str]] = ..., weight_kg: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., trucks: _Optional[int] = ..., cost_cents: _Optional[int] = ...) -> None: ...
+    drops: int
+    tonne_km: float
+    def __init__(self, kind: _Optional[str] = ..., origin: _Optional[str] = ..., destination: _Optional[str] = ..., period: _Optional[int] = ..., requests: _Optional[_Iterable[str]] = ..., weight_kg: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., trucks: _Optional[int] = ..., cost_cents: _Optional[int] = ..., drops: _Optional[int] = ..., tonne_km: _Optional[float] = ...) -> None: ...
 
 class HubUse(_message.Message):
     __slots__ = ("hub", "period", "goods_kg", "material_kg", "handling_cents")
