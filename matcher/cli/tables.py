@@ -430,11 +430,14 @@ def routing_table(ro: Routing) -> Table:
         modes = Counter(s.mode for s in ro.line_haul)
         kg = sum(s.weight_kg for s in ro.line_haul)
         onward = ro.line_haul_cents + ro.handling_cents
+        goods = [s for s in ro.line_haul if s.kind == "goods"]
+        regions = len({s.destination for s in goods})
+        drops = sum(1 for s in goods if s.drops > 1)
         table.add_row(
             "line-haul",
-            f"{len(ro.line_haul)} shipment(s) ({modes['ftl']} ftl, {modes['ltl']} ltl), "
-            f"{kg:,.0f} kg, {money(ro.line_haul_cents)} + handling "
-            f"{money(ro.handling_cents)}{share(onward)}",
+            f"{len(ro.line_haul)} shipment(s) ({modes['ftl']} ftl, {modes['ltl']} ltl; goods to "
+            f"{regions} region(s), {drops} with several drops), {kg:,.0f} kg, "
+            f"{money(ro.line_haul_cents)} + handling {money(ro.handling_cents)}{share(onward)}",
         )
     table.add_row(
         "carrier", f"{len(ro.unrouted)} load(s), {money(ro.carrier_cents)}{share(ro.carrier_cents)}"

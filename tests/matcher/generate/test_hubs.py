@@ -285,3 +285,19 @@ def test_the_shipped_instances_carry_hubs_reaching_every_factory(name: str) -> N
         assert hub is not None
         km.append(road_km(factory.location, hub.location, transport))
     assert min(km) >= 5.0 and max(km) <= 60.0
+
+
+def test_the_file_leaves_the_default_stop_charge_out_and_writes_any_other(
+    with_hubs: Instance,
+) -> None:
+    """``stop_cents`` came after the shipped files: at its default it is left out, so they
+    re-make byte for byte; set to anything else it is written and read back."""
+    assert "stop_cents" not in instance_json(with_hubs)
+    assert with_hubs.transport.line_haul is not None
+    rates = with_hubs.transport.line_haul.model_copy(update={"stop_cents": 7_000})
+    changed = with_hubs.model_copy(
+        update={"transport": with_hubs.transport.model_copy(update={"line_haul": rates})}
+    )
+    text = instance_json(changed)
+    assert json.loads(text)["transport"]["line_haul"]["stop_cents"] == 7_000
+    assert parse_instance(json.loads(text)).transport.line_haul_rates.stop_cents == 7_000
