@@ -311,11 +311,17 @@ def _transport_rows(ro: Routing) -> list[tuple[str, str]]:
         unrouted = {u.request for u in ro.unrouted}
         carried = sum(1 for r in legs if r.id not in unrouted)
         ftl = sum(1 for x in ro.line_haul if x.mode == "ftl")
+        goods = [x for x in ro.line_haul if x.kind == "goods"]
         rows += [
             ("legs through hubs carried / offered", f"{carried:,} / {len(legs):,}"),
             (
                 "line-haul shipments (ftl / ltl)",
                 f"{len(ro.line_haul):,} ({ftl:,} / {len(ro.line_haul) - ftl:,})",
+            ),
+            (
+                "goods shipments: regions / with several drops",
+                f"{len({x.destination for x in goods}):,} / "
+                f"{sum(1 for x in goods if x.drops > 1):,}",
             ),
             ("line-haul kg", f"{sum(x.weight_kg for x in ro.line_haul):,.0f}"),
         ]
