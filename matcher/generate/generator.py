@@ -26,11 +26,13 @@ from matcher.generate.factories import (
 from matcher.generate.logistics import (
     CARRIER_MIN_CENTS,
     draw_fleet,
+    draw_hub_vans,
     draw_hubs,
     draw_line_haul,
     draw_milk_run_vehicles,
     gather_factories,
     hubs_stream,
+    vans_stream,
 )
 from matcher.generate.materials import draw_material_terms, materials_stream
 from matcher.generate.orders import draw_orders
@@ -76,7 +78,8 @@ def generate(
         (``fleet.hubs``, ``transport.line_haul``, docs/logistics.md). Drawn from their
         own stream of ``seed`` after everything else: without them the instance is the
         same in every other respect but the locations of the few factories that hubs
-        gather within 5-60 road km of their hub.
+        gather within 5-60 road km of their hub, the milk-run vehicles of depots with
+        too few, and a van for a depot with none.
 
     Returns
     -------
@@ -130,6 +133,7 @@ def generate(
         data["transport"]["line_haul"] = draw_line_haul(hub_rng, data["transport"])
         draw_milk_run_vehicles(hub_rng, clusters, data)
         data["fleet"]["hubs"] = draw_hubs(hub_rng, clusters, data)
+        draw_hub_vans(vans_stream(seed), clusters, data)
     return Instance.model_validate(data)
 
 

@@ -3,7 +3,9 @@ minimum charge per shipment, and the hubs and line-haul rates (docs/logistics.md
 
 Hubs and line-haul come from their own stream of the seed (:func:`hubs_stream`), drawn
 after everything else, so an instance made without them is the same in every other
-respect but one: with hubs, the few factories scattered beyond :data:`HUB_ROAD_KM` of
+respect but the fleet and one more: with hubs, depots get the vehicles their milk runs
+need (:func:`draw_milk_run_vehicles`, and a van where they have none:
+:func:`draw_hub_vans`), and the few factories scattered beyond :data:`HUB_ROAD_KM` of
 their cluster's hub are moved into it (:func:`gather_factories`).
 """
 
@@ -53,15 +55,18 @@ def draw_fleet(rng: np.random.Generator, clusters: list[Place]) -> dict[str, Any
     return {"depots": depots, "vehicles": vehicles}
 
 
-def _vehicle(rng: np.random.Generator, depot: str, number: int) -> tuple[str, dict[str, Any]]:
-    """A van, truck or heavy truck of ``depot`` (40/40/20 %), its terms drawn around
-    its type's: the kind and the vehicle."""
-    kind, wkg, vol, fixed, per_km, per_hour = VEHICLE_TYPES[
-        int(rng.choice(len(VEHICLE_TYPES), p=[0.4, 0.4, 0.2]))
-    ]
+def _vehicle(
+    rng: np.random.Generator, depot: str, number: int, kind: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A van, truck or heavy truck of ``depot`` (40/40/20 %, or the ``kind``-th of
+    ``VEHICLE_TYPES`` without a draw), its terms drawn around its type's: the kind and
+    the vehicle."""
+    if kind is None:
+        kind = int(rng.choice(len(VEHICLE_TYPES), p=[0.4, 0.4, 0.2]))
+    name, wkg, vol, fixed, per_km, per_hour = VEHICLE_TYPES[kind]
     start = int(rng.choice([360, 420, 480]))
-    return kind, {
-        "id": _vehicle_id(depot, kind, number),
+    return name, {
+        "id": _vehicle_id(depot, name, number),
         "depot": depot,
         "capacity": {
             "weight_kg": float(int(rng.integers(wkg[0], wkg[1] + 1)) // 100 * 100),
@@ -146,6 +151,30 @@ def draw_milk_run_vehicles(
         kind, model = _vehicle(rng, depot, have + 1)
         for number in range(have + 1, need + 1):
             vehicles.append({**model, "id": _vehicle_id(depot, kind, number)})
+
+
+def draw_hub_vans(rng: np.random.Generator, clusters: list[Place], data: dict[str, Any]) -> None:
+    """Give a van to each hub's depot that has none (its own stream, drawn last, so
+    nothing drawn before changes; the hubs' capacities were sized on the fleet before).
+
+    A hub's milk runs call at small factories for loads of a few hundred kg to a few
+    tonnes (docs/logistics.md); a depot of heavy trucks alone pays a heavy truck's day
+    for them (demo.json's Ningbo depot had two, at 683 and 917 a day, against its vans'
+    176-213 elsewhere), so the platform's hub keeps at least one light van."""
+    vehicles: list[dict[str, Any]] = data["fleet"]["vehicles"]
+    van = next(k for k, t in enumerate(VEHICLE_TYPES) if t[0] == "van")
+    for c in clusters:
+        depot = f"D-{c.name.lower()}"
+        mine = [v for v in vehicles if v["depot"] == depot]
+        if any(v["id"].startswith(f"{depot}-van") for v in mine):
+            continue
+        vehicles.append(_vehicle(rng, depot, len(mine) + 1, van)[1])
+
+
+def vans_stream(seed: int) -> np.random.Generator:
+    """The hubs' vans' own stream of ``seed`` (a child of the hubs' stream); creating
+    it draws nothing."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_HUBS_STREAM, 1)))
 
 
 def _nearest_hub(

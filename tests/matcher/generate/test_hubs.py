@@ -67,18 +67,65 @@ def _gathered_back(with_hubs: Instance, without: Instance) -> Instance:
     )
 
 
+def _hub_vans(with_hubs: Instance, without: Instance) -> list[str]:
+    """The vans ``draw_hub_vans`` added: the last vehicle of a depot none of whose
+    other vehicles (drawn, or the milk-run batch) is a van."""
+    drawn = {v.id for v in without.fleet.vehicles}
+    added = []
+    for depot in with_hubs.fleet.depots:
+        mine = [v for v in with_hubs.fleet.vehicles if v.depot == depot.id]
+        last = mine[-1]
+        is_van = [v.id.startswith(f"{depot.id}-van") for v in mine]
+        assert any(is_van), f"{depot.id} has no van"
+        if last.id not in drawn and is_van[-1] and not any(is_van[:-1]):
+            added.append(last.id)
+    return added
+
+
+def _without_vans(instance: Instance, vans: list[str]) -> Instance:
+    fleet = instance.fleet
+    kept = [v for v in fleet.vehicles if v.id not in vans]
+    return instance.model_copy(update={"fleet": fleet.model_copy(update={"vehicles": kept})})
+
+
 def test_an_instance_without_hubs_is_the_same_in_every_other_respect(
     with_hubs: Instance, without_hubs: Instance
 ) -> None:
     # At this size every depot already has a vehicle for each ten factories its hub
-    # serves, so hubs add no milk-run vehicle (see the test after the next).
-    stripped = _gathered_back(with_hubs, without_hubs).model_copy(
+    # serves, so hubs add no milk-run vehicle (see the test after the next); a depot
+    # without a van gets one (the test after that).
+    vans = _hub_vans(with_hubs, without_hubs)
+    stripped = _gathered_back(_without_vans(with_hubs, vans), without_hubs).model_copy(
         update={
-            "fleet": with_hubs.fleet.model_copy(update={"hubs": []}),
+            "fleet": _without_vans(with_hubs, vans).fleet.model_copy(update={"hubs": []}),
             "transport": with_hubs.transport.model_copy(update={"line_haul": None}),
         }
     )
     assert stripped == without_hubs
+
+
+@pytest.mark.parametrize("args", [_ARGS, (50, 12, 14, 1), (1000, 100, 28, 1), (10, 3, 7, 4)])
+def test_every_hub_s_depot_has_a_van_for_its_milk_runs(args: tuple[int, int, int, int]) -> None:
+    """A depot whose drawn vehicles (and milk-run batch) hold no van gets one, drawn
+    from its own stream: the vans of the other depots and every other vehicle are as
+    drawn before."""
+    with_hubs, without = generate(*args), generate(*args, hubs=False)
+    drawn = {v.id for v in without.fleet.vehicles}
+    for depot in with_hubs.fleet.depots:
+        mine = [v for v in with_hubs.fleet.vehicles if v.depot == depot.id]
+        assert any(v.id.startswith(f"{depot.id}-van") for v in mine), depot.id
+    new_vans = [
+        v
+        for v in with_hubs.fleet.vehicles
+        if v.id not in drawn and v.id.split("-")[-1].startswith("van")
+    ]
+    for van in new_vans:
+        mine = [v for v in with_hubs.fleet.vehicles if v.depot == van.depot]
+        assert mine[-1] == van  # numbered on from the depot's others
+        assert van.id == f"{van.depot}-van{len(mine)}"
+        assert 2000 <= van.capacity["weight_kg"] <= 3500
+    if args == (50, 12, 14, 1):  # demo.json: Ningbo's depot had two heavy trucks
+        assert [v.id for v in new_vans] == ["D-ningbo-van3"]
 
 
 @pytest.mark.parametrize("args", [_ARGS, (50, 12, 14, 1), (2000, 300, 14, 3), (100, 40, 7, 11)])
@@ -135,12 +182,14 @@ def test_a_hub_serving_many_factories_gets_vehicles_for_its_milk_runs() -> None:
         drawn = [v for v in without.fleet.vehicles if v.depot == depot.id]
         now = [v for v in with_hubs.fleet.vehicles if v.depot == depot.id]
         need = math.ceil(served["H-" + depot.id.removeprefix("D-")] / 10)
-        assert len(now) == max(len(drawn), need)
+        batch = [v for v in now if v.id not in _hub_vans(with_hubs, without)]
+        assert len(batch) == max(len(drawn), need)
+        assert len(now) - len(batch) <= 1  # and a van if it has none
         assert now[: len(drawn)] == drawn
         assert len({v.id for v in now}) == len(now)
-        extra = [v.model_dump(exclude={"id"}) for v in now[len(drawn) :]]
+        extra = [v.model_dump(exclude={"id"}) for v in batch[len(drawn) :]]
         assert all(terms == extra[0] for terms in extra)
-        added += len(now) - len(drawn)
+        added += len(batch) - len(drawn)
     assert added > 0
     # Everything else is the instance without hubs.
     stripped = _gathered_back(with_hubs, without).model_copy(
@@ -254,6 +303,10 @@ def test_the_cli_writes_the_same_file_but_hubs_with_and_without_no_hubs(tmp_path
     plain_data, hub_data = json.loads(text), _without_hub_keys(hubs.read_text())
     for f, g in zip(hub_data["factories"], plain_data["factories"], strict=True):
         f["location"] = g["location"]  # the few gathered within 5-60 km of their hub
+    drawn = {v["id"] for v in plain_data["fleet"]["vehicles"]}
+    vans = [v["id"] for v in hub_data["fleet"]["vehicles"] if v["id"] not in drawn]
+    assert all("-van" in v for v in vans)  # a van for a hub's depot that had none
+    hub_data["fleet"]["vehicles"] = [v for v in hub_data["fleet"]["vehicles"] if v["id"] in drawn]
     assert hub_data == plain_data
 
 
