@@ -3,10 +3,11 @@
 The routes section (:mod:`~matcher.check.routing`) re-derives the transport requests,
 the legs through hubs among them, and which of them the fleet carries; this module
 holds what the rules of docs/logistics.md add on top: which hub serves a factory, the
-lanes, the line-haul shipments (one per lane and period, their weight, distance, mode,
-trucks and cost) and the hubs' use per period (kg in and out, handling, capacity).
-The line-haul and handling totals it returns are the rules' own: what the carried legs
-cost grouped as the rules group them, whatever the plan's shipments say.
+lanes (goods to a buyers' region), the line-haul shipments (one per lane and period,
+their weight, farthest distance, drops, tonne-km, mode, trucks and cost) and the hubs'
+use per period (kg in and out, handling, capacity). The line-haul and handling totals
+it returns are the rules' own: what the carried legs cost grouped as the rules group
+them, whatever the plan's shipments say.
 """
 
 from __future__ import annotations
