@@ -23,7 +23,7 @@ from matcher.domain.entities import Hub, LineHaul, Location
 from matcher.domain.instance import Instance
 from matcher.domain.plan import LineHaulShipment, Routing
 
-FTL, LTL = "ftl", "ltl"
+FTL, LTL, MIXED = "ftl", "ltl", "ftl+ltl"
 
 AddViolation = Callable[[ViolationCode, str, str], None]
 RoadKm = Callable[[Location, Location], float]
@@ -106,17 +106,19 @@ class Leg:
 @dataclass(frozen=True)
 class Shipping:
     """The line-haul of some legs: their kg, the farthest leg's km, their tonne-km (each
-    leg's tonnes over its own km), the distinct delivery addresses; both modes' exact
-    costs, and which mode the rules pick (ltl when equal; either within float noise of
-    a tie)."""
+    leg's tonnes over its own km), the distinct delivery addresses; each mode's exact
+    cost (ltl; ftl; ftl+ltl, full trucks and the remainder less than a truckload, only
+    when the weight is over a truck's and not a whole number of trucks) and which mode
+    the rules pick (the cheapest, the first of ltl, ftl, ftl+ltl on a tie; any within
+    float noise of the cheapest is allowed)."""
 
     kg: float
     km: float
     tonne_km: float
     drops: int
-    trucks: int
-    ftl: float
-    ltl: float
+    trucks: int  # ftl's
+    full: int  # ftl+ltl's full trucks
+    costs: dict[str, float]  # mode -> exact cost, in the rules' order of preference
 
     @classmethod
     def of(
@@ -132,27 +134,39 @@ class Shipping:
         over ``km``, as for one address."""
         if tonne_km is None:
             tonne_km = kg / 1000 * km
-        trucks = max(1, math.ceil(kg / rates.truck_capacity_kg - FIT_TOL))
-        ftl = trucks * km * rates.truck_cents_per_km + (drops - 1) * rates.stop_cents
-        ltl = max(float(rates.ltl_min_cents), tonne_km * rates.ltl_cents_per_tonne_km)
-        return cls(kg, km, tonne_km, drops, trucks, ftl, ltl)
+        cap = rates.truck_capacity_kg
+        stops = (drops - 1) * rates.stop_cents
+        trucks = max(1, math.ceil(kg / cap - FIT_TOL))
+        costs = {
+            LTL: max(float(rates.ltl_min_cents), tonne_km * rates.ltl_cents_per_tonne_km),
+            FTL: trucks * km * rates.truck_cents_per_km + stops,
+        }
+        full = math.floor(kg / cap + FIT_TOL)
+        rest = kg - full * cap
+        if full >= 1 and rest > FIT_TOL * cap:
+            remainder = rest / kg * tonne_km * rates.ltl_cents_per_tonne_km
+            costs[MIXED] = (
+                full * km * rates.truck_cents_per_km
+                + stops
+                + max(float(rates.ltl_min_cents), remainder)
+            )
+        return cls(kg, km, tonne_km, drops, trucks, full, costs)
 
     @property
     def mode(self) -> str:
-        return LTL if self.ltl <= self.ftl else FTL
+        return min(self.costs, key=lambda m: self.costs[m])  # the first on a tie
 
     @property
     def modes(self) -> set[str]:
-        """The modes the rules allow: the cheaper one, either within noise of a tie."""
-        if abs(self.ltl - self.ftl) <= FLOAT_TOL * max(1.0, abs(self.ftl)):
-            return {LTL, FTL}
-        return {self.mode}
+        """The modes the rules allow: the cheapest, any other within noise of it."""
+        best = self.costs[self.mode]
+        return {m for m, c in self.costs.items() if c - best <= FLOAT_TOL * max(1.0, best)}
 
     def trucks_in(self, mode: str) -> int:
-        return self.trucks if mode == FTL else 0
+        return {FTL: self.trucks, MIXED: self.full}.get(mode, 0)
 
     def cents_in(self, mode: str) -> int:
-        return math.floor((self.ftl if mode == FTL else self.ltl) + 0.5)
+        return math.floor(self.costs[mode] + 0.5)
 
     @property
     def cents(self) -> int:
@@ -160,12 +174,19 @@ class Shipping:
 
     def explain(self, rates: LineHaul) -> str:
         stops = f" + {self.drops - 1} more drop(s) x {rates.stop_cents}" if self.drops > 1 else ""
-        return (
-            f"{self.kg:g} kg, farthest {self.km:.3f} km, {self.tonne_km:.3f} t-km: ftl "
-            f"{self.trucks} truck(s) x {rates.truck_cents_per_km} c/km{stops} = {self.ftl:.2f}, "
-            f"ltl max({rates.ltl_min_cents}, {self.tonne_km:.3f} t-km x "
-            f"{rates.ltl_cents_per_tonne_km:g} c/t-km) = {self.ltl:.2f}"
+        text = (
+            f"{self.kg:g} kg, farthest {self.km:.3f} km, {self.tonne_km:.3f} t-km: ltl "
+            f"max({rates.ltl_min_cents}, {self.tonne_km:.3f} t-km x "
+            f"{rates.ltl_cents_per_tonne_km:g} c/t-km) = {self.costs[LTL]:.2f}, ftl "
+            f"{self.trucks} truck(s) x {rates.truck_cents_per_km} c/km{stops} = "
+            f"{self.costs[FTL]:.2f}"
         )
+        if MIXED in self.costs:
+            text += (
+                f", ftl+ltl {self.full} truck(s){stops} and the remainder's share of the "
+                f"tonne-km by ltl = {self.costs[MIXED]:.2f}"
+            )
+        return text
 
 
 def _close(stated: float, expected: float) -> bool:
@@ -352,17 +373,18 @@ class _LineHaulChecker:
             self.add(
                 ViolationCode.LINE_HAUL_MODE,
                 f"{path}.mode",
-                f"{ship.explain(self.rates)}: {ship.mode} (ltl when equal), plan says {s.mode!r}",
+                f"{ship.explain(self.rates)}: {ship.mode} (the cheapest; ltl, then ftl on a "
+                f"tie), plan says {s.mode!r}",
             )
         # Trucks and cost as the stated mode has them, so a wrong mode is reported once.
-        mode = s.mode if s.mode in (FTL, LTL) else ship.mode
+        mode = s.mode if s.mode in ship.costs else ship.mode
         if s.trucks != ship.trucks_in(mode):
             self.add(
                 ViolationCode.LINE_HAUL_MODE,
                 f"{path}.trucks",
                 f"{mode} of {ship.kg:g} kg takes {ship.trucks_in(mode)} truck(s) (max(1, ceil"
-                f"(kg / {self.rates.truck_capacity_kg:g})) for ftl, 0 for ltl), plan says "
-                f"{s.trucks}",
+                f"(kg / {self.rates.truck_capacity_kg:g})) for ftl, the full ones for "
+                f"ftl+ltl, 0 for ltl), plan says {s.trucks}",
             )
         if s.cost_cents != ship.cents_in(mode):
             self.add(

@@ -435,7 +435,8 @@ def routing_table(ro: Routing) -> Table:
         drops = sum(1 for s in goods if s.drops > 1)
         table.add_row(
             "line-haul",
-            f"{len(ro.line_haul)} shipment(s) ({modes['ftl']} ftl, {modes['ltl']} ltl; goods to "
+            f"{len(ro.line_haul)} shipment(s) ({modes['ftl']} ftl, {modes['ltl']} ltl, "
+            f"{modes['ftl+ltl']} ftl+ltl; goods to "
             f"{regions} region(s), {drops} with several drops), {kg:,.0f} kg, "
             f"{money(ro.line_haul_cents)} + handling {money(ro.handling_cents)}{share(onward)}",
         )

@@ -60,8 +60,8 @@ def nearest_hub(place: Location, hubs: Sequence[Hub], transport: Transport) -> H
 
 @dataclass(frozen=True)
 class LineHaulCost:
-    mode: str  # ftl | ltl
-    trucks: int  # 0 for ltl
+    mode: str  # ltl | ftl | ftl+ltl
+    trucks: int  # full trucks: 0 for ltl
     cents: int
 
 
@@ -73,18 +73,30 @@ def line_haul_cost(
     tonne_km: float | None = None,
     drops: int = 1,
 ) -> LineHaulCost:
-    """One lane's consolidated shipment (docs/logistics.md): the cheaper of full trucks
-    and less than a truckload, ``ltl`` on a tie, rounded half up.
+    """One lane's consolidated shipment (docs/logistics.md): the cheapest of less than
+    a truckload, full trucks, and full trucks with the remainder less than a truckload;
+    the first of them on a tie; rounded half up.
 
     ``km`` is the lane's distance (goods: to the farthest of its ``drops`` delivery
     addresses); ``tonne_km`` what its legs weigh times their own distances (default:
-    all of ``weight_kg`` over ``km``). Full trucks pay ``stop_cents`` for each drop after
-    the first."""
+    all of ``weight_kg`` over ``km``). Trucks pay ``stop_cents`` for each drop after
+    the first; a remainder pays its share of the weight's tonne-km."""
     if tonne_km is None:
         tonne_km = weight_kg / 1000 * km
-    trucks = max(1, math.ceil(weight_kg / rates.truck_capacity_kg - 1e-9))
-    ftl = trucks * km * rates.truck_cents_per_km + (drops - 1) * rates.stop_cents
-    ltl = max(float(rates.ltl_min_cents), tonne_km * rates.ltl_cents_per_tonne_km)
-    if ltl <= ftl:
-        return LineHaulCost("ltl", 0, math.floor(ltl + 0.5))
-    return LineHaulCost("ftl", trucks, math.floor(ftl + 0.5))
+    capacity = rates.truck_capacity_kg
+    per_truck = km * rates.truck_cents_per_km
+    stops = (drops - 1) * rates.stop_cents
+    trucks = max(1, math.ceil(weight_kg / capacity - 1e-9))
+    options = [
+        ("ltl", 0, max(float(rates.ltl_min_cents), tonne_km * rates.ltl_cents_per_tonne_km)),
+        ("ftl", trucks, trucks * per_truck + stops),
+    ]
+    full = math.floor(weight_kg / capacity + 1e-9)
+    rest = weight_kg - full * capacity
+    if full >= 1 and rest > 1e-9 * capacity:
+        share = rest / weight_kg * tonne_km * rates.ltl_cents_per_tonne_km
+        options.append(
+            ("ftl+ltl", full, full * per_truck + stops + max(float(rates.ltl_min_cents), share))
+        )
+    mode, count, cents = min(options, key=lambda o: o[2])  # the first on a tie
+    return LineHaulCost(mode, count, math.floor(cents + 0.5))

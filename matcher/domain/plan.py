@@ -390,8 +390,11 @@ class LineHaulShipment(Result):
         default=None,
         description="Its legs' tonnes times each leg's own road km (what LTL is charged on).",
     )
-    mode: str = Field(description="ftl (by the truckload) or ltl (less than a truckload).")
-    trucks: int = Field(description="Trucks for ftl; 0 for ltl.")
+    mode: str = Field(
+        description="ltl (less than a truckload), ftl (by the truckload) or ftl+ltl (full "
+        "trucks, the remainder less than a truckload)."
+    )
+    trucks: int = Field(description="Trucks for ftl, the full ones for ftl+ltl; 0 for ltl.")
     cost_cents: int
 
 

@@ -9,6 +9,7 @@ them; every cap on what a chart or table shows is stated next to it.
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,13 +311,14 @@ def _transport_rows(ro: Routing) -> list[tuple[str, str]]:
         legs = [r for r in ro.requests if r.hub is not None]
         unrouted = {u.request for u in ro.unrouted}
         carried = sum(1 for r in legs if r.id not in unrouted)
-        ftl = sum(1 for x in ro.line_haul if x.mode == "ftl")
+        modes = Counter(x.mode for x in ro.line_haul)
         goods = [x for x in ro.line_haul if x.kind == "goods"]
         rows += [
             ("legs through hubs carried / offered", f"{carried:,} / {len(legs):,}"),
             (
-                "line-haul shipments (ftl / ltl)",
-                f"{len(ro.line_haul):,} ({ftl:,} / {len(ro.line_haul) - ftl:,})",
+                "line-haul shipments (ftl / ltl / ftl+ltl)",
+                f"{len(ro.line_haul):,} ({modes['ftl']:,} / {modes['ltl']:,} / "
+                f"{modes['ftl+ltl']:,})",
             ),
             (
                 "goods shipments: regions / with several drops",

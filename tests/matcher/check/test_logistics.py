@@ -453,6 +453,35 @@ def test_ltl_when_the_modes_cost_the_same() -> None:
     assert Shipping.of(rates, 48000.5, 100.0).trucks == 3
 
 
+def test_full_trucks_and_the_remainder_by_ltl_when_that_is_cheapest() -> None:
+    # Trucks of 1 000 kg at 100 c/km, ltl 200 c/t-km, at least 5 000: 1 200 kg over
+    # 1 000 km at one address (1 200 t-km): ltl 240 000, ftl 2 trucks 200 000, ftl+ltl
+    # 1 truck 100 000 + the remainder's 200 kg (200 t-km) 40 000 = 140 000.
+    rates = LineHaul(
+        truck_capacity_kg=1000.0,
+        truck_cents_per_km=100,
+        ltl_cents_per_tonne_km=200.0,
+        ltl_min_cents=5000,
+    )
+    ship = Shipping.of(rates, 1200.0, 1000.0)
+    assert ship.costs == {"ltl": 240_000.0, "ftl": 200_000.0, "ftl+ltl": 140_000.0}
+    assert (ship.mode, ship.modes, ship.trucks_in("ftl+ltl"), ship.cents) == (
+        "ftl+ltl",
+        {"ftl+ltl"},
+        1,
+        140_000,
+    )
+    assert "ftl+ltl 1 truck(s)" in ship.explain(rates)
+    # A whole number of trucks has no remainder, and under one truck nothing is full.
+    assert "ftl+ltl" not in Shipping.of(rates, 2000.0, 1000.0).costs
+    assert "ftl+ltl" not in Shipping.of(rates, 999.0, 1000.0).costs
+    # A tie goes to ftl before ftl+ltl: 1 010 kg over 100 km, ltl at least 10 000: ftl 2
+    # trucks 20 000; ftl+ltl 10 000 + 10 000.
+    tie = Shipping.of(rates.model_copy(update={"ltl_min_cents": 10_000}), 1010.0, 100.0)
+    assert tie.costs["ftl"] == tie.costs["ftl+ltl"] == 20_000.0
+    assert (tie.mode, tie.modes) == ("ftl", {"ftl", "ftl+ltl"})
+
+
 def test_plan_all_door_to_door_in_an_instance_with_hubs_passes() -> None:
     # Offering loads through the hub is the stage's choice: door to door stays valid.
     plan = _plan_data()

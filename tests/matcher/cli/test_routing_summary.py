@@ -129,8 +129,8 @@ def test_with_hubs_each_way_shows_its_cents_and_share_of_transport() -> None:
     rows = _lines(hub_routing())  # transport: 200.00 + 200.00 + 200.00 + 400.00
     assert rows["fleet"] == "1 route(s) over 1 period(s), 50.0 km, 2 load(s), 200.00 (20.0 %)"
     assert rows["line-haul"] == (
-        "2 shipment(s) (1 ftl, 1 ltl; goods to 1 region(s), 0 with several drops), 24,100 kg, "
-        "200.00 + handling 400.00 (60.0 %)"
+        "2 shipment(s) (1 ftl, 1 ltl, 0 ftl+ltl; goods to 1 region(s), 0 with several drops), "
+        "24,100 kg, 200.00 + handling 400.00 (60.0 %)"
     )
     assert rows["carrier"] == "2 load(s), 200.00 (20.0 %)"
     assert rows["through hubs"] == (

@@ -38,7 +38,7 @@ def test_the_transport_table_has_line_haul_handling_and_legs_with_their_shares(
     page = build_report(instance, plan)
     cells = _cells(page)
     assert cells["legs through hubs carried / offered"] == "2 / 3"
-    assert cells["line-haul shipments (ftl / ltl)"] == "2 (1 / 1)"
+    assert cells["line-haul shipments (ftl / ltl / ftl+ltl)"] == "2 (1 / 1 / 0)"
     assert cells["goods shipments: regions / with several drops"] == "1 / 0"
     assert cells["line-haul kg"] == "24,100"
     assert cells["fleet cost"] == "200.00 (20.0 %)"

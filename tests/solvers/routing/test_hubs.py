@@ -188,15 +188,25 @@ def test_a_shipment_costs_the_cheaper_mode_rounded_half_up() -> None:
 
 def test_a_shipment_to_several_addresses_pays_tonne_km_and_a_stop_per_extra_drop() -> None:
     rates = LineHaul(**RATES, stop_cents=700)
-    # 1 500 kg, farthest 1 000 km, 1 200 t-km, 3 drops: ftl 2 trucks x 1000 x 100 + 2 x
-    # 700 = 201 400 against ltl 1200 x 200 = 240 000
-    assert line_haul_cost(1500.0, 1000.0, rates, tonne_km=1200.0, drops=3) == LineHaulCost(
+    # 2 000 kg, farthest 1 000 km, 1 600 t-km, 3 drops: ftl 2 trucks x 1000 x 100 + 2 x
+    # 700 = 201 400 against ltl 1600 x 200 = 320 000 (two whole trucks: no remainder)
+    assert line_haul_cost(2000.0, 1000.0, rates, tonne_km=1600.0, drops=3) == LineHaulCost(
         "ftl", 2, 201_400
     )
     # 300 kg: 1 truck, 100 000 + 1 400 against ltl 0.3 x ~900 km = 270 t-km x 200 = 54 000
     assert line_haul_cost(300.0, 1000.0, rates, tonne_km=270.0, drops=3) == LineHaulCost(
         "ltl", 0, 54_000
     )
+    # 1 200 kg, 1 000 t-km, 3 drops: ftl 2 trucks 201 400; ltl 200 000; one full truck
+    # with the remainder's 200 kg (1/6 of the tonne-km) by ltl: 100 000 + 1 400 +
+    # max(5 000, 166.67 x 200 = 33 333.33) = 134 733.33
+    assert line_haul_cost(1200.0, 1000.0, rates, tonne_km=1000.0, drops=3) == LineHaulCost(
+        "ftl+ltl", 1, 134_733
+    )
+    # A small remainder pays the less-than-truckload minimum: 1 010 kg over 10 km, one
+    # drop: ftl 2 x 1 000 = 2 000; ltl max(5 000, 10.1 x 200 = 2 020) = 5 000; ftl+ltl
+    # 1 000 + max(5 000, 0.1 x 200 = 20) = 6 000: ftl
+    assert line_haul_cost(1010.0, 10.0, rates) == LineHaulCost("ftl", 2, 2_000)
     # One address: tonne-km defaults to all the weight over the distance.
     assert line_haul_cost(300.0, 1000.0, rates) == line_haul_cost(
         300.0, 1000.0, rates, tonne_km=300.0, drops=1
