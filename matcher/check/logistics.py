@@ -101,6 +101,7 @@ class Leg:
     kg: float  # units x the order's unit_weight_kg or the material's kg_per_unit
     lane: Lane
     far: Location  # the line-haul's other end: the delivery address or the supplier
+    km: float  # road km between the hub and ``far``
 
 
 @dataclass(frozen=True)
@@ -235,12 +236,11 @@ class _LineHaulChecker:
     def _shipping(self, legs: Sequence[Leg]) -> Shipping:
         """One shipment of ``legs`` (one lane and period): the farthest leg's km, each
         leg's tonnes over its own km, the distinct addresses."""
-        km = [road_km(self.inst, leg.hub.location, leg.far) for leg in legs]
         return Shipping.of(
             self.rates,
             sum(leg.kg for leg in legs),
-            max(km),
-            tonne_km=sum(leg.kg / 1000 * d for leg, d in zip(legs, km, strict=True)),
+            max(leg.km for leg in legs),
+            tonne_km=sum(leg.kg / 1000 * leg.km for leg in legs),
             drops=len({(leg.far.lat, leg.far.lon) for leg in legs}),
         )
 

@@ -499,7 +499,9 @@ class _RoutingChecker:
                 continue
             lane, kg = self._lane(load, hub), self._kg(load)
             if lane is not None and kg is not None:
-                legs[load.id] = Leg(load.id, load.kind, hub, load.period, kg, *lane)
+                on, far = lane
+                km = self._km(hub.location, far)
+                legs[load.id] = Leg(load.id, load.kind, hub, load.period, kg, on, far, km)
         return legs
 
     # -- the requests as stated ------------------------------------------------------

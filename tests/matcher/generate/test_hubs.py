@@ -178,11 +178,12 @@ def test_a_hub_serving_many_factories_gets_vehicles_for_its_milk_runs() -> None:
         assert hub is not None
         served[hub.id] += 1
     added = 0
+    vans = set(_hub_vans(with_hubs, without))
     for depot in with_hubs.fleet.depots:
         drawn = [v for v in without.fleet.vehicles if v.depot == depot.id]
         now = [v for v in with_hubs.fleet.vehicles if v.depot == depot.id]
         need = math.ceil(served["H-" + depot.id.removeprefix("D-")] / 10)
-        batch = [v for v in now if v.id not in _hub_vans(with_hubs, without)]
+        batch = [v for v in now if v.id not in vans]
         assert len(batch) == max(len(drawn), need)
         assert len(now) - len(batch) <= 1  # and a van if it has none
         assert now[: len(drawn)] == drawn
