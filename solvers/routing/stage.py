@@ -429,8 +429,8 @@ class _Clock:
         if need <= left:
             return ""
         return (
-            f"setting up its search would take about {need:.1f}s (as the periods searched "
-            f"before did per load), more than the {max(0.0, left):.1f}s left of the routing "
+            f"setting up its search would take about {need:.2f}s (as the periods searched "
+            f"before did per load), more than the {max(0.0, left):.2f}s left of the routing "
             "stage's share"
         )
 

@@ -546,7 +546,7 @@ def test_with_wall_clock_limits_a_period_whose_set_up_would_not_fit_is_not_searc
     assert clock.setup_need(1_500) == pytest.approx(1.125)
     assert clock.no_time(1_500, None) == ""  # 1.1 s of set-up fits in the 2 s left
     why = clock.no_time(2_500, None)  # 3.1 s does not (in proportion: 1.25 s)
-    assert why.startswith("setting up its search would take about 3.1s")
+    assert why.startswith("setting up its search would take about 3.12s")
     # The largest period set up so far is the reference; a smaller one does not replace it.
     clock.searched(200, RoutingResult(solver="pyvrp", feasible=True, setup_s=0.5))
     assert clock.setup_need(1_500) == pytest.approx(1.125)
