@@ -431,15 +431,35 @@ class GreedyBackend:
         )
 
 
-def _priority(problem: AssignmentProblem, info: OrderInfo) -> tuple[bool, int, float, int]:
-    """The order in which the greedy places orders: mandatory first, then by due
-    period, then the dearest to leave unserved per unit."""
-    return (
-        not info.order.mandatory,
-        info.order.due_period,
-        -problem.unserved_cost(info.index) / info.order.quantity,
-        info.index,
-    )
+def _priority(problem: AssignmentProblem, info: OrderInfo) -> tuple[bool, int, float, float, int]:
+    """The order in which the greedy places orders: mandatory orders first, by due
+    period, then the dearest to leave unserved per unit; then the optional ones by
+    what serving them saves per second of capacity (:func:`_net_value_per_second`).
+
+    Capacity is what optional orders compete for, so they are a knapsack: placed by
+    due period (as mandatory ones still are), early orders of little worth took the
+    hours that later, dearer ones needed. Measured on generated instances of 50 to
+    10 000 orders, the greedy plan's objective fell 2.5-32 % (docs/scale.md)."""
+    o = info.order
+    if o.mandatory:
+        return (
+            False,
+            o.due_period,
+            -problem.unserved_cost(info.index) / o.quantity,
+            0.0,
+            info.index,
+        )
+    return (True, 0, 0.0, -_net_value_per_second(problem, info), info.index)
+
+
+def _net_value_per_second(problem: AssignmentProblem, info: OrderInfo) -> float:
+    """What serving the order at its cheapest candidate saves against leaving it
+    unserved (its penalty less that candidate's on-time cost), per second of work it
+    puts on that candidate's resources (setups left out)."""
+    cheapest = problem.candidates[info.candidates[0]]
+    quantity = info.order.quantity
+    seconds = max(1, sum(u.seconds_per_unit for u in cheapest.usage)) * quantity
+    return (problem.unserved_cost(info.index) - cheapest.base * quantity) / seconds
 
 
 def capped_greedy_parts(
