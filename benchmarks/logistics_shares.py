@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matcher.domain.entities import Location
 from matcher.domain.geo import line_haul_cost, nearest_hub, road_km
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
@@ -87,6 +88,12 @@ class _Lane:
     km: float = 0.0
     addresses: set[tuple[float, float]] = field(default_factory=set)
 
+    def add(self, kg: float, km: float, at: Location) -> None:
+        self.kg += kg
+        self.tonne_km += kg / 1000 * km
+        self.km = max(self.km, km)
+        self.addresses.add((at.lat, at.lon))
+
 
 def _cost(lane: _Lane, instance: Instance) -> int:
     if lane.kg <= 0:
@@ -112,7 +119,7 @@ def hub_to_hub_bound(instance: Instance, routing: Routing) -> dict[str, Any]:
             continue
         first = hubs[s.origin]
         planned += s.cost_cents
-        mine, stay = _Lane(), _Lane()
+        as_planned, stay = _Lane(), _Lane()  # every leg; the legs no other hub takes
         to_hub: dict[str, float] = defaultdict(float)
         for rid in s.requests:
             r = requests[rid]
@@ -120,18 +127,14 @@ def hub_to_hub_bound(instance: Instance, routing: Routing) -> dict[str, Any]:
             order = orders[r.order]
             kg, at = r.quantity * order.unit_weight_kg, order.delivery
             km = road_km(first.location, at, transport)
+            as_planned.add(kg, km, at)
             second = nearest_hub(at, instance.fleet.hubs, transport)
-            lanes = [mine] if second is not None and second.id != first.id else [mine, stay]
-            if len(lanes) == 1:
-                assert second is not None
+            if second is not None and second.id != first.id:
                 to_hub[second.id] += kg
                 moved += 1
-            for lane in lanes:
-                lane.kg += kg
-                lane.tonne_km += kg / 1000 * km
-                lane.km = max(lane.km, km)
-                lane.addresses.add((at.lat, at.lon))
-        recosted += _cost(mine, instance)
+            else:
+                stay.add(kg, km, at)
+        recosted += _cost(as_planned, instance)
         via += _cost(stay, instance)
         for hub_id, kg in to_hub.items():
             km = road_km(first.location, hubs[hub_id].location, transport)
