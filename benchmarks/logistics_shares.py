@@ -24,16 +24,15 @@ import argparse
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from matcher.domain.entities import Location
-from matcher.domain.geo import line_haul_cost, nearest_hub, road_km
+from matcher.domain.geo import nearest_hub, road_km
 from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import Plan, Routing
 from matcher.domain.validation import load_instance
+from solvers.routing.hubs import Bundle
 from solvers.routing.stage import run_routing
 
 
@@ -81,34 +80,11 @@ def door_to_door(instance: Instance, plan: Plan, seconds: float, seed: int) -> R
     return routed[0]
 
 
-@dataclass
-class _Lane:
-    kg: float = 0.0
-    tonne_km: float = 0.0
-    km: float = 0.0
-    addresses: set[tuple[float, float]] = field(default_factory=set)
-
-    def add(self, kg: float, km: float, at: Location) -> None:
-        self.kg += kg
-        self.tonne_km += kg / 1000 * km
-        self.km = max(self.km, km)
-        self.addresses.add((at.lat, at.lon))
-
-
-def _cost(lane: _Lane, instance: Instance) -> int:
-    if lane.kg <= 0:
-        return 0
-    rates = instance.transport.line_haul_rates
-    return line_haul_cost(
-        lane.kg, lane.km, rates, tonne_km=lane.tonne_km, drops=len(lane.addresses)
-    ).cents
-
-
 def hub_to_hub_bound(instance: Instance, routing: Routing) -> dict[str, Any]:
     """The goods shipments re-costed on their own legs (``recosted``: equals the plan's
     when the rules are read alike) and with the legs whose buyer has another hub sent
     there instead (``via_second_hub``; ``second_hub_handling`` apart)."""
-    transport, rates = instance.transport, instance.transport.line_haul_rates
+    transport = instance.transport
     hubs = {h.id: h for h in instance.fleet.hubs}
     orders = {o.id: o for o in instance.orders}
     requests = {r.id: r for r in routing.requests}
@@ -119,27 +95,23 @@ def hub_to_hub_bound(instance: Instance, routing: Routing) -> dict[str, Any]:
             continue
         first = hubs[s.origin]
         planned += s.cost_cents
-        as_planned, stay = _Lane(), _Lane()  # every leg; the legs no other hub takes
-        to_hub: dict[str, float] = defaultdict(float)
+        as_planned, stay = Bundle(), Bundle()  # every leg; the legs no other hub takes
+        to_hub: dict[str, Bundle] = defaultdict(Bundle)
         for rid in s.requests:
             r = requests[rid]
             assert r.order is not None
             order = orders[r.order]
             kg, at = r.quantity * order.unit_weight_kg, order.delivery
-            km = road_km(first.location, at, transport)
-            as_planned.add(kg, km, at)
+            as_planned.add(kg, first, at, instance)
             second = nearest_hub(at, instance.fleet.hubs, transport)
             if second is not None and second.id != first.id:
-                to_hub[second.id] += kg
+                to_hub[second.id].add(kg, first, second.location, instance)
+                handling += kg * second.handling_cents_per_kg
                 moved += 1
             else:
-                stay.add(kg, km, at)
-        recosted += _cost(as_planned, instance)
-        via += _cost(stay, instance)
-        for hub_id, kg in to_hub.items():
-            km = road_km(first.location, hubs[hub_id].location, transport)
-            via += line_haul_cost(kg, km, rates).cents
-            handling += kg * hubs[hub_id].handling_cents_per_kg
+                stay.add(kg, first, at, instance)
+        recosted += as_planned.cost(instance).cents
+        via += sum(b.cost(instance).cents for b in (stay, *to_hub.values()) if b.kg > 0)
     return {
         "goods_line_haul_cents": planned,
         "recosted_cents": recosted,

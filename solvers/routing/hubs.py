@@ -82,7 +82,7 @@ def _lane(load: Load, hub: Hub, buyer_of: dict[str, str]) -> Lane:
 
 
 @dataclass
-class _Bundle:
+class Bundle:
     """What one lane carries in one period: kg, tonne-km, the farthest km, the drops."""
 
     kg: float = 0.0
@@ -160,7 +160,7 @@ def choose(instance: Instance, loads: Sequence[Load], carriable: Carriable) -> C
     able = carriable(list(legs.values()))
     candidates = {k: lane for k, lane in candidates.items() if legs[k].id in able}
 
-    bundles: dict[tuple[LaneKey, int], _Bundle] = defaultdict(_Bundle)
+    bundles: dict[tuple[LaneKey, int], Bundle] = defaultdict(Bundle)
     for k, lane in candidates.items():
         load = loads[k]
         bundles[(lane.key, load.period)].add(load.kg, lane.hub, _far(load), instance)
@@ -216,7 +216,7 @@ def settle(
     neither."""
     by_id = {h.id: h for h in instance.fleet.hubs}
     buyer_of = {o.id: o.buyer for o in instance.orders}
-    lanes: dict[tuple[LaneKey, int], tuple[Lane, list[Load], _Bundle]] = {}
+    lanes: dict[tuple[LaneKey, int], tuple[Lane, list[Load], Bundle]] = {}
     use: dict[tuple[str, int], list[float]] = {}
     carried = 0
     for r in requests:
@@ -225,7 +225,7 @@ def settle(
         carried += 1
         hub = by_id[r.hub]
         lane = _lane(r, hub, buyer_of)
-        _, legs, bundle = lanes.setdefault((lane.key, r.period), (lane, [], _Bundle()))
+        _, legs, bundle = lanes.setdefault((lane.key, r.period), (lane, [], Bundle()))
         legs.append(r)
         bundle.add(r.kg, hub, _far(r), instance)
         kg = use.setdefault((hub.id, r.period), [0.0, 0.0])
