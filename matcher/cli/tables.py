@@ -430,9 +430,7 @@ def routing_table(ro: Routing) -> Table:
         modes = Counter(s.mode for s in ro.line_haul)
         kg = sum(s.weight_kg for s in ro.line_haul)
         onward = ro.line_haul_cents + ro.handling_cents
-        goods = [s for s in ro.line_haul if s.kind == "goods"]
-        regions = len({s.destination for s in goods})
-        drops = sum(1 for s in goods if s.drops > 1)
+        regions, drops = ro.goods_lanes
         table.add_row(
             "line-haul",
             f"{len(ro.line_haul)} shipment(s) ({modes['ftl']} ftl, {modes['ltl']} ltl, "

@@ -437,6 +437,13 @@ class Routing(Result):
         """What moving the plan's loads costs: the plan's ``costs.transport``."""
         return self.fleet_cents + self.carrier_cents + self.line_haul_cents + self.handling_cents
 
+    @property
+    def goods_lanes(self) -> tuple[int, int]:
+        """The goods line-haul at a glance: the destinations its shipments serve (buyers'
+        regions, or buyers without one) and the shipments with several drops."""
+        goods = [s for s in self.line_haul if s.kind == "goods"]
+        return len({s.destination for s in goods}), sum(1 for s in goods if s.drops > 1)
+
 
 class CapacityRow(Result):
     """One factory's resource group in one period: its capacity, use and worth."""

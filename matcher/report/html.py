@@ -312,7 +312,7 @@ def _transport_rows(ro: Routing) -> list[tuple[str, str]]:
         unrouted = {u.request for u in ro.unrouted}
         carried = sum(1 for r in legs if r.id not in unrouted)
         modes = Counter(x.mode for x in ro.line_haul)
-        goods = [x for x in ro.line_haul if x.kind == "goods"]
+        regions, drops = ro.goods_lanes
         rows += [
             ("legs through hubs carried / offered", f"{carried:,} / {len(legs):,}"),
             (
@@ -322,8 +322,7 @@ def _transport_rows(ro: Routing) -> list[tuple[str, str]]:
             ),
             (
                 "goods shipments: regions / with several drops",
-                f"{len({x.destination for x in goods}):,} / "
-                f"{sum(1 for x in goods if x.drops > 1):,}",
+                f"{regions:,} / {drops:,}",
             ),
             ("line-haul kg", f"{sum(x.weight_kg for x in ro.line_haul):,.0f}"),
         ]
