@@ -100,17 +100,23 @@ class Capacity:
     def may_fit(self, cand: Candidate, need: int) -> bool:
         """False when ``need`` units of ``cand`` cannot fit in its periods: some resource
         has fewer free seconds in the whole window than the units and one setup take
-        (a necessary test, at the cost of a lookup; True when no sums are kept)."""
+        (tested when the sums are kept), or a material cannot cover them by the last
+        period (every unit made by then counts at the checkpoints from there on). A
+        necessary test, at the cost of a lookup per resource and one material check
+        instead of one per period tried."""
         sums = self.sums
-        if sums is None:
-            return True
-        for u in cand.usage:
-            row = sums[u.resource]
-            if row is None:
-                free = self.free[u.resource]
-                row = sums[u.resource] = [0, *accumulate([x if x > 0 else 0 for x in free])]
-            if row[cand.last + 1] - row[cand.first] < u.seconds_per_unit * need + u.setup_seconds:
-                return False
+        if sums is not None:
+            for u in cand.usage:
+                row = sums[u.resource]
+                if row is None:
+                    free = self.free[u.resource]
+                    row = sums[u.resource] = [0, *accumulate([x if x > 0 else 0 for x in free])]
+                need_s = u.seconds_per_unit * need + u.setup_seconds
+                if row[cand.last + 1] - row[cand.first] < need_s:
+                    return False
+        if cand.materials and self.materials is not None:
+            room = self.materials.room(cand.factory, cand.materials, cand.last, need)
+            return room >= need
         return True
 
     def take(self, cand: Candidate, quantities: dict[int, int], sign: int = 1) -> None:

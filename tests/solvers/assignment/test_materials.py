@@ -19,6 +19,7 @@ from matcher.domain.instance import Instance
 from matcher.domain.params import SolveParams
 from matcher.domain.plan import Plan, ReasonCode
 from matcher.domain.validation import parse_instance
+from solvers.assignment.greedy import Capacity, fill
 from solvers.assignment.materials import whole_units
 from solvers.assignment.problem import build_problem
 
@@ -189,3 +190,19 @@ def test_generated_plans_keep_to_the_material_rule(strategy: str) -> None:
     if result.purchasing is not None:
         reasons = {s.reason for s in result.purchasing.shortages}
         assert not reasons & {"LEAD_TIME", "SUPPLIER_CAPACITY"}
+
+
+def test_the_quick_material_test_refuses_only_what_no_fill_can_place() -> None:
+    # 12 kg in all and A's 20 units at F1 take 10: 4 more units (2 kg) fit anywhere,
+    # a 5th does not. Capacity.may_fit says so without trying each period, and
+    # agrees with the period-by-period fill for every quantity.
+    instance = _instance([_order("A", 20, due=7), _order("B", 20, due=7)], capacity=12.0)
+    problem = build_problem(instance)
+    cap = Capacity(problem, window_sums=True)
+    a = problem.candidates[problem.orders[0].candidates[0]]
+    cap.take(a, fill(problem, cap, a, 20) or {})
+    for k in problem.orders[1].candidates:
+        cand = problem.candidates[k]
+        for need in range(1, 21):
+            placed = fill(problem, cap, cand, need)
+            assert cap.may_fit(cand, need) == (placed is not None) == (need <= 4)
