@@ -11,6 +11,7 @@ import gc
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -275,9 +276,11 @@ class AssignmentProblem:
                 state.take(cand.factory, cand.materials, slices, 1)
         return state.need
 
-    @property
+    @cached_property
     def size(self) -> int:
-        """Number of (candidate, period) production variables."""
+        """Number of (candidate, period) production variables: counted once (a pass
+        over every candidate, 0.2 s at 50 000 orders, asked for by several stages; the
+        candidates never change once compiled, and ``replace`` makes a new problem)."""
         return sum(c.last - c.first + 1 for c in self.candidates)
 
 

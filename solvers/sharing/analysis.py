@@ -17,6 +17,7 @@ import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -574,8 +575,10 @@ def _lend_order(needs: list[CapacityNeed]) -> list[CapacityNeed]:
 
 
 def _index_users(ctx: _Tries, needs: list[CapacityNeed]) -> None:
-    """Per resource of the groups to try: the candidates of hurt orders that use it
-    (one pass over the hurt orders' candidates, not one over all per try)."""
+    """Per resource of the groups to try: the candidates of hurt orders that use it.
+    One vectorised pass over the candidates' factories finds those at the groups'
+    factories (at 50 000 orders 46 000 orders are hurt and a Python pass over their 5.3
+    million candidates took 1.1 s of a 6 s share); only those are looked at."""
     p = ctx.state.problem
     wanted = {(n.factory, n.resource_group) for n in needs}
     resources = {
@@ -584,13 +587,21 @@ def _index_users(ctx: _Tries, needs: list[CapacityNeed]) -> None:
         if (p.instance.factories[res.factory].id, res.group) in wanted
     }
     ctx.on_resource = {r: [] for r in resources}
+    if not resources:
+        return
+    hurt = np.zeros(len(p.orders), dtype=np.bool_)
     for info in p.orders:
-        if not info.candidates or info.stages is not None or not _hurt(ctx.state, info.index):
-            continue
-        for k in info.candidates:
-            for u in p.candidates[k].usage:
-                if u.resource in resources:
-                    ctx.on_resource[u.resource].append(k)
+        if info.candidates and info.stages is None and _hurt(ctx.state, info.index):
+            hurt[info.index] = True
+    n = len(p.candidates)
+    factory_of = np.fromiter(map(attrgetter("factory"), p.candidates), np.int64, n)
+    order_of = np.fromiter(map(attrgetter("order"), p.candidates), np.int64, n)
+    factories = sorted({p.resources[r].factory for r in resources})
+    near = np.flatnonzero(np.isin(factory_of, factories) & hurt[order_of])
+    for k in near.tolist():  # any order: a lend ranks its orders by gain
+        for u in p.candidates[k].usage:
+            if u.resource in resources:
+                ctx.on_resource[u.resource].append(k)
 
 
 def _seconds_on(cand: Candidate, resource: int) -> int:
