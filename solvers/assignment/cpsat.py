@@ -743,6 +743,12 @@ class CpSatBackend:
             lns.run(start + 3 * params.time_limit_s + 1, report, deterministic_budget=budget)
         else:
             lns.run(start + params.time_limit_s - bound_share, report)
+        # Unserved orders that fit in what the plan leaves: placed before the bound (which
+        # takes the orders still left out as given). With wall-clock limits, in what the
+        # bound leaves of its share (all of it when there is no bound to make).
+        fill_until = start + params.time_limit_s - (bound_share / 2 if relaxation else 0.0)
+        if not (stop is not None and stop.is_set()):
+            lns.fill(None if deterministic else fill_until)
         parts = lns.parts
         stuck = [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
         bound_start = time.perf_counter()
@@ -773,6 +779,12 @@ class CpSatBackend:
             + (" (two at a time, one CP-SAT worker each)" if lns.pairs else "")
             + f", {s.improvements} improvements, {s.optimal_subproblems} solved to optimality"
             + (f", {s.clashes} cheaper ones dropped (no longer fitting)" if s.clashes else "")
+            + (
+                f"; then {s.filled} unserved order(s) placed in the capacity left, "
+                f"{s.filled_saving} cheaper"
+                if s.filled
+                else ""
+            )
             + "; "
             + _versus_greedy(problem, warm, warm_objective, parts, lns.objective),
             "bound: a neighbourhood holding every order was solved to optimality"

@@ -377,7 +377,7 @@ def greedy_parts(
             for info in problem.orders
             if info.candidates and info.index not in done and info.index not in forced
         ),
-        key=lambda i: _priority(problem, i),
+        key=lambda i: placement_priority(problem, i),
     )
     for info in sequence:
         if stop is not None and stop.is_set():
@@ -437,7 +437,9 @@ class GreedyBackend:
         )
 
 
-def _priority(problem: AssignmentProblem, info: OrderInfo) -> tuple[bool, int, float, float, int]:
+def placement_priority(
+    problem: AssignmentProblem, info: OrderInfo
+) -> tuple[bool, int, float, float, int]:
     """The order in which the greedy places orders: mandatory orders first, by due
     period, then the dearest to leave unserved per unit; then the optional ones by
     what serving them saves per second of capacity (:func:`_net_value_per_second`).
@@ -520,7 +522,7 @@ def _within_budget(
     parts: list[Part] = []
     sequence = sorted(
         (i for i in problem.orders if i.candidates and i.stages is None),
-        key=lambda i: _priority(problem, i),
+        key=lambda i: placement_priority(problem, i),
     )
     for info in sequence:
         qty = info.order.quantity

@@ -1,4 +1,4 @@
-"""The greedy's placement order (solvers/assignment/greedy.py ``_priority``): mandatory
+"""The greedy's placement order (solvers/assignment/greedy.py ``placement_priority``): mandatory
 orders first, by due period; optional ones by what serving them saves per second of
 capacity, so that an early order of little worth does not take the hours a later,
 dearer one needs.
