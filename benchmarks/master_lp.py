@@ -57,7 +57,11 @@ PER_ORDER = 3
 class _Master:
     """The restricted master LP over the choices added so far."""
 
-    def __init__(self, lb: LagrangianBound) -> None:
+    def __init__(self, lb: LagrangianBound, must_serve: set[int]) -> None:
+        """``must_serve``: groups (mandatory orders the seeding plan serves) given no
+        unserved column. Their internal penalty (about 1e11 cents) made GLOP's solves
+        end abnormal at 165 000 columns on the 10 000-order instance; without it the
+        master is still a restriction of the full one, so its value stays a ceiling."""
         self.lb = lb
         self.solver = pywraplp.Solver.CreateSolver("GLOP")
         inf = self.solver.infinity()
@@ -70,6 +74,8 @@ class _Master:
         }
         objective = self.solver.Objective()
         for g, penalty in enumerate(lb.penalty.tolist()):
+            if g in must_serve:
+                continue
             unserved = self.solver.NumVar(0.0, inf, "")
             objective.SetCoefficient(unserved, penalty)
             self.convexity[g].SetCoefficient(unserved, 1.0)
@@ -153,8 +159,7 @@ def master_lp(
     def below(x: float) -> float:
         return round((reference - (x - offset)) / reference, 5)
 
-    master = _Master(lb)
-    seeded = 0
+    seeds: list[tuple[int, int]] = []  # (row, period) of the plan's parts
     if plan is not None:
         row_of = {}
         for i, key in enumerate(lb.keys):
@@ -166,7 +171,11 @@ def master_lp(
             operation = a.operation if problem.orders[o].stages is not None else None
             found = row_of.get((o, factory_index[a.factory], operation))
             if found is not None:
-                seeded += sum(master.add(found, pq.period) for pq in a.periods)
+                seeds += [(found, pq.period) for pq in a.periods]
+    served = {int(lb.group[row]) for row, _ in seeds}
+    must_serve = {g for g in served if problem.orders[lb.active[g]].order.mandatory}
+    master = _Master(lb, must_serve)
+    seeded = sum(master.add(row, t) for row, t in seeds)
     lam_best = np.zeros((n_res + 1, problem.periods))
     mu_best = [[0.0] * len(cps) for cps in lb.checkpoints]
     best, priced = value(lam_best, mu_best)
