@@ -57,7 +57,7 @@ PER_ORDER = 3
 class _Master:
     """The restricted master LP over the choices added so far."""
 
-    def __init__(self, lb: LagrangianBound, must_serve: set[int]) -> None:
+    def __init__(self, lb: LagrangianBound, penalty: np.ndarray, must_serve: set[int]) -> None:
         """``must_serve``: groups (mandatory orders the seeding plan serves) given no
         unserved column. Their internal penalty (about 1e11 cents) made GLOP's solves
         end abnormal at 165 000 columns on the 10 000-order instance; without it the
@@ -73,11 +73,11 @@ class _Master:
             for c, rhs in enumerate(rhss)
         }
         objective = self.solver.Objective()
-        for g, penalty in enumerate(lb.penalty.tolist()):
+        for g, cents in enumerate(penalty.tolist()):
             if g in must_serve:
                 continue
             unserved = self.solver.NumVar(0.0, inf, "")
-            objective.SetCoefficient(unserved, penalty)
+            objective.SetCoefficient(unserved, cents)
             self.convexity[g].SetCoefficient(unserved, 1.0)
         self.columns: set[tuple[int, int]] = set()
 
@@ -135,25 +135,17 @@ def master_lp(
     started = time.perf_counter()
     lb = LagrangianBound(problem, capped=False)
     index = {info.order.id: info.index for info in problem.orders}
-    named = [*left_out_ids, *(u.order for u in plan.unassigned if u.mandatory)] if plan else []
-    named = named or list(left_out_ids)
+    unserved = plan.unassigned if plan is not None else []
+    named = [*left_out_ids, *(u.order for u in unserved if u.mandatory)]
     left_out = sorted({index[oid] for oid in named if problem.orders[index[oid]].candidates})
     fixed = np.isin(np.array(lb.active, dtype=np.int64), left_out)
     constant = lb.unplaceable + float(lb.penalty[fixed].sum())
-    lb.penalty = np.where(fixed, 0.0, lb.penalty)
+    penalty = np.where(fixed, 0.0, lb.penalty)  # a left-out order's is in the constant
     offset = problem.mandatory_penalty * (no_factory(problem) + len(left_out))
     n_res = len(lb.cap)
 
     def value(lam: np.ndarray, mu: list[list[float]]) -> tuple[float, Any]:
-        priced = lb._priced(lam, mu, capped=False)
-        serve = lb._cheapest(priced)[0]
-        bound = constant + float(np.minimum(lb.penalty, serve).sum())
-        bound -= float((lam[:n_res] * lb.cap).sum())
-        bound -= sum(
-            x * rhs
-            for xs, rhss in zip(mu, lb.material_rhs, strict=True)
-            for x, rhs in zip(xs, rhss, strict=True)
-        )
+        bound, priced, _ = lb.value(lam, mu, False, penalty, constant)
         return bound, priced
 
     def below(x: float) -> float:
@@ -174,7 +166,7 @@ def master_lp(
                 seeds += [(found, pq.period) for pq in a.periods]
     served = {int(lb.group[row]) for row, _ in seeds}
     must_serve = {g for g in served if problem.orders[lb.active[g]].order.mandatory}
-    master = _Master(lb, must_serve)
+    master = _Master(lb, penalty, must_serve)
     seeded = sum(master.add(row, t) for row, t in seeds)
     lam_best = np.zeros((n_res + 1, problem.periods))
     mu_best = [[0.0] * len(cps) for cps in lb.checkpoints]

@@ -343,6 +343,29 @@ class LagrangianBound:
             ascent.run(True, max(1, steps - self.iterations), deadline)
         return ascent.result()
 
+    def value(
+        self,
+        lam: FloatArray,
+        mu: list[list[float]],
+        capped: bool,
+        penalty: FloatArray,
+        constant: float,
+    ) -> tuple[float, _Priced, Where]:
+        """``L(lam, mu)``: ``constant`` plus each order's cheaper of its ``penalty`` (0
+        for an order taken as unserved) and its subproblem's cost, less the multipliers
+        times the right-hand sides; with the priced costs and where the subproblem
+        makes each order."""
+        priced = self._priced(lam, mu, capped)
+        where = self._fill(priced) if capped else self._cheapest(priced)
+        bound = constant + float(np.minimum(penalty, where[0]).sum())
+        bound -= float((lam[: len(self.cap)] * self.cap).sum())
+        bound -= sum(
+            x * rhs
+            for xs, rhss in zip(mu, self.material_rhs, strict=True)
+            for x, rhs in zip(xs, rhss, strict=True)
+        )
+        return bound, priced, where
+
     def _cheapest(self, priced: _Priced) -> Where:
         """Uncapped: per order, all its units at its cheapest (candidate, period); and
         where (rows, periods, units, orders), one entry per order."""
@@ -543,18 +566,9 @@ class _Ascent:
         for _ in range(iterations):
             began = time.perf_counter()
             rel.iterations += 1
-            priced = rel._priced(self.lam, self.mu, capped)
-            serve, rows_e, ts_e, units_e, orders_e = (
-                rel._fill(priced) if capped else rel._cheapest(priced)
-            )
+            bound, priced, where = rel.value(self.lam, self.mu, capped, self.penalty, self.constant)
             del priced
-            bound = self.constant + float(np.minimum(self.penalty, serve).sum())
-            bound -= float((self.lam[:n_res] * rel.cap).sum())
-            bound -= sum(
-                x * rhs
-                for xs, rhss in zip(self.mu, rel.material_rhs, strict=True)
-                for x, rhs in zip(xs, rhss, strict=True)
-            )
+            serve, rows_e, ts_e, units_e, orders_e = where
             if self.best == -math.inf or bound > self.best + 1e-9 * abs(self.best):
                 self.best, self.stall = bound, 0
                 rel.multipliers = self.lam[:n_res].copy()
