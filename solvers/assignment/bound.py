@@ -69,10 +69,21 @@ BLOCK_ROWS = 1 << 18
 # iterations 10.3 s kept, 11.5 s priced again), and at 50 000 orders (155 million) saves
 # the 1.2 GB matrix.
 KEPT_PAIRS = 1 << 25
+# A usage or material present in more than this share of a block's rows is priced over
+# all of them (its padding adds 0): a subset taken by index costs more per row.
+DENSE = 0.5
 # Polyak steps: theta times the gap to the target over the subgradient's square norm,
-# theta halved after STALL iterations without a better bound.
+# theta halved after STALL iterations without a better bound, or at once when a step
+# lands more than OVERSHOOT times the gap (target less best bound) below the best bound.
+# The target is the incumbent, above the relaxation's optimum, so the steps are too long
+# by the ratio of the two gaps, and where that ratio is large theta = 2 keeps jumping
+# past the optimum: at 10 000 orders the best of 80 uncapped iterations came in the
+# first five (34.4 % below the best known plan; with this rule 28.2 %, and 27.2 % after
+# 160 iterations against 32.3 %; 5 000 orders, 200 iterations: 45.1 % -> 36.8 %).
+# Medium, whose steps never land that low, ascends as before.
 THETA = 2.0
 STALL = 15
+OVERSHOOT = 0.25
 # A capped bound: the uncapped phase ends when its step factor falls below this (its
 # bound has nearly stopped rising) or when only CAPPED_COST of its longest iterations
 # are left (a capped iteration costs about 1.5 of them); the capped phase then starts
@@ -100,6 +111,8 @@ class LagrangianBound:
         # lam[r, t] of the best bound found: a price per second of capacity
         self.multipliers = np.zeros((len(problem.resources), problem.periods))
         self.keys: list[int] = []
+        # per (block, column, k): :meth:`_having`'s answer for the blocks of :meth:`_priced`
+        self._real: dict[tuple[Any, ...], tuple[IntArray, IntArray | None]] = {}
         self.active = [i.index for i in problem.orders if i.candidates]
         self.unplaceable = float(
             sum(problem.unserved_cost(i.index) for i in problem.orders if not i.candidates)
@@ -270,11 +283,41 @@ class LagrangianBound:
         added in one order, so that a row priced again gives the same figures."""
         block: FloatArray = self.cost[rows].copy() if isinstance(rows, slice) else self.cost[rows]
         for k in range(self.width):
-            block += self._priced_usage(lam, k, rows, capped)
+            at, sub = self._having(rows, k, self.res, len(self.cap))
+            if sub is None:
+                block += self._priced_usage(lam, k, rows, capped)
+            elif len(sub):
+                block[at] += self._priced_usage(lam, k, sub, capped)
         if prices is not None:
             for j in range(self.mat_width):
-                block += self._priced_materials(prices, j, rows)
+                at, sub = self._having(rows, j, self.mat, self.n_mat)
+                if sub is None:
+                    block += self._priced_materials(prices, j, rows)
+                elif len(sub):
+                    block[at] += self._priced_materials(prices, j, sub)
         return block
+
+    def _having(
+        self, rows: slice | IntArray, k: int, column: IntArray, padding: int
+    ) -> tuple[IntArray, IntArray | None]:
+        """The positions in ``rows`` whose ``k``-th entry of ``column`` is real, and
+        those rows; ``None`` when more than :data:`DENSE` of them have one. Padding
+        prices at exactly 0 (a multiplier row of zeros), so skipping it changes no
+        figure; most rows have one usage and one or two materials, and at 10 000 orders
+        an uncapped iteration's pricing takes 0.21 -> 0.12 s."""
+        key = (rows.start, rows.stop, id(column), k) if isinstance(rows, slice) else None
+        if key is not None and key in self._real:
+            return self._real[key]
+        real = column[rows, k] != padding
+        if real.mean() > DENSE:
+            found: tuple[IntArray, IntArray | None] = (np.empty(0, np.int64), None)
+        else:
+            at = np.flatnonzero(real)
+            sub = at + rows.start if isinstance(rows, slice) else rows[at]
+            found = (at, sub)
+        if key is not None:
+            self._real[key] = found
+        return found
 
     def constant_free_value(self) -> float:
         """The relaxation's value with capacity free (all multipliers 0)."""
@@ -546,6 +589,14 @@ class _Ascent:
             self.mu = [row[:] for row in self.rel.material_multipliers]
         self.theta, self.stall = THETA, 0
 
+    def _target(self) -> float:
+        """What the Polyak steps aim at: the incumbent, or ``margin`` above the best."""
+        return max(self.incumbent, self.best + self.margin * abs(self.best))
+
+    def _gap(self) -> float:
+        """From the best bound so far to the target."""
+        return self._target() - self.best
+
     def result(self) -> int:
         """The best bound, guarded against float round-off (the objective is integral)."""
         return math.floor(self.best - 1e-9 * abs(self.best))
@@ -575,7 +626,7 @@ class _Ascent:
                 rel.material_multipliers = [row[:] for row in self.mu]
             else:
                 self.stall += 1
-                if self.stall >= STALL:
+                if self.stall >= STALL or bound < self.best - OVERSHOOT * self._gap():
                     self.theta, self.stall = self.theta / 2, 0
             now = time.perf_counter()
             longest = max(longest, now - began)
@@ -609,7 +660,7 @@ class _Ascent:
         norm_mu = sum(x * x for row in g_mu for x in row)
         if norm == 0.0 and norm_mu == 0.0:
             return False
-        target = max(self.incumbent, self.best + self.margin * abs(self.best))
+        target = self._target()
         gap = self.theta * max(target - bound, 1e-6 * max(1.0, abs(target)))
         # A Polyak step per block: seconds and whole units differ by orders of
         # magnitude, and one joint norm would leave the material prices unmoved.
