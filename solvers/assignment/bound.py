@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from solvers.assignment.materials import SCALE
+from solvers.assignment.materials import SCALE, MaterialPrices
 from solvers.assignment.problem import AssignmentProblem, Candidate
 from solvers.assignment.relaxation import Relaxation
 
@@ -218,6 +218,12 @@ class LagrangianBound:
             self.mat_width = bills.shape[1]
             self.mat = bills[:, :, 0]
             self.mat_use = bills[:, :, 1].astype(np.float64) / SCALE
+
+    def material_prices(self) -> MaterialPrices:
+        """What a whole unit of each limited material used in each period is worth at
+        the best multipliers found: the scarce materials' prices
+        (:func:`~solvers.assignment.greedy.placement_priority`)."""
+        return self._material_prices(self.material_multipliers)
 
     def _material_prices(self, mu: list[list[float]]) -> FloatArray:
         """Per (limit, period): what a whole unit used in that period is charged, the

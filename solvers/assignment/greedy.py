@@ -1,6 +1,7 @@
 """Greedy assignment: fast, always feasible, and CP-SAT's warm start.
 
-Orders are placed one at a time (mandatory first, then by due period) on the
+Orders are placed one at a time (mandatory first, by due period; then the optional
+ones by what they save per second of capacity, :func:`placement_priority`) on the
 candidate that serves them cheapest in the capacity still free; on-time periods
 are filled just in time (backwards from the due period), late ones forwards.
 An order whose cheapest placement costs more than its unserved penalty is left
@@ -25,7 +26,7 @@ from solvers.assignment.base import (
     stage_flows,
 )
 from solvers.assignment.fairness import leaving_cost, tally, within_caps
-from solvers.assignment.materials import MaterialState
+from solvers.assignment.materials import SCALE, MaterialPrices, MaterialState
 from solvers.assignment.problem import AssignmentProblem, Candidate, OrderInfo, units_fitting
 
 _BIG = 1 << 62
@@ -339,11 +340,14 @@ def greedy_parts(
     offered: dict[int, list[int]] | None = None,
     initial: dict[int, dict[int, int]] | None = None,
     stop: StopSignal | None = None,
+    material_prices: MaterialPrices | None = None,
 ) -> list[Part]:
     """Greedy placement of every order, in priority order; with ``offered``, each
     order only on those of its candidates (a core: much faster on wide problems).
     ``stop``, checked between orders, ends the placement with the orders placed so far
     (tens of thousands of orders take seconds: a cancel must not wait for them).
+    ``material_prices`` charge the optional orders' value for the scarce materials they
+    use (:func:`placement_priority`).
 
     ``initial`` (candidate -> period -> units, whole orders) is placed first as it
     is, where it fits: a re-plan's previous plan. Orders holding fixed work that it
@@ -377,7 +381,7 @@ def greedy_parts(
             for info in problem.orders
             if info.candidates and info.index not in done and info.index not in forced
         ),
-        key=lambda i: placement_priority(problem, i),
+        key=lambda i: placement_priority(problem, i, material_prices),
     )
     for info in sequence:
         if stop is not None and stop.is_set():
@@ -438,16 +442,24 @@ class GreedyBackend:
 
 
 def placement_priority(
-    problem: AssignmentProblem, info: OrderInfo
+    problem: AssignmentProblem, info: OrderInfo, material_prices: MaterialPrices | None = None
 ) -> tuple[bool, int, float, float, int]:
     """The order in which the greedy places orders: mandatory orders first, by due
     period, then the dearest to leave unserved per unit; then the optional ones by
-    what serving them saves per second of capacity (:func:`_net_value_per_second`).
+    what serving them saves per second of capacity (:func:`_net_value_per_second`),
+    less what their scarce materials cost at ``material_prices``.
 
     Capacity is what optional orders compete for, so they are a knapsack: placed by
     due period (as mandatory ones still are), early orders of little worth took the
     hours that later, dearer ones needed. Measured on generated instances of 50 to
-    10 000 orders, the greedy plan's objective fell 2.5-32 % (docs/scale.md)."""
+    10 000 orders, the greedy plan's objective fell 2.5-32 % (docs/scale.md).
+
+    A material whose supply binds is a second knapsack, over the whole platform: by
+    value per second alone the greedy hands it to whoever comes first, and orders
+    worth more per unit of it go unserved (``MATERIAL_UNAVAILABLE``). Priced at the
+    Lagrangian bound's material multipliers (:meth:`LagrangianBound.material_prices`),
+    an order's value is what it saves less what its material would be worth to the
+    others (docs/scale.md, "Scarce materials")."""
     o = info.order
     if o.mandatory:
         return (
@@ -457,17 +469,26 @@ def placement_priority(
             0.0,
             info.index,
         )
-    return (True, 0, 0.0, -_net_value_per_second(problem, info), info.index)
+    value = _net_value_per_second(problem, info, material_prices)
+    return (True, 0, 0.0, -value, info.index)
 
 
-def _net_value_per_second(problem: AssignmentProblem, info: OrderInfo) -> float:
+def _net_value_per_second(
+    problem: AssignmentProblem, info: OrderInfo, material_prices: MaterialPrices | None = None
+) -> float:
     """What serving the order at its cheapest candidate saves against leaving it
-    unserved (its penalty less that candidate's on-time cost), per second of work it
-    puts on that candidate's resources (setups left out)."""
+    unserved (its penalty less that candidate's on-time cost and, with prices, its
+    materials at their price in its due period, within the candidate's window), per
+    second of work it puts on that candidate's resources (setups left out)."""
     cheapest = problem.candidates[info.candidates[0]]
     quantity = info.order.quantity
     seconds = max(1, sum(u.seconds_per_unit for u in cheapest.usage)) * quantity
-    return (problem.unserved_cost(info.index) - cheapest.base * quantity) / seconds
+    value = float(problem.unserved_cost(info.index) - cheapest.base * quantity)
+    if material_prices is not None and cheapest.materials:
+        t = min(max(info.order.due_period, cheapest.first), cheapest.last)
+        per_unit = sum(float(material_prices[m, t]) * use for m, use in cheapest.materials)
+        value -= per_unit / SCALE * quantity
+    return value / seconds
 
 
 def capped_greedy_parts(

@@ -20,12 +20,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from matcher.domain.entities import MaterialSourcing, Order
 from matcher.domain.instance import Instance
 from solvers.purchasing.problem import usable, whole_limits
 
 SCALE = 1_000_000
 """Material quantities in the engines: millionths of the material's unit."""
+
+MaterialPrices = npt.NDArray[np.float64]
+"""Per (limit, period), a price in weighted cents per whole unit of the material used in
+that period (indexed as ``AssignmentProblem.materials``; a last row of zeros)."""
 
 
 @dataclass(frozen=True)
