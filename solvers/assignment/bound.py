@@ -728,6 +728,35 @@ def lagrangian_bound(
     return LagrangianBound(problem).compute(incumbent, fixed_unserved, iterations, time_limit_s)
 
 
+PRICING_CANDIDATES = 3
+"""Candidates per order (its cheapest) in :func:`scarce_material_prices`."""
+
+
+def scarce_material_prices(
+    problem: AssignmentProblem,
+    incumbent: float,
+    fixed_unserved: Collection[int] = (),
+    iterations: int = 10,
+    time_limit_s: float = 1e9,
+) -> MaterialPrices:
+    """What a whole unit of each limited material is worth (:meth:`LagrangianBound.
+    material_prices`) after a short uncapped ascent over each order's
+    :data:`PRICING_CANDIDATES` cheapest candidates: no bound on the whole problem, but
+    its material multipliers price what the orders compete for at a fraction of the
+    whole relaxation's cost (at 50 000 orders 0.8 s for arrays and 10 iterations,
+    against arrays the 60 s limit cannot afford). The greedy plans placed at these
+    prices were as cheap as or cheaper than at the whole capped relaxation's (1 000 to
+    10 000 orders)."""
+    offered = {
+        info.index: list(info.candidates[:PRICING_CANDIDATES])
+        for info in problem.orders
+        if info.candidates
+    }
+    relaxation = LagrangianBound(problem, offered, capped=False)
+    relaxation.compute(incumbent, fixed_unserved, iterations, time_limit_s)
+    return relaxation.material_prices()
+
+
 def lagrangian_relaxation(problem: AssignmentProblem, time_limit_s: float) -> Relaxation:
     """A :class:`Relaxation` from the Lagrangian dual instead of the LP: a valid bound
     and reduced costs at a fraction of the LP's time on large problems (measured on a
