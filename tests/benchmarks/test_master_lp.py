@@ -30,6 +30,15 @@ def test_the_master_converges_to_a_bound_below_a_proven_plan(tmp_path: Path) -> 
     assert got["seeded_columns"] > 0 and got["left_out"] >= 1  # demo leaves mandatory out
     assert objective / 2 <= got["bound"] <= objective  # valid, and in the same terms
     assert abs(got["ceiling"] - got["bound"]) <= 1e-6 * objective + 1
+    # Where the gap sits: per class of order the plan's figures add up to its
+    # objective, the LP's to the ceiling (the terms of orders no factory may take
+    # apart, the same on both sides), and the served class is the plan's served orders.
+    classes = {row["class"]: row for row in got["where_the_gap_sits"]}
+    assert classes["served"]["orders"] == len({a.order for a in made.allocations})
+    plan_sum = sum(row["plan"] for row in classes.values())
+    lp_sum = sum(row["lp"] for row in classes.values())
+    assert abs((objective - got["ceiling"]) - (plan_sum - lp_sum)) <= 1e-6 * objective + 1
+    assert all(0 <= row["lp_served"] <= row["orders"] + 1e-6 for row in classes.values())
     # The subgradient's uncapped ascent, in the same terms, never ends above it.
     problem = build_problem(instance)
     mandatory_out = {u.order for u in made.unassigned if u.mandatory}
