@@ -743,7 +743,7 @@ def scarce_material_prices(
     material_prices`) after a short uncapped ascent over each order's
     :data:`PRICING_CANDIDATES` cheapest candidates: no bound on the whole problem, but
     its material multipliers price what the orders compete for at a fraction of the
-    whole relaxation's cost (at 50 000 orders 0.8 s for arrays and 10 iterations,
+    whole relaxation's cost (at 50 000 orders 1.4 s for arrays and 10 iterations,
     against arrays the 60 s limit cannot afford). The greedy plans placed at these
     prices were as cheap as or cheaper than at the whole capped relaxation's (1 000 to
     10 000 orders)."""
