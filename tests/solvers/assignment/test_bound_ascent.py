@@ -46,8 +46,9 @@ def test_halving_the_step_after_an_overshoot_lifts_the_bound(
 def test_skipping_the_padding_changes_no_figure(
     seed: int, capped: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Priced over every row (``DENSE`` 1) or over the rows that have each usage and
-    material only (``DENSE`` 0), in blocks of any size: the same bound and multipliers."""
+    """Priced over every row (``DENSE`` below 0: every column counts as dense) or over
+    the rows that have each usage and material only (``DENSE`` 1: none does), in blocks
+    of any size: the same bound and multipliers."""
     problem = build_problem(generate(40, 10, 10, seed=seed))
     incumbent = objective_of(problem, greedy_parts(problem))
 
@@ -55,9 +56,9 @@ def test_skipping_the_padding_changes_no_figure(
         bound = LagrangianBound(problem, capped=capped)
         return bound.compute(incumbent, iterations=40, time_limit_s=1e9), bound
 
-    monkeypatch.setattr(bound_module, "DENSE", 1.0)
+    monkeypatch.setattr(bound_module, "DENSE", -1.0)
     value, every = ascend()
-    monkeypatch.setattr(bound_module, "DENSE", 0.0)
+    monkeypatch.setattr(bound_module, "DENSE", 1.0)
     monkeypatch.setattr(bound_module, "BLOCK_ROWS", 7)
     again, sparse = ascend()
     assert again == value
