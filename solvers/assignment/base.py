@@ -211,6 +211,12 @@ def mandatory_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[in
     return [i.index for i in problem.orders if i.order.mandatory and i.index not in served]
 
 
+def placeable_left_out(problem: AssignmentProblem, parts: list[Part]) -> list[int]:
+    """Mandatory orders that ``parts`` leave unserved although some factory may take
+    them: the ones a bound takes as left out (``fixed_unserved``)."""
+    return [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
+
+
 def infeasible_at_once(
     problem: AssignmentProblem, params: SolveParams, solver: str, start: float
 ) -> AssignmentResult | None:

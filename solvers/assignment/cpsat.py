@@ -24,6 +24,7 @@ from solvers.assignment.base import (
     infeasible_at_once,
     mandatory_left_out,
     objective_of,
+    placeable_left_out,
     stage_flows,
 )
 from solvers.assignment.bound import (
@@ -766,7 +767,7 @@ class CpSatBackend:
         if not (stop is not None and stop.is_set()):
             lns.fill(None if deterministic else fill_until)
         parts = lns.parts
-        stuck = [o for o in mandatory_left_out(problem, parts) if problem.orders[o].candidates]
+        stuck = placeable_left_out(problem, parts)
         bound_start = time.perf_counter()
         stopped = stop is not None and stop.is_set()
         # The Lagrangian bound knows no fairness (docs/fairness.md): its soft terms are
@@ -1385,7 +1386,7 @@ def _priced_warm_start(
     if stop is not None and stop.is_set():
         return warm, warm_objective, None
     began = time.perf_counter()
-    stuck = [o for o in mandatory_left_out(problem, warm) if problem.orders[o].candidates]
+    stuck = placeable_left_out(problem, warm)
     seconds = 1e9 if params.workers == 1 else min(PRICING_SHARE * params.time_limit_s, PRICING_S)
     prices = scarce_material_prices(problem, warm_objective, stuck, PRICING_ITERATIONS, seconds)
     if not prices.any():

@@ -33,7 +33,7 @@ from matcher.domain.plan import (
     Transfer,
     TransferKind,
 )
-from solvers.assignment.base import Part, mandatory_left_out, objective_of
+from solvers.assignment.base import Part, objective_of, placeable_left_out
 from solvers.assignment.bound import LagrangianBound
 from solvers.assignment.greedy import Capacity, cheapest_single_part, cost
 from solvers.assignment.problem import AssignmentProblem, Candidate, units_fitting
@@ -240,7 +240,7 @@ def _values(
     # Mandatory orders the plan cannot serve stay out of the pricing: their internal
     # penalty is no money (it would make the LP price capacity at it, or infeasible, and
     # every Lagrangian step overshoot).
-    stuck = [o for o in mandatory_left_out(problem, state.parts) if problem.orders[o].candidates]
+    stuck = placeable_left_out(problem, state.parts)
     if stuck:
         notes.append(
             f"{len(stuck)} mandatory order(s) the plan cannot serve are left out of the "
