@@ -96,8 +96,9 @@ class _Master:
         self.columns.add((row, t))
         q = float(lb.qty[lb.group[row]])
         x = self.solver.NumVar(0.0, self.solver.infinity(), "")
-        self.solver.Objective().SetCoefficient(x, q * float(lb.cost[row, t]))
-        self.made.append((int(lb.group[row]), x, q * float(lb.cost[row, t])))
+        cents = q * float(lb.cost[row, t])
+        self.solver.Objective().SetCoefficient(x, cents)
+        self.made.append((int(lb.group[row]), x, cents))
         self.convexity[int(lb.group[row])].SetCoefficient(x, 1.0)
         n_res = len(lb.cap)
         for k in range(lb.width):
@@ -131,8 +132,8 @@ class _Master:
         return self.solver.Objective().Value(), lam, mu
 
     def per_group(self) -> tuple[np.ndarray, np.ndarray]:
-        """At the last optimal solve: per group its cost in the LP and the share of it
-        served."""
+        """At the last solve (which must have ended optimal, with every column added so
+        far): per group its cost in the LP and the share of it served."""
         n = len(self.convexity)
         cost, served = np.zeros(n), np.ones(n)
         for g, x, cents in self.made:
@@ -237,7 +238,7 @@ def master_lp(
     ceiling = math.inf
     iterations: list[dict[str, Any]] = []
     ended = "time"
-    lp_duals: tuple[np.ndarray, list[list[float]]] | None = None
+    lp_duals: tuple[np.ndarray, list[list[float]]] | None = None  # of the last solve
 
     def add_cheapest(priced: Any) -> int:
         """Each order's cheapest choices at these prices, those not yet in the master."""
@@ -261,6 +262,7 @@ def master_lp(
         solved = master.solve()
         if solved is None:
             ended = "GLOP did not end optimal"
+            lp_duals = None  # its values are no solution
             break
         lp_value, lam_lp, mu_lp = solved
         lp_duals = (lam_lp, mu_lp)
@@ -286,7 +288,9 @@ def master_lp(
         )
         print(iterations[-1], file=sys.stderr, flush=True)
     gap = None
-    if plan is not None and master.solve() is not None:  # the last columns' LP
+    # Columns are only added right before a solve, so the last one (when optimal)
+    # holds every column: its values are the master's.
+    if plan is not None and lp_duals is not None:
         plan_terms = lb.unplaceable - problem.mandatory_penalty * no_factory(problem)
         gap = where_the_gap_sits(problem, lb, master, plan, reference - plan_terms)
     return {
