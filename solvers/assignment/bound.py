@@ -32,6 +32,13 @@ uncapped subproblem first, then with the capped one from the best multipliers fo
 (:meth:`LagrangianBound.compute`). Everything is vectorised: one iteration
 costs a few array passes over candidates x periods, and the fills a few passes over
 the orders that need more than one period.
+
+Where orders have many candidates (tens at 10 000 orders), most of an iteration prices
+candidates no order would choose. With working sets the uncapped ascent steps over
+each order's few cheapest candidates and those found cheaper since, and prices every
+candidate only once a round (:data:`WORKING_START`): the whole pricing gives the bound
+(so it is as valid as the whole ascent's) and brings in the candidates that beat an
+order's working ones, as column generation brings in columns.
 """
 
 from __future__ import annotations
@@ -91,6 +98,20 @@ OVERSHOOT = 0.25
 # afresh at THETA.
 UNCAPPED_UNTIL = 1e-2
 CAPPED_COST = 2.0
+# Working sets (:meth:`LagrangianBound.compute` with ``working_sets``): the uncapped
+# ascent steps over each order's WORKING_START cheapest candidates (at the costs without
+# capacity) plus those added since, ROUND_ITERATIONS at a time; after each round every
+# candidate is priced at the round's best multipliers, which gives the valid bound, and
+# each order gains up to WORKING_ADD of the candidates that now beat all of its working
+# ones. A round's steps cost what the working rows are of all rows. Used only where
+# orders have at least WORKING_ABOVE candidates on average. At 10 000 orders (45
+# candidates an order; 3 start, 30 steps, 2 added) the set ends near 8 an order, and
+# the bound after 10 s is 16.0 % below the incumbent against 18.1 % by the whole ascent
+# (20 s: 15.1 % against 16.2 %).
+WORKING_START = 3
+WORKING_ADD = 2
+ROUND_ITERATIONS = 30
+WORKING_ABOVE = 8.0
 
 
 class LagrangianBound:
@@ -361,11 +382,15 @@ class LagrangianBound:
         iterations: int = 400,
         time_limit_s: float = 5.0,
         margin: float = 0.0,
+        working_sets: bool = False,
     ) -> float:
         """A lower bound on the internal objective of every plan that leaves the orders
         in ``fixed_unserved`` unserved (none: an unconditional bound). With ``margin``
         the Polyak target is at least that fraction above the best bound so far (for
-        when no incumbent is known: ``incumbent`` may then be far too low)."""
+        when no incumbent is known: ``incumbent`` may then be far too low). With
+        ``working_sets`` the uncapped ascent steps over working sets of candidates
+        where orders have many (:data:`WORKING_START`); ``iterations`` then counts
+        whole-problem iterations' worth of work."""
         start = time.perf_counter()
         self.iterations = 0
         if not self.active:
@@ -387,14 +412,97 @@ class LagrangianBound:
         # allows (time for it is kept back).
         deadline = start + time_limit_s
         steps = max(1, iterations)
+        keep_back, smallest = (CAPPED_COST, UNCAPPED_UNTIL) if self.capped else (0.0, 1e-4)
+        uncapped_steps = steps - 1 if self.capped else steps
+        if working_sets and len(self.keys) >= WORKING_ABOVE * len(self.active):
+            self._ascend_working_sets(ascent, uncapped_steps, deadline, keep_back, smallest)
+        else:
+            ascent.run(False, uncapped_steps, deadline, keep_back=keep_back, smallest=smallest)
         if not self.capped:
-            ascent.run(False, steps, deadline)
             return ascent.result()
-        ascent.run(False, steps - 1, deadline, keep_back=CAPPED_COST, smallest=UNCAPPED_UNTIL)
         if self.iterations == 0 or time.perf_counter() < deadline:  # else stopped or late
             ascent.restart()
             ascent.run(True, max(1, steps - self.iterations), deadline)
         return ascent.result()
+
+    def _ascend_working_sets(
+        self, ascent: _Ascent, steps: int, deadline: float, keep_back: float, smallest: float
+    ) -> None:
+        """The uncapped ascent on working sets of candidates (:data:`WORKING_START`):
+        rounds of steps over the working rows, each ended by pricing every row at the
+        round's best multipliers (the valid bound, kept on ``ascent`` and this object as
+        the whole ascent keeps it) and adding the rows that beat their order's working
+        ones. Ends when ``steps`` whole iterations' worth of work is done, when the
+        clock leaves less than ``1 + keep_back`` times the longest whole pricing, or
+        when a round adds nothing after the step factor fell below ``smallest``."""
+        n_rows, n_orders = len(self.keys), len(self.active)
+        rank = np.arange(n_rows) - self.starts[self.group]  # place among its order's rows
+        working = rank < WORKING_START
+        lam, mu = ascent.lam.copy(), [row[:] for row in ascent.mu]
+        theta, work, pricing = ascent.theta, 0.0, 0.0  # pricing: the longest whole pricing
+        while True:
+            rows = np.flatnonzero(working)
+            sub = self._subset(rows)
+            inner = _Ascent(sub, ascent.penalty, ascent.constant, ascent.incumbent, ascent.margin)
+            inner.lam[:], inner.mu, inner.theta = lam, [row[:] for row in mu], theta
+            budget = max(1, min(ROUND_ITERATIONS, int((steps - work - 1) * n_rows / len(rows))))
+            inner.run(False, budget, deadline - (1 + keep_back) * pricing, smallest=0.0)
+            work += sub.iterations * len(rows) / n_rows + 1
+            self.iterations = math.ceil(work)
+            theta = inner.theta
+            lam[: ascent.n_res], mu = sub.multipliers, [row[:] for row in sub.material_multipliers]
+            began = time.perf_counter()
+            bound, priced, _ = self.value(lam, mu, False, ascent.penalty, ascent.constant)
+            if bound > ascent.best + 1e-9 * abs(ascent.best) or ascent.best == -math.inf:
+                ascent.best = bound
+                self.multipliers = lam[: ascent.n_res].copy()
+                self.material_multipliers = [row[:] for row in mu]
+            # rows that beat their order's working rows, and the order's penalty
+            c_min = priced.c_min
+            del priced
+            best_working = np.minimum.reduceat(np.where(working, c_min, np.inf), self.starts)
+            better = ~working & (c_min < best_working[self.group] * (1 - 1e-12))
+            better &= c_min * self.qty[self.group] < ascent.penalty[self.group]
+            added = np.flatnonzero(better)
+            if len(added):
+                # the cheapest WORKING_ADD per order: sort by (order, price)
+                added = added[np.lexsort((c_min[added], self.group[added]))]
+                groups = self.group[added]
+                first = np.searchsorted(groups, np.arange(n_orders))
+                added = added[np.arange(len(added)) - first[groups] < WORKING_ADD]
+                working[added] = True
+            now = time.perf_counter()
+            pricing = max(pricing, now - began)
+            if work >= steps or now + (1 + keep_back) * pricing > deadline:
+                break
+            if not len(added) and theta < smallest:
+                break
+        ascent.lam[:] = lam
+        ascent.mu = mu
+        ascent.theta = theta
+
+    def _subset(self, rows: IntArray) -> LagrangianBound:
+        """The uncapped relaxation over these rows only (every order keeping at least
+        one): the working set's arrays, sliced from this object's."""
+        sub = object.__new__(LagrangianBound)
+        sub.problem, sub.capped, sub.iterations = self.problem, False, 0
+        sub.multipliers = self.multipliers.copy()
+        sub.material_multipliers = [row[:] for row in self.material_multipliers]
+        sub.keys = [self.keys[r] for r in rows.tolist()]
+        sub._real = {}
+        sub.active, sub.unplaceable = self.active, self.unplaceable
+        sub.group = self.group[rows]
+        changes = np.ones(len(rows), dtype=bool)
+        changes[1:] = sub.group[1:] != sub.group[:-1]
+        sub.starts = np.flatnonzero(changes)
+        sub.qty, sub.penalty, sub.width, sub.cap = self.qty, self.penalty, self.width, self.cap
+        sub.res, sub.spu, sub.setup = self.res[rows], self.spu[rows], self.setup[rows]
+        sub.cost, sub.spread = self.cost[rows], self.spread[rows]
+        sub.split, sub.n_mat, sub.mat_width = self.split, self.n_mat, self.mat_width
+        sub.checkpoints, sub.material_rhs = self.checkpoints, self.material_rhs
+        if self.mat_width:
+            sub.mat, sub.mat_use = self.mat[rows], self.mat_use[rows]
+        return sub
 
     def value(
         self,

@@ -784,6 +784,7 @@ class CpSatBackend:
                 fixed_unserved=stuck,
                 iterations=300 if deterministic else 5000,
                 time_limit_s=0.0 if stopped else 1e9 if deterministic else bound_share,
+                working_sets=True,
             )
         )
         if bound is not None:
