@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_left
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ import numpy.typing as npt
 from ortools.linear_solver.python import model_builder as mb
 
 from matcher.domain.params import StopSignal, stop_hook
+from solvers.assignment.materials import SCALE
 from solvers.assignment.problem import AssignmentProblem, units_fitting
 
 FloatArray = npt.NDArray[np.float64]
@@ -194,6 +196,25 @@ class _Lp:
         if info.order.mandatory:
             self.mandatory_served.append(s)
 
+    def add_material_rows(self) -> None:
+        """Each limited material at each checkpoint, as the Lagrangian bound relaxes it
+        (:mod:`solvers.assignment.bound`): the whole units used by then, at most what
+        can arrive plus every factory's stock (whole units rounded up per factory and
+        each factory's own stock dropped only weaken it)."""
+        problem = self.problem
+        rows: dict[tuple[int, int], tuple[list[mb.Variable], list[float]]] = {}
+        for x, (k, t) in zip(self.xs, self.cols, strict=True):
+            for m, per_unit in problem.candidates[k].materials:
+                checkpoints = problem.materials[m].checkpoints
+                for c in range(bisect_left(checkpoints, t), len(checkpoints)):
+                    vs, cs = rows.setdefault((m, c), ([], []))
+                    vs.append(x)
+                    cs.append(per_unit / SCALE)
+        for (m, c), (vs, cs) in rows.items():
+            limit = problem.materials[m]
+            rhs = limit.available[c] + sum(limit.stock.values()) / SCALE
+            self.model.add(mb.LinearExpr.weighted_sum(vs, cs) <= rhs)
+
     def finish(self, free: list[list[int]]) -> None:
         for (r, t), (vs, cs) in self.load.items():
             cap = free[r][t]
@@ -215,8 +236,11 @@ def solve_relaxation(
     stop: StopSignal | None = None,
     priced: bool = False,
     leave_out: Collection[int] = (),
+    materials: bool = False,
 ) -> Relaxation:
-    """The LP relaxation of ``problem`` (see the module docstring).
+    """The LP relaxation of ``problem`` (see the module docstring); with ``materials``
+    also its material rows (:meth:`_Lp.add_material_rows`: a stronger bound, and
+    larger; ``benchmarks/bounds.py --lp-glop`` measures it).
 
     With ``hard_mandatory`` every mandatory order must be served in full; when that
     LP is feasible its value still bounds the soft problem (a plan leaving a
@@ -241,6 +265,8 @@ def solve_relaxation(
     if lp.impossible:
         return Relaxation(problem, None, note="a mandatory order has no usable candidate")
     lp.finish(free)
+    if materials:
+        lp.add_material_rows()
     solver = mb.Solver("GLOP")
     solver.enable_output(False)
     solver.set_time_limit_in_seconds(max(0.1, time_limit_s - (time.perf_counter() - start)))
