@@ -105,9 +105,10 @@ CAPPED_COST = 2.0
 # each order gains up to WORKING_ADD of the candidates that now beat all of its working
 # ones. A round's steps cost what the working rows are of all rows. Used only where
 # orders have at least WORKING_ABOVE candidates on average. At 10 000 orders (45
-# candidates an order; 3 start, 30 steps, 2 added) the set ends near 8 an order, and
-# the bound after 10 s is 16.0 % below the incumbent against 18.1 % by the whole ascent
-# (20 s: 15.1 % against 16.2 %).
+# candidates an order) the sets end near 8 an order, and the capped bound after 3.5 s
+# is 17.9 % below the 60 s plan against 20.9 % by the whole ascent (8 s: 16.6 against
+# 18.5 %; 15 s: 14.9 against 17.8 %); 2 or 5 to start, 1 or 4 added, 15 or 60 steps did
+# no better (docs/scale.md, "Working sets").
 WORKING_START = 3
 WORKING_ADD = 2
 ROUND_ITERATIONS = 30
@@ -436,9 +437,11 @@ class LagrangianBound:
         rounds of steps over the working rows, each ended by pricing every row at the
         round's best multipliers (the valid bound, kept on ``ascent`` and this object as
         the whole ascent keeps it) and adding the rows that beat their order's working
-        ones. Ends when ``steps`` whole iterations' worth of work is done, when the
-        clock leaves less than ``1 + keep_back`` times the longest whole pricing, or
-        when a round adds nothing after the step factor fell below ``smallest``."""
+        ones. The working sets start from each order's first candidates (the problem
+        lists them cheapest first, by ``base``). Ends when ``steps`` whole iterations'
+        worth of work is done, when the clock leaves less than ``1 + keep_back`` times
+        the last whole pricing, or when a round adds nothing after the step factor fell
+        below ``smallest``."""
         n_rows, n_orders = len(self.keys), len(self.active)
         rank = np.arange(n_rows) - self.starts[self.group]  # place among its order's rows
         working = rank < WORKING_START
