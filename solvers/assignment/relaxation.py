@@ -240,7 +240,8 @@ def solve_relaxation(
 ) -> Relaxation:
     """The LP relaxation of ``problem`` (see the module docstring); with ``materials``
     also its material rows (:meth:`_Lp.add_material_rows`: a stronger bound, and
-    larger; ``benchmarks/bounds.py --lp-glop`` measures it).
+    larger; ``benchmarks/bounds.py --lp-glop`` measures it), except in a re-plan, where
+    the work kept may need more than can arrive and the model then raises the limit.
 
     With ``hard_mandatory`` every mandatory order must be served in full; when that
     LP is feasible its value still bounds the soft problem (a plan leaving a
@@ -265,7 +266,7 @@ def solve_relaxation(
     if lp.impossible:
         return Relaxation(problem, None, note="a mandatory order has no usable candidate")
     lp.finish(free)
-    if materials:
+    if materials and problem.anchor is None:  # a re-plan's kept work may raise a limit
         lp.add_material_rows()
     solver = mb.Solver("GLOP")
     solver.enable_output(False)
