@@ -490,7 +490,9 @@ class LagrangianBound:
 
     def _subset(self, rows: IntArray) -> LagrangianBound:
         """The uncapped relaxation over these rows only (every order keeping at least
-        one): the working set's arrays, sliced from this object's."""
+        one): the working set's arrays, sliced from this object's. Made without
+        ``__init__``: an attribute added there that the uncapped pricing or steps read
+        must be set here too (the capped fills' ``units`` are not needed)."""
         sub = object.__new__(LagrangianBound)
         sub.problem, sub.capped, sub.iterations = self.problem, False, 0
         sub.multipliers = self.multipliers.copy()
