@@ -40,6 +40,12 @@ from solvers.assignment.relaxation import solve_relaxation
 from solvers.linear import Limits, solve_mathopt
 
 
+def _left_out_penalty(problem: AssignmentProblem, left_out: list[int]) -> float:
+    """The internal penalty of the mandatory orders a bound takes as unserved (those no
+    factory can make and ``left_out``), which the figures here leave out."""
+    return problem.mandatory_penalty * (no_factory(problem) + len(left_out))
+
+
 def lagrangian(
     problem: AssignmentProblem,
     reference: float,
@@ -53,7 +59,7 @@ def lagrangian(
     started = time.perf_counter()
     relaxation = LagrangianBound(problem, capped=capped)
     made = time.perf_counter() - started
-    offset = problem.mandatory_penalty * (no_factory(problem) + len(left_out))
+    offset = _left_out_penalty(problem, left_out)
     started = time.perf_counter()
     value = relaxation.compute(
         reference + offset,
@@ -100,7 +106,7 @@ def lp_glop(problem: AssignmentProblem, reference: float, left_out: list[int]) -
     relaxation = solve_relaxation(
         problem, hard_mandatory=False, time_limit_s=86_400, leave_out=left_out, materials=True
     )
-    offset = problem.mandatory_penalty * (no_factory(problem) + len(left_out))
+    offset = _left_out_penalty(problem, left_out)
     bound = None if relaxation.bound is None else relaxation.bound - offset
     return {
         "seconds": round(time.perf_counter() - started, 2),

@@ -231,9 +231,7 @@ class LagrangianBound:
         limits = problem.materials
         self.n_mat = n_mat = len(limits)
         self.checkpoints = [list(lim.checkpoints) for lim in limits]
-        self.material_rhs = [
-            [a + sum(lim.stock.values()) / SCALE for a in lim.available] for lim in limits
-        ]
+        self.material_rhs = [lim.relaxed_available() for lim in limits]
         self.material_multipliers = [[0.0] * len(cp) for cp in self.checkpoints]
         self.mat_width = 0
         if n_mat:

@@ -46,6 +46,15 @@ class MaterialLimit:
     stock: Mapping[int, int] = field(default_factory=dict)  # factory -> scaled stock
     binding: str = ""  # what limits it: "lead time ...", "supplier capacity ..."
 
+    def relaxed_available(self) -> list[float]:
+        """Per checkpoint, the right-hand side of the relaxed row ``sum_f use_f / SCALE
+        <= A + sum_f stock_f / SCALE`` (whole units), which every plan meets: the
+        model's ``sum_f whole_units(use_f - stock_f) <= A`` with the rounding up and
+        each factory's own stock dropped. The Lagrangian bound and the LP's material
+        rows state it."""
+        stock = sum(self.stock.values()) / SCALE
+        return [a + stock for a in self.available]
+
 
 def scaled_use(quantity: float) -> int:
     """Millionths of a unit, rounded up (a bill-of-materials quantity)."""

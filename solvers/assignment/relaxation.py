@@ -198,9 +198,8 @@ class _Lp:
 
     def add_material_rows(self) -> None:
         """Each limited material at each checkpoint, as the Lagrangian bound relaxes it
-        (:mod:`solvers.assignment.bound`): the whole units used by then, at most what
-        can arrive plus every factory's stock (whole units rounded up per factory and
-        each factory's own stock dropped only weaken it)."""
+        (:meth:`~solvers.assignment.materials.MaterialLimit.relaxed_available`): the
+        whole units used by then, at most what can arrive plus every factory's stock."""
         problem = self.problem
         rows: dict[tuple[int, int], tuple[list[mb.Variable], list[float]]] = {}
         for x, (k, t) in zip(self.xs, self.cols, strict=True):
@@ -210,10 +209,9 @@ class _Lp:
                     vs, cs = rows.setdefault((m, c), ([], []))
                     vs.append(x)
                     cs.append(per_unit / SCALE)
+        available = [limit.relaxed_available() for limit in problem.materials]
         for (m, c), (vs, cs) in rows.items():
-            limit = problem.materials[m]
-            rhs = limit.available[c] + sum(limit.stock.values()) / SCALE
-            self.model.add(mb.LinearExpr.weighted_sum(vs, cs) <= rhs)
+            self.model.add(mb.LinearExpr.weighted_sum(vs, cs) <= available[m][c])
 
     def finish(self, free: list[list[int]]) -> None:
         for (r, t), (vs, cs) in self.load.items():
