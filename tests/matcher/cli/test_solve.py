@@ -4,7 +4,9 @@ choices), called in-process as a user would call it."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +64,39 @@ def test_an_unknown_solver_is_rejected_by_the_parser() -> None:
     with pytest.raises(SystemExit) as info:
         main(["solve", str(INSTANCES / "tiny.json"), "--solver", "nope"])
     assert info.value.code == 2
+
+
+def test_with_two_workers_the_limit_counts_from_the_command_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matcher.app.pipeline as pipeline
+
+    limits = []
+    real = pipeline.plan
+
+    def recording(instance: Any, params: Any, *args: Any, **kwargs: Any) -> Any:
+        limits.append(params.time_limit_s)
+        return real(instance, params, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "plan", recording)
+    for workers in ("1", "2"):
+        argv = ["solve", str(INSTANCES / "tiny.json"), "-o", str(tmp_path / "p.json"), "-q"]
+        assert main([*argv, "--workers", workers, "--time-limit", "5"]) == EXIT_OK
+    # one worker: the nominal, deterministic limit; two: less what loading took
+    assert limits[0] == 5.0
+    assert 2.5 <= limits[1] < 5.0
+
+
+def test_loading_and_writing_come_off_the_limit_but_never_more_than_half() -> None:
+    from matcher.cli.solve import WRITE_S_PER_ORDER, _counted_from
+    from matcher.domain.params import SolveParams
+
+    params = SolveParams(time_limit_s=60.0, workers=2)
+    ten_s_ago = time.perf_counter() - 10.0
+    left = _counted_from(params, ten_s_ago, 50_000).time_limit_s
+    assert (
+        60.0 - 10.5 - 50_000 * WRITE_S_PER_ORDER <= left <= 60.0 - 10.0 - 50_000 * WRITE_S_PER_ORDER
+    )
+    assert _counted_from(params, time.perf_counter() - 100.0, 10).time_limit_s == 30.0
+    one = params.model_copy(update={"workers": 1})
+    assert _counted_from(one, ten_s_ago, 50_000) is one
