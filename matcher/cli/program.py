@@ -24,7 +24,7 @@ from matcher.cli import (
     serve,
     solve,
 )
-from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, print_issues
+from matcher.cli.output import EXIT_INTERNAL, EXIT_INVALID, native_output_to_stderr, print_issues
 from matcher.domain.validation import InvalidInstanceError
 
 
@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune_collector()
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        with native_output_to_stderr():
+            code: int = args.func(args)
         return code
     except (InvalidInstanceError, PlanFormatError) as exc:
         print_issues(exc.issues)
