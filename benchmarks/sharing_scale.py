@@ -23,6 +23,7 @@ from typing import Any
 
 from matcher.app.pipeline import plan
 from matcher.app.replan import replan
+from matcher.cli.output import native_output_to_stderr
 from matcher.domain.events import parse_disruption
 from matcher.domain.params import SolveParams
 from matcher.domain.validation import load_instance
@@ -134,4 +135,7 @@ def _emit(row: dict[str, Any], path: str | None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # stdout carries only the JSON rows: what HiGHS prints on its own goes to stderr.
+    with native_output_to_stderr():
+        code = main()
+    sys.exit(code)

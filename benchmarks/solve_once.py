@@ -20,6 +20,7 @@ from typing import Any
 
 from matcher.app.heap import tune_collector
 from matcher.app.pipeline import plan
+from matcher.cli.output import native_output_to_stderr
 from matcher.domain.params import SolveParams
 from matcher.domain.validation import load_instance
 
@@ -87,4 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # The JSON line must be stdout's last: what HiGHS prints on its own goes to stderr.
+    with native_output_to_stderr():
+        code = main()
+    raise SystemExit(code)
