@@ -306,16 +306,22 @@ class _TransportRates:
 
     def array(self, order: Order, factories: Sequence[int] | np.ndarray) -> np.ndarray:
         """The rates to ``factories``, in that order, as an int64 array."""
+        return self.rows([order], factories)[0]
+
+    def rows(self, orders: Sequence[Order], factories: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The rates from ``factories`` to each order's delivery point, a row an order.
+        Every operation is elementwise, so a row holds the same numbers as that order
+        alone; many orders at once save numpy's per-call cost (:meth:`_Offers.transport`)."""
         idx = np.asarray(factories, dtype=np.intp)
-        lat1, lon1 = math.radians(order.delivery.lat), math.radians(order.delivery.lon)
+        lat1 = np.array([[math.radians(o.delivery.lat)] for o in orders])
+        lon1 = np.array([[math.radians(o.delivery.lon)] for o in orders])
+        cos1 = np.array([[math.cos(math.radians(o.delivery.lat))] for o in orders])
+        weight = np.array([[o.unit_weight_kg] for o in orders], dtype=np.float64)
         lat2, lon2 = self.lat[idx], self.lon[idx]
-        h = (
-            np.sin((lat2 - lat1) / 2) ** 2
-            + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-        )
+        h = np.sin((lat2 - lat1) / 2) ** 2 + cos1 * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
         km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
         t = self.instance.transport
-        rate = km * t.road_factor * order.unit_weight_kg * t.cents_per_tonne_km / 1000 + 0.5
+        rate = km * t.road_factor * weight * t.cents_per_tonne_km / 1000 + 0.5
         return np.floor(rate).astype(np.int64)
 
 
@@ -735,6 +741,14 @@ class _Offer:
     units: np.ndarray  # (factory, period): most units on an empty factory, _UNBOUNDED if any
 
 
+_OfferKey = tuple[tuple[str, str | None, int | None], ...]
+
+
+def _offer_key(o: Order) -> _OfferKey:
+    """What an order's offer depends on: each operation's process, material and grade."""
+    return tuple((op.process, op.material, op.min_quality_grade) for op in o.operations)
+
+
 class _Offers:
     """:class:`_Offer` per sequence of operations, built on first use."""
 
@@ -756,15 +770,32 @@ class _Offers:
         self.free = np.array(free, dtype=np.int64).reshape(len(free), n_periods)
         self.n_periods = n_periods
         self.scores = np.array([f.credit.score for f in instance.factories], dtype=np.int64)
-        self._offers: dict[tuple[tuple[str, str | None, int | None], ...], _Offer] = {}
+        self._offers: dict[_OfferKey, _Offer] = {}
         self._units: dict[tuple[Usage, ...], np.ndarray] = {}
+        self._orders: dict[_OfferKey, list[Order]] = {}  # the orders asking for each offer
+        for o in instance.orders:
+            self._orders.setdefault(_offer_key(o), []).append(o)
+        # per offer: each order's row (by id()) in the rates from its factories
+        self._rates: dict[_OfferKey, tuple[dict[int, int], np.ndarray]] = {}
 
     def get(self, o: Order) -> _Offer:
-        key = tuple((op.process, op.material, op.min_quality_grade) for op in o.operations)
+        key = _offer_key(o)
         offer = self._offers.get(key)
         if offer is None:
             offer = self._offers[key] = self._build(o)
         return offer
+
+    def transport(self, o: Order, rates: _TransportRates) -> np.ndarray:
+        """``rates.array(o, self.get(o).factories)``, made at once for every order asking
+        for the same offer: one order at a time it took 1.1 s at 50 000 orders."""
+        key = _offer_key(o)
+        made = self._rates.get(key)
+        if made is None:
+            orders = self._orders[key]
+            rows = {id(x): i for i, x in enumerate(orders)}
+            made = self._rates[key] = (rows, rates.rows(orders, self.get(o).factories))
+        rows, matrix = made
+        return matrix[rows[id(o)]]
 
     def _build(self, o: Order) -> _Offer:
         capable = set(self.by_process.get(o.operations[0].process, ()))
@@ -844,7 +875,7 @@ def _vector_candidates(
     keep &= lo <= hi
     uses, start, never = materials.starts(o, offer.factories, len(offers.instance.factories))
     keep &= ~never & (start <= n_periods - 1)
-    transport = rates.array(o, offer.factories)  # all capable ones, as the reference
+    transport = offers.transport(o, rates)  # all capable ones, as the reference
     idx = np.flatnonzero(keep)
     if not len(idx):
         return None
