@@ -100,3 +100,26 @@ def test_loading_and_writing_come_off_the_limit_but_never_more_than_half() -> No
     assert _counted_from(params, time.perf_counter() - 100.0, 10).time_limit_s == 30.0
     one = params.model_copy(update={"workers": 1})
     assert _counted_from(one, ten_s_ago, 50_000) is one
+
+
+def test_replan_counts_its_limit_from_the_command_start_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matcher.app.replan as replanning
+
+    tiny, previous, events = INSTANCES / "tiny.json", tmp_path / "p.json", tmp_path / "e.json"
+    assert main(["solve", str(tiny), "-o", str(previous), "-q", "--workers", "1"]) == EXIT_OK
+    events.write_text('{"events": []}')
+    limits = []
+    real = replanning.replan
+
+    def recording(instance: Any, plan: Any, disruption: Any, params: Any, *rest: Any) -> Any:
+        limits.append(params.time_limit_s)
+        return real(instance, plan, disruption, params, *rest)
+
+    monkeypatch.setattr(replanning, "replan", recording)
+    for workers in ("1", "2"):
+        argv = ["replan", str(tiny), str(previous), str(events), "-o", str(tmp_path / "n.json")]
+        assert main([*argv, "-q", "--workers", workers, "--time-limit", "5"]) == EXIT_OK
+    assert limits[0] == 5.0
+    assert 2.5 <= limits[1] < 5.0
