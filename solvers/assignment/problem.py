@@ -739,6 +739,11 @@ class _Offer:
     max_lot: np.ndarray  # _UNBOUNDED where no capability limits it
     usage: list[tuple[Usage, ...]]  # () where not fit
     units: np.ndarray  # (factory, period): most units on an empty factory, _UNBOUNDED if any
+    # (factory, period + 1): ``units``, at most the largest order's quantity, summed over
+    # the periods before. As units >= 0 and every part's ``hi`` is at most that quantity,
+    # min(hi, a window's sum) is the window's sum of min(units, hi): the reach filter's
+    # figure, without a (part, period) array per order
+    before: np.ndarray
 
 
 _OfferKey = tuple[tuple[str, str | None, int | None], ...]
@@ -772,14 +777,21 @@ class _Offers:
         self.scores = np.array([f.credit.score for f in instance.factories], dtype=np.int64)
         self._offers: dict[_OfferKey, _Offer] = {}
         self._units: dict[tuple[Usage, ...], np.ndarray] = {}
+        self.largest = max((o.quantity for o in instance.orders), default=0)
         self._orders: dict[_OfferKey, list[Order]] = {}  # the orders asking for each offer
+        self._keys: dict[int, _OfferKey] = {}  # by id() of the instance's orders
         for o in instance.orders:
-            self._orders.setdefault(_offer_key(o), []).append(o)
+            key = self._keys[id(o)] = _offer_key(o)
+            self._orders.setdefault(key, []).append(o)
         # per offer: each order's row (by id()) in the rates from its factories
         self._rates: dict[_OfferKey, tuple[dict[int, int], np.ndarray]] = {}
 
+    def _key(self, o: Order) -> _OfferKey:
+        key = self._keys.get(id(o))
+        return _offer_key(o) if key is None else key
+
     def get(self, o: Order) -> _Offer:
-        key = _offer_key(o)
+        key = self._key(o)
         offer = self._offers.get(key)
         if offer is None:
             offer = self._offers[key] = self._build(o)
@@ -788,7 +800,9 @@ class _Offers:
     def transport(self, o: Order, rates: _TransportRates) -> np.ndarray:
         """``rates.array(o, self.get(o).factories)``, made at once for every order asking
         for the same offer: one order at a time it took 1.1 s at 50 000 orders."""
-        key = _offer_key(o)
+        if id(o) not in self._keys:  # not one of the instance's orders
+            return rates.array(o, self.get(o).factories)
+        key = self._keys[id(o)]
         made = self._rates.get(key)
         if made is None:
             orders = self._orders[key]
@@ -820,7 +834,9 @@ class _Offers:
             usage.append(profile.usage)
             units[i] = self._units_per_period(profile.usage)
         idx = np.array(factories, dtype=np.intp)
-        return _Offer(idx, fit, self.scores[idx], cost, min_lot, max_lot, usage, units)
+        before = np.zeros((n, self.n_periods + 1), dtype=np.int64)
+        np.cumsum(np.minimum(units, self.largest), axis=1, out=before[:, 1:])
+        return _Offer(idx, fit, self.scores[idx], cost, min_lot, max_lot, usage, units, before)
 
     def _units_per_period(self, usage: tuple[Usage, ...]) -> np.ndarray:
         """:func:`units_fitting` in every period on an empty factory, without a limit."""
@@ -897,10 +913,10 @@ def _vector_candidates(
     if max(penalty or 0, o.quantity * int(base[-1])) >= _SAFE:
         return None
     last = _last_period(o, int(base[0]), w, n_periods)
-    # _drop_unusable: what each part could make in its window on an empty factory
-    periods = np.arange(n_periods)
-    window = (periods >= first[:, None]) & (periods <= last)
-    reach = np.minimum(np.where(window, np.minimum(offer.units[idx], hi[:, None]), 0).sum(1), hi)
+    # _drop_unusable: what each part could make in its window on an empty factory, the
+    # window's sum of min(units, hi) (from the running sums: :class:`_Offer`)
+    end = last + 1
+    reach = np.minimum(offer.before[idx, end] - offer.before[idx, np.minimum(first, end)], hi)
     usable = np.flatnonzero(reach >= lo)
     best = np.sort(reach[usable])[::-1][: info.max_parts]
     if not (
