@@ -313,9 +313,10 @@ class _TransportRates:
         Every operation is elementwise, so a row holds the same numbers as that order
         alone; many orders at once save numpy's per-call cost (:meth:`_Offers.transport`)."""
         idx = np.asarray(factories, dtype=np.intp)
-        lat1 = np.array([[math.radians(o.delivery.lat)] for o in orders])
-        lon1 = np.array([[math.radians(o.delivery.lon)] for o in orders])
-        cos1 = np.array([[math.cos(math.radians(o.delivery.lat))] for o in orders])
+        lats = [math.radians(o.delivery.lat) for o in orders]
+        lat1 = np.array(lats)[:, None]
+        lon1 = np.array([math.radians(o.delivery.lon) for o in orders])[:, None]
+        cos1 = np.array([math.cos(lat) for lat in lats])[:, None]
         weight = np.array([[o.unit_weight_kg] for o in orders], dtype=np.float64)
         lat2, lon2 = self.lat[idx], self.lon[idx]
         h = np.sin((lat2 - lat1) / 2) ** 2 + cos1 * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
@@ -493,19 +494,12 @@ def _build_problem(
     offers = _Offers(instance, by_process, caps_by_factory, res_index, free, n_periods, forced)
     # per order served through the vectorised path, the most one unit can cost there
     worst_units: dict[int, int] = {}
+    now = anchor.now if anchor else 0
     for info in orders:
         if stop is not None and stop.is_set():
             raise CompileStoppedError(f"{stop.reason} while the problem compiled: no plan yet")
-        vector = _vector_candidates(
-            info,
-            offers,
-            rates,
-            w,
-            max_candidates,
-            materials,
-            anchor.now if anchor else 0,
-            held.get(info.order.id, set()),
-        )
+        kept = held.get(info.order.id, set())
+        vector = _vector_candidates(info, offers, rates, w, max_candidates, materials, now, kept)
         if vector is not None and vector[0]:
             found, worst_units[info.index] = vector
         else:
@@ -521,8 +515,8 @@ def _build_problem(
                 w,
                 max_candidates,
                 materials,
-                anchor.now if anchor else 0,
-                held.get(info.order.id, set()),
+                now,
+                kept,
                 info.order.id in forced,
             )
         info.candidates.extend(range(len(candidates), len(candidates) + len(found)))
@@ -685,16 +679,18 @@ def _anchor(problem: AssignmentProblem, spec: AnchorSpec) -> Anchor:
     return a
 
 
+def _unit_at(base: int, last: int, o: Order, w: ObjectiveWeights) -> int:
+    """What one unit of ``o`` costs at a candidate of base ``base`` made in ``last``,
+    its last period: the base and the lateness then."""
+    return base + w.lateness * o.penalties.late_cents_per_unit_period * max(0, last - o.due_period)
+
+
 def _worst_unit(
     candidates: list[Candidate], ks: Iterable[int], o: Order, w: ObjectiveWeights
 ) -> int:
     """Most one unit of ``o`` can cost at any of the candidates ``ks`` (each as late as
-    its last period). A loop over every candidate of the problem, hence inline."""
-    late, due = w.lateness * o.penalties.late_cents_per_unit_period, o.due_period
-    return max(
-        c.base + (late * (c.last - due) if c.last > due else 0)
-        for c in map(candidates.__getitem__, ks)
-    )
+    its last period)."""
+    return max(_unit_at(c.base, c.last, o, w) for c in map(candidates.__getitem__, ks))
 
 
 def _worst_order_unit(
@@ -738,11 +734,11 @@ class _Offer:
     min_lot: np.ndarray
     max_lot: np.ndarray  # _UNBOUNDED where no capability limits it
     usage: list[tuple[Usage, ...]]  # () where not fit
-    units: np.ndarray  # (factory, period): most units on an empty factory, _UNBOUNDED if any
-    # (factory, period + 1): ``units``, at most the largest order's quantity, summed over
-    # the periods before. As units >= 0 and every part's ``hi`` is at most that quantity,
-    # min(hi, a window's sum) is the window's sum of min(units, hi): the reach filter's
-    # figure, without a (part, period) array per order
+    # (factory, period + 1): the most units each factory could make per period on an
+    # empty factory, at most the largest order's quantity, summed over the periods
+    # before. As units >= 0 and every part's ``hi`` is at most that quantity, min(hi, a
+    # window's sum) is the window's sum of min(units, hi): the reach filter's figure,
+    # without a (part, period) array per order
     before: np.ndarray
 
 
@@ -836,7 +832,7 @@ class _Offers:
         idx = np.array(factories, dtype=np.intp)
         before = np.zeros((n, self.n_periods + 1), dtype=np.int64)
         np.cumsum(np.minimum(units, self.largest), axis=1, out=before[:, 1:])
-        return _Offer(idx, fit, self.scores[idx], cost, min_lot, max_lot, usage, units, before)
+        return _Offer(idx, fit, self.scores[idx], cost, min_lot, max_lot, usage, before)
 
     def _units_per_period(self, usage: tuple[Usage, ...]) -> np.ndarray:
         """:func:`units_fitting` in every period on an empty factory, without a limit."""
@@ -930,8 +926,7 @@ def _vector_candidates(
             return None
     usage = offer.usage
     # every candidate has the same last period, so the dearest base is the dearest unit
-    late = w.lateness * o.penalties.late_cents_per_unit_period
-    worst = int(base[usable].max()) + (late * (last - o.due_period) if last > o.due_period else 0)
+    worst = _unit_at(int(base[usable].max()), last, o, w)
     made = [
         Candidate(info.index, f, c, t, cr, a, z, usage[i], s, last, b, None, uses)
         for i, f, c, t, cr, a, z, s, b in zip(

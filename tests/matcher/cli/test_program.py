@@ -52,6 +52,14 @@ def test_every_solver_of_the_catalogue_is_a_choice_of_solve_and_replan(
             assert vars(parser.parse_args([*argv, option, name]))[dest] == name
 
 
+def _python(code: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter with real standard descriptors, which in-process
+    tests (captured by pytest) do not have."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def test_what_native_code_prints_goes_to_stderr_and_stdout_is_restored_after() -> None:
     code = (
         "import ctypes\n"
@@ -63,9 +71,7 @@ def test_what_native_code_prints_goes_to_stderr_and_stdout_is_restored_after() -
         "libc.printf(b'after\\n')\n"
         "libc.fflush(None)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = _python(code, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "from python\nafter\n"
     assert "native chatter" in done.stderr
@@ -85,9 +91,7 @@ def test_a_plan_written_to_stdout_parses_though_native_code_printed_during_the_s
         "solve._finish = chatty\n"
         "sys.exit(main(['solve', 'instances/tiny.json', '-o', '-', '--workers', '1']))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = _python(code, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["instance"] == "tiny"
     assert "tmpSolver.run();" in done.stderr
